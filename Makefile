@@ -1,0 +1,41 @@
+# One command runner for laptops and CI. Every target installs what it needs into .venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: help install demo test lint typecheck unit bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install unimeter with its dev tools
+
+demo: $(STAMP) ## run the product on embedded defaults
+	$(BIN)/unimeter simulator --port $${UNIMETER_SIMULATOR_PORT:-8787}
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP) ## mypy --strict on src/
+	$(BIN)/mypy --strict src
+
+unit: $(STAMP) ## the test suite only
+	$(BIN)/pytest
+
+test: lint typecheck unit ## everything CI runs
+
+bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
+	$(BIN)/python bench/simulator.py
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,45 @@
+"""Entry point of the ``unimeter`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from unimeter import __version__
+
+from .simulator import simulator_command
+
+app = typer.Typer(
+    name="unimeter",
+    help="Unified usage metering for AI developer tools, starting with Cursor.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("simulator")(simulator_command)
+
+
+@app.command("version")
+def version() -> None:
+    """Print the installed version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Run the CLI; usage errors print one line instead of a help panel."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        # Click's exception protocol; Typer vendors Click, so match the shape, not the class.
+        message = getattr(exc, "format_message", None)
+        exit_code = getattr(exc, "exit_code", None)
+        if not callable(message) or not isinstance(exit_code, int):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(message(), err=True)
+        else:
+            typer.echo(f"error: {message()}", err=True)
+        raise SystemExit(exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

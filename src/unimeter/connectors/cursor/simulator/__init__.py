@@ -1,0 +1,7 @@
+"""A faithful local simulator of Cursor's team Admin API."""
+
+from .app import create_app
+from .config import Quirks, SimulatorConfig, default_api_key
+from .world import SimulatedCursor
+
+__all__ = ["Quirks", "SimulatedCursor", "SimulatorConfig", "create_app", "default_api_key"]

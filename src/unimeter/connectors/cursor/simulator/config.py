@@ -1,0 +1,86 @@
+"""Configuration of a simulated Cursor deployment (one or more teams)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MINUTE_MS = 60_000
+
+RateLimitMode = Literal["real", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """Real-world behaviours of the Cursor API; each is on by default and switchable."""
+
+    # Events of removed members come back with an empty ``userEmail``.
+    removed_user_email: bool = True
+    # Costs of recent events change slightly on later reads (retroactive adjustment).
+    cost_adjustments: bool = True
+    # Cents carry many decimals (``7.912548``) instead of whole cents.
+    fractional_cents: bool = True
+    # Undocumented fields appear on records.
+    extra_fields: bool = True
+    # Events become visible up to a few hours after they happen (hourly aggregation).
+    late_arrivals: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorConfig:
+    seed: int = 42
+    # Simulated "now" in epoch ms; ``None`` follows the wall clock.
+    now_ms: int | None = None
+    users: int = 40
+    days: int = 120
+    # How far back data is still returned; ``None`` means equal to ``days``.
+    retention_days: int | None = None
+    # Each key is a separate team with its own data. Empty means one team with a default key.
+    api_keys: tuple[str, ...] = ()
+    rate_limits: RateLimitMode = "real"
+    # Wall-clock length of one rate-limit minute, so tests can run with 1-second minutes.
+    minute_seconds: float = 60.0
+    fault_rate: float = 0.0
+    # Delay of an injected slow response.
+    slow_seconds: float = 2.0
+    # Multiplies every user's event rate (for large benchmark teams).
+    activity_scale: float = 1.0
+    # Events younger than this keep changing cost (when the quirk is on).
+    adjustment_hours: int = 48
+    quirks: Quirks = field(default_factory=Quirks)
+
+    @property
+    def effective_retention_days(self) -> int:
+        return self.days if self.retention_days is None else self.retention_days
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.api_keys or (default_api_key(self.seed),)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` with a one-line message for an impossible configuration."""
+        if self.users < 3:
+            raise ValueError("--users must be at least 3 (a team needs owners and members)")
+        if self.days < 1:
+            raise ValueError("--days must be at least 1")
+        if self.effective_retention_days < 1:
+            raise ValueError("--retention-days must be at least 1")
+        if not 0.0 <= self.fault_rate <= 1.0:
+            raise ValueError("--fault-rate must be between 0 and 1")
+        if self.minute_seconds <= 0:
+            raise ValueError("--minute-seconds must be positive")
+        if self.activity_scale <= 0:
+            raise ValueError("--activity-scale must be positive")
+        if len(set(self.keys)) != len(self.keys):
+            raise ValueError("--api-key values must be distinct")
+        for key in self.keys:
+            if not key or any(c.isspace() or c == ":" for c in key):
+                raise ValueError("an --api-key must be non-empty, without spaces or ':'")
+
+
+def default_api_key(seed: int) -> str:
+    """The key of the single team simulated when no ``--api-key`` is given."""
+    return "crsr_" + hashlib.sha256(f"unimeter-simulator:{seed}".encode()).hexdigest()
