@@ -6,7 +6,11 @@ import typer
 
 from unimeter import __version__
 
+from .accounts import app as accounts_app
+from .admin import db_app, keys_app
+from .export import export_command
 from .simulator import simulator_command
+from .sync import sync_command
 
 app = typer.Typer(
     name="unimeter",
@@ -16,6 +20,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("simulator")(simulator_command)
+app.add_typer(accounts_app, name="accounts")
+app.command("sync")(sync_command)
+app.command("export")(export_command)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 
 @app.command("version")

@@ -1,0 +1,1 @@
+"""Environments and integrated accounts (linked vendor workspaces)."""

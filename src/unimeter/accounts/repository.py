@@ -1,0 +1,80 @@
+"""SQL for environments and integrated accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.base import new_id
+from unimeter.db.models import Environment, IntegratedAccount, Keyring
+
+DEFAULT_ENVIRONMENT = "default"
+
+
+async def environment_by_name(session: AsyncSession, name: str) -> Environment | None:
+    return (await session.scalars(select(Environment).where(Environment.name == name))).first()
+
+
+async def ensure_environment(session: AsyncSession, name: str) -> Environment:
+    found = await environment_by_name(session, name)
+    if found is None:
+        found = Environment(id=new_id("env"), name=name)
+        session.add(found)
+        await session.flush()
+    return found
+
+
+async def list_environments(session: AsyncSession) -> Sequence[Environment]:
+    return (await session.scalars(select(Environment).order_by(Environment.created_at))).all()
+
+
+async def add_account(session: AsyncSession, account: IntegratedAccount) -> IntegratedAccount:
+    session.add(account)
+    await session.flush()
+    return account
+
+
+async def get_account(
+    session: AsyncSession, account_id: str, environment_id: str | None = None
+) -> IntegratedAccount | None:
+    stmt = select(IntegratedAccount).where(IntegratedAccount.id == account_id)
+    if environment_id is not None:
+        stmt = stmt.where(IntegratedAccount.environment_id == environment_id)
+    return (await session.scalars(stmt)).first()
+
+
+async def list_accounts(
+    session: AsyncSession, environment_id: str | None = None
+) -> Sequence[IntegratedAccount]:
+    stmt = select(IntegratedAccount).order_by(IntegratedAccount.created_at, IntegratedAccount.id)
+    if environment_id is not None:
+        stmt = stmt.where(IntegratedAccount.environment_id == environment_id)
+    return (await session.scalars(stmt)).all()
+
+
+async def delete_account(session: AsyncSession, account_id: str) -> bool:
+    """Delete an account; every synced row goes with it (foreign keys cascade)."""
+    result = await session.execute(
+        delete(IntegratedAccount).where(IntegratedAccount.id == account_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def count_credentials(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(IntegratedAccount)) or 0)
+
+
+async def get_keyring(session: AsyncSession) -> Keyring | None:
+    return await session.get(Keyring, "master")
+
+
+async def save_keyring(
+    session: AsyncSession, key_id: str, check: str, rotated_at: int | None
+) -> None:
+    row = await session.get(Keyring, "master")
+    if row is None:
+        session.add(Keyring(id="master", key_id=key_id, check=check))
+    else:
+        row.key_id, row.check, row.rotated_at = key_id, check, rotated_at

@@ -1,0 +1,127 @@
+"""Linking, listing and removing integrated accounts; their credentials, encrypted.
+
+A key is validated against the vendor before anything is stored, encrypted with the
+account id as associated data (a ciphertext copied onto another account will not decrypt),
+and only ever decrypted to open a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from unimeter.connectors.cursor.client import CursorClient
+from unimeter.connectors.cursor.source import CursorSource
+from unimeter.db.base import new_id, now_ms
+from unimeter.db.models import IntegratedAccount
+from unimeter.kit.crypto import MasterKey, decrypt, encrypt, key_check, rewrap
+from unimeter.runtime import Runtime, write_pending_key
+
+from . import repository
+
+
+class AccountNotFoundError(Exception):
+    def __init__(self, account_id: str) -> None:
+        super().__init__(f"no integrated account {account_id!r}")
+
+
+class EnvironmentNotFoundError(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no environment named {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRequest:
+    integration: str
+    api_key: str
+    tenant_id: str | None = None
+    name: str | None = None
+    base_url: str | None = None
+    environment: str = repository.DEFAULT_ENVIRONMENT
+
+
+async def link_account(runtime: Runtime, request: LinkRequest) -> IntegratedAccount:
+    connector = runtime.connector(request.integration)
+    base_url = (request.base_url or connector.default_base_url).rstrip("/")
+    # Raises CredentialsRejectedError / VendorUnavailableError before anything is stored.
+    await connector.validate(request.api_key, base_url)
+    async with runtime.db.session() as session:
+        env = await repository.environment_by_name(session, request.environment)
+        if env is None:
+            raise EnvironmentNotFoundError(request.environment)
+        account_id = new_id("acc")
+        account = IntegratedAccount(
+            id=account_id,
+            environment_id=env.id,
+            integration=request.integration,
+            tenant_id=request.tenant_id,
+            name=request.name,
+            status="active",
+            base_url=base_url,
+            credentials=encrypt(runtime.key.key, request.api_key, aad=account_id),
+            settings={},
+        )
+        return await repository.add_account(session, account)
+
+
+async def list_accounts(
+    runtime: Runtime, environment: str | None = None
+) -> Sequence[IntegratedAccount]:
+    async with runtime.db.reader() as session:
+        env_id = None
+        if environment is not None:
+            env = await repository.environment_by_name(session, environment)
+            if env is None:
+                raise EnvironmentNotFoundError(environment)
+            env_id = env.id
+        return await repository.list_accounts(session, env_id)
+
+
+async def get_account(runtime: Runtime, account_id: str) -> IntegratedAccount:
+    async with runtime.db.reader() as session:
+        account = await repository.get_account(session, account_id)
+    if account is None:
+        raise AccountNotFoundError(account_id)
+    return account
+
+
+async def remove_account(runtime: Runtime, account_id: str) -> None:
+    async with runtime.db.session() as session:
+        if not await repository.delete_account(session, account_id):
+            raise AccountNotFoundError(account_id)
+
+
+def api_key_of(runtime: Runtime, account: IntegratedAccount) -> str:
+    return decrypt(runtime.key.key, account.credentials, aad=account.id)
+
+
+@asynccontextmanager
+async def open_source(
+    runtime: Runtime, account: IntegratedAccount
+) -> AsyncIterator[tuple[CursorClient, CursorSource]]:
+    connector = runtime.connector(account.integration)
+    client = connector.client(api_key_of(runtime, account), account.base_url)
+    try:
+        yield client, connector.source(client)
+    finally:
+        await client.aclose()
+
+
+async def rotate_keys(runtime: Runtime) -> MasterKey:
+    """Re-encrypt every stored secret under a new master key, crash-safely.
+
+    The new key is written beside the old one first; the database switches in one
+    transaction; then the new key file replaces the old one. A crash in between is
+    finished at the next start (see ``runtime._finish_interrupted_rotation``).
+    """
+    old = runtime.key.key
+    new = MasterKey.generate()
+    pending = write_pending_key(runtime.settings.data_dir, new)
+    async with runtime.db.session() as session:
+        for account in await repository.list_accounts(session):
+            account.credentials = rewrap(account.credentials, aad=account.id, old=old, new=new)
+        await repository.save_keyring(session, new.key_id, key_check(new), now_ms())
+    if runtime.key.path is not None:
+        pending.replace(runtime.key.path)
+    return new

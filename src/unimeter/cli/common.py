@@ -1,0 +1,65 @@
+"""Shared CLI plumbing: one asyncio entry per command, and one-line errors."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from unimeter.accounts.service import AccountNotFoundError, EnvironmentNotFoundError
+from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
+from unimeter.kit.redact import redact_text
+from unimeter.runtime import Runtime, StartupError, open_runtime
+from unimeter.sync.engine import SyncAuthError, SyncBusyError
+
+T = TypeVar("T")
+err_console = Console(stderr=True, highlight=False)
+
+# Errors a user can act on; anything else is a bug and keeps its traceback.
+EXPECTED: tuple[type[BaseException], ...] = (
+    StartupError,
+    AccountNotFoundError,
+    EnvironmentNotFoundError,
+    CredentialsRejectedError,
+    VendorUnavailableError,
+    SyncBusyError,
+    SyncAuthError,
+)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"error: {redact_text(message)}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def run(main: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Open the runtime, run ``main`` in one event loop, close, and turn errors into one line."""
+
+    async def wrapper() -> T:
+        runtime = await open_runtime()
+        try:
+            return await main(runtime)
+        finally:
+            await runtime.close()
+
+    try:
+        return asyncio.run(wrapper())
+    except EXPECTED as exc:
+        fail(str(exc))
+
+
+def parse_day(value: str | None, option: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date formatted YYYY-MM-DD, not {value!r}", 2)
+
+
+def day_start_ms(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)

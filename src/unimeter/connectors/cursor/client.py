@@ -1,0 +1,420 @@
+"""Async client for Cursor's team Admin API.
+
+Every attempt, retries included, first draws from the shared :class:`RateBudget`, then goes
+out with Basic auth through one ``httpx.AsyncClient`` per linked account. Failures that a
+later attempt can fix are retried by :class:`RetryPolicy`; the rest become the errors of
+:mod:`.errors`. Typed methods return the models of :mod:`.models`; :meth:`raw_request` hands
+back the upstream response untouched, for a 1-to-1 proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import date
+from typing import TypeVar
+from urllib.parse import quote, urlsplit
+
+import httpx
+import orjson
+from pydantic import ValidationError
+
+from unimeter import __version__
+
+from .auth import CursorBasicAuth, basic_token, mask_key
+from .budget import RateBudget, default_budget, endpoint_group, key_id
+from .errors import CursorError, build_error, schema_error
+from .models import (
+    AuditLogResponse,
+    CursorModel,
+    DailyUsageResponse,
+    GroupResponse,
+    GroupsResponse,
+    MembersResponse,
+    SpendResponse,
+    UsageEventsResponse,
+)
+from .retry import RetryPolicy, is_retriable_status, parse_retry_after
+
+DEFAULT_BASE_URL = "https://api.cursor.com"
+
+logger = logging.getLogger("unimeter.cursor")
+
+Params = httpx.QueryParams | Mapping[str, str | int | float | bool | None]
+M = TypeVar("M", bound=CursorModel)
+
+
+@dataclass
+class RequestStats:
+    """Counters a sync run reports; mutable and shared by reference."""
+
+    requests: int = 0  # HTTP attempts sent
+    retries: int = 0  # attempts beyond the first
+    rate_limited: int = 0  # 429 responses received
+    errors: int = 0  # failed attempts (5xx, transport, bad body), retried ones included
+    waited_seconds: float = 0.0  # time spent waiting on the budget or before a retry
+
+    def merge(self, other: RequestStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    method: str
+    path: str  # as sent (may carry a query string for raw requests)
+    endpoint: str  # path only: safe to log and to put in errors
+    group: str
+    params: Params | None = None
+    content: bytes | None = None
+    headers: Mapping[str, str] | None = None
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """What one attempt produced; ``failure`` is set when another attempt may do better."""
+
+    attempts: int
+    response: httpx.Response | None = None
+    payload: object = None
+    decoded: bool = False
+    failure: str | None = None
+    retry_after: float | None = None
+    delay: float = 0.0  # before the next attempt
+
+
+class CursorClient:
+    """One linked Cursor account: its key, base URL, connection pool and counters."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        budget: RateBudget | None = None,
+        minute_seconds: float = 60.0,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing it is safe
+        timeout: float = 60.0,
+        stats: RequestStats | None = None,
+    ) -> None:
+        auth = CursorBasicAuth(api_key)
+        self.base_url = base_url.rstrip("/")
+        self._key_id = key_id(api_key)
+        self._key_hint = mask_key(api_key)
+        # Forms of the secret that a server could echo back into an error message.
+        self._secrets = (api_key, basic_token(api_key))
+        self._budget = budget if budget is not None else default_budget(minute_seconds)
+        self._retry = retry
+        self._stats = stats if stats is not None else RequestStats()
+        self._owns_http = True
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            auth=auth,
+            timeout=timeout,
+            headers={"Accept": "application/json", "User-Agent": f"unimeter/{__version__}"},
+        )
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._stats
+
+    def with_stats(self, stats: RequestStats) -> CursorClient:
+        """A view on the same pool, budget and key that counts into ``stats``.
+
+        The view does not own the pool: closing it is a no-op, the original closes it.
+        """
+        view = copy.copy(self)
+        view._stats = stats
+        view._owns_http = False
+        return view
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> CursorClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"CursorClient(base_url={self.base_url!r}, key={self._key_hint})"
+
+    # --- typed endpoints ----------------------------------------------------------------
+
+    async def verify(self) -> MembersResponse:
+        """A cheap call that proves the key works (Cursor's own suggestion)."""
+        return await self.members()
+
+    async def members(self) -> MembersResponse:
+        return await self._typed(MembersResponse, "GET", "/teams/members")
+
+    async def daily_usage(
+        self, start_ms: int, end_ms: int, *, page: int | None = None, page_size: int | None = None
+    ) -> DailyUsageResponse:
+        """Per-user daily rows. With ``page`` and ``page_size`` Cursor returns every member of
+        the range (with ``isActive``) and pagination; without them only active rows."""
+        if (page is None) != (page_size is None):
+            raise ValueError("page and page_size change Cursor's semantics only together")
+        body: dict[str, object] = {"startDate": _ms(start_ms), "endDate": _ms(end_ms)}
+        if page is not None:
+            body |= {"page": page, "pageSize": page_size}
+        return await self._typed(DailyUsageResponse, "POST", "/teams/daily-usage-data", body=body)
+
+    async def spend(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 100,
+        search_term: str | None = None,
+        sort_by: str | None = None,
+        sort_direction: str | None = None,
+    ) -> SpendResponse:
+        body = _without_none(
+            page=page,
+            pageSize=page_size,
+            searchTerm=search_term,
+            sortBy=sort_by,
+            sortDirection=sort_direction,
+        )
+        return await self._typed(SpendResponse, "POST", "/teams/spend", body=body)
+
+    async def usage_events(
+        self,
+        start_ms: int,
+        end_ms: int,
+        *,
+        page: int = 1,
+        page_size: int = 1000,
+        email: str | None = None,
+        user_id: int | None = None,
+    ) -> UsageEventsResponse:
+        """Events in ``[start_ms, end_ms]`` (both inclusive), newest first."""
+        body = _without_none(
+            startDate=_ms(start_ms),
+            endDate=_ms(end_ms),
+            page=page,
+            pageSize=page_size,
+            email=email,
+            userId=user_id,
+        )
+        path = "/teams/filtered-usage-events"
+        return await self._typed(UsageEventsResponse, "POST", path, body=body)
+
+    async def audit_logs(
+        self,
+        start_ms: int,
+        end_ms: int,
+        *,
+        page: int = 1,
+        page_size: int = 500,
+        event_types: list[str] | None = None,
+    ) -> AuditLogResponse:
+        # The audit log takes query parameters; epoch ms is one of its accepted time forms.
+        params: dict[str, str | int] = {
+            "startTime": _ms(start_ms),
+            "endTime": _ms(end_ms),
+            "page": page,
+            "pageSize": page_size,
+        }
+        if event_types:
+            params["eventTypes"] = ",".join(event_types)
+        return await self._typed(AuditLogResponse, "GET", "/teams/audit-logs", params=params)
+
+    async def groups(self, billing_cycle: date | None = None) -> GroupsResponse:
+        params = _cycle_params(billing_cycle)
+        return await self._typed(GroupsResponse, "GET", "/teams/groups", params=params)
+
+    async def group(self, group_id: str, billing_cycle: date | None = None) -> GroupResponse:
+        path = f"/teams/groups/{quote(group_id, safe='')}"
+        params = _cycle_params(billing_cycle)
+        return await self._typed(GroupResponse, "GET", path, params=params)
+
+    # --- proxy --------------------------------------------------------------------------
+
+    async def raw_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send a request as is (budget, auth and retries included) and return the final
+        response unchanged, whatever its status. Raises :class:`CursorUnavailableError`
+        only when no response could be obtained at all."""
+        request = self._request(method, path, params=params, content=content, headers=headers)
+        outcome = await self._call(request, decode=False)
+        if outcome.response is None:
+            raise self._error(request, outcome)
+        return outcome.response
+
+    # --- machinery ----------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> _Request:
+        # An absolute URL would make httpx ignore the base URL and send the key elsewhere.
+        parts = urlsplit(path)
+        if parts.scheme or parts.netloc or not path.startswith("/"):
+            raise ValueError("path must be a path on the Cursor API, starting with '/'")
+        verb = method.upper()
+        endpoint = parts.path
+        group = endpoint_group(verb, endpoint)
+        return _Request(verb, path, endpoint, group, params, content, headers)
+
+    async def _typed(
+        self,
+        model: type[M],
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Mapping[str, object] | None = None,
+    ) -> M:
+        content = None if body is None else orjson.dumps(body)
+        headers = None if body is None else {"Content-Type": "application/json"}
+        request = self._request(method, path, params=params, content=content, headers=headers)
+        outcome = await self._call(request, decode=True)
+        if not outcome.decoded:
+            raise self._error(request, outcome)
+        try:
+            return model.model_validate(outcome.payload)
+        except ValidationError as exc:
+            where = f"Cursor {request.method} {request.endpoint}"
+            status = outcome.response.status_code if outcome.response is not None else 200
+            raise schema_error(
+                where, request.endpoint, exc, status=status, payload=outcome.payload
+            ) from exc
+
+    async def _call(self, request: _Request, *, decode: bool) -> _Outcome:
+        attempt = 1
+        while True:
+            outcome = await self._attempt(request, attempt, decode=decode)
+            if outcome.failure is None or attempt >= self._retry.max_attempts:
+                return outcome
+            await self._pause(request, outcome)
+            attempt += 1
+
+    async def _attempt(self, request: _Request, attempt: int, *, decode: bool) -> _Outcome:
+        self._stats.waited_seconds += await self._budget.acquire(self._key_id, request.group)
+        self._stats.requests += 1
+        if attempt > 1:
+            self._stats.retries += 1
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(
+                request.method,
+                request.path,
+                params=request.params,
+                content=request.content,
+                headers=request.headers,
+            )
+        except httpx.TransportError as exc:
+            self._stats.errors += 1
+            outcome = _Outcome(attempt, failure=self._scrub(_describe(exc)))
+        else:
+            outcome = self._judge(response, attempt, decode=decode)
+        self._log_attempt(request, outcome, time.perf_counter() - started)
+        if outcome.failure is not None:
+            outcome.delay = self._retry.delay_for(attempt, outcome.retry_after)
+        if outcome.response is not None and outcome.response.status_code == 429:
+            # Everyone on this key and group holds back, not just this task, and even when
+            # this task has no attempts left.
+            self._budget.penalize(self._key_id, request.group, outcome.delay)
+        return outcome
+
+    def _judge(self, response: httpx.Response, attempt: int, *, decode: bool) -> _Outcome:
+        status = response.status_code
+        if is_retriable_status(status):
+            # A 429 is the server pacing us, not a failure of the service: counted apart.
+            if status == 429:
+                self._stats.rate_limited += 1
+            else:
+                self._stats.errors += 1
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return _Outcome(attempt, response, failure=f"HTTP {status}", retry_after=retry_after)
+        if not (decode and response.is_success):
+            return _Outcome(attempt, response)
+        try:
+            payload = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            # Seen when a connection drops mid-body behind a proxy: transient, like a reset.
+            self._stats.errors += 1
+            return _Outcome(attempt, response, failure="invalid JSON body")
+        return _Outcome(attempt, response, payload=payload, decoded=True)
+
+    async def _pause(self, request: _Request, outcome: _Outcome) -> None:
+        logger.info(
+            "cursor %s %s retry in %.2fs after attempt %d (%s)",
+            request.method,
+            request.endpoint,
+            outcome.delay,
+            outcome.attempts,
+            outcome.failure,
+        )
+        self._stats.waited_seconds += outcome.delay
+        await asyncio.sleep(outcome.delay)
+
+    def _log_attempt(self, request: _Request, outcome: _Outcome, elapsed: float) -> None:
+        status = outcome.response.status_code if outcome.response is not None else None
+        logger.debug(
+            "cursor %s %s -> %s attempt=%d elapsed=%.3fs key=%s",
+            request.method,
+            request.endpoint,
+            outcome.failure or status,
+            outcome.attempts,
+            elapsed,
+            self._key_id[:12],  # the hash's prefix tells accounts apart in logs
+        )
+
+    def _error(self, request: _Request, outcome: _Outcome) -> CursorError:
+        error = build_error(
+            f"Cursor {request.method} {request.endpoint}",
+            request.endpoint,
+            response=outcome.response,
+            failure=outcome.failure,
+            attempts=outcome.attempts,
+            scrub=self._scrub,
+        )
+        logger.warning("%s", error)
+        return error
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, self._key_hint)
+        return text
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    detail = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _ms(value: int) -> int:
+    # Cursor wants JSON numbers; a float would serialise as 1.78e12 and a bool as true.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"epoch milliseconds must be an int, not {type(value).__name__}")
+    return value
+
+
+def _without_none(**values: object) -> dict[str, object]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _cycle_params(billing_cycle: date | None) -> dict[str, str] | None:
+    return None if billing_cycle is None else {"billingCycle": billing_cycle.isoformat()}

@@ -1,0 +1,282 @@
+"""Cursor as a sync source: which endpoints feed which stream, and how they are paged.
+
+Paging is by page number, so a listing that changes while it is walked shifts later pages
+(a late event pushes one row onto the next page, where it would be read twice). Every walk
+therefore checks the listing's total on each page and starts the window again when it moves;
+rows already written are rewritten identically, so a restart costs requests, never data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+from unimeter.sync.records import GroupsRecord, MemberRecord, SpendSnapshotRecord
+from unimeter.sync.source import (
+    Record,
+    SourceAuthError,
+    SourceUnavailableError,
+    StreamSpec,
+    Window,
+)
+from unimeter.sync.windows import DAY_MS, plan_windows
+
+from . import mapping
+from .client import CursorClient, RequestStats
+from .errors import (
+    CursorAuthError,
+    CursorBadRequestError,
+    CursorError,
+    CursorForbiddenError,
+    CursorNotFoundError,
+)
+from .models import DailyUsageResponse, GroupsResponse, UsageEventsResponse
+
+log = logging.getLogger("unimeter.cursor")
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec("members", windowed=False),
+    StreamSpec("daily_usage", windowed=True, lookback_days=2),
+    StreamSpec("usage_events", windowed=True, lookback_days=1, settle_days=3),
+    StreamSpec("spend", windowed=False),
+    StreamSpec("billing_groups", windowed=True, lookback_days=2),
+    StreamSpec("audit_logs", windowed=True, lookback_days=1),
+)
+
+EVENTS_PAGE = 1000  # Cursor's maximum
+DAILY_PAGE = 1000
+AUDIT_PAGE = 500  # Cursor's maximum
+SPEND_PAGE = 1000
+MAX_RESTARTS = 3
+
+T = TypeVar("T")
+
+
+class CursorSource:
+    streams = STREAMS
+
+    def __init__(self, client: CursorClient) -> None:
+        self._counters = {spec.name: RequestStats() for spec in STREAMS}
+        self._counters["probe"] = RequestStats()
+        self._clients = {name: client.with_stats(stats) for name, stats in self._counters.items()}
+        self._cycles_read: set[str] = set()
+
+    def counters(self, stream: str) -> RequestStats:
+        return self._counters[stream]
+
+    async def probe_floor(self, now_ms: int, max_days: int) -> int | None:
+        """The start of the oldest 30-day window that still has usage events.
+
+        Paginated daily usage returns a row for every member whether or not Cursor still
+        holds data, so only events can show where the retention edge is.
+        """
+        client = self._clients["probe"]
+        oldest: int | None = None
+        for window in plan_windows(now_ms - max_days * DAY_MS, now_ms, 30):
+            page = await _call(client.usage_events(window.start_ms, window.end_ms, page_size=1))
+            if page.total_usage_events_count > 0:
+                oldest = window.start_ms if oldest is None else min(oldest, window.start_ms)
+        return oldest
+
+    def fetch(self, stream: str, window: Window | None) -> AsyncIterator[list[Record]]:
+        client = self._clients[stream]
+        if stream == "members":
+            return self._members(client)
+        if stream == "spend":
+            return self._spend(client)
+        if window is None:
+            raise ValueError(f"stream {stream} needs a window")
+        readers = {
+            "daily_usage": self._daily_usage,
+            "usage_events": self._usage_events,
+            "billing_groups": self._billing_groups,
+            "audit_logs": self._audit_logs,
+        }
+        return readers[stream](client, window)
+
+    async def _members(self, client: CursorClient) -> AsyncIterator[list[Record]]:
+        response = await _call(client.members())
+        records: list[Record] = [mapping.member_record(m) for m in response.team_members]
+        yield records
+
+    async def _spend(self, client: CursorClient) -> AsyncIterator[list[Record]]:
+        members, first = [], None
+        page, page_size = 1, SPEND_PAGE
+        while True:
+            try:
+                response = await _call(client.spend(page=page, page_size=page_size))
+            except SourceUnavailableError:
+                raise
+            except _PageSizeRefusedError:
+                page_size = 100  # the maximum is undocumented; fall back to the common one
+                continue
+            first = first or response
+            members.extend(response.team_member_spend)
+            if page >= response.total_pages:
+                break
+            page += 1
+        meta = {"totalMembers": first.total_members, "pageSize": page_size}
+        snapshot = mapping.spend_snapshot(members, first.subscription_cycle_start, meta)
+        records: list[Record] = [snapshot]
+        yield records
+
+    async def _usage_events(
+        self, client: CursorClient, window: Window
+    ) -> AsyncIterator[list[Record]]:
+        for _ in range(MAX_RESTARTS + 1):
+            identities = mapping.EventIdentities()
+
+            def fetch(page: int) -> Awaitable[UsageEventsResponse]:
+                return client.usage_events(
+                    window.start_ms, window.end_ms, page=page, page_size=EVENTS_PAGE
+                )
+
+            stable = True
+            async for response in _pages(fetch, _events_total, _events_more):
+                if response is None:
+                    stable = False
+                    break
+                yield list(mapping.usage_event_records(response.usage_events, identities))
+            if stable:
+                return
+            log.info("usage events changed while being read; reading the window again")
+        raise SourceUnavailableError("usage events kept changing while being read")
+
+    async def _daily_usage(
+        self, client: CursorClient, window: Window
+    ) -> AsyncIterator[list[Record]]:
+        for _ in range(MAX_RESTARTS + 1):
+
+            def fetch(page: int) -> Awaitable[DailyUsageResponse]:
+                return client.daily_usage(
+                    window.start_ms, window.end_ms, page=page, page_size=DAILY_PAGE
+                )
+
+            stable = True
+            async for response in _pages(fetch, _daily_total, _daily_more):
+                if response is None:
+                    stable = False
+                    break
+                yield [mapping.daily_usage_record(row) for row in response.data]
+            if stable:
+                return
+        raise SourceUnavailableError("daily usage kept changing while being read")
+
+    async def _audit_logs(
+        self, client: CursorClient, window: Window
+    ) -> AsyncIterator[list[Record]]:
+        page = 1
+        while True:
+            response = await _call(
+                client.audit_logs(window.start_ms, window.end_ms, page=page, page_size=AUDIT_PAGE)
+            )
+            # New entries only push older ones onto later pages (read twice, stored once).
+            yield [mapping.audit_event_record(e) for e in response.events]
+            if response.pagination is None or not response.pagination.has_next_page:
+                return
+            page += 1
+
+    async def _billing_groups(
+        self, client: CursorClient, window: Window
+    ) -> AsyncIterator[list[Record]]:
+        """Every billing cycle overlapping the window, each read once per run."""
+        day = _date(window.start_ms)
+        while day <= _date(window.end_ms):
+            try:
+                response = await _call(client.groups(billing_cycle=day))
+            except _NotAvailableError as exc:
+                log.info("billing groups are not available for this team: %s", exc)
+                return
+            start, end = _cycle_bounds(response, day)
+            if start.isoformat() not in self._cycles_read:
+                self._cycles_read.add(start.isoformat())
+                record: GroupsRecord = mapping.groups_record(response)
+                yield [record]
+            day = max(end, day + dt.timedelta(days=1))
+
+
+class _PageSizeRefusedError(Exception):
+    pass
+
+
+class _NotAvailableError(Exception):
+    pass
+
+
+async def _call(awaitable: Awaitable[T]) -> T:
+    """Translate Cursor's errors into the engine's vocabulary (messages never hold keys)."""
+    try:
+        return await awaitable
+    except CursorAuthError as exc:
+        raise SourceAuthError(f"Cursor rejected the API key: {exc}") from exc
+    except (CursorForbiddenError, CursorNotFoundError) as exc:
+        raise _NotAvailableError(str(exc)) from exc
+    except CursorBadRequestError as exc:
+        if "pageSize" in str(exc):
+            raise _PageSizeRefusedError(str(exc)) from exc
+        raise SourceUnavailableError(f"Cursor refused a request: {exc}") from exc
+    except CursorError as exc:
+        raise SourceUnavailableError(f"Cursor is unavailable: {exc}") from exc
+
+
+async def _pages(
+    fetch: Callable[[int], Awaitable[T]],
+    total_of: Callable[[T], int],
+    has_more: Callable[[T], bool],
+) -> AsyncIterator[T | None]:
+    """Pages of one listing, the next one downloading while the caller writes this one.
+
+    Yields ``None`` (and stops) when the listing's total changed between two pages.
+    """
+    response = await _call(fetch(1))
+    total, page = total_of(response), 1
+    while True:
+        following = asyncio.ensure_future(_call(fetch(page + 1))) if has_more(response) else None
+        try:
+            yield response
+            if following is None:
+                return
+            response = await following
+            following = None
+        finally:
+            if following is not None:
+                following.cancel()
+        page += 1
+        if total_of(response) != total:
+            yield None
+            return
+
+
+def _events_total(r: UsageEventsResponse) -> int:
+    return r.total_usage_events_count
+
+
+def _events_more(r: UsageEventsResponse) -> bool:
+    return r.pagination is not None and r.pagination.has_next_page
+
+
+def _daily_total(r: DailyUsageResponse) -> int:
+    return r.pagination.total_users if r.pagination else len(r.data)
+
+
+def _daily_more(r: DailyUsageResponse) -> bool:
+    return r.pagination is not None and r.pagination.has_next_page
+
+
+def _date(ms: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).date()
+
+
+def _cycle_bounds(response: GroupsResponse, asked: dt.date) -> tuple[dt.date, dt.date]:
+    cycle = response.billing_cycle
+    if cycle is None or not cycle.cycle_start or not cycle.cycle_end:
+        return asked, asked + dt.timedelta(days=1)
+    start = dt.datetime.fromisoformat(cycle.cycle_start.replace("Z", "+00:00")).date()
+    end = dt.datetime.fromisoformat(cycle.cycle_end.replace("Z", "+00:00")).date()
+    return start, end
+
+
+__all__ = ["STREAMS", "CursorSource", "MemberRecord", "SpendSnapshotRecord"]

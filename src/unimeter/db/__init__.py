@@ -1,0 +1,1 @@
+"""The durable store: SQLAlchemy models, engines and Alembic migrations."""

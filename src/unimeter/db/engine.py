@@ -1,0 +1,163 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (scale-out).
+
+SQLite gets WAL, a busy timeout, and two engines: writers open their transaction with
+``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing with
+"database is locked" on a read-to-write upgrade, while readers keep plain deferred
+transactions and are never blocked by a running sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+Backend = Literal["sqlite", "postgresql"]
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseURLs:
+    async_url: str
+    sync_url: str
+    backend: Backend
+
+
+def resolve_urls(url: str) -> DatabaseURLs:
+    """Async and sync driver URLs for a user-supplied database URL."""
+    parsed = make_url(url)
+    family = parsed.get_backend_name()
+    if family == "sqlite":
+        return DatabaseURLs(
+            async_url=_render(parsed.set(drivername="sqlite+aiosqlite")),
+            sync_url=_render(parsed.set(drivername="sqlite")),
+            backend="sqlite",
+        )
+    if family in ("postgresql", "postgres"):
+        driver = _render(parsed.set(drivername="postgresql+psycopg"))
+        return DatabaseURLs(async_url=driver, sync_url=driver, backend="postgresql")
+    raise ValueError(
+        f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or postgresql"
+    )
+
+
+def _render(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def _json_serializer(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def sqlite_path(url: str) -> Path | None:
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(
+        url, json_serializer=_json_serializer, json_deserializer=orjson.loads
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA busy_timeout=60000",
+            "PRAGMA foreign_keys=ON",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The async engines of one store, and the unit-of-work sessions on top of them."""
+
+    def __init__(self, url: str) -> None:
+        self.urls = resolve_urls(url)
+        if self.urls.backend == "sqlite":
+            path = sqlite_path(self.urls.sync_url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.read_engine = _sqlite_engine(self.urls.async_url, immediate=False)
+            self.write_engine = _sqlite_engine(self.urls.async_url, immediate=True)
+        else:
+            engine = create_async_engine(
+                self.urls.async_url,
+                json_serializer=_json_serializer,
+                json_deserializer=orjson.loads,
+                pool_size=10,
+                max_overflow=10,
+                pool_pre_ping=True,
+            )
+            self.read_engine = self.write_engine = engine
+        self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Queueing writers of this process here hands the
+        # lock over at once; left to SQLite's busy handler, waiters sleep up to 100 ms.
+        self._write_lock: asyncio.Lock | None = None
+
+    @property
+    def backend(self) -> Backend:
+        return self.urls.backend
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that writes: commits on success, rolls back on error."""
+        if self.backend != "sqlite":
+            async with self._unit_of_work() as session:
+                yield session
+            return
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        async with self._write_lock, self._unit_of_work() as session:
+            yield session
+
+    @asynccontextmanager
+    async def _unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        async with self._writers() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session; never blocks, and never blocks a running sync."""
+        async with self._readers() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()

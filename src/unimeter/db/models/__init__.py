@@ -1,0 +1,38 @@
+"""All tables. Importing this package registers every model on ``Base.metadata``.
+
+Conventions: times are epoch milliseconds (BIGINT); money is cents scaled by 10**6
+(``*_cents_e6``, BIGINT) so sums are exact in SQL on both SQLite and PostgreSQL; every
+record synced from a vendor keeps the vendor's payload in ``raw``.
+"""
+
+from .accounts import Environment, IntegratedAccount, Keyring
+from .billing import (
+    AuditEvent,
+    BillingGroup,
+    GroupDailySpend,
+    GroupMembership,
+    SpendSnapshot,
+    SpendSnapshotMember,
+)
+from .sync import SyncLock, SyncRun, SyncState
+from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
+
+__all__ = [
+    "AuditEvent",
+    "BillingGroup",
+    "DailyUsage",
+    "Environment",
+    "GroupDailySpend",
+    "GroupMembership",
+    "IntegratedAccount",
+    "Keyring",
+    "Member",
+    "MemberIdentity",
+    "SpendSnapshot",
+    "SpendSnapshotMember",
+    "SyncLock",
+    "SyncRun",
+    "SyncState",
+    "UsageEvent",
+    "UsageEventRevision",
+]

@@ -1,0 +1,1 @@
+"""Streaming exports of stored records (JSON Lines and CSV)."""

@@ -1,0 +1,1 @@
+"""Small, dependency-light building blocks shared by the domain packages (secrets, redaction)."""

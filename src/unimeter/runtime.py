@@ -1,0 +1,148 @@
+"""Opening the store: migrations, the master key (verified, fail-closed) and connectors.
+
+Every entry point (CLI command, API server, worker) goes through :func:`open_runtime`, so
+no process can run against a database whose secrets it cannot decrypt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from unimeter.accounts import repository as accounts_repo
+from unimeter.config import Settings
+from unimeter.connectors.cursor.connector import INTEGRATION, CursorConnector
+from unimeter.db.base import now_ms
+from unimeter.db.engine import Database
+from unimeter.db.migrate import upgrade
+from unimeter.kit.crypto import (
+    MasterKey,
+    MissingKeyError,
+    SecretError,
+    WrongKeyError,
+    key_check,
+    verify_key_check,
+)
+from unimeter.kit.keys import ENV_VAR, KEY_FILE_NAME, KeySource, load_master_key, write_key_file
+
+log = logging.getLogger("unimeter")
+
+PENDING_KEY_SUFFIX = ".new"
+
+
+class StartupError(Exception):
+    """The process must not start; the message says why and what to do, on one line."""
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    key: KeySource
+    connectors: dict[str, CursorConnector] = field(default_factory=dict)
+    # Epoch ms "now" for planning sync windows; tests bind it to a simulator's clock.
+    clock: Callable[[], int] = now_ms
+
+    def connector(self, integration: str) -> CursorConnector:
+        try:
+            return self.connectors[integration]
+        except KeyError:
+            raise ValueError(f"unknown integration {integration!r}") from None
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def open_runtime(
+    settings: Settings | None = None,
+    *,
+    connector: CursorConnector | None = None,
+    clock: Callable[[], int] = now_ms,
+) -> Runtime:
+    settings = settings or Settings()
+    url = settings.resolved_database_url
+    try:
+        if settings.auto_migrate:
+            await asyncio.to_thread(upgrade, url)
+        db = Database(url)
+    except ValueError as exc:
+        raise StartupError(str(exc)) from exc
+    try:
+        key = await _verified_key(db, settings.data_dir)
+        async with db.session() as session:
+            await accounts_repo.ensure_environment(session, accounts_repo.DEFAULT_ENVIRONMENT)
+    except BaseException:
+        await db.dispose()
+        raise
+    minute = float(os.environ.get("UNIMETER_CURSOR_MINUTE_SECONDS", "60"))
+    return Runtime(
+        settings=settings,
+        db=db,
+        key=key,
+        connectors={INTEGRATION: connector or CursorConnector(minute_seconds=minute)},
+        clock=clock,
+    )
+
+
+async def _verified_key(db: Database, data_dir: Path) -> KeySource:
+    async with db.session() as session:
+        ring = await accounts_repo.get_keyring(session)
+        if ring is None:
+            source = _load(data_dir, create=True)
+            await accounts_repo.save_keyring(
+                session, source.key.key_id, key_check(source.key), None
+            )
+            return source
+        _finish_interrupted_rotation(data_dir, ring.check)
+        source = _load(data_dir, create=False)
+        try:
+            verify_key_check(source.key, ring.check)
+        except SecretError as exc:
+            where = ENV_VAR if source.origin == "env" else str(source.path)
+            raise StartupError(
+                f"the secret key in {where} is not the one that encrypted the stored "
+                "credentials; restore the right key (unimeter refuses to start without it)"
+            ) from exc
+        return source
+
+
+def _load(data_dir: Path, *, create: bool) -> KeySource:
+    try:
+        return load_master_key(data_dir, create=create)
+    except MissingKeyError as exc:
+        raise StartupError(
+            f"stored credentials exist but no secret key was found: set {ENV_VAR} or restore "
+            f"{data_dir / KEY_FILE_NAME}"
+        ) from exc
+    except SecretError as exc:
+        raise StartupError(str(exc)) from exc
+
+
+def _finish_interrupted_rotation(data_dir: Path, check: str) -> None:
+    """A rotation writes the new key beside the old one before committing; if the process
+    died after the commit, the pending key is the right one: promote it."""
+    pending = data_dir / (KEY_FILE_NAME + PENDING_KEY_SUFFIX)
+    if os.environ.get(ENV_VAR) or not pending.exists():
+        return
+    try:
+        key = _read_pending(pending)
+        verify_key_check(key, check)
+    except (WrongKeyError, SecretError):
+        pending.unlink(missing_ok=True)  # the commit never happened; the old key stays
+        return
+    os.replace(pending, data_dir / KEY_FILE_NAME)
+    log.warning("completed an interrupted key rotation")
+
+
+def _read_pending(path: Path) -> MasterKey:
+    return MasterKey.from_b64(path.read_text().strip())
+
+
+def write_pending_key(data_dir: Path, key: MasterKey) -> Path:
+    path = data_dir / (KEY_FILE_NAME + PENDING_KEY_SUFFIX)
+    write_key_file(path, key)
+    return path

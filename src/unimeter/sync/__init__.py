@@ -1,0 +1,1 @@
+"""The sync engine: windows, watermarks, idempotent upserts, locks and runs."""

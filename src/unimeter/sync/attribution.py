@@ -1,0 +1,257 @@
+"""After a sync: removal times, usage after removal, and recovering who an event belongs to.
+
+Cursor blanks ``userEmail`` on a removed member's events. Events synced while the member was
+active keep the email we stored then. For events first seen after the removal, the owner is
+recovered, where possible, from (1) another event of the same conversation, and (2) the
+daily usage rows, which keep emails: on a day when exactly one removed member has requests
+that the attributed events do not already explain, the unexplained events are theirs.
+Whatever cannot be recovered stays unattributed rather than guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.models import AuditEvent, DailyUsage, Member, UsageEvent
+
+
+@dataclass(slots=True)
+class AttributionStats:
+    removal_times_from_audit: int = 0
+    by_conversation: int = 0
+    by_daily_usage: int = 0
+    unattributed: int = 0
+    events_after_removal: int = 0
+    days_after_removal: int = 0
+
+
+async def finalize(session: AsyncSession, account_id: str) -> AttributionStats:
+    stats = AttributionStats()
+    stats.removal_times_from_audit = await _removal_times(session, account_id)
+    stats.by_conversation = await _by_conversation(session, account_id)
+    stats.by_daily_usage = await _by_daily_usage(session, account_id)
+    stats.by_conversation += await _by_conversation(session, account_id)
+    await _link_members(session, account_id)
+    stats.events_after_removal, stats.days_after_removal = await _flag_after_removal(
+        session, account_id
+    )
+    stats.unattributed = int(
+        await session.scalar(
+            select(func.count())
+            .select_from(UsageEvent)
+            .where(UsageEvent.account_id == account_id, UsageEvent.email.is_(None))
+        )
+        or 0
+    )
+    return stats
+
+
+async def _removal_times(session: AsyncSession, account_id: str) -> int:
+    removed = (
+        await session.scalars(
+            select(Member).where(Member.account_id == account_id, Member.is_removed.is_(True))
+        )
+    ).all()
+    pending = {m.email: m for m in removed if m.removal_source != "audit_log"}
+    if not pending:
+        return 0
+    rows = await session.execute(
+        select(AuditEvent.timestamp_ms, AuditEvent.event_data)
+        .where(AuditEvent.account_id == account_id, AuditEvent.event_type == "remove_user")
+        .order_by(AuditEvent.timestamp_ms)
+    )
+    found = 0
+    for ts, data in rows:
+        email = str((data or {}).get("email", "")).strip().lower()
+        member = pending.get(email)
+        if member is not None:
+            member.removed_at, member.removal_source = ts, "audit_log"
+            found += 1
+    return found
+
+
+async def _by_conversation(session: AsyncSession, account_id: str) -> int:
+    orphans = (
+        await session.execute(
+            select(UsageEvent.conversation_id)
+            .where(
+                UsageEvent.account_id == account_id,
+                UsageEvent.email.is_(None),
+                UsageEvent.conversation_id.is_not(None),
+            )
+            .distinct()
+        )
+    ).scalars()
+    owners = await session.execute(
+        select(UsageEvent.conversation_id, UsageEvent.email)
+        .where(
+            UsageEvent.account_id == account_id,
+            UsageEvent.conversation_id.in_(list(orphans)),
+            UsageEvent.email.is_not(None),
+        )
+        .distinct()
+    )
+    fixed = 0
+    for conversation, email in owners:
+        result = await session.execute(
+            update(UsageEvent)
+            .where(
+                UsageEvent.account_id == account_id,
+                UsageEvent.conversation_id == conversation,
+                UsageEvent.email.is_(None),
+            )
+            .values(email=email, attribution="conversation")
+        )
+        fixed += int(getattr(result, "rowcount", 0) or 0)
+    return fixed
+
+
+async def _by_daily_usage(session: AsyncSession, account_id: str) -> int:
+    rows = await session.execute(
+        select(UsageEvent.day, func.count())
+        .where(UsageEvent.account_id == account_id, UsageEvent.email.is_(None))
+        .group_by(UsageEvent.day)
+    )
+    orphan_days = {day: int(n) for day, n in rows.all()}
+    if not orphan_days:
+        return 0
+    explained = await _attributed_counts(session, account_id, list(orphan_days))
+    candidates = await _removed_requests(session, account_id, list(orphan_days))
+    fixed = 0
+    for day, orphans in orphan_days.items():
+        unexplained = [
+            email
+            for email, requests in candidates.get(day, {}).items()
+            if requests - explained.get((day, email), 0) >= orphans
+        ]
+        if len(unexplained) != 1:
+            continue
+        result = await session.execute(
+            update(UsageEvent)
+            .where(
+                UsageEvent.account_id == account_id,
+                UsageEvent.day == day,
+                UsageEvent.email.is_(None),
+            )
+            .values(email=unexplained[0], attribution="daily_usage")
+        )
+        fixed += int(getattr(result, "rowcount", 0) or 0)
+    return fixed
+
+
+async def _attributed_counts(
+    session: AsyncSession, account_id: str, days: list[dt.date]
+) -> dict[tuple[dt.date, str], int]:
+    rows = await session.execute(
+        select(UsageEvent.day, UsageEvent.email, func.count())
+        .where(
+            UsageEvent.account_id == account_id,
+            UsageEvent.day.in_(days),
+            UsageEvent.email.is_not(None),
+        )
+        .group_by(UsageEvent.day, UsageEvent.email)
+    )
+    return {(day, email): n for day, email, n in rows if email}
+
+
+async def _removed_requests(
+    session: AsyncSession, account_id: str, days: list[dt.date]
+) -> dict[dt.date, dict[str, int]]:
+    requests = (
+        DailyUsage.included_requests + DailyUsage.usage_based_requests + DailyUsage.api_key_requests
+    )
+    rows = await session.execute(
+        select(DailyUsage.day, DailyUsage.email, requests)
+        .join(
+            Member,
+            and_(Member.account_id == DailyUsage.account_id, Member.email == DailyUsage.email),
+        )
+        .where(
+            DailyUsage.account_id == account_id,
+            DailyUsage.day.in_(days),
+            Member.is_removed.is_(True),
+            requests > 0,
+        )
+    )
+    out: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    for day, email, n in rows:
+        out[day][email] = int(n)
+    return out
+
+
+async def _link_members(session: AsyncSession, account_id: str) -> None:
+    """Point attributed events and daily rows at their member rows."""
+    members = await session.execute(
+        select(Member.email, Member.id).where(Member.account_id == account_id)
+    )
+    for email, member_id in members:
+        for table in (UsageEvent, DailyUsage):
+            await session.execute(
+                update(table)
+                .where(
+                    table.account_id == account_id,
+                    table.email == email,
+                    table.member_id.is_(None),
+                )
+                .values(member_id=member_id)
+            )
+
+
+async def _flag_after_removal(session: AsyncSession, account_id: str) -> tuple[int, int]:
+    removed = await session.execute(
+        select(Member.id, Member.removed_at).where(
+            Member.account_id == account_id,
+            Member.is_removed.is_(True),
+            Member.removed_at.is_not(None),
+        )
+    )
+    events = days = 0
+    for member_id, removed_at in removed:
+        assert removed_at is not None
+        removal_day = dt.datetime.fromtimestamp(removed_at / 1000, tz=dt.UTC).date()
+        flagged = await session.execute(
+            update(UsageEvent)
+            .where(UsageEvent.account_id == account_id, UsageEvent.member_id == member_id)
+            .values(after_removal=UsageEvent.timestamp_ms >= removed_at)
+        )
+        del flagged
+        events += int(
+            await session.scalar(
+                select(func.count())
+                .select_from(UsageEvent)
+                .where(
+                    UsageEvent.account_id == account_id,
+                    UsageEvent.member_id == member_id,
+                    UsageEvent.after_removal.is_(True),
+                )
+            )
+            or 0
+        )
+        requests = (
+            DailyUsage.included_requests
+            + DailyUsage.usage_based_requests
+            + DailyUsage.api_key_requests
+        )
+        await session.execute(
+            update(DailyUsage)
+            .where(DailyUsage.account_id == account_id, DailyUsage.member_id == member_id)
+            .values(after_removal=and_(DailyUsage.day > removal_day, requests > 0))
+        )
+        days += int(
+            await session.scalar(
+                select(func.count())
+                .select_from(DailyUsage)
+                .where(
+                    DailyUsage.account_id == account_id,
+                    DailyUsage.member_id == member_id,
+                    DailyUsage.after_removal.is_(True),
+                )
+            )
+            or 0
+        )
+    return events, days

@@ -1,0 +1,449 @@
+"""The sync engine: one run of one account, stream by stream, window by window.
+
+Guarantees (each has a test):
+- a stream's watermark advances only after the window's rows are committed, so a run
+  killed at any point resumes with no gap, and re-reading is harmless (idempotent writes);
+- one run per account at a time (a lease in the database, taken over when its holder died);
+- memory stays flat: pages stream into batched writes, nothing holds a whole window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from unimeter.db.base import now_ms
+from unimeter.db.engine import Database
+from unimeter.db.models import IntegratedAccount, SyncRun
+
+from . import attribution, billing_repository, members_repository, usage_repository
+from . import state_repository as repository
+from .counts import Counts
+from .records import (
+    AuditEventRecord,
+    DailyUsageRecord,
+    GroupsRecord,
+    MemberRecord,
+    SpendSnapshotRecord,
+    UsageEventRecord,
+)
+from .source import Record, Source, SourceAuthError, SourceError, StreamSpec, Window
+from .windows import DAY_MS, day_floor, incremental_start, plan_windows
+
+log = logging.getLogger("unimeter.sync")
+
+MAX_BACKFILL_DAYS = 365
+SETTLE_EVERY_MS = DAY_MS
+
+
+class SyncBusyError(Exception):
+    """Another run holds this account's lock."""
+
+    def __init__(self, account_id: str, run_id: str | None) -> None:
+        super().__init__(f"account {account_id} is already being synced (run {run_id})")
+        self.run_id = run_id
+
+
+class SyncAuthError(Exception):
+    """The vendor rejected the account's credentials; the account now needs re-auth."""
+
+
+@dataclass(slots=True)
+class StreamStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    errors: int = 0
+    waited_seconds: float = 0.0
+    seconds: float = 0.0
+    windows: int = 0
+    windows_done: int = 0
+    records: int = 0
+
+    def count(self, c: Counts) -> None:
+        self.inserted += c.inserted
+        self.updated += c.updated
+        self.unchanged += c.unchanged
+        self.records += c.inserted + c.updated + c.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    full: bool = False
+    since_ms: int | None = None
+    streams: frozenset[str] | None = None  # None = every stream
+    # Per-stream lookback overrides in days, e.g. {"usage_events": 2}.
+    lookback_days: dict[str, int] = field(default_factory=dict)
+    wait_for_lock: bool = False
+    trigger: str = "manual"
+
+
+Progress = Callable[[str, StreamStats], None]
+
+
+@dataclass(slots=True)
+class SyncReport:
+    run_id: str
+    account_id: str
+    status: str
+    streams: dict[str, StreamStats]
+    seconds: float
+    error: str | None = None
+    attribution: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "account_id": self.account_id,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "streams": {name: _public(s) for name, s in self.streams.items()},
+            "attribution": self.attribution,
+        }
+
+
+def _public(s: StreamStats) -> dict[str, Any]:
+    out = asdict(s)
+    out["seconds"] = round(s.seconds, 3)
+    out["waited_seconds"] = round(s.waited_seconds, 3)
+    return out
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], int] = now_ms,
+        lease_ms: int = 120_000,
+        heartbeat_seconds: float = 10.0,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.lease_ms = lease_ms
+        self.heartbeat_seconds = heartbeat_seconds
+        # Email -> member id per account, read once per run after the members stream.
+        self._member_ids: dict[str, dict[str, int]] = {}
+
+    async def sync(
+        self,
+        account_id: str,
+        source: Source,
+        options: SyncOptions | None = None,
+        *,
+        run_id: str | None = None,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        options = options or SyncOptions()
+        run_id = await self._open_run(account_id, options, run_id)
+        await self._lock(account_id, run_id, options.wait_for_lock)
+        heartbeat = asyncio.create_task(self._heartbeat(account_id, run_id))
+        started = time.perf_counter()
+        report = SyncReport(run_id, account_id, "running", {}, 0.0)
+        try:
+            await self._run_streams(account_id, source, options, report, progress)
+            async with self.db.session() as session:
+                report.attribution = asdict(await attribution.finalize(session, account_id))
+            report.status = "succeeded"
+        except SourceAuthError as exc:
+            report.status, report.error = "failed", str(exc)
+            await self._set_account(account_id, status="needs_reauth", last_error=str(exc))
+            raise SyncAuthError(str(exc)) from exc
+        except (SourceError, Exception) as exc:
+            report.status, report.error = "failed", _one_line(exc)
+            raise
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+            report.seconds = time.perf_counter() - started
+            await self._close_run(account_id, report)
+        return report
+
+    # -- runs and locks ---------------------------------------------------------------------
+
+    async def _open_run(self, account_id: str, options: SyncOptions, run_id: str | None) -> str:
+        from unimeter.db.base import new_id
+
+        async with self.db.session() as session:
+            if run_id is not None and await repository.get_run(session, run_id) is not None:
+                await repository.update_run(session, run_id, status="running", started_at=now_ms())
+                return run_id
+            run = SyncRun(
+                id=run_id or new_id("run"),
+                account_id=account_id,
+                status="running",
+                trigger=options.trigger,
+                full=options.full,
+                since_ms=options.since_ms,
+                started_at=now_ms(),
+            )
+            await repository.add_run(session, run)
+            return run.id
+
+    async def _lock(self, account_id: str, run_id: str, wait: bool) -> None:
+        while True:
+            async with self.db.session() as session:
+                outcome = await repository.try_lock(
+                    session, account_id, run_id, lease_ms=self.lease_ms
+                )
+                if outcome.interrupted_run_id:
+                    await repository.update_run(
+                        session,
+                        outcome.interrupted_run_id,
+                        status="failed",
+                        finished_at=now_ms(),
+                        error="interrupted: the process running it stopped",
+                    )
+            if outcome.acquired:
+                return
+            if not wait:
+                async with self.db.session() as session:
+                    await repository.update_run(
+                        session, run_id, status="failed", finished_at=now_ms(), error="busy"
+                    )
+                raise SyncBusyError(account_id, outcome.holder_run_id)
+            await asyncio.sleep(min(1.0, self.heartbeat_seconds))
+
+    async def _heartbeat(self, account_id: str, run_id: str) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            async with self.db.session() as session:
+                if not await repository.heartbeat(session, account_id, run_id):
+                    log.warning("lost the sync lock of %s", account_id)
+                    return
+
+    async def _close_run(self, account_id: str, report: SyncReport) -> None:
+        totals = StreamStats()
+        for s in report.streams.values():
+            totals.requests += s.requests
+            totals.retries += s.retries
+            totals.rate_limited += s.rate_limited
+            totals.errors += s.errors
+            totals.waited_seconds += s.waited_seconds
+        async with self.db.session() as session:
+            await repository.update_run(
+                session,
+                report.run_id,
+                status=report.status,
+                finished_at=now_ms(),
+                requests=totals.requests,
+                retries=totals.retries,
+                rate_limited=totals.rate_limited,
+                errors=totals.errors,
+                waited_seconds=totals.waited_seconds,
+                stats={**report.as_dict()["streams"], "_attribution": report.attribution},
+                error=report.error,
+            )
+            await repository.unlock(session, account_id, report.run_id)
+            if report.status == "succeeded":
+                account = await session.get(IntegratedAccount, account_id)
+                if account is not None:
+                    account.last_synced_at, account.last_error = now_ms(), None
+
+    async def _set_account(self, account_id: str, **values: Any) -> None:
+        async with self.db.session() as session:
+            account = await session.get(IntegratedAccount, account_id)
+            if account is not None:
+                for name, value in values.items():
+                    setattr(account, name, value)
+
+    # -- streams ----------------------------------------------------------------------------
+
+    async def _run_streams(
+        self,
+        account_id: str,
+        source: Source,
+        options: SyncOptions,
+        report: SyncReport,
+        progress: Progress | None,
+    ) -> None:
+        wanted = [s for s in source.streams if options.streams is None or s.name in options.streams]
+        for spec in wanted:
+            report.streams[spec.name] = StreamStats()
+        # Members first: they are what lets every other stream attribute rows to people.
+        first = [s for s in wanted if s.name == "members"]
+        rest = [s for s in wanted if s.name != "members"]
+        floor = await self._floor(account_id, source, options, rest)
+        for spec in first:
+            await self._stream(account_id, source, spec, options, floor, report, progress)
+        async with self.db.reader() as session:
+            self._member_ids[account_id] = await members_repository.member_ids_by_email(
+                session, account_id
+            )
+        await asyncio.gather(
+            *(self._stream(account_id, source, s, options, floor, report, progress) for s in rest)
+        )
+
+    async def _floor(
+        self, account_id: str, source: Source, options: SyncOptions, specs: list[StreamSpec]
+    ) -> int | None:
+        """How far back a first backfill goes: ``--since``, else the oldest data Cursor has."""
+        if options.since_ms is not None or not any(s.windowed for s in specs):
+            return None
+        async with self.db.reader() as session:
+            states = await repository.all_states(session, account_id)
+        floors = [s.floor_ms for s in states.values() if s.floor_ms is not None]
+        if floors:
+            return min(floors)
+        now = self.clock()
+        found = await source.probe_floor(now, MAX_BACKFILL_DAYS)
+        return day_floor(now) if found is None else found
+
+    async def _stream(
+        self,
+        account_id: str,
+        source: Source,
+        spec: StreamSpec,
+        options: SyncOptions,
+        floor: int | None,
+        report: SyncReport,
+        progress: Progress | None,
+    ) -> None:
+        stats = report.streams[spec.name]
+        started = time.perf_counter()
+        try:
+            if spec.windowed:
+                await self._windowed(account_id, source, spec, options, floor, stats, progress)
+            else:
+                await self._snapshot(account_id, source, spec, report.run_id, stats, progress)
+        finally:
+            counters = source.counters(spec.name)
+            stats.requests, stats.retries = counters.requests, counters.retries
+            stats.rate_limited, stats.errors = counters.rate_limited, counters.errors
+            stats.waited_seconds = counters.waited_seconds
+            stats.seconds = time.perf_counter() - started
+            if progress:
+                progress(spec.name, stats)
+
+    async def _snapshot(
+        self,
+        account_id: str,
+        source: Source,
+        spec: StreamSpec,
+        run_id: str,
+        stats: StreamStats,
+        progress: Progress | None,
+    ) -> None:
+        stats.windows = 1
+        async for batch in source.fetch(spec.name, None):
+            async with self.db.session() as session:
+                stats.count(await self._write(session, account_id, run_id, batch))
+            if progress:
+                progress(spec.name, stats)
+        async with self.db.session() as session:
+            await repository.save_state(session, account_id, spec.name, watermark_ms=self.clock())
+        stats.windows_done = 1
+
+    async def _windowed(
+        self,
+        account_id: str,
+        source: Source,
+        spec: StreamSpec,
+        options: SyncOptions,
+        floor: int | None,
+        stats: StreamStats,
+        progress: Progress | None,
+    ) -> None:
+        now = self.clock()
+        async with self.db.reader() as session:
+            state = await repository.get_state(session, account_id, spec.name)
+        settling = spec.settle_days > 0 and (
+            state.settled_at is None or now - state.settled_at >= SETTLE_EVERY_MS
+        )
+        lookback = options.lookback_days.get(spec.name, spec.lookback_days)
+        if settling and state.watermark_ms is not None:
+            lookback = max(lookback, spec.settle_days)
+        start = incremental_start(
+            watermark_ms=state.watermark_ms,
+            floor_ms=state.floor_ms or floor,
+            lookback_days=lookback,
+            since_ms=options.since_ms,
+            full=options.full,
+        )
+        start = day_floor(now) if start is None else start
+        windows = plan_windows(start, now, spec.max_window_days)
+        stats.windows = len(windows)
+        if state.floor_ms is None and floor is not None:
+            async with self.db.session() as session:
+                await repository.save_state(session, account_id, spec.name, floor_ms=floor)
+        for window in windows:
+            await self._window(account_id, source, spec, window, stats, progress)
+        if settling:
+            async with self.db.session() as session:
+                await repository.save_state(session, account_id, spec.name, settled_at=now)
+
+    async def _window(
+        self,
+        account_id: str,
+        source: Source,
+        spec: StreamSpec,
+        window: Window,
+        stats: StreamStats,
+        progress: Progress | None,
+    ) -> None:
+        async for batch in source.fetch(spec.name, window):
+            async with self.db.session() as session:
+                stats.count(await self._write(session, account_id, None, batch))
+            if progress:
+                progress(spec.name, stats)
+        # Only now is the whole window committed, so only now may the watermark pass it.
+        async with self.db.session() as session:
+            state = await repository.get_state(session, account_id, spec.name)
+            if state.watermark_ms is None or window.end_ms > state.watermark_ms:
+                await repository.save_state(
+                    session, account_id, spec.name, watermark_ms=window.end_ms
+                )
+        stats.windows_done += 1
+        if progress:
+            progress(spec.name, stats)
+
+    async def _write(
+        self, session: Any, account_id: str, run_id: str | None, batch: list[Record]
+    ) -> Counts:
+        counts = Counts()
+        if not batch:
+            return counts
+        first = batch[0]
+        if isinstance(first, MemberRecord):
+            members = [r for r in batch if isinstance(r, MemberRecord)]
+            return await members_repository.upsert_members(session, account_id, members)
+        if isinstance(first, SpendSnapshotRecord):
+            for snapshot in batch:
+                assert isinstance(snapshot, SpendSnapshotRecord)
+                counts.add(
+                    await billing_repository.insert_spend_snapshot(
+                        session, account_id, run_id, snapshot
+                    )
+                )
+            return counts
+        if isinstance(first, GroupsRecord):
+            for groups in batch:
+                assert isinstance(groups, GroupsRecord)
+                counts.add(await billing_repository.upsert_groups(session, account_id, groups))
+            return counts
+        if isinstance(first, AuditEventRecord):
+            audit = [r for r in batch if isinstance(r, AuditEventRecord)]
+            return await billing_repository.insert_audit_events(session, account_id, audit)
+        member_ids = self._member_ids.get(account_id)
+        if member_ids is None:
+            member_ids = await members_repository.member_ids_by_email(session, account_id)
+        if isinstance(first, DailyUsageRecord):
+            rows = [r for r in batch if isinstance(r, DailyUsageRecord)]
+            return await usage_repository.upsert_daily_usage(session, account_id, rows, member_ids)
+        events = [r for r in batch if isinstance(r, UsageEventRecord)]
+        return await usage_repository.upsert_usage_events(session, account_id, events, member_ids)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()

@@ -1,0 +1,172 @@
+"""Vendor-neutral records that connectors produce and the store persists.
+
+Connectors translate vendor payloads into these; nothing downstream sees a vendor field
+name, except inside ``raw`` (kept verbatim for passthrough and exports).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+Raw = dict[str, Any]
+
+
+@dataclass(slots=True)
+class MemberRecord:
+    remote_id: str
+    email: str
+    name: str | None
+    role: str | None
+    is_removed: bool
+    numeric_id: int | None = None
+    raw: Raw = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class DailyUsageRecord:
+    day: dt.date
+    user_key: str  # the vendor's stable per-user key for the row (numeric id, else email)
+    email: str
+    numeric_user_id: int | None
+    is_active: bool
+    lines_added: int
+    lines_deleted: int
+    accepted_lines_added: int
+    accepted_lines_deleted: int
+    applies: int
+    accepts: int
+    rejects: int
+    tabs_shown: int
+    tabs_accepted: int
+    composer_requests: int
+    chat_requests: int
+    agent_requests: int
+    cmdk_requests: int
+    included_requests: int
+    usage_based_requests: int
+    api_key_requests: int
+    bugbot_requests: int
+    most_used_model: str | None
+    apply_extension: str | None
+    tab_extension: str | None
+    client_version: str | None
+    raw: Raw = field(default_factory=dict)
+
+    def values(self) -> tuple[object, ...]:
+        """Everything that can change between two reads of the same row."""
+        return (
+            self.email, self.numeric_user_id, self.is_active, self.lines_added, self.lines_deleted,
+            self.accepted_lines_added, self.accepted_lines_deleted, self.applies, self.accepts,
+            self.rejects, self.tabs_shown, self.tabs_accepted, self.composer_requests,
+            self.chat_requests, self.agent_requests, self.cmdk_requests, self.included_requests,
+            self.usage_based_requests, self.api_key_requests, self.bugbot_requests,
+            self.most_used_model, self.apply_extension, self.tab_extension, self.client_version,
+        )  # fmt: skip
+
+
+@dataclass(slots=True)
+class UsageEventRecord:
+    fingerprint: str
+    timestamp_ms: int
+    email: str  # as received; empty when the vendor no longer knows it
+    model: str
+    kind: str
+    max_mode: bool
+    is_token_based: bool
+    is_chargeable: bool
+    is_headless: bool
+    input_tokens: int
+    output_tokens: int
+    cache_write_tokens: int
+    cache_read_tokens: int
+    token_cents_e6: int | None
+    token_fee_cents_e6: int | None
+    charged_cents_e6: int
+    request_units_e6: int
+    conversation_id: str | None
+    cloud_agent_id: str | None
+    service_account_id: str | None
+    automation_id: str | None
+    raw: Raw = field(default_factory=dict)
+
+    def costs(self) -> tuple[int | None, int | None, int, int]:
+        return (
+            self.token_cents_e6,
+            self.token_fee_cents_e6,
+            self.charged_cents_e6,
+            self.request_units_e6,
+        )
+
+
+@dataclass(slots=True)
+class SpendMemberRecord:
+    remote_id: str | None
+    email: str
+    name: str | None
+    role: str | None
+    on_demand_cents_e6: int
+    overall_cents_e6: int
+    premium_requests: int
+    hard_limit_override_dollars: int | None
+    monthly_limit_dollars: int | None
+    effective_limit_dollars: int | None
+    raw: Raw = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SpendSnapshotRecord:
+    cycle_start_ms: int | None
+    total_members: int
+    members: list[SpendMemberRecord]
+    meta: Raw = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class GroupRecord:
+    remote_id: str
+    name: str
+    type: str | None
+    directory_group_id: str | None
+    remote_created_at: int | None
+    remote_updated_at: int | None
+    raw: Raw = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class GroupMembershipRecord:
+    group_remote_id: str
+    member_remote_id: str
+    email: str | None
+    name: str | None
+    joined_at: int
+    left_at: int | None
+
+
+@dataclass(slots=True)
+class GroupDailySpendRecord:
+    group_remote_id: str
+    day: dt.date
+    spend_cents_e6: int
+
+
+@dataclass(slots=True)
+class GroupsRecord:
+    """One read of the billing groups for one billing cycle."""
+
+    groups: list[GroupRecord]
+    memberships: list[GroupMembershipRecord]
+    daily_spend: list[GroupDailySpendRecord]
+
+
+@dataclass(slots=True)
+class AuditEventRecord:
+    remote_id: str
+    timestamp_ms: int
+    event_type: str
+    user_email: str | None
+    ip_address: str | None
+    application_type: str | None
+    event_data: Raw
+    raw: Raw = field(default_factory=dict)

@@ -1,0 +1,80 @@
+"""What the sync engine needs from a vendor connector, and the errors it understands."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from .records import (
+    AuditEventRecord,
+    DailyUsageRecord,
+    GroupsRecord,
+    MemberRecord,
+    SpendSnapshotRecord,
+    UsageEventRecord,
+)
+
+Record = (
+    MemberRecord
+    | DailyUsageRecord
+    | UsageEventRecord
+    | SpendSnapshotRecord
+    | GroupsRecord
+    | AuditEventRecord
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A time range ``[start_ms, end_ms]``, both ends inclusive (as Cursor's are)."""
+
+    start_ms: int
+    end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    name: str
+    # Windowed streams are read in time windows and keep a watermark; the others are
+    # read whole on every run (a snapshot).
+    windowed: bool
+    max_window_days: int = 30
+    # Re-read on every incremental run, for late rows and changed values.
+    lookback_days: int = 1
+    # A deeper re-read at most once a day, for values that keep changing for longer.
+    settle_days: int = 0
+
+
+class RequestCounters(Protocol):
+    requests: int
+    retries: int
+    rate_limited: int
+    errors: int
+    waited_seconds: float
+
+
+class Source(Protocol):
+    streams: tuple[StreamSpec, ...]
+
+    async def probe_floor(self, now_ms: int, max_days: int) -> int | None:
+        """The start of the oldest day the vendor still returns data for, or None."""
+        ...
+
+    def fetch(self, stream: str, window: Window | None) -> AsyncIterator[list[Record]]:
+        """Batches of records, in an order the engine may commit as it goes."""
+        ...
+
+    def counters(self, stream: str) -> RequestCounters: ...
+
+
+class SourceError(Exception):
+    """A vendor failure that ends the run; the message is safe to store and show."""
+
+
+class SourceAuthError(SourceError):
+    """The vendor rejected the credentials: the account needs new ones."""
+
+
+class SourceUnavailableError(SourceError):
+    """The vendor could not be reached or kept failing; the next run resumes."""

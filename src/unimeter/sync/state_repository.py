@@ -1,0 +1,139 @@
+"""SQL for sync runs, per-stream state and the per-account lock."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.base import now_ms
+from unimeter.db.models import SyncLock, SyncRun, SyncState
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    watermark_ms: int | None
+    floor_ms: int | None
+    settled_at: int | None
+
+
+async def get_state(session: AsyncSession, account_id: str, stream: str) -> StreamState:
+    row = await session.get(SyncState, (account_id, stream))
+    if row is None:
+        return StreamState(None, None, None)
+    return StreamState(row.watermark_ms, row.floor_ms, row.settled_at)
+
+
+async def save_state(session: AsyncSession, account_id: str, stream: str, **values: Any) -> None:
+    row = await session.get(SyncState, (account_id, stream))
+    if row is None:
+        row = SyncState(account_id=account_id, stream=stream)
+        session.add(row)
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.updated_at = now_ms()
+
+
+async def all_states(session: AsyncSession, account_id: str) -> dict[str, StreamState]:
+    rows = await session.scalars(select(SyncState).where(SyncState.account_id == account_id))
+    return {r.stream: StreamState(r.watermark_ms, r.floor_ms, r.settled_at) for r in rows}
+
+
+# -- runs -----------------------------------------------------------------------------------
+
+
+async def add_run(session: AsyncSession, run: SyncRun) -> SyncRun:
+    session.add(run)
+    await session.flush()
+    return run
+
+
+async def get_run(session: AsyncSession, run_id: str) -> SyncRun | None:
+    return await session.get(SyncRun, run_id)
+
+
+async def update_run(session: AsyncSession, run_id: str, **values: Any) -> None:
+    await session.execute(update(SyncRun).where(SyncRun.id == run_id).values(**values))
+
+
+async def active_run(session: AsyncSession, account_id: str) -> SyncRun | None:
+    """The queued or running run of an account, if any (for coalescing requests)."""
+    return (
+        await session.scalars(
+            select(SyncRun)
+            .where(SyncRun.account_id == account_id, SyncRun.status.in_(("queued", "running")))
+            .order_by(SyncRun.created_at)
+            .limit(1)
+        )
+    ).first()
+
+
+# -- the per-account lock -------------------------------------------------------------------
+
+
+def this_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """True when the holder ran on this machine and its process no longer exists."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class LockOutcome:
+    acquired: bool
+    holder_run_id: str | None = None
+    # The run whose lock was taken over because its process died or stopped heartbeating.
+    interrupted_run_id: str | None = None
+
+
+async def try_lock(
+    session: AsyncSession, account_id: str, run_id: str, *, lease_ms: int
+) -> LockOutcome:
+    now = now_ms()
+    current = await session.get(SyncLock, account_id, with_for_update=True)
+    if current is None:
+        session.add(SyncLock(account_id=account_id, run_id=run_id, holder=this_holder()))
+        try:
+            await session.flush()
+        except IntegrityError:
+            return LockOutcome(False)
+        return LockOutcome(True)
+    stale = now - current.heartbeat_at > lease_ms or _holder_is_dead(current.holder)
+    if not stale:
+        return LockOutcome(False, holder_run_id=current.run_id)
+    interrupted = current.run_id
+    current.run_id, current.holder = run_id, this_holder()
+    current.acquired_at = current.heartbeat_at = now
+    return LockOutcome(True, interrupted_run_id=interrupted)
+
+
+async def heartbeat(session: AsyncSession, account_id: str, run_id: str) -> bool:
+    """Renew the lease; False when the lock is no longer ours."""
+    result = await session.execute(
+        update(SyncLock)
+        .where(SyncLock.account_id == account_id, SyncLock.run_id == run_id)
+        .values(heartbeat_at=now_ms())
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def unlock(session: AsyncSession, account_id: str, run_id: str) -> None:
+    await session.execute(
+        delete(SyncLock).where(SyncLock.account_id == account_id, SyncLock.run_id == run_id)
+    )

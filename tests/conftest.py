@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.databases import PostgresDatabases, SQLiteDatabases, postgres_url
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteDatabases]:
+    factory = SQLiteDatabases(tmp_path_factory.mktemp("sqlite"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases | None]:
+    url = postgres_url()
+    if url is None:
+        yield None
+        return
+    factory = PostgresDatabases(url)
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest,
+    sqlite_databases: SQLiteDatabases,
+    postgres_databases: PostgresDatabases | None,
+) -> str:
+    """A fresh, migrated database per test, on each backend."""
+    if request.param == "sqlite":
+        return sqlite_databases.create()
+    if postgres_databases is None:
+        pytest.skip("PostgreSQL tests need UNIMETER_TEST_DATABASE_URL (CI sets it)")
+    return postgres_databases.create()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
