@@ -32,7 +32,15 @@ from .records import (
     SpendSnapshotRecord,
     UsageEventRecord,
 )
-from .source import Record, Source, SourceAuthError, SourceError, StreamSpec, Window
+from .source import (
+    Record,
+    RequestCounters,
+    Source,
+    SourceAuthError,
+    SourceError,
+    StreamSpec,
+    Window,
+)
 from .windows import DAY_MS, day_floor, incremental_start, plan_windows
 
 log = logging.getLogger("unimeter.sync")
@@ -273,7 +281,7 @@ class SyncEngine:
         # Members first: they are what lets every other stream attribute rows to people.
         first = [s for s in wanted if s.name == "members"]
         rest = [s for s in wanted if s.name != "members"]
-        floor = await self._floor(account_id, source, options, rest)
+        floor = await self._floor(account_id, source, options, rest, report)
         for spec in first:
             await self._stream(account_id, source, spec, options, floor, report, progress)
         async with self.db.reader() as session:
@@ -285,7 +293,12 @@ class SyncEngine:
         )
 
     async def _floor(
-        self, account_id: str, source: Source, options: SyncOptions, specs: list[StreamSpec]
+        self,
+        account_id: str,
+        source: Source,
+        options: SyncOptions,
+        specs: list[StreamSpec],
+        report: SyncReport,
     ) -> int | None:
         """How far back a first backfill goes: ``--since``, else the oldest data Cursor has."""
         if options.since_ms is not None or not any(s.windowed for s in specs):
@@ -296,7 +309,11 @@ class SyncEngine:
         if floors:
             return min(floors)
         now = self.clock()
-        found = await source.probe_floor(now, MAX_BACKFILL_DAYS)
+        started = time.perf_counter()
+        try:
+            found = await source.probe_floor(now, MAX_BACKFILL_DAYS)
+        finally:
+            report.streams["probe"] = _from_counters(source.counters("probe"), started)
         return day_floor(now) if found is None else found
 
     async def _stream(
@@ -317,10 +334,7 @@ class SyncEngine:
             else:
                 await self._snapshot(account_id, source, spec, report.run_id, stats, progress)
         finally:
-            counters = source.counters(spec.name)
-            stats.requests, stats.retries = counters.requests, counters.retries
-            stats.rate_limited, stats.errors = counters.rate_limited, counters.errors
-            stats.waited_seconds = counters.waited_seconds
+            _copy_counters(source.counters(spec.name), stats)
             stats.seconds = time.perf_counter() - started
             if progress:
                 progress(spec.name, stats)
@@ -442,6 +456,19 @@ class SyncEngine:
             return await usage_repository.upsert_daily_usage(session, account_id, rows, member_ids)
         events = [r for r in batch if isinstance(r, UsageEventRecord)]
         return await usage_repository.upsert_usage_events(session, account_id, events, member_ids)
+
+
+def _copy_counters(counters: RequestCounters, stats: StreamStats) -> None:
+    stats.requests, stats.retries = counters.requests, counters.retries
+    stats.rate_limited, stats.errors = counters.rate_limited, counters.errors
+    stats.waited_seconds = counters.waited_seconds
+
+
+def _from_counters(counters: RequestCounters, started: float) -> StreamStats:
+    stats = StreamStats(windows=1, windows_done=1)
+    _copy_counters(counters, stats)
+    stats.seconds = time.perf_counter() - started
+    return stats
 
 
 def _one_line(exc: BaseException) -> str:

@@ -65,7 +65,9 @@ class Source(Protocol):
         """Batches of records, in an order the engine may commit as it goes."""
         ...
 
-    def counters(self, stream: str) -> RequestCounters: ...
+    def counters(self, stream: str) -> RequestCounters:
+        """Request counters of a stream, or of ``"probe"`` (finding the retention edge)."""
+        ...
 
 
 class SourceError(Exception):

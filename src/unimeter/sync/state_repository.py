@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.base import now_ms
@@ -106,14 +107,25 @@ async def try_lock(
     session: AsyncSession, account_id: str, run_id: str, *, lease_ms: int
 ) -> LockOutcome:
     now = now_ms()
-    current = await session.get(SyncLock, account_id, with_for_update=True)
-    if current is None:
-        session.add(SyncLock(account_id=account_id, run_id=run_id, holder=this_holder()))
-        try:
-            await session.flush()
-        except IntegrityError:
-            return LockOutcome(False)
+    # INSERT ... ON CONFLICT DO NOTHING: of two racing runs exactly one creates the row, and
+    # the other's transaction stays usable (a failed INSERT would poison it on PostgreSQL).
+    statement = (
+        _insert_ignore(session, SyncLock)
+        .values(
+            account_id=account_id,
+            run_id=run_id,
+            holder=this_holder(),
+            acquired_at=now,
+            heartbeat_at=now,
+        )
+        .returning(SyncLock.run_id)
+    )
+    # rowcount is not reliable for INSERT ... ON CONFLICT; a returned row is.
+    if (await session.execute(statement)).first() is not None:
         return LockOutcome(True)
+    current = await session.get(SyncLock, account_id, with_for_update=True, populate_existing=True)
+    if current is None:
+        return LockOutcome(False)
     stale = now - current.heartbeat_at > lease_ms or _holder_is_dead(current.holder)
     if not stale:
         return LockOutcome(False, holder_run_id=current.run_id)
@@ -121,6 +133,12 @@ async def try_lock(
     current.run_id, current.holder = run_id, this_holder()
     current.acquired_at = current.heartbeat_at = now
     return LockOutcome(True, interrupted_run_id=interrupted)
+
+
+def _insert_ignore(session: AsyncSession, table: type[SyncLock]) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing()
+    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 async def heartbeat(session: AsyncSession, account_id: str, run_id: str) -> bool:

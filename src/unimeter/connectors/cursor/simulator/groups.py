@@ -136,7 +136,12 @@ class GroupsView:
             "name": m.name,
             "email": m.email,
             "joinedAt": iso_ms(stint.start_ms),
-            "leftAt": iso_ms(stint.end_ms) if stint.end_ms is not None else None,
+            # A stint ending later (a scheduled removal) is still open as of this view.
+            "leftAt": (
+                iso_ms(stint.end_ms)
+                if stint.end_ms is not None and stint.end_ms <= self.as_of
+                else None
+            ),
             "spendCents": cents(spend),
         }
         if daily:

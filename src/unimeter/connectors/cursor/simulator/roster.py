@@ -26,6 +26,9 @@ from .config import DAY_MS, HOUR_MS
 from .rng import stable_int, token_string
 
 NEVER_REMOVED = np.iinfo(np.int64).max
+# Share of members removed during the days after start-up, and over how many days.
+CHURN_PER_MEMBER = 0.04
+CHURN_HORIZON_DAYS = 30
 UNASSIGNED = -1
 
 
@@ -165,6 +168,7 @@ def build_roster(seed: int, salt: int, users: int, days: int, start_ms: int) -> 
     history_start = (start_ms // DAY_MS - days) * DAY_MS
     created = history_start - 200 * DAY_MS
     members = _build_members(rnd, seed, salt, users, domain, created, history_start, start_ms)
+    _schedule_churn(random.Random(stable_int(seed, salt, "churn")), members, start_ms)
     groups = _build_groups(rnd, seed, salt, users, created)
     _assign_groups(rnd, members, groups, history_start, start_ms)
     service_accounts = [
@@ -261,6 +265,17 @@ def _maybe_remove(
     if member.profile in ("moderate", "heavy") and rnd.random() < 0.5:
         # A cloud agent started before the removal keeps running for a while.
         member.residual_until_ms = member.removed_ms + rnd.randrange(6, 30) * HOUR_MS
+
+
+def _schedule_churn(rnd: random.Random, members: list[Member], start_ms: int) -> None:
+    """Removals still to come, so a team running on a moving clock keeps changing."""
+    protected = max(1, len(members) // 25) + (1 if len(members) >= 8 else 0)
+    for member in members[protected:]:
+        if member.removed_ms is not None or rnd.random() >= CHURN_PER_MEMBER:
+            continue
+        member.removed_ms = start_ms + rnd.randrange(HOUR_MS, CHURN_HORIZON_DAYS * DAY_MS)
+        if member.profile in ("moderate", "heavy") and rnd.random() < 0.6:
+            member.residual_until_ms = member.removed_ms + rnd.randrange(6, 30) * HOUR_MS
 
 
 def _maybe_promote(rnd: random.Random, member: Member, history_start: int, start_ms: int) -> None:

@@ -71,7 +71,7 @@ class TeamTruth:
                 joined_ms=m.joined_ms,
                 removed_ms=m.removed_ms if self.team.is_removed(m, self.now_ms) else None,
                 group_stints=tuple(
-                    (groups[s.group], s.start_ms, s.end_ms)
+                    (groups[s.group], s.start_ms, _ended(s.end_ms, self.now_ms))
                     for s in m.stints
                     if s.group != UNASSIGNED and s.start_ms <= self.now_ms
                 ),
@@ -146,6 +146,11 @@ class TeamTruth:
     def bump_costs(self) -> None:
         """Retroactively adjust the costs of every event inside the adjustment window."""
         self.team.bump_costs()
+
+
+def _ended(end_ms: int | None, now_ms: int) -> int | None:
+    """A stint that ends later (a scheduled removal) is still open now."""
+    return end_ms if end_ms is not None and end_ms <= now_ms else None
 
 
 __all__ = ["DAY_MS", "UNASSIGNED_ID", "TeamTruth", "TruthEvent", "TruthMember"]
