@@ -38,7 +38,9 @@ def _env(database_url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
-async def test_sigkill_at_random_points_then_resume_is_exact(database_url: str, data_dir: Path) -> None:
+async def test_sigkill_at_random_points_then_resume_is_exact(
+    database_url: str, data_dir: Path
+) -> None:
     sim = make_sim(seed=11, users=30, days=60)
     key = sim.keys[0]
     settings = Settings(data_dir=data_dir, database_url=database_url)
@@ -74,7 +76,9 @@ async def test_sigkill_at_random_points_then_resume_is_exact(database_url: str, 
     try:
         truth = sim.truth()
         await assert_events_equal_truth(runtime, account.id, truth.events(truth.history_start_ms))
-        await assert_daily_equal_truth(runtime, account.id, truth.daily_usage(truth.history_start_ms))
+        await assert_daily_equal_truth(
+            runtime, account.id, truth.daily_usage(truth.history_start_ms)
+        )
         assert await audit_ids(runtime, account.id) == {
             e["event_id"] for e in truth.audit_events(truth.history_start_ms)
         }

@@ -22,14 +22,18 @@ from unimeter.sync.service import sync_account
 DAY = 86_400_000
 
 
-async def test_faulty_cursor_still_gives_the_exact_result(database_url: str, data_dir: Path) -> None:
+async def test_faulty_cursor_still_gives_the_exact_result(
+    database_url: str, data_dir: Path
+) -> None:
     sim = make_sim(fault_rate=0.1, slow_seconds=1.0)
     async with world(database_url, data_dir, sim=sim, transport="http", timeout=0.5) as w:
         account_id = await w.link()
         report = await sync_account(w.runtime, account_id)
         truth = w.sim.truth()
         await assert_events_equal_truth(w.runtime, account_id, truth.events(truth.history_start_ms))
-        await assert_daily_equal_truth(w.runtime, account_id, truth.daily_usage(truth.history_start_ms))
+        await assert_daily_equal_truth(
+            w.runtime, account_id, truth.daily_usage(truth.history_start_ms)
+        )
         assert sum(s.retries for s in report.streams.values()) > 0, "faults were retried"
         assert sum(w.sim.faults.injected.values()) > 0
 
@@ -47,7 +51,9 @@ async def test_real_rate_limits_on_a_scaled_clock_give_zero_429s(
         await assert_events_equal_truth(w.runtime, account_id, truth.events(truth.history_start_ms))
 
 
-async def test_revoked_key_fails_fast_and_stops_calling_cursor(database_url: str, data_dir: Path) -> None:
+async def test_revoked_key_fails_fast_and_stops_calling_cursor(
+    database_url: str, data_dir: Path
+) -> None:
     async with world(database_url, data_dir) as w:
         account_id = await w.link()
         key = w.sim.keys[0]
@@ -83,7 +89,9 @@ async def test_data_past_retention_stays_stored(database_url: str, data_dir: Pat
         assert min(e.timestamp_ms for e in stored) == oldest_before
 
 
-async def test_backfill_after_removals_never_misattributes(database_url: str, data_dir: Path) -> None:
+async def test_backfill_after_removals_never_misattributes(
+    database_url: str, data_dir: Path
+) -> None:
     async with world(database_url, data_dir) as w:
         account_id = await w.link()
         await sync_account(w.runtime, account_id)
@@ -103,7 +111,9 @@ async def test_backfill_after_removals_never_misattributes(database_url: str, da
         assert {d.email for d in days} <= {t.email for t in after}
 
 
-async def test_usage_after_removal_is_flagged_on_a_live_team(database_url: str, data_dir: Path) -> None:
+async def test_usage_after_removal_is_flagged_on_a_live_team(
+    database_url: str, data_dir: Path
+) -> None:
     sim = make_sim(seed=4, users=60, days=30)  # seed 4 has a removal five days ahead
     team = sim.team(sim.keys[0])
     now = sim.clock.now_ms()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import typer
 
 from unimeter import __version__
+from unimeter.kit.redact import RedactingFilter
 
 from .accounts import app as accounts_app
 from .admin import db_app, keys_app
@@ -33,8 +37,19 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _configure_logging() -> None:
+    level = os.environ.get("UNIMETER_LOG_LEVEL", "WARNING").upper()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("unimeter: %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # httpx logs full URLs at INFO; our client logs what matters without query strings.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
 def main() -> None:
     """Run the CLI; usage errors print one line instead of a help panel."""
+    _configure_logging()
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

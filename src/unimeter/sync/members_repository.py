@@ -25,7 +25,7 @@ async def member_ids_by_email(session: AsyncSession, account_id: str) -> dict[st
     rows = await session.execute(
         select(Member.email, Member.id).where(Member.account_id == account_id)
     )
-    return {email: member_id for email, member_id in rows.all()}
+    return dict(rows.all())
 
 
 async def upsert_members(

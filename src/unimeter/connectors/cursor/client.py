@@ -391,7 +391,8 @@ class CursorClient:
             attempts=outcome.attempts,
             scrub=self._scrub,
         )
-        logger.warning("%s", error)
+        # The error is raised to the caller, who decides whether it is worth a warning.
+        logger.info("%s", error)
         return error
 
     def _scrub(self, text: str) -> str:
