@@ -36,6 +36,7 @@ test: lint typecheck unit ## everything CI runs
 
 bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	$(BIN)/python bench/simulator.py
+	$(BIN)/python bench/backfill.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

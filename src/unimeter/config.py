@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Apply pending migrations when a command opens the store.
     auto_migrate: bool = True
+    # Our API's own limits ("requests/seconds"); "off" disables one (benchmarks do).
+    account_rate_limit: str = "50/10"
+    token_rate_limit: str = "500/10"
+    # Let base URLs and webhook URLs point at loopback or private networks (tests, demos).
+    allow_private_urls: bool = False
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -71,14 +71,15 @@ async def world(
     minute_seconds: float = 0.05,
     retry: RetryPolicy = FAST_RETRY,
     timeout: float = 10.0,
+    **settings: Any,
 ) -> AsyncIterator[World]:
     sim = sim or make_sim()
     with endpoint(sim, transport) as (base_url, asgi):
         connector = CursorConnector(
             minute_seconds=minute_seconds, transport=asgi, retry=retry, timeout=timeout
         )
-        settings = Settings(data_dir=data_dir, database_url=database_url)
-        runtime = await open_runtime(settings, connector=connector, clock=sim.clock.now_ms)
+        config = Settings(data_dir=data_dir, database_url=database_url, **settings)
+        runtime = await open_runtime(config, connector=connector, clock=sim.clock.now_ms)
         try:
             yield World(sim=sim, runtime=runtime, base_url=base_url)
         finally:

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.db import keyset
 from unimeter.db.base import new_id
 from unimeter.db.models import Environment, IntegratedAccount, Keyring
+from unimeter.kit.cursors import Position
 
 DEFAULT_ENVIRONMENT = "default"
 
@@ -45,6 +47,13 @@ async def get_account(
     return (await session.scalars(stmt)).first()
 
 
+async def get_account_for_update(
+    session: AsyncSession, account_id: str
+) -> IntegratedAccount | None:
+    stmt = select(IntegratedAccount).where(IntegratedAccount.id == account_id).with_for_update()
+    return (await session.scalars(stmt)).first()
+
+
 async def list_accounts(
     session: AsyncSession, environment_id: str | None = None
 ) -> Sequence[IntegratedAccount]:
@@ -78,3 +87,21 @@ async def save_keyring(
         session.add(Keyring(id="master", key_id=key_id, check=check))
     else:
         row.key_id, row.check, row.rotated_at = key_id, check, rotated_at
+
+
+async def page_accounts(
+    session: AsyncSession,
+    environment_id: str,
+    *,
+    tenant_id: str | None,
+    status: str | None,
+    position: Position | None,
+    limit: int,
+) -> Sequence[IntegratedAccount]:
+    stmt = select(IntegratedAccount).where(IntegratedAccount.environment_id == environment_id)
+    if tenant_id is not None:
+        stmt = stmt.where(IntegratedAccount.tenant_id == tenant_id)
+    if status is not None:
+        stmt = stmt.where(IntegratedAccount.status == status)
+    columns = [IntegratedAccount.created_at, IntegratedAccount.id]
+    return (await session.scalars(keyset.apply(stmt, columns, position, limit))).all()

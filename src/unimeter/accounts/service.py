@@ -65,6 +65,33 @@ async def link_account(runtime: Runtime, request: LinkRequest) -> IntegratedAcco
         return await repository.add_account(session, account)
 
 
+async def update_account(
+    runtime: Runtime,
+    account: IntegratedAccount,
+    *,
+    name: str | None = None,
+    tenant_id: str | None = None,
+    api_key: str | None = None,
+) -> IntegratedAccount:
+    """Change fields; new credentials are validated with the vendor before they replace the
+    old ones, and working credentials make a ``needs_reauth`` account active again."""
+    if api_key is not None:
+        await runtime.connector(account.integration).validate(api_key, account.base_url)
+    async with runtime.db.session() as session:
+        stored = await repository.get_account(session, account.id)
+        if stored is None:
+            raise AccountNotFoundError(account.id)
+        if name is not None:
+            stored.name = name
+        if tenant_id is not None:
+            stored.tenant_id = tenant_id
+        if api_key is not None:
+            stored.credentials = encrypt(runtime.key.key, api_key, aad=stored.id)
+            stored.status, stored.last_error = "active", None
+        stored.updated_at = now_ms()
+        return stored
+
+
 async def list_accounts(
     runtime: Runtime, environment: str | None = None
 ) -> Sequence[IntegratedAccount]:

@@ -61,5 +61,11 @@ def parse_day(value: str | None, option: str) -> dt.date | None:
         fail(f"{option} must be a date formatted YYYY-MM-DD, not {value!r}", 2)
 
 
+def iso_or_never(ms: int | None) -> str:
+    if ms is None:
+        return "never"
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def day_start_ms(day: dt.date) -> int:
     return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)

@@ -13,8 +13,10 @@ from unimeter.kit.redact import RedactingFilter
 from .accounts import app as accounts_app
 from .admin import db_app, keys_app
 from .export import export_command
+from .serve import serve_command
 from .simulator import simulator_command
 from .sync import sync_command
+from .tokens import environments_app, tokens_app
 
 app = typer.Typer(
     name="unimeter",
@@ -27,6 +29,9 @@ app.command("simulator")(simulator_command)
 app.add_typer(accounts_app, name="accounts")
 app.command("sync")(sync_command)
 app.command("export")(export_command)
+app.command("serve")(serve_command)
+app.add_typer(environments_app, name="environments")
+app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 

@@ -40,7 +40,9 @@ import re
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
     "DecryptionError",
@@ -122,6 +124,14 @@ class MasterKey:
     @property
     def key_id(self) -> str:
         return self._key_id
+
+    def derive(self, label: str, length: int = 32) -> bytes:
+        """A separate key for another purpose (e.g. signing cursors), via HKDF-SHA256.
+
+        Distinct labels give independent keys, so no derived key can decrypt a secret.
+        """
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=label.encode())
+        return hkdf.derive(self._material)
 
     def __repr__(self) -> str:
         return f"MasterKey(id={self._key_id})"

@@ -30,12 +30,14 @@ class AttributionStats:
     days_after_removal: int = 0
 
 
-async def finalize(session: AsyncSession, account_id: str) -> AttributionStats:
+async def finalize(session: AsyncSession, account_id: str) -> tuple[AttributionStats, set[dt.date]]:
+    """Returns what was done, and the days whose events changed owner (for rollups)."""
     stats = AttributionStats()
+    days: set[dt.date] = set()
     stats.removal_times_from_audit = await _removal_times(session, account_id)
-    stats.by_conversation = await _by_conversation(session, account_id)
-    stats.by_daily_usage = await _by_daily_usage(session, account_id)
-    stats.by_conversation += await _by_conversation(session, account_id)
+    stats.by_conversation = await _by_conversation(session, account_id, days)
+    stats.by_daily_usage = await _by_daily_usage(session, account_id, days)
+    stats.by_conversation += await _by_conversation(session, account_id, days)
     await _link_members(session, account_id)
     stats.events_after_removal, stats.days_after_removal = await _flag_after_removal(
         session, account_id
@@ -48,7 +50,7 @@ async def finalize(session: AsyncSession, account_id: str) -> AttributionStats:
         )
         or 0
     )
-    return stats
+    return stats, days
 
 
 async def _removal_times(session: AsyncSession, account_id: str) -> int:
@@ -75,7 +77,7 @@ async def _removal_times(session: AsyncSession, account_id: str) -> int:
     return found
 
 
-async def _by_conversation(session: AsyncSession, account_id: str) -> int:
+async def _by_conversation(session: AsyncSession, account_id: str, days: set[dt.date]) -> int:
     orphans = (
         await session.execute(
             select(UsageEvent.conversation_id)
@@ -97,7 +99,17 @@ async def _by_conversation(session: AsyncSession, account_id: str) -> int:
         .distinct()
     )
     fixed = 0
-    for conversation, email in owners:
+    for conversation, email in owners.all():
+        changed_days = await session.execute(
+            select(UsageEvent.day)
+            .where(
+                UsageEvent.account_id == account_id,
+                UsageEvent.conversation_id == conversation,
+                UsageEvent.email.is_(None),
+            )
+            .distinct()
+        )
+        days.update(day for (day,) in changed_days.all())
         result = await session.execute(
             update(UsageEvent)
             .where(
@@ -111,7 +123,7 @@ async def _by_conversation(session: AsyncSession, account_id: str) -> int:
     return fixed
 
 
-async def _by_daily_usage(session: AsyncSession, account_id: str) -> int:
+async def _by_daily_usage(session: AsyncSession, account_id: str, days: set[dt.date]) -> int:
     rows = await session.execute(
         select(UsageEvent.day, func.count())
         .where(UsageEvent.account_id == account_id, UsageEvent.email.is_(None))
@@ -141,6 +153,7 @@ async def _by_daily_usage(session: AsyncSession, account_id: str) -> int:
             .values(email=unexplained[0], attribution="daily_usage")
         )
         fixed += int(getattr(result, "rowcount", 0) or 0)
+        days.add(day)
     return fixed
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -21,7 +22,13 @@ from unimeter.db.base import now_ms
 from unimeter.db.engine import Database
 from unimeter.db.models import IntegratedAccount, SyncRun
 
-from . import attribution, billing_repository, members_repository, usage_repository
+from . import (
+    attribution,
+    billing_repository,
+    members_repository,
+    rollups_repository,
+    usage_repository,
+)
 from . import state_repository as repository
 from .counts import Counts
 from .records import (
@@ -92,6 +99,8 @@ class SyncOptions:
     lookback_days: dict[str, int] = field(default_factory=dict)
     wait_for_lock: bool = False
     trigger: str = "manual"
+    # Read windowed streams only up to this time (live reads of a past range).
+    until_ms: int | None = None
 
 
 Progress = Callable[[str, StreamStats], None]
@@ -160,7 +169,10 @@ class SyncEngine:
         try:
             await self._run_streams(account_id, source, options, report, progress)
             async with self.db.session() as session:
-                report.attribution = asdict(await attribution.finalize(session, account_id))
+                outcome, changed_days = await attribution.finalize(session, account_id)
+                await rollups_repository.mark_dirty(session, account_id, changed_days)
+            report.attribution = asdict(outcome)
+            report.attribution["rollup_rows"] = await self._refresh_rollups(account_id)
             report.status = "succeeded"
         except SourceAuthError as exc:
             report.status, report.error = "failed", str(exc)
@@ -257,6 +269,18 @@ class SyncEngine:
                 account = await session.get(IntegratedAccount, account_id)
                 if account is not None:
                     account.last_synced_at, account.last_error = now_ms(), None
+
+    async def _refresh_rollups(self, account_id: str) -> int:
+        """Rebuild the rollups of every day marked dirty (by this run or one that died)."""
+        async with self.db.reader() as session:
+            days = await rollups_repository.dirty_days(session, account_id)
+        written = 0
+        for start in range(0, len(days), rollups_repository.DAYS_PER_BATCH):
+            batch = days[start : start + rollups_repository.DAYS_PER_BATCH]
+            async with self.db.session() as session:
+                written += await rollups_repository.refresh(session, account_id, batch)
+                await rollups_repository.clear_dirty(session, account_id, batch)
+        return written
 
     async def _set_account(self, account_id: str, **values: Any) -> None:
         async with self.db.session() as session:
@@ -385,7 +409,8 @@ class SyncEngine:
             full=options.full,
         )
         start = day_floor(now) if start is None else start
-        windows = plan_windows(start, now, spec.max_window_days)
+        end = now if options.until_ms is None else min(now, options.until_ms)
+        windows = plan_windows(start, end, spec.max_window_days)
         stats.windows = len(windows)
         if state.floor_ms is None and floor is not None:
             async with self.db.session() as session:
@@ -455,7 +480,17 @@ class SyncEngine:
             rows = [r for r in batch if isinstance(r, DailyUsageRecord)]
             return await usage_repository.upsert_daily_usage(session, account_id, rows, member_ids)
         events = [r for r in batch if isinstance(r, UsageEventRecord)]
-        return await usage_repository.upsert_usage_events(session, account_id, events, member_ids)
+        counts = await usage_repository.upsert_usage_events(session, account_id, events, member_ids)
+        if counts.inserted or counts.updated:
+            await rollups_repository.mark_dirty(session, account_id, _days_of(events))
+        return counts
+
+
+def _days_of(events: list[UsageEventRecord]) -> set[dt.date]:
+    return {
+        dt.datetime.fromtimestamp(day * DAY_MS / 1000, tz=dt.UTC).date()
+        for day in {e.timestamp_ms // DAY_MS for e in events}
+    }
 
 
 def _copy_counters(counters: RequestCounters, stats: StreamStats) -> None:

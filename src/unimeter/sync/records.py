@@ -73,6 +73,10 @@ class UsageEventRecord:
     email: str  # as received; empty when the vendor no longer knows it
     model: str
     kind: str
+    # included | usage_based | api_key | errored: how the event was billed.
+    charge_type: str
+    # ide | cli | cloud_agent | automation | service_account: where it came from.
+    surface: str
     max_mode: bool
     is_token_based: bool
     is_chargeable: bool

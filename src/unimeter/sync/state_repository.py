@@ -12,8 +12,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.db import keyset
 from unimeter.db.base import now_ms
-from unimeter.db.models import SyncLock, SyncRun, SyncState
+from unimeter.db.models import IntegratedAccount, SyncLock, SyncRun, SyncState
+from unimeter.kit.cursors import Position
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +157,35 @@ async def unlock(session: AsyncSession, account_id: str, run_id: str) -> None:
     await session.execute(
         delete(SyncLock).where(SyncLock.account_id == account_id, SyncLock.run_id == run_id)
     )
+
+
+# -- runs as the API lists them -------------------------------------------------------------
+
+
+async def list_runs(
+    session: AsyncSession,
+    environment_id: str,
+    account_id: str | None,
+    position: Position | None,
+    limit: int,
+) -> list[SyncRun]:
+    stmt = (
+        select(SyncRun)
+        .join(IntegratedAccount, IntegratedAccount.id == SyncRun.account_id)
+        .where(IntegratedAccount.environment_id == environment_id)
+    )
+    if account_id is not None:
+        stmt = stmt.where(SyncRun.account_id == account_id)
+    stmt = keyset.apply(stmt, [SyncRun.created_at, SyncRun.id], position, limit, descending=True)
+    return list((await session.scalars(stmt)).all())
+
+
+async def run_in_environment(
+    session: AsyncSession, environment_id: str, run_id: str
+) -> SyncRun | None:
+    stmt = (
+        select(SyncRun)
+        .join(IntegratedAccount, IntegratedAccount.id == SyncRun.account_id)
+        .where(IntegratedAccount.environment_id == environment_id, SyncRun.id == run_id)
+    )
+    return (await session.scalars(stmt)).first()

@@ -227,6 +227,8 @@ def _event_values(r: UsageEventRecord) -> dict[str, Any]:
     return {
         "model": r.model,
         "kind": r.kind,
+        "charge_type": r.charge_type,
+        "surface": r.surface,
         "max_mode": r.max_mode,
         "is_token_based": r.is_token_based,
         "is_chargeable": r.is_chargeable,

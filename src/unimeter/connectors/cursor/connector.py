@@ -6,6 +6,7 @@ import httpx
 
 from unimeter.connectors.base import CredentialsRejectedError, Validation, VendorUnavailableError
 
+from . import mapping
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
 from .retry import RetryPolicy
@@ -17,6 +18,8 @@ INTEGRATION = "cursor"
 class CursorConnector:
     integration = INTEGRATION
     default_base_url = DEFAULT_BASE_URL
+    # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
+    proxy_prefixes = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
 
     def __init__(
         self,
@@ -44,9 +47,25 @@ class CursorConnector:
     def source(self, client: CursorClient) -> CursorSource:
         return CursorSource(client)
 
+    def describe_model(self, model_id: str) -> tuple[str, str]:
+        """A model id normalised for grouping, and who serves it."""
+        return mapping.normalized_model(model_id), mapping.model_provider(model_id)
+
     async def validate(self, api_key: str, base_url: str | None = None) -> Validation:
-        """One cheap call (``GET /teams/members``) that proves the key is an admin key."""
-        async with self.client(api_key, base_url) as client:
+        """One cheap call (``GET /teams/members``) that proves the key is an admin key.
+
+        Someone is waiting on the answer (a CLI prompt, the Connect page), so transient
+        failures are retried briefly rather than with a sync's patience.
+        """
+        client = CursorClient(
+            api_key,
+            base_url=base_url or DEFAULT_BASE_URL,
+            transport=self.transport,
+            minute_seconds=self.minute_seconds,
+            retry=RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0),
+            timeout=min(self.timeout, 20.0),
+        )
+        async with client:
             try:
                 members = await client.verify()
             except CursorAuthError as exc:

@@ -201,6 +201,8 @@ def usage_event_record(e: UsageEvent, fingerprint: str, timestamp_ms: int) -> Us
         email=(e.user_email or "").strip().lower(),
         model=e.model or "",
         kind=e.kind or "",
+        charge_type=charge_type(e),
+        surface=surface(e),
         max_mode=bool(e.max_mode),
         is_token_based=bool(e.is_token_based_call),
         is_chargeable=bool(e.is_chargeable),
@@ -219,6 +221,31 @@ def usage_event_record(e: UsageEvent, fingerprint: str, timestamp_ms: int) -> Us
         automation_id=e.automation_id,
         raw=raw(e),
     )
+
+
+def charge_type(e: UsageEvent) -> str:
+    """How an event was billed. Labels are display text that Cursor changes, so only the
+    well-known ones are trusted; anything else falls back to ``isChargeable``."""
+    label = (e.kind or "").lower()
+    if "not charged" in label or label.startswith(("errored", "aborted")):
+        return "errored"
+    if "api key" in label:
+        return "api_key"
+    if label.startswith(("usage-based", "on-demand")):
+        return "usage_based"
+    if label.startswith("included"):
+        return "included"
+    return "usage_based" if e.is_chargeable else "included"
+
+
+def surface(e: UsageEvent) -> str:
+    if e.cloud_agent_id:
+        return "cloud_agent"
+    if e.automation_id:
+        return "automation"
+    if e.service_account_id:
+        return "service_account"
+    return "cli" if e.is_headless else "ide"
 
 
 def usage_event_records(

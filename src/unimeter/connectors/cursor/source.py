@@ -62,7 +62,8 @@ class CursorSource:
         self._counters = {spec.name: RequestStats() for spec in STREAMS}
         self._counters["probe"] = RequestStats()
         self._clients = {name: client.with_stats(stats) for name, stats in self._counters.items()}
-        self._cycles_read: set[str] = set()
+        # Billing cycles already read in this run, as [start, end) dates.
+        self._cycles_read: set[tuple[dt.date, dt.date]] = set()
 
     def counters(self, stream: str) -> RequestStats:
         return self._counters[stream]
@@ -71,15 +72,16 @@ class CursorSource:
         """The start of the oldest 30-day window that still has usage events.
 
         Paginated daily usage returns a row for every member whether or not Cursor still
-        holds data, so only events can show where the retention edge is.
+        holds data, so only events can show where the retention edge is. Windows are tried
+        oldest first and the first with data ends the search: everything before it is empty,
+        so no data is skipped even when a team went quiet for a month.
         """
         client = self._clients["probe"]
-        oldest: int | None = None
         for window in plan_windows(now_ms - max_days * DAY_MS, now_ms, 30):
             page = await _call(client.usage_events(window.start_ms, window.end_ms, page_size=1))
             if page.total_usage_events_count > 0:
-                oldest = window.start_ms if oldest is None else min(oldest, window.start_ms)
-        return oldest
+                return window.start_ms
+        return None
 
     def fetch(self, stream: str, window: Window | None) -> AsyncIterator[list[Record]]:
         client = self._clients[stream]
@@ -185,16 +187,19 @@ class CursorSource:
         """Every billing cycle overlapping the window, each read once per run."""
         day = _date(window.start_ms)
         while day <= _date(window.end_ms):
+            known = next((c for c in self._cycles_read if c[0] <= day < c[1]), None)
+            if known is not None:
+                day = known[1]  # read in an earlier window of this run
+                continue
             try:
                 response = await _call(client.groups(billing_cycle=day))
             except _NotAvailableError as exc:
                 log.info("billing groups are not available for this team: %s", exc)
                 return
             start, end = _cycle_bounds(response, day)
-            if start.isoformat() not in self._cycles_read:
-                self._cycles_read.add(start.isoformat())
-                record: GroupsRecord = mapping.groups_record(response)
-                yield [record]
+            self._cycles_read.add((start, max(end, day + dt.timedelta(days=1))))
+            record: GroupsRecord = mapping.groups_record(response)
+            yield [record]
             day = max(end, day + dt.timedelta(days=1))
 
 

@@ -6,6 +6,7 @@ record synced from a vendor keeps the vendor's payload in ``raw``.
 """
 
 from .accounts import Environment, IntegratedAccount, Keyring
+from .auth import ApiToken
 from .billing import (
     AuditEvent,
     BillingGroup,
@@ -14,10 +15,12 @@ from .billing import (
     SpendSnapshot,
     SpendSnapshotMember,
 )
+from .rollups import RollupDirtyDay, UsageRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "BillingGroup",
     "DailyUsage",
@@ -28,6 +31,7 @@ __all__ = [
     "Keyring",
     "Member",
     "MemberIdentity",
+    "RollupDirtyDay",
     "SpendSnapshot",
     "SpendSnapshotMember",
     "SyncLock",
@@ -35,4 +39,5 @@ __all__ = [
     "SyncState",
     "UsageEvent",
     "UsageEventRevision",
+    "UsageRollup",
 ]

@@ -138,6 +138,9 @@ class UsageEvent(Base):
     after_removal: Mapped[bool] = mapped_column(Boolean, default=False)
     model: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(80))
+    # Vendor-neutral classifications, decided by the connector from the vendor's fields.
+    charge_type: Mapped[str] = mapped_column(String(20), default="included")
+    surface: Mapped[str] = mapped_column(String(40), default="ide")
     max_mode: Mapped[bool] = mapped_column(Boolean, default=False)
     is_token_based: Mapped[bool] = mapped_column(Boolean, default=False)
     is_chargeable: Mapped[bool] = mapped_column(Boolean, default=False)

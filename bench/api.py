@@ -1,0 +1,200 @@
+"""API benchmark: latency and throughput of three unified queries under 32 connections.
+
+    python bench/api.py [--users 1000] [--days 90] [--scale 2.0] [--seconds 15]
+
+A 1,000-member, 90-day team is synced once into SQLite (kept in .bench/ for later runs),
+served by ``unimeter serve`` in its own process with our rate limits off, and loaded with
+wrk (Debian package ``wrk``; 2 threads, 32 connections):
+
+  (a) a users page of 100;
+  (b) a usage page of 100 at the default (user, day) grain;
+  (c) 90 days grouped by user x model at month granularity (a page of 100).
+
+The ceiling is a bare FastAPI endpoint returning the same bytes as (a), in its own uvicorn
+process, loaded the same way in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _support import free_port, machine, simulator_process, unimeter_exe
+from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.auth.service import create_token
+from unimeter.config import Settings
+from unimeter.runtime import open_runtime
+from unimeter.sync.service import sync_account
+
+KEY = "crsr_" + "c" * 64
+NOW = "2026-06-15T12:00:00Z"
+
+
+async def _build(store: Path, base_url: str) -> None:
+    settings = Settings(data_dir=store, database_url=f"sqlite:///{store}/unimeter.db")
+    runtime = await open_runtime(settings)
+    try:
+        account = await link_account(
+            runtime, LinkRequest("cursor", KEY, tenant_id="bench", base_url=base_url)
+        )
+        started = time.perf_counter()
+        report = await sync_account(runtime, account.id)
+        events = report.streams["usage_events"].inserted
+        print(f"built the store: {events:,} events in {time.perf_counter() - started:.0f} s")
+        (store / "account").write_text(account.id)
+    finally:
+        await runtime.close()
+
+
+async def _token(store: Path) -> str:
+    runtime = await open_runtime(
+        Settings(data_dir=store, database_url=f"sqlite:///{store}/unimeter.db")
+    )
+    try:
+        return (await create_token(runtime))[1]
+    finally:
+        await runtime.close()
+
+
+def ensure_store(users: int, days: int, scale: float) -> Path:
+    store = Path(".bench") / f"api-{users}-{days}-{scale}"
+    if (store / "account").exists():
+        return store
+    shutil.rmtree(store, ignore_errors=True)
+    store.mkdir(parents=True)
+    args = ["--users", str(users), "--days", str(days), "--activity-scale", str(scale), "--now", NOW,
+            "--rate-limits", "off", "--api-key", KEY]  # fmt: skip
+    os.environ["UNIMETER_CURSOR_MINUTE_SECONDS"] = "0.0001"
+    with simulator_process(*args) as base_url:
+        asyncio.run(_build(store, base_url))
+    return store
+
+
+def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url, timeout=5)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not come up") from None
+            time.sleep(0.1)
+
+
+def wrk(url: str, token: str | None, seconds: int) -> dict[str, float]:
+    header = ["-H", f"Authorization: Bearer {token}"] if token else []
+    out = subprocess.run(
+        ["wrk", "--latency", "-t2", "-c32", f"-d{seconds}s", *header, url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        assert match, out
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert rps, out
+    return {"p50": latency("50"), "p99": latency("99"), "rps": float(rps.group(1)),
+            "errors": float(non2xx.group(1)) if non2xx else 0.0}  # fmt: skip
+
+
+BARE = textwrap.dedent(
+    """
+    import sys
+    from fastapi import FastAPI
+    from starlette.responses import Response
+    payload = open(sys.argv[1], "rb").read()
+    app = FastAPI()
+    @app.get("/bare")
+    async def bare() -> Response:
+        return Response(payload, media_type="application/json")
+    import uvicorn
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+    """
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--scale", type=float, default=2.0)
+    parser.add_argument("--seconds", type=int, default=15)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench/api.py needs wrk: apt-get install wrk")
+    store = ensure_store(args.users, args.days, args.scale).resolve()
+    account = (store / "account").read_text()
+    token = asyncio.run(_token(store))
+    port = free_port()
+    env = {**os.environ, "UNIMETER_DATA_DIR": str(store), "UNIMETER_DATABASE_URL": f"sqlite:///{store}/unimeter.db",
+           "UNIMETER_ACCOUNT_RATE_LIMIT": "off", "UNIMETER_TOKEN_RATE_LIMIT": "off"}  # fmt: skip
+    server = subprocess.Popen([unimeter_exe(), "serve", "--port", str(port)], env=env)
+    base = f"http://127.0.0.1:{port}"
+    queries = {
+        "(a) users page of 100": f"/unified/usage-metering/users?integrated_account_id={account}&limit=100",
+        "(b) usage page, user x day": f"/unified/usage-metering/usage?integrated_account_id={account}"
+        "&start_date=2026-05-15&end_date=2026-06-15&limit=100",
+        "(c) 90 days, user x model x month": f"/unified/usage-metering/usage?integrated_account_id={account}"
+        "&start_date=2026-03-17&end_date=2026-06-15&group_by[]=user&group_by[]=model&granularity=month&limit=100",
+    }
+    results: dict[str, dict[str, float]] = {}
+    try:
+        wait_up(base + "/healthz")
+        headers = {"Authorization": f"Bearer {token}"}
+        for name, path in queries.items():
+            check = httpx.get(base + path, headers=headers, timeout=60)
+            assert check.status_code == 200, check.text
+            assert check.json()["result_count"] > 0, name
+            results[name] = wrk(base + path, token, args.seconds)
+        users_body = httpx.get(base + queries["(a) users page of 100"], headers=headers).content
+    finally:
+        server.terminate()
+        server.wait(30)
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "body.json").write_bytes(users_body)
+        Path(tmp, "bare.py").write_text(BARE)
+        bare_port = free_port()
+        bare = subprocess.Popen(
+            [sys.executable, str(Path(tmp, "bare.py")), str(Path(tmp, "body.json")), str(bare_port)]
+        )
+        try:
+            wait_up(f"http://127.0.0.1:{bare_port}/bare")
+            results["bare FastAPI, same bytes as (a)"] = wrk(
+                f"http://127.0.0.1:{bare_port}/bare", None, args.seconds
+            )
+        finally:
+            bare.terminate()
+            bare.wait(30)
+    print(f"machine: {machine()}; wrk -t2 -c32 -d{args.seconds}s; SQLite store {store}")
+    for name, r in results.items():
+        print(f"  {name:<36} p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  {r['rps']:8.0f} req/s"
+              f"  non-2xx {int(r['errors'])}")  # fmt: skip
+    ratio = (
+        results["(a) users page of 100"]["rps"] / results["bare FastAPI, same bytes as (a)"]["rps"]
+    )
+    print(
+        f"  (a) throughput / bare endpoint = {ratio:.2f}   targets: p99 (a),(b) <= 100 ms, (c) <= 250 ms, ratio >= 0.5"
+    )
+    print(json.dumps(dict(results.items())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""Integrated accounts as the API shows and accepts them; credentials are write-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from unimeter.db.models import IntegratedAccount
+
+AccountStatus = Literal["active", "needs_reauth", "validation_error"]
+
+
+def iso(ms: int | None) -> dt.datetime | None:
+    return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: SecretStr = Field(description="A Cursor admin API key (write-only)", min_length=8)
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    integration: Literal["cursor"]
+    credentials: Credentials
+    tenant_id: str = Field(min_length=1, max_length=255, description="Your id for this customer")
+    name: str | None = Field(None, max_length=255)
+    base_url: str | None = Field(None, max_length=500, description="Default: Cursor's API")
+
+
+class AccountUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, max_length=255)
+    tenant_id: str | None = Field(None, min_length=1, max_length=255)
+    credentials: Credentials | None = Field(None, description="New credentials, validated first")
+
+
+class AccountOut(BaseModel):
+    id: str
+    integration: str
+    tenant_id: str | None
+    name: str | None
+    status: str
+    last_synced_at: dt.datetime | None
+    last_error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, a: IntegratedAccount) -> AccountOut:
+        return cls(
+            id=a.id,
+            integration=a.integration,
+            tenant_id=a.tenant_id,
+            name=a.name,
+            status=a.status,
+            last_synced_at=iso(a.last_synced_at),
+            last_error=a.last_error,
+            created_at=iso(a.created_at) or dt.datetime.now(dt.UTC),
+            updated_at=iso(a.updated_at) or dt.datetime.now(dt.UTC),
+        )
+
+
+class Deleted(BaseModel):
+    id: str

@@ -1,0 +1,1 @@
+"""The HTTP API: platform, unified usage metering and proxy routes (``unimeter serve``)."""

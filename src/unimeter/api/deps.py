@@ -1,0 +1,84 @@
+"""Request dependencies: the runtime, the caller (token → environment), the account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from unimeter.accounts import repository as accounts_repo
+from unimeter.auth.service import Principal, authenticate
+from unimeter.db.models import IntegratedAccount
+from unimeter.runtime import Runtime
+
+from .errors import ApiError, not_found
+from .ratelimit import Limit, RateLimiter
+
+_bearer = HTTPBearer(auto_error=False, description="An API token: `unimeter tokens create`")
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def parse_limit(text: str) -> Limit | None:
+    """``"50/10"`` → 50 requests per 10 seconds; ``"off"`` → no limit."""
+    if text.strip().lower() in ("off", "none", "0", ""):
+        return None
+    count, _, seconds = text.partition("/")
+    return Limit(int(count), float(seconds or 1))
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+async def get_principal(
+    request: Request,
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "missing API token: send Authorization: Bearer <token>")
+    principal = await authenticate(runtime, credentials.credentials)
+    if principal is None:
+        raise ApiError(401, "invalid or revoked API token")
+    _limiter(request).check(f"token:{principal.token_id}", request.app.state.token_limit)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def account_in_scope(
+    runtime: Runtime, principal: Principal, account_id: str
+) -> IntegratedAccount:
+    """The account if it belongs to the caller's environment; 404 otherwise, exactly as if
+    it did not exist."""
+    async with runtime.db.reader() as session:
+        account = await accounts_repo.get_account(session, account_id, principal.environment_id)
+    if account is None:
+        raise not_found("integrated account")
+    return account
+
+
+async def get_account(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: Annotated[
+        str, Query(description="The integrated account to read from.", min_length=1, max_length=64)
+    ],
+) -> IntegratedAccount:
+    account = await account_in_scope(runtime, principal, integrated_account_id)
+    _limiter(request).check(f"account:{account.id}", request.app.state.account_limit)
+    return account
+
+
+AccountDep = Annotated[IntegratedAccount, Depends(get_account)]

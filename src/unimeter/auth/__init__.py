@@ -1,0 +1,1 @@
+"""API tokens and the environments they open."""

@@ -1,0 +1,50 @@
+"""SQL for API tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.models import ApiToken, Environment
+
+
+async def add_token(session: AsyncSession, token: ApiToken) -> ApiToken:
+    session.add(token)
+    await session.flush()
+    return token
+
+
+async def active_by_hash(
+    session: AsyncSession, token_hash: str
+) -> tuple[ApiToken, Environment] | None:
+    row = (
+        await session.execute(
+            select(ApiToken, Environment)
+            .join(Environment, Environment.id == ApiToken.environment_id)
+            .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def list_tokens(session: AsyncSession, environment_id: str | None) -> Sequence[ApiToken]:
+    stmt = select(ApiToken).order_by(ApiToken.created_at)
+    if environment_id is not None:
+        stmt = stmt.where(ApiToken.environment_id == environment_id)
+    return (await session.scalars(stmt)).all()
+
+
+async def revoke(session: AsyncSession, id_or_prefix: str, now: int) -> int:
+    result = await session.execute(
+        update(ApiToken)
+        .where(or_(ApiToken.id == id_or_prefix, ApiToken.prefix == id_or_prefix))
+        .where(ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def touch(session: AsyncSession, token_id: str, now: int) -> None:
+    await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))

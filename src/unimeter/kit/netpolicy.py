@@ -1,0 +1,49 @@
+"""Where unimeter may send requests: http(s) only, and no private networks by default.
+
+Base URLs and webhook URLs come from API callers. Without this check a caller could make
+unimeter call its own cloud metadata service or internal admin ports (SSRF). Tests and the
+demo talk to 127.0.0.1 and opt in with ``UNIMETER_ALLOW_PRIVATE_URLS=1``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+
+class URLRefusedError(ValueError):
+    """The URL is not allowed as an outbound target."""
+
+
+def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise URLRefusedError("the URL must be http(s)://host[:port][/path]")
+    if parts.username or parts.password:
+        raise URLRefusedError("the URL must not contain credentials")
+    if allow_private:
+        return url.strip().rstrip("/")
+    for address in _addresses(parts.hostname, resolve):
+        if not address.is_global:
+            raise URLRefusedError(
+                f"{parts.hostname} is a loopback, private or reserved address; set "
+                "UNIMETER_ALLOW_PRIVATE_URLS=1 to allow it"
+            )
+    return url.strip().rstrip("/")
+
+
+def _addresses(host: str, resolve: bool) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host.strip("[]"))]
+    except ValueError:
+        pass
+    if host.lower() in ("localhost",) or host.lower().endswith(".localhost"):
+        return [ipaddress.ip_address("127.0.0.1")]
+    if not resolve:
+        return []
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return []  # unresolvable now; the request itself will fail cleanly
+    return [ipaddress.ip_address(info[4][0]) for info in infos]

@@ -1,0 +1,78 @@
+"""Sync runs as the API shows them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from unimeter.db.models import SyncRun
+
+
+def iso(ms: int | None) -> dt.datetime | None:
+    return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+
+
+class StreamStatsOut(BaseModel):
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = Field(0, description="429 responses received from the vendor")
+    seconds: float = 0.0
+    waited_seconds: float = Field(0.0, description="Time spent waiting on rate limits")
+
+
+class SyncRunOut(BaseModel):
+    id: str
+    integrated_account_id: str
+    status: str = Field(description="queued, running, succeeded or failed")
+    trigger: str
+    full: bool
+    since: dt.datetime | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    requests: int
+    retries: int
+    rate_limited: int
+    errors: int
+    waited_seconds: float
+    error: str | None
+    streams: dict[str, StreamStatsOut]
+
+    @classmethod
+    def of(cls, run: SyncRun) -> SyncRunOut:
+        stats: dict[str, Any] = run.stats or {}
+        streams = {
+            name: StreamStatsOut.model_validate(values)
+            for name, values in stats.items()
+            if not name.startswith("_") and isinstance(values, dict)
+        }
+        return cls(
+            id=run.id,
+            integrated_account_id=run.account_id,
+            status=run.status,
+            trigger=run.trigger,
+            full=run.full,
+            since=iso(run.since_ms),
+            created_at=iso(run.created_at) or dt.datetime.now(dt.UTC),
+            started_at=iso(run.started_at),
+            finished_at=iso(run.finished_at),
+            requests=run.requests,
+            retries=run.retries,
+            rate_limited=run.rate_limited,
+            errors=run.errors,
+            waited_seconds=run.waited_seconds,
+            error=run.error,
+            streams=streams,
+        )
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full: StrictBool = Field(False, description="Re-read everything from the oldest available day")
+    since: dt.date | None = Field(None, description="Backfill from this day (UTC)")

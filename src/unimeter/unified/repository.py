@@ -1,0 +1,325 @@
+"""SQL of the unified API: users, and usage grouped from rollups and daily usage.
+
+Usage rows are grouped in SQL and paged by keyset over their natural key
+``(period, user, model, surface)``, which a sync never rewrites. The only dialect
+differences (week and month buckets) live in :func:`_period`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db import keyset
+from unimeter.db.models import (
+    DailyUsage,
+    Member,
+    SpendSnapshot,
+    SpendSnapshotMember,
+    UsageEvent,
+    UsageRollup,
+)
+from unimeter.kit.cursors import Position
+
+DIMENSIONS = ("user", "model", "surface")
+
+# Metric columns of the union: (name, daily-usage expression, rollup expression).
+_DAILY_METRICS = (
+    "chat_requests", "agent_requests", "composer_requests", "cmdk_requests", "tabs_shown",
+    "tabs_accepted", "included_requests", "usage_based_requests", "api_key_requests",
+    "bugbot_requests", "lines_added", "lines_deleted", "accepted_lines_added",
+    "accepted_lines_deleted", "applies", "accepts", "rejects",
+)  # fmt: skip
+_ROLLUP_METRICS = (
+    "events", "included_events", "usage_based_events", "api_key_events", "errored_events",
+    "max_mode_events", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_tokens", "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
+    "token_fee_cents_e6", "request_units_e6",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class UsageQuery:
+    account_id: str
+    start: dt.date  # inclusive
+    end: dt.date  # exclusive
+    dims: tuple[str, ...]
+    granularity: str
+    emails: tuple[str, ...] | None = None
+    models: tuple[str, ...] | None = None
+    surfaces: tuple[str, ...] | None = None
+    include_inactive: bool = False
+
+    @property
+    def with_daily(self) -> bool:
+        """Daily usage (per user and day) can join in unless rows split by model or surface."""
+        return "model" not in self.dims and "surface" not in self.dims
+
+
+def _period(dialect: str, day: Any, granularity: str, start: dt.date) -> Any:
+    if granularity == "day":
+        return day
+    if granularity == "total":
+        return literal(start, Date)
+    if dialect == "postgresql":
+        return cast(func.date_trunc(granularity, day), Date)
+    if granularity == "month":
+        return type_coerce(func.date(day, "start of month"), Date)
+    # SQLite: back up to Monday; strftime('%w') is 0 for Sunday.
+    offset = "-" + cast((cast(func.strftime("%w", day), Integer) + 6) % 7, String) + " days"
+    return type_coerce(func.date(day, offset), Date)
+
+
+def _filters(
+    table: Any, user_col: Any, q: UsageQuery, model_col: Any | None, surface_col: Any | None
+) -> list[Any]:
+    where = [table.account_id == q.account_id, table.day >= q.start, table.day < q.end]
+    if q.emails is not None:
+        where.append(user_col.in_(q.emails))
+    if q.models is not None and model_col is not None:
+        where.append(model_col.in_(q.models))
+    if q.surfaces is not None and surface_col is not None:
+        where.append(surface_col.in_(q.surfaces))
+    return where
+
+
+def _rollup_part(dialect: str, q: UsageQuery) -> Any:
+    r = UsageRollup
+    columns: list[Any] = [_period(dialect, r.day, q.granularity, q.start).label("period")]
+    columns += _dim_columns(q, r.user_email, r.model, r.surface)
+    columns += [literal(0).label(name) for name in _DAILY_METRICS]
+    columns += [literal(0).label("active_days"), literal(None).label("client_version")]
+    columns += [getattr(r, name).label(name) for name in _ROLLUP_METRICS]
+    return select(*columns).where(*_filters(r, r.user_email, q, r.model, r.surface))
+
+
+def _daily_part(dialect: str, q: UsageQuery) -> Any:
+    d = DailyUsage
+    columns: list[Any] = [_period(dialect, d.day, q.granularity, q.start).label("period")]
+    columns += _dim_columns(q, d.email, literal(""), literal(""))
+    columns += [getattr(d, name).label(name) for name in _DAILY_METRICS]
+    columns += [
+        cast(d.is_active, Integer).label("active_days"),
+        d.client_version.label("client_version"),
+    ]
+    columns += [literal(0).label(name) for name in _ROLLUP_METRICS]
+    where = _filters(d, d.email, q, None, None)
+    if q.models is not None or q.surfaces is not None:
+        where.append(literal(False))  # daily rows have neither model nor surface
+    return select(*columns).where(*where)
+
+
+def _dim_columns(q: UsageQuery, user: Any, model: Any, surface: Any) -> list[Any]:
+    return [
+        (user if "user" in q.dims else literal("")).label("user_key"),
+        (model if "model" in q.dims else literal("")).label("model_key"),
+        (surface if "surface" in q.dims else literal("")).label("surface_key"),
+    ]
+
+
+def grouped_usage(dialect: str, q: UsageQuery) -> Any:
+    """One row per (period, user, model, surface) with every metric summed."""
+    parts = [_rollup_part(dialect, q)]
+    if q.with_daily:
+        parts.append(_daily_part(dialect, q))
+    union = union_all(*parts).subquery("u")
+    keys = [union.c.period, union.c.user_key, union.c.model_key, union.c.surface_key]
+    metrics = [func.sum(union.c[name]).label(name) for name in (*_DAILY_METRICS, *_ROLLUP_METRICS)]
+    stmt = select(
+        *keys,
+        *metrics,
+        func.sum(union.c.active_days).label("active_days"),
+        func.max(union.c.client_version).label("client_version"),
+    ).group_by(*keys)
+    if not q.include_inactive:
+        stmt = stmt.having(
+            or_(
+                func.sum(union.c.active_days) > 0,
+                func.sum(union.c.events) > 0,
+                func.sum(
+                    union.c.included_requests
+                    + union.c.usage_based_requests
+                    + union.c.api_key_requests
+                )
+                > 0,
+            )
+        )
+    return stmt.subquery("g")
+
+
+async def usage_page(
+    session: AsyncSession, q: UsageQuery, position: Position | None, limit: int
+) -> Sequence[Any]:
+    dialect = session.get_bind().dialect.name
+    if position is not None and position.direction == "next" and position.key:
+        # Nothing before the cursor's period can follow it: let the inner scan skip it.
+        q = _from_period(q, position.key[0])
+    g = grouped_usage(dialect, q)
+    columns = [g.c.period, g.c.user_key, g.c.model_key, g.c.surface_key]
+    key_position = _typed_position(position, dialect)
+    stmt = keyset.apply(select(g), columns, key_position, limit)
+    rows: Sequence[Any] = (await session.execute(stmt)).all()
+    return rows
+
+
+def _from_period(q: UsageQuery, period_iso: str) -> UsageQuery:
+    period = dt.date.fromisoformat(period_iso)
+    if q.granularity == "total" or period <= q.start:
+        return q
+    return UsageQuery(
+        account_id=q.account_id, start=period, end=q.end, dims=q.dims, granularity=q.granularity,
+        emails=q.emails, models=q.models, surfaces=q.surfaces, include_inactive=q.include_inactive,
+    )  # fmt: skip
+
+
+def _typed_position(position: Position | None, dialect: str) -> Position | None:
+    """Cursor keys carry the period as ISO text; PostgreSQL compares it as a date."""
+    if position is None or dialect == "sqlite":
+        return position
+    period, *rest = position.key
+    return Position(key=[dt.date.fromisoformat(period), *rest], direction=position.direction)
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+async def members_page(
+    session: AsyncSession,
+    account_id: str,
+    *,
+    removed: bool | None,
+    email: str | None,
+    updated_after: int | None,
+    position: Position | None,
+    limit: int,
+) -> Sequence[Member]:
+    stmt = select(Member).where(Member.account_id == account_id)
+    if removed is not None:
+        stmt = stmt.where(Member.is_removed.is_(removed))
+    if email is not None:
+        stmt = stmt.where(func.lower(Member.email) == email.lower())
+    if updated_after is not None:
+        stmt = stmt.where(Member.updated_at > updated_after)
+    return (await session.scalars(keyset.apply(stmt, [Member.id], position, limit))).all()
+
+
+async def member_by_remote_id(
+    session: AsyncSession, account_id: str, remote_id: str
+) -> Member | None:
+    stmt = select(Member).where(Member.account_id == account_id, Member.remote_id == remote_id)
+    return (await session.scalars(stmt)).first()
+
+
+async def members_by_email(
+    session: AsyncSession, account_id: str, emails: Sequence[str]
+) -> dict[str, Member]:
+    if not emails:
+        return {}
+    stmt = select(Member).where(Member.account_id == account_id, Member.email.in_(list(emails)))
+    return {m.email: m for m in (await session.scalars(stmt)).all()}
+
+
+async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence[str]) -> list[str]:
+    stmt = select(Member.email).where(
+        Member.account_id == account_id, Member.remote_id.in_(list(remote_ids))
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def last_active(
+    session: AsyncSession, account_id: str, member_ids: Sequence[int]
+) -> dict[int, int]:
+    """Latest activity per member: their newest event, or else their newest active day."""
+    if not member_ids:
+        return {}
+    events = await session.execute(
+        select(UsageEvent.member_id, func.max(UsageEvent.timestamp_ms))
+        .where(UsageEvent.account_id == account_id, UsageEvent.member_id.in_(list(member_ids)))
+        .group_by(UsageEvent.member_id)
+    )
+    out = {member: int(ts) for member, ts in events.all() if member is not None and ts is not None}
+    days = await session.execute(
+        select(DailyUsage.member_id, func.max(DailyUsage.day))
+        .where(
+            DailyUsage.account_id == account_id,
+            DailyUsage.member_id.in_(list(member_ids)),
+            DailyUsage.is_active.is_(True),
+        )
+        .group_by(DailyUsage.member_id)
+    )
+    for member, day in days.all():
+        if member is not None and day is not None and member not in out:
+            moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+            out[member] = int(moment.timestamp() * 1000)
+    return out
+
+
+async def spend_limits(session: AsyncSession, account_id: str) -> dict[str, int | None]:
+    """Per-user limits in dollars from the latest spend snapshot, by email."""
+    latest = await session.scalar(
+        select(SpendSnapshot.id)
+        .where(SpendSnapshot.account_id == account_id)
+        .order_by(SpendSnapshot.taken_at.desc(), SpendSnapshot.id.desc())
+        .limit(1)
+    )
+    if latest is None:
+        return {}
+    rows = await session.execute(
+        select(SpendSnapshotMember.email, SpendSnapshotMember.effective_limit_dollars).where(
+            SpendSnapshotMember.snapshot_id == latest
+        )
+    )
+    return dict(rows.all())
+
+
+async def daily_sources(
+    session: AsyncSession, account_id: str, pairs: Sequence[tuple[dt.date, str]]
+) -> dict[tuple[dt.date, str], dict[str, Any]]:
+    """The stored daily-usage payloads behind user-day rows."""
+    if not pairs:
+        return {}
+    days = {day for day, _ in pairs}
+    emails = {email for _, email in pairs}
+    rows = await session.execute(
+        select(DailyUsage.day, DailyUsage.email, DailyUsage.raw).where(
+            DailyUsage.account_id == account_id,
+            DailyUsage.day.in_(days),
+            DailyUsage.email.in_(emails),
+        )
+    )
+    return {(day, email): raw for day, email, raw in rows.all()}
+
+
+async def event_sources(
+    session: AsyncSession, q: UsageQuery, period_end: dt.date, key: tuple[str, str, str], cap: int
+) -> list[dict[str, Any]]:
+    """Up to ``cap`` stored event payloads behind one grouped row."""
+    user, model, surface = key
+    e = UsageEvent
+    stmt = select(e.raw, e.email).where(
+        e.account_id == q.account_id, e.day >= q.start, e.day < period_end
+    )
+    if "user" in q.dims:
+        stmt = stmt.where(e.email == user) if user else stmt.where(e.email.is_(None))
+    if "model" in q.dims:
+        stmt = stmt.where(e.model == model)
+    if "surface" in q.dims:
+        stmt = stmt.where(e.surface == surface)
+    rows = await session.execute(stmt.order_by(e.timestamp_ms, e.id).limit(cap))
+    return [raw for raw, _ in rows.all()]

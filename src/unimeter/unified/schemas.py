@@ -1,0 +1,148 @@
+"""The Unified Usage Metering resources: Users, and Usage as per-period records.
+
+Every field is optional in the schema: ``exclude_fields[]`` can drop any of them, and a row
+fills only the metric groups its grain can know (activity is per user-day, not per model).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Granularity = Literal["day", "week", "month", "total"]
+Dimension = Literal["user", "model", "surface"]
+ResponseFormat = Literal["unified", "raw"]
+Mode = Literal["stored", "live"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Ref(_Open):
+    id: str | None = None
+    name: str | None = None
+
+
+class UserRef(_Open):
+    id: str | None = None
+    email: str | None = None
+    name: str | None = None
+
+
+class ModelRef(_Open):
+    id: str | None = None
+    provider: str | None = Field(
+        None, description="anthropic, openai, google, xai, cursor, unknown"
+    )
+
+
+class Requests(_Open):
+    total: int | None = None
+    chat: int | None = None
+    agent: int | None = None
+    composer: int | None = None
+    cmdk: int | None = None
+    tab_shown: int | None = None
+    tab_accepted: int | None = None
+    api_key: int | None = None
+    included: int | None = None
+    usage_based: int | None = None
+    bugbot: int | None = None
+
+
+class Activity(_Open):
+    is_active: bool | None = None
+    client_version: str | None = None
+    max_mode: bool | None = None
+
+
+class Code(_Open):
+    lines_added: int | None = None
+    lines_deleted: int | None = None
+    accepted_lines_added: int | None = None
+    accepted_lines_deleted: int | None = None
+    applies: int | None = None
+    accepts: int | None = None
+    rejects: int | None = None
+
+
+class Tokens(_Open):
+    input: int | None = None
+    output: int | None = None
+    cache_read: int | None = None
+    cache_write: int | None = None
+    total: int | None = None
+
+
+class UsageMetrics(_Open):
+    requests: Requests | None = None
+    activity: Activity | None = None
+    code: Code | None = None
+    tokens: Tokens | None = None
+
+
+class Charge(_Open):
+    type: str | None = Field(None, description="total, included or usage_based")
+    amount: str | None = Field(None, description="Exact decimal, in currency units (not cents)")
+    currency: str | None = None
+
+
+class UnifiedUsage(_Open):
+    id: str | None = Field(None, description="Stable; derived from the row's grain key")
+    product: Ref | None = None
+    organization: Ref | None = None
+    user: UserRef | None = None
+    model: ModelRef | None = None
+    surface: str | None = Field(
+        None, description="ide, cli, cloud_agent, automation, service_account"
+    )
+    start_date: dt.datetime | None = Field(None, description="Period start, inclusive")
+    end_date: dt.datetime | None = Field(None, description="Period end, exclusive")
+    usage: UsageMetrics | None = None
+    charges: list[Charge] | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    remote_data: Any | None = None
+
+
+class Email(_Open):
+    email: str | None = None
+    is_primary: bool | None = None
+
+
+class SpendLimit(_Open):
+    amount: int | None = Field(None, description="In the smallest currency unit (cents)")
+    currency: str | None = None
+
+
+class UnifiedUser(_Open):
+    id: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    emails: list[Email] | None = None
+    roles: list[Ref] | None = None
+    status: str | None = Field(None, description="active, inactive, deleted or invited")
+    organization: Ref | None = None
+    spend_limit: SpendLimit | None = None
+    last_active_at: dt.datetime | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    remote_data: Any | None = None
+
+
+class UsageList(_Open):
+    result: list[UnifiedUsage]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    result_count: int
+
+
+class UserList(_Open):
+    result: list[UnifiedUser]
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
+    result_count: int

@@ -1,0 +1,292 @@
+"""The Unified Usage Metering API: parameters in, unified records out.
+
+Stored mode reads rollups and daily usage from the store. Live mode (``mode=live``) fetches
+the range from the vendor now, loads it into a throw-away store with the same code, and
+answers from there, so both modes share every mapping and aggregation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.keyset import PageSlice, slice_page
+from unimeter.db.models import IntegratedAccount
+from unimeter.kit.cursors import Position
+from unimeter.runtime import Runtime
+
+from . import render, repository
+from .repository import DIMENSIONS, UsageQuery
+
+DEFAULT_DAYS = 30
+MAX_STORED_DAYS = 3 * 366
+REMOTE_EVENTS_CAP = 500
+
+
+class UsageParamsError(ValueError):
+    """A parameter the caller must fix (answered with 400)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UsageParams:
+    start_date: str | None = None
+    end_date: str | None = None
+    user_ids: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    model_ids: tuple[str, ...] = ()
+    surfaces: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ("user",)
+    granularity: str = "day"
+    include_inactive: bool = False
+    include_remote_data: bool = False
+    exclude_fields: tuple[str, ...] = ()
+    response_format: str = "unified"
+
+    def filters(self) -> dict[str, Any]:
+        """What a cursor is bound to (everything that changes which rows exist)."""
+        return {
+            "start": self.start_date, "end": self.end_date, "users": self.user_ids,
+            "emails": self.emails, "models": self.model_ids, "surfaces": self.surfaces,
+            "group_by": self.group_by, "granularity": self.granularity,
+            "inactive": self.include_inactive,
+        }  # fmt: skip
+
+
+@dataclass(slots=True)
+class Listing:
+    records: list[dict[str, Any]]
+    page: PageSlice[Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_bound(text: str, name: str, *, is_end: bool) -> dt.date:
+    """``YYYY-MM-DD`` or RFC 3339; an end with a time of day covers that whole day."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            return dt.date.fromisoformat(value)
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError as exc:
+        raise UsageParamsError(f"{name} must be YYYY-MM-DD or RFC 3339, not {text!r}") from exc
+    if moment.tzinfo is None:
+        raise UsageParamsError(f"{name} needs a time zone (for example Z)")
+    moment = moment.astimezone(dt.UTC)
+    day = moment.date()
+    if is_end and moment.time() != dt.time(0):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def date_range(params: UsageParams, today: dt.date, *, max_days: int) -> tuple[dt.date, dt.date]:
+    end = (
+        parse_bound(params.end_date, "end_date", is_end=True)
+        if params.end_date
+        else today + dt.timedelta(days=1)
+    )
+    start = (
+        parse_bound(params.start_date, "start_date", is_end=False)
+        if params.start_date
+        else end - dt.timedelta(days=DEFAULT_DAYS)
+    )
+    if start >= end:
+        raise UsageParamsError("start_date must be before end_date (end_date is exclusive)")
+    if (end - start).days > max_days:
+        raise UsageParamsError(f"the range may cover at most {max_days} days")
+    return start, end
+
+
+def _dims(params: UsageParams) -> tuple[str, ...]:
+    unknown = set(params.group_by) - set(DIMENSIONS)
+    if unknown:
+        raise UsageParamsError(f"group_by accepts user, model, surface; not {sorted(unknown)}")
+    return tuple(d for d in DIMENSIONS if d in params.group_by)
+
+
+async def build_query(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    params: UsageParams,
+    today: dt.date,
+    *,
+    max_days: int,
+) -> UsageQuery:
+    start, end = date_range(params, today, max_days=max_days)
+    emails: list[str] | None = None
+    if params.user_ids or params.emails:
+        emails = [e.strip().lower() for e in params.emails]
+        if params.user_ids:
+            emails += await repository.emails_of(session, account.id, list(params.user_ids))
+    return UsageQuery(
+        account_id=account.id,
+        start=start,
+        end=end,
+        dims=_dims(params),
+        granularity=params.granularity,
+        emails=tuple(emails) if emails is not None else None,
+        models=params.model_ids or None,
+        surfaces=params.surfaces or None,
+        include_inactive=params.include_inactive,
+    )
+
+
+def _row_key(row: Any) -> list[Any]:
+    period = row.period if isinstance(row.period, str) else row.period.isoformat()
+    return [period[:10], row.user_key, row.model_key, row.surface_key]
+
+
+async def list_usage(
+    runtime: Runtime,
+    session: AsyncSession,
+    account: IntegratedAccount,
+    params: UsageParams,
+    position: Position | None,
+    limit: int,
+    *,
+    today: dt.date,
+    max_days: int = MAX_STORED_DAYS,
+) -> Listing:
+    q = await build_query(session, account, params, today, max_days=max_days)
+    rows = await repository.usage_page(session, q, position, limit)
+    page = slice_page(rows, limit, position, _row_key)
+    records = await _render(runtime, session, account, q, params, list(page.items))
+    return Listing(records=records, page=page)
+
+
+async def get_usage(
+    runtime: Runtime,
+    session: AsyncSession,
+    account: IntegratedAccount,
+    usage_id: str,
+    params: UsageParams,
+) -> dict[str, Any] | None:
+    try:
+        granularity, dims, start, end, user, model, surface = render.parse_usage_id(usage_id)
+    except ValueError:
+        return None
+    q = UsageQuery(
+        account_id=account.id, start=start, end=end, dims=dims, granularity=granularity,
+        emails=(user,) if "user" in dims else None, models=(model,) if "model" in dims else None,
+        surfaces=(surface,) if "surface" in dims else None, include_inactive=True,
+    )  # fmt: skip
+    rows = list(await repository.usage_page(session, q, None, 2))
+    if granularity != "total":
+        rows = [r for r in rows if _row_key(r)[0] == start.isoformat()]
+    if len(rows) != 1:
+        return None
+    [record] = await _render(runtime, session, account, q, params, rows, single=True)
+    return record
+
+
+async def _render(
+    runtime: Runtime,
+    session: AsyncSession,
+    account: IntegratedAccount,
+    q: UsageQuery,
+    params: UsageParams,
+    rows: list[Any],
+    *,
+    single: bool = False,
+) -> list[dict[str, Any]]:
+    emails = sorted({r.user_key for r in rows if r.user_key})
+    members = await repository.members_by_email(session, account.id, emails)
+    describe = runtime.connector(account.integration).describe_model
+    records = [render.usage_row(r, q, account, members, describe) for r in rows]
+    wants_sources = params.include_remote_data or params.response_format == "raw"
+    maps_one_to_one = q.with_daily and q.granularity == "day" and "user" in q.dims
+    if maps_one_to_one or wants_sources:
+        await _attach_sources(session, q, rows, records, maps_one_to_one, wants_sources)
+    if params.response_format == "raw":
+        return [r.get("remote_data") or {} for r in records]
+    return [render.drop_fields(r, list(params.exclude_fields)) for r in records]
+
+
+async def _attach_sources(
+    session: AsyncSession,
+    q: UsageQuery,
+    rows: list[Any],
+    records: list[dict[str, Any]],
+    one_to_one: bool,
+    all_sources: bool,
+) -> None:
+    if one_to_one:
+        pairs = [(render._as_date(r.period), r.user_key) for r in rows]
+        daily = await repository.daily_sources(session, q.account_id, pairs)
+        for pair, record in zip(pairs, records, strict=True):
+            record["remote_data"] = {"daily_usage": daily.get(pair)}
+    if not all_sources:
+        return
+    for row, record in zip(rows, records, strict=True):
+        start = render._as_date(row.period)
+        scoped = UsageQuery(
+            account_id=q.account_id, start=start, end=render.period_end(start, q), dims=q.dims,
+            granularity=q.granularity, emails=q.emails, models=q.models, surfaces=q.surfaces,
+        )  # fmt: skip
+        events = await repository.event_sources(
+            session,
+            scoped,
+            scoped.end,
+            (row.user_key, row.model_key, row.surface_key),
+            REMOTE_EVENTS_CAP + 1,
+        )
+        sources = dict(record.get("remote_data") or {})
+        sources["usage_events"] = events[:REMOTE_EVENTS_CAP]
+        sources["usage_events_truncated"] = len(events) > REMOTE_EVENTS_CAP
+        record["remote_data"] = sources
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+_STATUS_REMOVED = {"active": False, "deleted": True}
+
+
+async def list_users(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    *,
+    status: str | None,
+    email: str | None,
+    updated_after: int | None,
+    position: Position | None,
+    limit: int,
+    exclude_fields: tuple[str, ...] = (),
+    raw: bool = False,
+) -> Listing:
+    if status is not None and status not in _STATUS_REMOVED:
+        # Cursor has no inactive or invited seats: nothing can match.
+        return Listing(records=[], page=PageSlice(items=[], next_key=None, prev_key=None))
+    members = await repository.members_page(
+        session,
+        account.id,
+        removed=_STATUS_REMOVED.get(status) if status else None,
+        email=email,
+        updated_after=updated_after,
+        position=position,
+        limit=limit,
+    )
+    page = slice_page(members, limit, position, lambda m: [m.id])
+    records = await render_users(session, account, page.items, exclude_fields, raw)
+    return Listing(records=records, page=page)
+
+
+async def render_users(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    members: list[Any],
+    exclude_fields: tuple[str, ...],
+    raw: bool,
+) -> list[dict[str, Any]]:
+    if raw:
+        return [m.raw for m in members]
+    active = await repository.last_active(session, account.id, [m.id for m in members])
+    limits = await repository.spend_limits(session, account.id)
+    return [
+        render.drop_fields(
+            render.user_record(m, account, active.get(m.id), limits.get(m.email)),
+            list(exclude_fields),
+        )
+        for m in members
+    ]

@@ -1,0 +1,74 @@
+"""An API app on top of a simulator-backed world: two environments, tokens, linked accounts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from tests.support.world import World, make_sim, world
+from unimeter.api.app import create_app
+from unimeter.auth.service import create_environment, create_token
+from unimeter.connectors.cursor.simulator import SimulatedCursor
+from unimeter.sync.service import sync_account
+
+KEYS = ("crsr_" + "1" * 64, "crsr_" + "2" * 64)
+
+
+@dataclass
+class ApiWorld:
+    world: World
+    app: FastAPI
+    client: httpx.AsyncClient
+    tokens: dict[str, str] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sim(self) -> SimulatedCursor:
+        return self.world.sim
+
+    def auth(self, env: str = "default") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[env]}"}
+
+    async def get(self, path: str, env: str = "default", **params: Any) -> httpx.Response:
+        return await self.client.get(path, params=params, headers=self.auth(env))
+
+
+@asynccontextmanager
+async def api_world(
+    database_url: str,
+    data_dir: Path,
+    *,
+    sim: SimulatedCursor | None = None,
+    synced: bool = True,
+    **settings: Any,
+) -> AsyncIterator[ApiWorld]:
+    sim = sim or make_sim(api_keys=KEYS)
+    settings = {
+        "allow_private_urls": True,
+        "account_rate_limit": "off",
+        "token_rate_limit": "off",
+        **settings,
+    }
+    async with world(database_url, data_dir, sim=sim, **settings) as w:
+        await create_environment(w.runtime, "other")
+        app = create_app(w.runtime)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://unimeter.test"
+        ) as client:
+            api = ApiWorld(world=w, app=app, client=client)
+            for env, key in zip(("default", "other"), sim.keys, strict=False):
+                api.tokens[env] = (await create_token(w.runtime, env))[1]
+                api.accounts[env] = await w.link(key, tenant_id=f"tenant-{env}", environment=env)
+                if synced:
+                    await sync_account(w.runtime, api.accounts[env])
+            try:
+                yield api
+            finally:
+                await app.state.sync_runner.close()
