@@ -37,6 +37,8 @@ test: lint typecheck unit ## everything CI runs
 bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	$(BIN)/python bench/simulator.py
 	$(BIN)/python bench/backfill.py
+	@command -v wrk >/dev/null || { echo "bench/api.py needs wrk: apt-get install wrk"; exit 1; }
+	$(BIN)/python bench/api.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import keyset
@@ -105,3 +105,21 @@ async def page_accounts(
         stmt = stmt.where(IntegratedAccount.status == status)
     columns = [IntegratedAccount.created_at, IntegratedAccount.id]
     return (await session.scalars(keyset.apply(stmt, columns, position, limit))).all()
+
+
+async def bump_data_version(session: AsyncSession, account_id: str) -> None:
+    """Mark the account's data as changed (in the caller's transaction)."""
+    await session.execute(
+        update(IntegratedAccount)
+        .where(IntegratedAccount.id == account_id)
+        .values(data_version=IntegratedAccount.data_version + 1)
+    )
+
+
+async def data_versions(session: AsyncSession, account_ids: Sequence[str]) -> dict[str, int]:
+    rows = await session.execute(
+        select(IntegratedAccount.id, IntegratedAccount.data_version).where(
+            IntegratedAccount.id.in_(list(account_ids))
+        )
+    )
+    return dict(rows.all())

@@ -89,6 +89,7 @@ async def update_account(
             stored.credentials = encrypt(runtime.key.key, api_key, aad=stored.id)
             stored.status, stored.last_error = "active", None
         stored.updated_at = now_ms()
+        await repository.bump_data_version(session, stored.id)
         return stored
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from unimeter.sync.runner import SyncRunner
 from unimeter.unified.routes import router as unified_router
 
 from . import errors
+from .cache import ResponseCache
 from .deps import RuntimeDep, parse_limit
 from .ratelimit import RateLimiter
 
@@ -42,8 +44,14 @@ def _attach(app: FastAPI, runtime: Runtime) -> None:
     app.state.sync_runner = SyncRunner(runtime)
 
 
-def create_app(runtime: Runtime | None = None) -> FastAPI:
+def create_app(runtime: Runtime | None = None, *, cache_responses: bool | None = None) -> FastAPI:
     """The API app. Given a runtime (tests), it uses it; otherwise it opens one at start-up."""
+    if cache_responses is None:
+        cache_responses = os.environ.get("UNIMETER_RESPONSE_CACHE", "1") not in (
+            "0",
+            "off",
+            "false",
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +77,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     if runtime is not None:
         _attach(app, runtime)  # usable without running the lifespan (in-process tests)
     errors.install(app)
+    if cache_responses:
+        app.add_middleware(ResponseCache)
     for router in (accounts_router, sync_router, unified_router, proxy_router):
         app.include_router(router)
 

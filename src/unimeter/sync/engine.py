@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from unimeter.accounts import repository as accounts_repository
 from unimeter.db.base import now_ms
 from unimeter.db.engine import Database
 from unimeter.db.models import IntegratedAccount, SyncRun
@@ -171,6 +172,7 @@ class SyncEngine:
             async with self.db.session() as session:
                 outcome, changed_days = await attribution.finalize(session, account_id)
                 await rollups_repository.mark_dirty(session, account_id, changed_days)
+                await accounts_repository.bump_data_version(session, account_id)
             report.attribution = asdict(outcome)
             report.attribution["rollup_rows"] = await self._refresh_rollups(account_id)
             report.status = "succeeded"
@@ -265,6 +267,7 @@ class SyncEngine:
                 error=report.error,
             )
             await repository.unlock(session, account_id, report.run_id)
+            await accounts_repository.bump_data_version(session, account_id)
             if report.status == "succeeded":
                 account = await session.get(IntegratedAccount, account_id)
                 if account is not None:
@@ -280,6 +283,7 @@ class SyncEngine:
             async with self.db.session() as session:
                 written += await rollups_repository.refresh(session, account_id, batch)
                 await rollups_repository.clear_dirty(session, account_id, batch)
+                await accounts_repository.bump_data_version(session, account_id)
         return written
 
     async def _set_account(self, account_id: str, **values: Any) -> None:
@@ -447,6 +451,14 @@ class SyncEngine:
             progress(spec.name, stats)
 
     async def _write(
+        self, session: Any, account_id: str, run_id: str | None, batch: list[Record]
+    ) -> Counts:
+        counts = await self._write_records(session, account_id, run_id, batch)
+        if counts.inserted or counts.updated:
+            await accounts_repository.bump_data_version(session, account_id)
+        return counts
+
+    async def _write_records(
         self, session: Any, account_id: str, run_id: str | None, batch: list[Record]
     ) -> Counts:
         counts = Counts()

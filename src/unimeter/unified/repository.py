@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     type_coerce,
     union_all,
 )
@@ -65,6 +66,8 @@ class UsageQuery:
     models: tuple[str, ...] | None = None
     surfaces: tuple[str, ...] | None = None
     include_inactive: bool = False
+    # When set, only these (day, user) pairs (the default grain's keyset page).
+    keys: tuple[tuple[dt.date, str], ...] | None = None
 
     @property
     def with_daily(self) -> bool:
@@ -89,7 +92,14 @@ def _period(dialect: str, day: Any, granularity: str, start: dt.date) -> Any:
 def _filters(
     table: Any, user_col: Any, q: UsageQuery, model_col: Any | None, surface_col: Any | None
 ) -> list[Any]:
-    where = [table.account_id == q.account_id, table.day >= q.start, table.day < q.end]
+    if q.keys is not None:
+        # Only the page's days, so the (account, day, ...) index narrows the scan (given two
+        # ranges on one column SQLite may pick the wider); the pairs then keep exactly the keys.
+        days = [day for day, _ in q.keys]
+        where = [table.account_id == q.account_id, table.day >= min(days), table.day <= max(days)]
+        where.append(tuple_(table.day, user_col).in_(list(q.keys)))
+    else:
+        where = [table.account_id == q.account_id, table.day >= q.start, table.day < q.end]
     if q.emails is not None:
         where.append(user_col.in_(q.emails))
     if q.models is not None and model_col is not None:
@@ -167,6 +177,13 @@ async def usage_page(
     session: AsyncSession, q: UsageQuery, position: Position | None, limit: int
 ) -> Sequence[Any]:
     dialect = session.get_bind().dialect.name
+    if q.granularity == "day" and q.dims == ("user",):
+        # The default grain maps onto indexed (day, user) keys: find the page's keys first,
+        # then aggregate only those, instead of grouping the whole range on every page.
+        keys = await _user_day_keys(session, q, position, limit)
+        if not keys:
+            return []
+        q = replace(q, keys=tuple(keys))
     if position is not None and position.direction == "next" and position.key:
         # Nothing before the cursor's period can follow it: let the inner scan skip it.
         q = _from_period(q, position.key[0])
@@ -182,10 +199,44 @@ def _from_period(q: UsageQuery, period_iso: str) -> UsageQuery:
     period = dt.date.fromisoformat(period_iso)
     if q.granularity == "total" or period <= q.start:
         return q
-    return UsageQuery(
-        account_id=q.account_id, start=period, end=q.end, dims=q.dims, granularity=q.granularity,
-        emails=q.emails, models=q.models, surfaces=q.surfaces, include_inactive=q.include_inactive,
-    )  # fmt: skip
+    return replace(q, start=period)
+
+
+async def _user_day_keys(
+    session: AsyncSession, q: UsageQuery, position: Position | None, limit: int
+) -> list[tuple[dt.date, str]]:
+    """The (day, user) keys of one page, from two index-ordered scans that stop early."""
+    backwards = position is not None and position.direction == "prev"
+    after = None if position is None else (dt.date.fromisoformat(position.key[0]), position.key[1])
+    d, r = DailyUsage, UsageRollup
+    daily = select(d.day, d.email).where(*_filters(d, d.email, q, None, None))
+    if not q.include_inactive:
+        requests = d.included_requests + d.usage_based_requests + d.api_key_requests
+        daily = daily.where(or_(d.is_active.is_(True), requests > 0))
+    if q.models is not None or q.surfaces is not None:
+        daily = daily.where(literal(False))
+    rollups = (
+        select(r.day, r.user_email)
+        .where(*_filters(r, r.user_email, q, r.model, r.surface))
+        .distinct()
+    )
+    keys: set[tuple[dt.date, str]] = set()
+    for stmt, columns in ((daily, (d.day, d.email)), (rollups, (r.day, r.user_email))):
+        if after is not None:
+            bound = (
+                tuple_(*columns) < tuple_(*after)
+                if backwards
+                else tuple_(*columns) > tuple_(*after)
+            )
+            stmt = stmt.where(bound)
+        order = [c.desc() for c in columns] if backwards else list(columns)
+        rows = await session.execute(stmt.order_by(*order).limit(limit + 1))
+        keys.update((_day_of(day), email) for day, email in rows.all())
+    return sorted(keys, reverse=backwards)[: limit + 1]
+
+
+def _day_of(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
 def _typed_position(position: Position | None, dialect: str) -> Position | None:
@@ -245,32 +296,44 @@ async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence
 async def last_active(
     session: AsyncSession, account_id: str, member_ids: Sequence[int]
 ) -> dict[int, int]:
-    """Latest activity per member: their newest event, or else their newest active day."""
+    """Latest activity per member: their newest event, or else their newest active day.
+
+    One correlated MAX per member lets the (account, member, time) index answer each with a
+    single probe; a GROUP BY over the members would read all their events.
+    """
     if not member_ids:
         return {}
-    events = await session.execute(
-        select(UsageEvent.member_id, func.max(UsageEvent.timestamp_ms))
-        .where(UsageEvent.account_id == account_id, UsageEvent.member_id.in_(list(member_ids)))
-        .group_by(UsageEvent.member_id)
+    e, d = UsageEvent, DailyUsage
+    newest_event = (
+        select(func.max(e.timestamp_ms))
+        .where(e.account_id == Member.account_id, e.member_id == Member.id)
+        .scalar_subquery()
     )
-    out = {member: int(ts) for member, ts in events.all() if member is not None and ts is not None}
-    days = await session.execute(
-        select(DailyUsage.member_id, func.max(DailyUsage.day))
-        .where(
-            DailyUsage.account_id == account_id,
-            DailyUsage.member_id.in_(list(member_ids)),
-            DailyUsage.is_active.is_(True),
+    newest_day = (
+        select(func.max(d.day))
+        .where(d.account_id == Member.account_id, d.member_id == Member.id, d.is_active.is_(True))
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Member.id, newest_event, newest_day).where(
+            Member.account_id == account_id, Member.id.in_(list(member_ids))
         )
-        .group_by(DailyUsage.member_id)
     )
-    for member, day in days.all():
-        if member is not None and day is not None and member not in out:
-            moment = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-            out[member] = int(moment.timestamp() * 1000)
+    out: dict[int, int] = {}
+    for member, ts, day in rows.all():
+        if ts is not None:
+            out[member] = int(ts)
+        elif day is not None:
+            day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
+            out[member] = int(
+                dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000
+            )
     return out
 
 
-async def spend_limits(session: AsyncSession, account_id: str) -> dict[str, int | None]:
+async def spend_limits(
+    session: AsyncSession, account_id: str, emails: Sequence[str]
+) -> dict[str, int | None]:
     """Per-user limits in dollars from the latest spend snapshot, by email."""
     latest = await session.scalar(
         select(SpendSnapshot.id)
@@ -282,7 +345,7 @@ async def spend_limits(session: AsyncSession, account_id: str) -> dict[str, int 
         return {}
     rows = await session.execute(
         select(SpendSnapshotMember.email, SpendSnapshotMember.effective_limit_dollars).where(
-            SpendSnapshotMember.snapshot_id == latest
+            SpendSnapshotMember.snapshot_id == latest, SpendSnapshotMember.email.in_(list(emails))
         )
     )
     return dict(rows.all())

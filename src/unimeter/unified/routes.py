@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.api.deps import AccountDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
 from unimeter.api.pagination import codec, read_cursor
+from unimeter.api.responses import JSON
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import query_fingerprint
@@ -88,7 +89,9 @@ def _listing(request: Request, listing: service.Listing, filters: dict[str, Any]
     }
 
 
-@router.get("/users", response_model=UserList, response_model_exclude_unset=True)
+@router.get(
+    "/users", response_model=None, response_class=JSON, responses={200: {"model": UserList}}
+)
 async def list_users(
     request: Request,
     runtime: RuntimeDep,
@@ -102,7 +105,7 @@ async def list_users(
     exclude_fields: Annotated[list[str] | None, Query(alias="exclude_fields[]")] = None,
     response_format: ResponseFormat = "unified",
     mode: Mode = "stored",
-) -> dict[str, Any]:
+) -> JSON:
     """Members (seats) of the linked workspace."""
     if updated_after is not None and updated_after.tzinfo is None:
         raise bad_request("updated_after needs a time zone (for example Z)")
@@ -116,17 +119,22 @@ async def list_users(
             position=position, limit=limit, exclude_fields=tuple(exclude_fields or ()),
             raw=response_format == "raw",
         )  # fmt: skip
-    return _listing(request, listing, filters)
+    return JSON(_listing(request, listing, filters))
 
 
-@router.get("/users/{user_id}", response_model=UnifiedUser, response_model_exclude_unset=True)
+@router.get(
+    "/users/{user_id}",
+    response_model=None,
+    response_class=JSON,
+    responses={200: {"model": UnifiedUser}},
+)
 async def get_user(
     user_id: str,
     runtime: RuntimeDep,
     account: AccountDep,
     exclude_fields: Annotated[list[str] | None, Query(alias="exclude_fields[]")] = None,
     response_format: ResponseFormat = "unified",
-) -> dict[str, Any]:
+) -> JSON:
     async with runtime.db.reader() as session:
         member = await repository.member_by_remote_id(session, account.id, user_id)
         if member is None:
@@ -134,7 +142,7 @@ async def get_user(
         [record] = await service.render_users(
             session, account, [member], tuple(exclude_fields or ()), response_format == "raw"
         )
-    return record
+    return JSON(record)
 
 
 def _usage_params(
@@ -152,7 +160,9 @@ def _usage_params(
     )  # fmt: skip
 
 
-@router.get("/usage", response_model=UsageList, response_model_exclude_unset=True)
+@router.get(
+    "/usage", response_model=None, response_class=JSON, responses={200: {"model": UsageList}}
+)
 async def list_usage(
     request: Request,
     runtime: RuntimeDep,
@@ -175,7 +185,7 @@ async def list_usage(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_cursor: str | None = None,
     cursor: Annotated[str | None, Query(description="Alias of next_cursor")] = None,
-) -> dict[str, Any]:
+) -> JSON:
     """Per-period usage records; the default grain is (user, product, day)."""
     params = _usage_params(
         start_date, end_date, _both(user_ids or [], request.query_params.getlist("user_ids")),
@@ -207,10 +217,15 @@ async def list_usage(
             )
         except service.UsageParamsError as exc:
             raise bad_request(str(exc)) from exc
-    return _listing(request, listing, filters)
+    return JSON(_listing(request, listing, filters))
 
 
-@router.get("/usage/{usage_id}", response_model=UnifiedUsage, response_model_exclude_unset=True)
+@router.get(
+    "/usage/{usage_id}",
+    response_model=None,
+    response_class=JSON,
+    responses={200: {"model": UnifiedUsage}},
+)
 async def get_usage(
     usage_id: str,
     runtime: RuntimeDep,
@@ -218,7 +233,7 @@ async def get_usage(
     include_remote_data: bool = False,
     exclude_fields: Annotated[list[str] | None, Query(alias="exclude_fields[]")] = None,
     response_format: ResponseFormat = "unified",
-) -> dict[str, Any]:
+) -> JSON:
     params = service.UsageParams(
         include_remote_data=include_remote_data,
         exclude_fields=tuple(exclude_fields or ()),
@@ -228,4 +243,4 @@ async def get_usage(
         record = await service.get_usage(runtime, session, account, usage_id, params)
     if record is None:
         raise not_found("usage record")
-    return record
+    return JSON(record)

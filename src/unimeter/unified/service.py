@@ -282,7 +282,7 @@ async def render_users(
     if raw:
         return [m.raw for m in members]
     active = await repository.last_active(session, account.id, [m.id for m in members])
-    limits = await repository.spend_limits(session, account.id)
+    limits = await repository.spend_limits(session, account.id, [m.email for m in members])
     return [
         render.drop_fields(
             render.user_record(m, account, active.get(m.id), limits.get(m.email)),

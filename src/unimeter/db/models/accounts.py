@@ -40,6 +40,8 @@ class IntegratedAccount(Base):
     # Per-account tuning (cadence, lookbacks, seat price); documented where it is read.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_synced_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Bumped with every change to the account's synced data; response caches key on it.
+    data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)

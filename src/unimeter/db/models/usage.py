@@ -72,6 +72,7 @@ class DailyUsage(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "day", "user_key"),
         Index("ix_daily_usage_account_member_day", "account_id", "member_id", "day"),
+        Index("ix_daily_usage_account_day_email", "account_id", "day", "email"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
