@@ -62,3 +62,16 @@ def test_environments_tokens_and_serve(sqlite_databases: SQLiteDatabases, data_d
         server.send_signal(signal.SIGINT)
         server.wait(30)
     assert cli("tokens", "revoke", created["id"]).returncode == 1
+
+
+def test_db_upgrade_on_a_new_database(tmp_path: Path) -> None:
+    cli = CLI(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path}/new.db")
+    result = cli("db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    head = sorted(Path("src/unimeter/db/migrations/versions").glob("0*.py"))[-1].name[:4]
+    assert f"database at revision {head}" in result.stdout
+    again = cli("db", "upgrade")
+    assert again.returncode == 0
+    bad = CLI(data_dir=tmp_path / "data", database_url="mysql://nope")("db", "upgrade")
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("error: unsupported database URL scheme")
