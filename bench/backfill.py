@@ -42,7 +42,7 @@ from unimeter.db.base import new_id
 from unimeter.db.models import IntegratedAccount, SyncState
 from unimeter.runtime import open_runtime
 from unimeter.sync import members_repository, usage_repository
-from unimeter.sync.engine import SyncOptions
+from unimeter.sync.report import SyncOptions
 from unimeter.sync.service import sync_account
 from unimeter.sync.windows import DAY_MS, day_floor, plan_windows
 

@@ -28,6 +28,34 @@ class Settings(BaseSettings):
     token_rate_limit: str = "500/10"
     # Let base URLs and webhook URLs point at loopback or private networks (tests, demos).
     allow_private_urls: bool = False
+    # Let webhook URLs point at loopback or private networks (tests, demos).
+    allow_private_webhooks: bool = False
+
+    # Schedules. Wall-clock length of one scheduling "minute": tests and the demo compress
+    # cadences with it, exactly as the simulator compresses Cursor's rate-limit minute.
+    schedule_minute_seconds: float = Field(default=60.0, gt=0)
+    # How often the scheduler looks for due syncs (whole seconds that divide 60).
+    scheduler_tick_seconds: int = Field(default=15, ge=1, le=60)
+
+    # Workers (scale-out on PostgreSQL): procrastinate's liveness settings. A worker that
+    # misses heartbeats for ``stalled_worker_seconds`` is presumed dead and its job retried.
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stalled_worker_seconds: float = Field(default=60.0, gt=0)
+    # How long a sync's account lock survives without a heartbeat from its holder.
+    sync_lease_seconds: float = Field(default=120.0, gt=0)
+
+    # Webhooks: send deliveries from this process; attempts before a delivery fails and
+    # its webhook is disabled; backoff between attempts (base * 4**n, capped).
+    webhook_dispatcher: bool = True
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+
+    @property
+    def schedule_minute_ms(self) -> int:
+        return max(1, round(self.schedule_minute_seconds * 1000))
 
     @cached_property
     def resolved_database_url(self) -> str:

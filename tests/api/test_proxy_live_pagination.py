@@ -156,6 +156,6 @@ async def test_page_walk_never_repeats_or_skips_while_a_sync_writes(
 
 
 def _options() -> Any:
-    from unimeter.sync.engine import SyncOptions
+    from unimeter.sync.report import SyncOptions
 
     return SyncOptions(full=True)

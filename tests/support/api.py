@@ -71,4 +71,4 @@ async def api_world(
             try:
                 yield api
             finally:
-                await app.state.sync_runner.close()
+                await app.state.sync_dispatch.close()

@@ -16,7 +16,7 @@ from tests.support.compare import (
 from tests.support.world import make_sim, world
 from unimeter.accounts.service import get_account
 from unimeter.db.models import DailyUsage, Member, SyncRun, UsageEvent
-from unimeter.sync.engine import SyncAuthError, SyncBusyError, SyncOptions
+from unimeter.sync.report import SyncAuthError, SyncBusyError, SyncOptions
 from unimeter.sync.service import sync_account
 
 DAY = 86_400_000

@@ -123,3 +123,23 @@ async def data_versions(session: AsyncSession, account_ids: Sequence[str]) -> di
         )
     )
     return dict(rows.all())
+
+
+async def due_accounts(session: AsyncSession, now: int, limit: int) -> Sequence[IntegratedAccount]:
+    """Active accounts whose scheduled sync is due, locked for this scheduler.
+
+    ``SKIP LOCKED``: schedulers in several processes each take different accounts instead
+    of queueing behind one another (PostgreSQL; SQLite has one writer anyway).
+    """
+    stmt = (
+        select(IntegratedAccount)
+        .where(
+            IntegratedAccount.status == "active",
+            IntegratedAccount.next_sync_at.is_not(None),
+            IntegratedAccount.next_sync_at <= now,
+        )
+        .order_by(IntegratedAccount.next_sync_at, IntegratedAccount.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(stmt)).all()

@@ -13,7 +13,7 @@ from unimeter.api.pagination import ListResponse, envelope, read_cursor
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.db.keyset import slice_page
 from unimeter.kit.netpolicy import URLRefusedError, check_url
-from unimeter.sync.runner import SyncRunner
+from unimeter.sync.dispatch import SyncDispatch
 from unimeter.sync.schemas import SyncRequest, SyncRunOut
 
 from . import repository, service
@@ -52,11 +52,14 @@ async def create_account(
         name=body.name,
         base_url=base_url,
         environment=principal.environment_name,
+        sync_frequency_minutes=body.sync_frequency_minutes,
     )
     try:
         account = await service.link_account(runtime, link)
     except (CredentialsRejectedError, VendorUnavailableError) as exc:
         raise _vendor_errors(exc) from exc
+    if request.app.state.auto_sync:
+        await _dispatch(request).request(account.id, trigger="initial")
     return AccountOut.of(account)
 
 
@@ -95,12 +98,24 @@ async def get_account(account_id: str, runtime: RuntimeDep, principal: Principal
 async def update_account(
     account_id: str, body: AccountUpdate, runtime: RuntimeDep, principal: PrincipalDep
 ) -> AccountOut:
-    """Rename, re-tag, or rotate credentials (validated again before they are stored)."""
+    """Rename, re-tag, change the sync cadence (``null``: on demand only), or rotate
+    credentials (validated again before they are stored; an account in ``needs_reauth``
+    becomes ``active`` and syncs at once)."""
     account = await account_in_scope(runtime, principal, account_id)
     api_key = body.credentials.api_key.get_secret_value() if body.credentials else None
+    frequency = (
+        body.sync_frequency_minutes
+        if "sync_frequency_minutes" in body.model_fields_set
+        else service.UNSET
+    )
     try:
         updated = await service.update_account(
-            runtime, account, name=body.name, tenant_id=body.tenant_id, api_key=api_key
+            runtime,
+            account,
+            name=body.name,
+            tenant_id=body.tenant_id,
+            api_key=api_key,
+            sync_frequency_minutes=frequency,
         )
     except (CredentialsRejectedError, VendorUnavailableError) as exc:
         raise _vendor_errors(exc) from exc
@@ -119,6 +134,7 @@ async def delete_account(account_id: str, runtime: RuntimeDep, principal: Princi
     "/integrated-accounts/{account_id}/sync",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=SyncRunOut,
+    responses={409: ERROR_SCHEMA},
 )
 async def request_sync(
     account_id: str,
@@ -129,11 +145,21 @@ async def request_sync(
 ) -> SyncRunOut:
     """Start a sync now, or join the one already queued or running."""
     account = await account_in_scope(runtime, principal, account_id)
+    if account.status == "needs_reauth":
+        raise ApiError(
+            409,
+            "the account needs new credentials (the vendor rejected the stored key): "
+            "PATCH /integrated-accounts/{id} with credentials.api_key",
+        )
     body = body or SyncRequest(full=False, since=None)
     since_ms = None
     if body.since is not None:
         since = dt.datetime(body.since.year, body.since.month, body.since.day, tzinfo=dt.UTC)
         since_ms = int(since.timestamp() * 1000)
-    runner: SyncRunner = request.app.state.sync_runner
-    run, _ = await runner.request(account.id, full=body.full, since_ms=since_ms)
+    run, _ = await _dispatch(request).request(account.id, full=body.full, since_ms=since_ms)
     return SyncRunOut.of(run)
+
+
+def _dispatch(request: Request) -> SyncDispatch:
+    dispatch: SyncDispatch = request.app.state.sync_dispatch
+    return dispatch

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from unimeter.db.models import IntegratedAccount
+from unimeter.sync.cadence import (
+    DEFAULT_FREQUENCY_MINUTES,
+    MAX_FREQUENCY_MINUTES,
+    MIN_FREQUENCY_MINUTES,
+)
 
 AccountStatus = Literal["active", "needs_reauth", "validation_error"]
 
@@ -22,6 +27,13 @@ class Credentials(BaseModel):
     api_key: SecretStr = Field(description="A Cursor admin API key (write-only)", min_length=8)
 
 
+FREQUENCY_DESCRIPTION = (
+    f"Minutes between scheduled syncs ({MIN_FREQUENCY_MINUTES} to {MAX_FREQUENCY_MINUTES}); "
+    "null syncs on demand only"
+)
+Frequency = Annotated[int, Field(ge=MIN_FREQUENCY_MINUTES, le=MAX_FREQUENCY_MINUTES)]
+
+
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -30,6 +42,9 @@ class AccountCreate(BaseModel):
     tenant_id: str = Field(min_length=1, max_length=255, description="Your id for this customer")
     name: str | None = Field(None, max_length=255)
     base_url: str | None = Field(None, max_length=500, description="Default: Cursor's API")
+    sync_frequency_minutes: Frequency | None = Field(
+        DEFAULT_FREQUENCY_MINUTES, description=FREQUENCY_DESCRIPTION
+    )
 
 
 class AccountUpdate(BaseModel):
@@ -38,6 +53,7 @@ class AccountUpdate(BaseModel):
     name: str | None = Field(None, max_length=255)
     tenant_id: str | None = Field(None, min_length=1, max_length=255)
     credentials: Credentials | None = Field(None, description="New credentials, validated first")
+    sync_frequency_minutes: Frequency | None = Field(None, description=FREQUENCY_DESCRIPTION)
 
 
 class AccountOut(BaseModel):
@@ -48,6 +64,8 @@ class AccountOut(BaseModel):
     status: str
     last_synced_at: dt.datetime | None
     last_error: str | None
+    sync_frequency_minutes: int | None = Field(description=FREQUENCY_DESCRIPTION)
+    next_sync_at: dt.datetime | None = Field(description="When the next scheduled sync runs")
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -61,6 +79,8 @@ class AccountOut(BaseModel):
             status=a.status,
             last_synced_at=iso(a.last_synced_at),
             last_error=a.last_error,
+            sync_frequency_minutes=a.sync_frequency_minutes,
+            next_sync_at=iso(a.next_sync_at) if a.status == "active" else None,
             created_at=iso(a.created_at) or dt.datetime.now(dt.UTC),
             updated_at=iso(a.updated_at) or dt.datetime.now(dt.UTC),
         )

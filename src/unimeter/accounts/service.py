@@ -17,8 +17,11 @@ from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.crypto import MasterKey, decrypt, encrypt, key_check, rewrap
 from unimeter.runtime import Runtime, write_pending_key
+from unimeter.sync import cadence
+from unimeter.webhooks.service import publish
+from unimeter.webhooks.service import rewrap_secrets as rewrap_webhook_secrets
 
-from . import repository
+from . import lifecycle, repository
 
 
 class AccountNotFoundError(Exception):
@@ -39,6 +42,14 @@ class LinkRequest:
     name: str | None = None
     base_url: str | None = None
     environment: str = repository.DEFAULT_ENVIRONMENT
+    sync_frequency_minutes: int | None = cadence.DEFAULT_FREQUENCY_MINUTES
+
+
+class _Unset:
+    """Marks an argument that was not given (``None`` is a value: "on demand only")."""
+
+
+UNSET = _Unset()
 
 
 async def link_account(runtime: Runtime, request: LinkRequest) -> IntegratedAccount:
@@ -61,8 +72,15 @@ async def link_account(runtime: Runtime, request: LinkRequest) -> IntegratedAcco
             base_url=base_url,
             credentials=encrypt(runtime.key.key, request.api_key, aad=account_id),
             settings={},
+            sync_frequency_minutes=request.sync_frequency_minutes,
+            # The first sync (the backfill) is due at once, even for on-demand accounts.
+            next_sync_at=runtime.clock(),
         )
-        return await repository.add_account(session, account)
+        await repository.add_account(session, account)
+        await lifecycle.announce(
+            session, account, "integrated_account:created", "integrated_account:active"
+        )
+        return account
 
 
 async def update_account(
@@ -72,25 +90,43 @@ async def update_account(
     name: str | None = None,
     tenant_id: str | None = None,
     api_key: str | None = None,
+    sync_frequency_minutes: int | _Unset | None = UNSET,
 ) -> IntegratedAccount:
     """Change fields; new credentials are validated with the vendor before they replace the
-    old ones, and working credentials make a ``needs_reauth`` account active again."""
+    old ones, and working credentials make a ``needs_reauth`` account active again (its
+    schedule resumes with a sync at once)."""
     if api_key is not None:
         await runtime.connector(account.integration).validate(api_key, account.base_url)
     async with runtime.db.session() as session:
-        stored = await repository.get_account(session, account.id)
+        stored = await repository.get_account_for_update(session, account.id)
         if stored is None:
             raise AccountNotFoundError(account.id)
         if name is not None:
             stored.name = name
         if tenant_id is not None:
             stored.tenant_id = tenant_id
+        if not isinstance(sync_frequency_minutes, _Unset):
+            _set_cadence(runtime, stored, sync_frequency_minutes)
+        events = ["integrated_account:updated"]
         if api_key is not None:
             stored.credentials = encrypt(runtime.key.key, api_key, aad=stored.id)
+            if stored.status == lifecycle.NEEDS_REAUTH:
+                stored.next_sync_at = runtime.clock()
+                events.append("integrated_account:reactivated")
             stored.status, stored.last_error = "active", None
         stored.updated_at = now_ms()
         await repository.bump_data_version(session, stored.id)
+        await lifecycle.announce(session, stored, *events)
         return stored
+
+
+def _set_cadence(runtime: Runtime, account: IntegratedAccount, minutes: int | None) -> None:
+    account.sync_frequency_minutes = minutes
+    if minutes is None:
+        account.next_sync_at = None
+        return
+    period = cadence.period_ms(minutes, runtime.settings.schedule_minute_ms)
+    account.next_sync_at = cadence.next_slot(account.id, period, runtime.clock())
 
 
 async def list_accounts(
@@ -116,8 +152,32 @@ async def get_account(runtime: Runtime, account_id: str) -> IntegratedAccount:
 
 async def remove_account(runtime: Runtime, account_id: str) -> None:
     async with runtime.db.session() as session:
-        if not await repository.delete_account(session, account_id):
+        account = await repository.get_account(session, account_id)
+        if account is None or not await repository.delete_account(session, account_id):
             raise AccountNotFoundError(account_id)
+        await publish(
+            session, account.environment_id, "integrated_account:deleted", {"id": account_id}
+        )
+
+
+class NeedsReauthError(Exception):
+    def __init__(self, account_id: str) -> None:
+        super().__init__(
+            f"integrated account {account_id} needs new credentials (the vendor rejected the "
+            "stored key); no call is made for it until they are updated"
+        )
+
+
+def ensure_usable(account: IntegratedAccount) -> None:
+    """Refuse vendor calls for an account whose key the vendor has rejected."""
+    if account.status == lifecycle.NEEDS_REAUTH:
+        raise NeedsReauthError(account.id)
+
+
+async def credentials_rejected(runtime: Runtime, account_id: str, error: str) -> None:
+    """The vendor answered 401 for this account: pause it until new credentials arrive."""
+    async with runtime.db.session() as session:
+        await lifecycle.mark_needs_reauth(session, account_id, error)
 
 
 def api_key_of(runtime: Runtime, account: IntegratedAccount) -> str:
@@ -149,6 +209,7 @@ async def rotate_keys(runtime: Runtime) -> MasterKey:
     async with runtime.db.session() as session:
         for account in await repository.list_accounts(session):
             account.credentials = rewrap(account.credentials, aad=account.id, old=old, new=new)
+        await rewrap_webhook_secrets(session, old, new)
         await repository.save_keyring(session, new.key_id, key_check(new), now_ms())
     if runtime.key.path is not None:
         pending.replace(runtime.key.path)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,11 +17,17 @@ from starlette.responses import JSONResponse
 from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
 from unimeter.kit.cursors import CursorCodec
+from unimeter.observability.middleware import LatencyMiddleware
+from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
 from unimeter.runtime import Runtime, open_runtime
+from unimeter.sync.dispatch import SyncDispatch
+from unimeter.sync.queue import JobQueue
 from unimeter.sync.routes import router as sync_router
-from unimeter.sync.runner import SyncRunner
+from unimeter.sync.scheduler import Scheduler
 from unimeter.unified.routes import router as unified_router
+from unimeter.webhooks.dispatcher import WebhookDispatcher
+from unimeter.webhooks.routes import router as webhooks_router
 
 from . import errors
 from .cache import ResponseCache
@@ -35,17 +44,70 @@ Every query is scoped to the token's environment. Lists return
 """
 
 
-def _attach(app: FastAPI, runtime: Runtime) -> None:
+@dataclass(frozen=True, slots=True)
+class Background:
+    """What the server runs besides answering requests."""
+
+    # Run scheduled syncs (the embedded scheduler).
+    scheduler: bool = False
+    # Hand syncs to procrastinate workers instead of running them here (PostgreSQL).
+    queue: bool = False
+    # Send webhook deliveries from this process (None: UNIMETER_WEBHOOK_DISPATCHER).
+    webhooks: bool | None = None
+
+
+def _attach(app: FastAPI, runtime: Runtime, background: Background) -> None:
     app.state.runtime = runtime
     app.state.limiter = RateLimiter()
     app.state.account_limit = parse_limit(runtime.settings.account_rate_limit)
     app.state.token_limit = parse_limit(runtime.settings.token_rate_limit)
     app.state.cursors = CursorCodec(runtime.key.key.derive("unimeter/cursors/v1"))
-    app.state.sync_runner = SyncRunner(runtime)
+    queue = JobQueue(runtime) if background.queue else None
+    app.state.sync_dispatch = SyncDispatch(runtime, queue=queue)
+    app.state.webhook_dispatcher = None
+    # Syncs run without being asked (scheduler here or workers): a new account's first
+    # sync starts as soon as it is linked.
+    app.state.auto_sync = background.scheduler or background.queue
 
 
-def create_app(runtime: Runtime | None = None, *, cache_responses: bool | None = None) -> FastAPI:
-    """The API app. Given a runtime (tests), it uses it; otherwise it opens one at start-up."""
+def _start_background(app: FastAPI, runtime: Runtime, background: Background) -> list[Any]:
+    tasks: list[asyncio.Task[None]] = []
+    send_webhooks = background.webhooks
+    if send_webhooks is None:
+        send_webhooks = runtime.settings.webhook_dispatcher
+    if send_webhooks:
+        dispatcher = WebhookDispatcher(runtime)
+        app.state.webhook_dispatcher = dispatcher
+        tasks.append(asyncio.create_task(dispatcher.run_forever()))
+    if background.scheduler:
+        scheduler = Scheduler(
+            app.state.sync_dispatch, tick_seconds=runtime.settings.scheduler_tick_seconds
+        )
+        app.state.scheduler = scheduler
+        tasks.append(asyncio.create_task(scheduler.run_forever()))
+    return tasks
+
+
+async def _stop_background(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await app.state.sync_dispatch.close()
+    if app.state.webhook_dispatcher is not None:
+        await app.state.webhook_dispatcher.aclose()
+
+
+def create_app(
+    runtime: Runtime | None = None,
+    *,
+    cache_responses: bool | None = None,
+    background: Background | None = None,
+) -> FastAPI:
+    """The API app. Given a runtime (tests), it uses it; otherwise it opens one at start-up.
+    Background work (scheduler, webhook sending) starts with the lifespan."""
+    background = background or Background()
     if cache_responses is None:
         cache_responses = os.environ.get("UNIMETER_RESPONSE_CACHE", "1") not in (
             "0",
@@ -57,11 +119,13 @@ def create_app(runtime: Runtime | None = None, *, cache_responses: bool | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
         active = runtime or await open_runtime()
-        _attach(app, active)
+        if owned:
+            _attach(app, active, background)
+        tasks = _start_background(app, active, background)
         try:
             yield
         finally:
-            await app.state.sync_runner.close()
+            await _stop_background(app, tasks)
             if owned:
                 await active.close()
 
@@ -75,11 +139,20 @@ def create_app(runtime: Runtime | None = None, *, cache_responses: bool | None =
         lifespan=lifespan,
     )
     if runtime is not None:
-        _attach(app, runtime)  # usable without running the lifespan (in-process tests)
+        _attach(app, runtime, background)  # usable without running the lifespan (tests)
     errors.install(app)
     if cache_responses:
         app.add_middleware(ResponseCache)
-    for router in (accounts_router, sync_router, unified_router, proxy_router):
+    app.add_middleware(LatencyMiddleware)
+    routers = (
+        accounts_router,
+        sync_router,
+        unified_router,
+        proxy_router,
+        webhooks_router,
+        metrics_router,
+    )
+    for router in routers:
         app.include_router(router)
 
     @app.get("/healthz", tags=["health"])

@@ -43,6 +43,8 @@ class _Entry:
     body: bytes
     headers: list[tuple[bytes, bytes]]
     etag: bytes
+    # The route that computed it, so latency metrics label hits like misses.
+    route: Any = None
 
 
 class ResponseCache:
@@ -88,6 +90,7 @@ class ResponseCache:
         if entry is not None and version is not None and entry.version == version:
             self.hits += 1
             self._entries.move_to_end(key)
+            scope["route"] = entry.route
             await self._serve(scope, send, principal, account_id, entry)
             return
         self.misses += 1
@@ -138,7 +141,8 @@ class ResponseCache:
         etag = b'W/"' + hashlib.sha256(body).hexdigest()[:20].encode() + b'"'
         headers.append((b"etag", etag))
         if version is not None:
-            self._store(key, _Entry(version=version, body=body, headers=headers, etag=etag))
+            entry = _Entry(version, body, headers, etag, route=scope.get("route"))
+            self._store(key, entry)
         if _header(scope, b"if-none-match") == etag:
             await _send(send, 304, [(b"etag", etag)], b"")
             return

@@ -1,4 +1,4 @@
-"""``unimeter accounts``: link, list and remove integrated accounts."""
+"""``unimeter accounts``: link, list, schedule and remove integrated accounts."""
 
 from __future__ import annotations
 
@@ -14,10 +14,20 @@ from unimeter.accounts import service
 from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
+from unimeter.sync.cadence import (
+    DEFAULT_FREQUENCY_MINUTES,
+    MAX_FREQUENCY_MINUTES,
+    MIN_FREQUENCY_MINUTES,
+)
 
-from .common import fail, run
+from .common import fail, iso_or_never, run
 
-app = typer.Typer(help="Link, list and remove integrated accounts.", no_args_is_help=True)
+EVERY_HELP = (
+    f"Minutes between scheduled syncs ({MIN_FREQUENCY_MINUTES}-{MAX_FREQUENCY_MINUTES}), "
+    "or 'off' for on demand only."
+)
+
+app = typer.Typer(help="Link, list, schedule and remove integrated accounts.", no_args_is_help=True)
 console = Console(highlight=False)
 
 
@@ -31,6 +41,8 @@ def account_json(account: IntegratedAccount) -> dict[str, Any]:
         "base_url": account.base_url,
         "last_synced_at": account.last_synced_at,
         "last_error": account.last_error,
+        "sync_frequency_minutes": account.sync_frequency_minutes,
+        "next_sync_at": account.next_sync_at,
         "created_at": account.created_at,
         "updated_at": account.updated_at,
     }
@@ -49,9 +61,11 @@ def link(
     environment: Annotated[
         str, typer.Option(help="Environment to link into.")
     ] = DEFAULT_ENVIRONMENT,
+    sync_every: Annotated[str, typer.Option(help=EVERY_HELP)] = str(DEFAULT_FREQUENCY_MINUTES),
     as_json: Annotated[bool, typer.Option("--json", help="Print the account as JSON.")] = False,
 ) -> None:
     """Validate an API key with the vendor, then store it encrypted."""
+    frequency = parse_every(sync_every)
     key = api_key or os.environ.get("CURSOR_API_KEY", "")
     if integration != "cursor":
         fail(f"unknown integration {integration!r}; supported: cursor", 2)
@@ -64,6 +78,7 @@ def link(
         name=name,
         base_url=base_url,
         environment=environment,
+        sync_frequency_minutes=frequency,
     )
 
     async def main(runtime: Runtime) -> IntegratedAccount:
@@ -90,11 +105,53 @@ def list_accounts(
     if as_json:
         typer.echo(json.dumps([account_json(a) for a in accounts]))
         return
-    table = Table("id", "integration", "tenant", "name", "status", "last synced")
+    table = Table("id", "integration", "tenant", "name", "status", "last synced", "every", "next")
     for a in accounts:
-        synced = "never" if a.last_synced_at is None else _ago(a.last_synced_at)
-        table.add_row(a.id, a.integration, a.tenant_id or "", a.name or "", a.status, synced)
+        every = "on demand" if a.sync_frequency_minutes is None else f"{a.sync_frequency_minutes}m"
+        next_sync = iso_or_never(a.next_sync_at) if a.status == "active" else "paused"
+        table.add_row(
+            a.id, a.integration, a.tenant_id or "", a.name or "", a.status,
+            iso_or_never(a.last_synced_at), every, next_sync,
+        )  # fmt: skip
     console.print(table)
+
+
+@app.command("schedule")
+def schedule(
+    account_id: Annotated[str, typer.Argument(help="The account id.")],
+    every: Annotated[str, typer.Option(help=EVERY_HELP)],
+) -> None:
+    """Set how often an account syncs (a running `unimeter serve` or workers do it)."""
+    frequency = parse_every(every)
+
+    async def main(runtime: Runtime) -> IntegratedAccount:
+        account = await service.get_account(runtime, account_id)
+        return await service.update_account(runtime, account, sync_frequency_minutes=frequency)
+
+    account = run(main)
+    if account.sync_frequency_minutes is None:
+        console.print(f"{account.id} now syncs on demand only")
+    else:
+        when = iso_or_never(account.next_sync_at)
+        console.print(
+            f"{account.id} syncs every {account.sync_frequency_minutes} minutes; next at {when}"
+        )
+
+
+def parse_every(text: str) -> int | None:
+    if text.strip().lower() in ("off", "never", "manual"):
+        return None
+    try:
+        minutes = int(text)
+    except ValueError:
+        fail(f"--every/--sync-every takes minutes or 'off', not {text!r}", 2)
+    if not MIN_FREQUENCY_MINUTES <= minutes <= MAX_FREQUENCY_MINUTES:
+        fail(
+            f"the sync cadence must be {MIN_FREQUENCY_MINUTES} to {MAX_FREQUENCY_MINUTES} "
+            f"minutes (Cursor aggregates usage hourly), or 'off'",
+            2,
+        )
+    return minutes
 
 
 @app.command("remove")
@@ -106,9 +163,3 @@ def remove(account_id: Annotated[str, typer.Argument(help="The account id.")]) -
 
     run(main)
     console.print(f"removed {account_id}")
-
-
-def _ago(ms: int) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -14,7 +14,8 @@ from unimeter.accounts.service import AccountNotFoundError, EnvironmentNotFoundE
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.kit.redact import redact_text
 from unimeter.runtime import Runtime, StartupError, open_runtime
-from unimeter.sync.engine import SyncAuthError, SyncBusyError
+from unimeter.sync.queue import QueueUnavailableError
+from unimeter.sync.report import SyncAuthError, SyncBusyError
 
 T = TypeVar("T")
 err_console = Console(stderr=True, highlight=False)
@@ -28,6 +29,7 @@ EXPECTED: tuple[type[BaseException], ...] = (
     VendorUnavailableError,
     SyncBusyError,
     SyncAuthError,
+    QueueUnavailableError,
 )
 
 

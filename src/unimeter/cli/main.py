@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-import os
-
 import typer
 
 from unimeter import __version__
-from unimeter.kit.redact import RedactingFilter
+from unimeter.observability import logging as logs
 
 from .accounts import app as accounts_app
 from .admin import db_app, keys_app
@@ -17,6 +14,7 @@ from .serve import serve_command
 from .simulator import simulator_command
 from .sync import sync_command
 from .tokens import environments_app, tokens_app
+from .worker import worker_command
 
 app = typer.Typer(
     name="unimeter",
@@ -30,6 +28,7 @@ app.add_typer(accounts_app, name="accounts")
 app.command("sync")(sync_command)
 app.command("export")(export_command)
 app.command("serve")(serve_command)
+app.command("worker")(worker_command)
 app.add_typer(environments_app, name="environments")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
@@ -42,19 +41,9 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def _configure_logging() -> None:
-    level = os.environ.get("UNIMETER_LOG_LEVEL", "WARNING").upper()
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("unimeter: %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    # httpx logs full URLs at INFO; our client logs what matters without query strings.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def main() -> None:
     """Run the CLI; usage errors print one line instead of a help panel."""
-    _configure_logging()
+    logs.configure()
     try:
         code = app(standalone_mode=False)
     except typer.Abort:

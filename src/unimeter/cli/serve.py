@@ -1,4 +1,4 @@
-"""``unimeter serve``: the HTTP API."""
+"""``unimeter serve``: the HTTP API, with the scheduler and syncs in-process by default."""
 
 from __future__ import annotations
 
@@ -7,12 +7,43 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from unimeter.api.app import create_app
+from unimeter.api.app import Background, create_app
+from unimeter.config import Settings
+from unimeter.db.engine import resolve_urls
+from unimeter.observability import logging as logs
+
+from .common import fail
+
+LOG_FORMAT_HELP = "Log lines as text or json (secrets are redacted either way)."
 
 
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    scheduler: Annotated[
+        bool,
+        typer.Option(
+            help="Run scheduled syncs in this process. With --no-scheduler on PostgreSQL, "
+            "syncs go to `unimeter worker` processes instead."
+        ),
+    ] = True,
+    log_format: Annotated[
+        logs.LogFormat | None, typer.Option(help=LOG_FORMAT_HELP, case_sensitive=False)
+    ] = None,
 ) -> None:
     """Serve the platform, unified usage metering and proxy APIs (docs at /docs)."""
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", proxy_headers=False)
+    if log_format is not None:
+        logs.configure(log_format)
+    try:
+        backend = resolve_urls(Settings().resolved_database_url).backend
+    except ValueError as exc:
+        fail(str(exc))
+    background = Background(scheduler=scheduler, queue=not scheduler and backend == "postgresql")
+    uvicorn.run(
+        create_app(background=background),
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=None,  # keep our handler: one format, redaction included
+        proxy_headers=False,
+    )

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from unimeter.accounts import service as accounts
 from unimeter.runtime import Runtime
-from unimeter.sync.engine import StreamStats, SyncOptions, SyncReport
+from unimeter.sync.report import StreamStats, SyncOptions, SyncReport
 from unimeter.sync.service import sync_account
 
 from .common import day_start_ms, fail, parse_day, run

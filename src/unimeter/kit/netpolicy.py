@@ -16,7 +16,13 @@ class URLRefusedError(ValueError):
     """The URL is not allowed as an outbound target."""
 
 
-def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
+def check_url(
+    url: str,
+    *,
+    allow_private: bool,
+    resolve: bool = True,
+    opt_in: str = "UNIMETER_ALLOW_PRIVATE_URLS",
+) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise URLRefusedError("the URL must be http(s)://host[:port][/path]")
@@ -28,7 +34,7 @@ def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
         if not address.is_global:
             raise URLRefusedError(
                 f"{parts.hostname} is a loopback, private or reserved address; set "
-                "UNIMETER_ALLOW_PRIVATE_URLS=1 to allow it"
+                f"{opt_in}=1 to allow it"
             )
     return url.strip().rstrip("/")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from unimeter.accounts import service as accounts
 from unimeter.api.deps import AccountDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError
 from unimeter.connectors.cursor.errors import CursorError
@@ -20,6 +21,10 @@ async def proxy_cursor(
     """Call Cursor's API as the linked account (credentials injected, rate budget applied)."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "integrated_account_id"]
     try:
+        accounts.ensure_usable(account)
+    except accounts.NeedsReauthError as exc:
+        raise ApiError(401, str(exc), remote=True) from exc
+    try:
         proxied = await forward(
             runtime, account, request.method, path, params, await request.body(),
             request.headers.get("content-type"),
@@ -28,6 +33,10 @@ async def proxy_cursor(
         raise ApiError(400, str(exc)) from exc
     except (CursorError, ValueError) as exc:
         raise ApiError(502, f"Cursor could not be reached: {exc}", remote=True) from exc
+    if proxied.status == 401:
+        await accounts.credentials_rejected(
+            runtime, account.id, "Cursor answered 401 to a proxied request"
+        )
     return Response(content=proxied.body, status_code=proxied.status, headers=proxied.headers)
 
 

@@ -15,13 +15,12 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from unimeter.accounts import repository as accounts_repository
 from unimeter.db.base import now_ms
 from unimeter.db.engine import Database
-from unimeter.db.models import IntegratedAccount, SyncRun
 
 from . import (
     attribution,
@@ -40,12 +39,20 @@ from .records import (
     SpendSnapshotRecord,
     UsageEventRecord,
 )
+from .report import (
+    Progress,
+    StreamStats,
+    SyncAuthError,
+    SyncOptions,
+    SyncReport,
+    one_line,
+)
+from .runs import RunTracker
 from .source import (
     Record,
     RequestCounters,
     Source,
     SourceAuthError,
-    SourceError,
     StreamSpec,
     Window,
 )
@@ -55,85 +62,6 @@ log = logging.getLogger("unimeter.sync")
 
 MAX_BACKFILL_DAYS = 365
 SETTLE_EVERY_MS = DAY_MS
-
-
-class SyncBusyError(Exception):
-    """Another run holds this account's lock."""
-
-    def __init__(self, account_id: str, run_id: str | None) -> None:
-        super().__init__(f"account {account_id} is already being synced (run {run_id})")
-        self.run_id = run_id
-
-
-class SyncAuthError(Exception):
-    """The vendor rejected the account's credentials; the account now needs re-auth."""
-
-
-@dataclass(slots=True)
-class StreamStats:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    errors: int = 0
-    waited_seconds: float = 0.0
-    seconds: float = 0.0
-    windows: int = 0
-    windows_done: int = 0
-    records: int = 0
-
-    def count(self, c: Counts) -> None:
-        self.inserted += c.inserted
-        self.updated += c.updated
-        self.unchanged += c.unchanged
-        self.records += c.inserted + c.updated + c.unchanged
-
-
-@dataclass(frozen=True, slots=True)
-class SyncOptions:
-    full: bool = False
-    since_ms: int | None = None
-    streams: frozenset[str] | None = None  # None = every stream
-    # Per-stream lookback overrides in days, e.g. {"usage_events": 2}.
-    lookback_days: dict[str, int] = field(default_factory=dict)
-    wait_for_lock: bool = False
-    trigger: str = "manual"
-    # Read windowed streams only up to this time (live reads of a past range).
-    until_ms: int | None = None
-
-
-Progress = Callable[[str, StreamStats], None]
-
-
-@dataclass(slots=True)
-class SyncReport:
-    run_id: str
-    account_id: str
-    status: str
-    streams: dict[str, StreamStats]
-    seconds: float
-    error: str | None = None
-    attribution: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "account_id": self.account_id,
-            "status": self.status,
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-            "streams": {name: _public(s) for name, s in self.streams.items()},
-            "attribution": self.attribution,
-        }
-
-
-def _public(s: StreamStats) -> dict[str, Any]:
-    out = asdict(s)
-    out["seconds"] = round(s.seconds, 3)
-    out["waited_seconds"] = round(s.waited_seconds, 3)
-    return out
 
 
 class SyncEngine:
@@ -162,11 +90,14 @@ class SyncEngine:
         progress: Progress | None = None,
     ) -> SyncReport:
         options = options or SyncOptions()
-        run_id = await self._open_run(account_id, options, run_id)
-        await self._lock(account_id, run_id, options.wait_for_lock)
-        heartbeat = asyncio.create_task(self._heartbeat(account_id, run_id))
+        runs = RunTracker(self.db, lease_ms=self.lease_ms, heartbeat_seconds=self.heartbeat_seconds)
+        run_id = await runs.open(account_id, options, run_id)
+        await runs.lock(account_id, run_id, wait=options.wait_for_lock)
+        report = SyncReport(run_id, account_id, "running", {}, 0.0, trigger=options.trigger)
+        heartbeat = asyncio.create_task(
+            runs.keep_alive(account_id, run_id, lambda: _with_live_counters(report, source))
+        )
         started = time.perf_counter()
-        report = SyncReport(run_id, account_id, "running", {}, 0.0)
         try:
             await self._run_streams(account_id, source, options, report, progress)
             async with self.db.session() as session:
@@ -178,100 +109,18 @@ class SyncEngine:
             report.status = "succeeded"
         except SourceAuthError as exc:
             report.status, report.error = "failed", str(exc)
-            await self._set_account(account_id, status="needs_reauth", last_error=str(exc))
+            await runs.needs_reauth(account_id, str(exc))
             raise SyncAuthError(str(exc)) from exc
-        except (SourceError, Exception) as exc:
-            report.status, report.error = "failed", _one_line(exc)
+        except Exception as exc:
+            report.status, report.error = "failed", one_line(exc)
             raise
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
             report.seconds = time.perf_counter() - started
-            await self._close_run(account_id, report)
+            await runs.close(account_id, report)
         return report
-
-    # -- runs and locks ---------------------------------------------------------------------
-
-    async def _open_run(self, account_id: str, options: SyncOptions, run_id: str | None) -> str:
-        from unimeter.db.base import new_id
-
-        async with self.db.session() as session:
-            if run_id is not None and await repository.get_run(session, run_id) is not None:
-                await repository.update_run(session, run_id, status="running", started_at=now_ms())
-                return run_id
-            run = SyncRun(
-                id=run_id or new_id("run"),
-                account_id=account_id,
-                status="running",
-                trigger=options.trigger,
-                full=options.full,
-                since_ms=options.since_ms,
-                started_at=now_ms(),
-            )
-            await repository.add_run(session, run)
-            return run.id
-
-    async def _lock(self, account_id: str, run_id: str, wait: bool) -> None:
-        while True:
-            async with self.db.session() as session:
-                outcome = await repository.try_lock(
-                    session, account_id, run_id, lease_ms=self.lease_ms
-                )
-                if outcome.interrupted_run_id:
-                    await repository.update_run(
-                        session,
-                        outcome.interrupted_run_id,
-                        status="failed",
-                        finished_at=now_ms(),
-                        error="interrupted: the process running it stopped",
-                    )
-            if outcome.acquired:
-                return
-            if not wait:
-                async with self.db.session() as session:
-                    await repository.update_run(
-                        session, run_id, status="failed", finished_at=now_ms(), error="busy"
-                    )
-                raise SyncBusyError(account_id, outcome.holder_run_id)
-            await asyncio.sleep(min(1.0, self.heartbeat_seconds))
-
-    async def _heartbeat(self, account_id: str, run_id: str) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            async with self.db.session() as session:
-                if not await repository.heartbeat(session, account_id, run_id):
-                    log.warning("lost the sync lock of %s", account_id)
-                    return
-
-    async def _close_run(self, account_id: str, report: SyncReport) -> None:
-        totals = StreamStats()
-        for s in report.streams.values():
-            totals.requests += s.requests
-            totals.retries += s.retries
-            totals.rate_limited += s.rate_limited
-            totals.errors += s.errors
-            totals.waited_seconds += s.waited_seconds
-        async with self.db.session() as session:
-            await repository.update_run(
-                session,
-                report.run_id,
-                status=report.status,
-                finished_at=now_ms(),
-                requests=totals.requests,
-                retries=totals.retries,
-                rate_limited=totals.rate_limited,
-                errors=totals.errors,
-                waited_seconds=totals.waited_seconds,
-                stats={**report.as_dict()["streams"], "_attribution": report.attribution},
-                error=report.error,
-            )
-            await repository.unlock(session, account_id, report.run_id)
-            await accounts_repository.bump_data_version(session, account_id)
-            if report.status == "succeeded":
-                account = await session.get(IntegratedAccount, account_id)
-                if account is not None:
-                    account.last_synced_at, account.last_error = now_ms(), None
 
     async def _refresh_rollups(self, account_id: str) -> int:
         """Rebuild the rollups of every day marked dirty (by this run or one that died)."""
@@ -285,13 +134,6 @@ class SyncEngine:
                 await rollups_repository.clear_dirty(session, account_id, batch)
                 await accounts_repository.bump_data_version(session, account_id)
         return written
-
-    async def _set_account(self, account_id: str, **values: Any) -> None:
-        async with self.db.session() as session:
-            account = await session.get(IntegratedAccount, account_id)
-            if account is not None:
-                for name, value in values.items():
-                    setattr(account, name, value)
 
     # -- streams ----------------------------------------------------------------------------
 
@@ -509,6 +351,15 @@ def _copy_counters(counters: RequestCounters, stats: StreamStats) -> None:
     stats.requests, stats.retries = counters.requests, counters.retries
     stats.rate_limited, stats.errors = counters.rate_limited, counters.errors
     stats.waited_seconds = counters.waited_seconds
+    stats.backoff_seconds = counters.backoff_seconds
+
+
+def _with_live_counters(report: SyncReport, source: Source) -> SyncReport:
+    """The report with request counters as they stand now (streams still in progress
+    copy theirs only when they end)."""
+    for name, stats in report.streams.items():
+        _copy_counters(source.counters(name), stats)
+    return report
 
 
 def _from_counters(counters: RequestCounters, started: float) -> StreamStats:
@@ -516,8 +367,3 @@ def _from_counters(counters: RequestCounters, started: float) -> StreamStats:
     _copy_counters(counters, stats)
     stats.seconds = time.perf_counter() - started
     return stats
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from unimeter.accounts import service as accounts
+from unimeter.db.base import now_ms
 from unimeter.runtime import Runtime
 
-from .engine import Progress, SyncAuthError, SyncEngine, SyncOptions, SyncReport
+from . import state_repository
+from .engine import SyncEngine
+from .report import Progress, SyncAuthError, SyncOptions, SyncReport
 
 
 async def sync_account(
@@ -19,9 +22,19 @@ async def sync_account(
     account = await accounts.get_account(runtime, account_id)
     if account.status == "needs_reauth":
         # No call reaches the vendor until someone supplies working credentials.
-        raise SyncAuthError(
-            f"account {account_id} needs new credentials (the vendor rejected the stored key)"
-        )
+        message = f"account {account_id} needs new credentials (the vendor rejected the key)"
+        if run_id is not None:
+            async with runtime.db.session() as session:
+                await state_repository.update_run(
+                    session, run_id, status="failed", finished_at=now_ms(), error=message
+                )
+        raise SyncAuthError(message)
+    settings = runtime.settings
     async with accounts.open_source(runtime, account) as (_client, source):
-        engine = SyncEngine(runtime.db, clock=runtime.clock)
+        engine = SyncEngine(
+            runtime.db,
+            clock=runtime.clock,
+            lease_ms=int(settings.sync_lease_seconds * 1000),
+            heartbeat_seconds=min(10.0, settings.sync_lease_seconds / 4),
+        )
         return await engine.sync(account.id, source, options, run_id=run_id, progress=progress)

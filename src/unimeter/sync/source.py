@@ -52,6 +52,7 @@ class RequestCounters(Protocol):
     rate_limited: int
     errors: int
     waited_seconds: float
+    backoff_seconds: float
 
 
 class Source(Protocol):

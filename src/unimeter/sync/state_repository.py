@@ -76,6 +76,24 @@ async def active_run(session: AsyncSession, account_id: str) -> SyncRun | None:
     ).first()
 
 
+async def queued_runs(session: AsyncSession) -> list[SyncRun]:
+    stmt = select(SyncRun).where(SyncRun.status == "queued").order_by(SyncRun.created_at)
+    return list((await session.scalars(stmt)).all())
+
+
+async def abandoned_runs(session: AsyncSession, now: int, lease_ms: int) -> list[SyncRun]:
+    """Runs marked running whose process is gone: no lock of theirs has a fresh lease."""
+    fresh_lock = (
+        select(SyncLock.account_id)
+        .where(SyncLock.run_id == SyncRun.id, SyncLock.heartbeat_at >= now - lease_ms)
+        .exists()
+    )
+    stmt = select(SyncRun).where(
+        SyncRun.status == "running", SyncRun.started_at < now - lease_ms, ~fresh_lock
+    )
+    return list((await session.scalars(stmt)).all())
+
+
 # -- the per-account lock -------------------------------------------------------------------
 
 

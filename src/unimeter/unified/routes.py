@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.accounts import service as accounts
 from unimeter.api.deps import AccountDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
 from unimeter.api.pagination import codec, read_cursor
@@ -18,7 +19,7 @@ from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailable
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import query_fingerprint
 from unimeter.runtime import Runtime
-from unimeter.sync.engine import SyncAuthError
+from unimeter.sync.report import SyncAuthError
 from unimeter.sync.source import SourceError
 
 from . import repository, service
@@ -63,9 +64,14 @@ async def _reader(
             yield session
         return
     try:
+        accounts.ensure_usable(account)
+    except accounts.NeedsReauthError as exc:
+        raise ApiError(401, str(exc), remote=True) from exc
+    try:
         async with live_store(runtime, account, streams, start, end) as db, db.reader() as session:
             yield session
     except (SyncAuthError, CredentialsRejectedError) as exc:
+        await accounts.credentials_rejected(runtime, account.id, str(exc))
         raise ApiError(
             401, f"the vendor rejected the account's credentials: {exc}", remote=True
         ) from exc

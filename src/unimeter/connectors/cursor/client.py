@@ -24,6 +24,7 @@ import orjson
 from pydantic import ValidationError
 
 from unimeter import __version__
+from unimeter.observability import metrics
 
 from .auth import CursorBasicAuth, basic_token, mask_key
 from .budget import RateBudget, default_budget, endpoint_group, key_id
@@ -57,6 +58,7 @@ class RequestStats:
     rate_limited: int = 0  # 429 responses received
     errors: int = 0  # failed attempts (5xx, transport, bad body), retried ones included
     waited_seconds: float = 0.0  # time spent waiting on the budget or before a retry
+    backoff_seconds: float = 0.0  # the part of it spent before retries (Retry-After, 5xx)
 
     def merge(self, other: RequestStats) -> None:
         for f in fields(self):
@@ -368,10 +370,12 @@ class CursorClient:
             outcome.failure,
         )
         self._stats.waited_seconds += outcome.delay
+        self._stats.backoff_seconds += outcome.delay
         await asyncio.sleep(outcome.delay)
 
     def _log_attempt(self, request: _Request, outcome: _Outcome, elapsed: float) -> None:
         status = outcome.response.status_code if outcome.response is not None else None
+        _count(request, outcome, status)
         logger.debug(
             "cursor %s %s -> %s attempt=%d elapsed=%.3fs key=%s",
             request.method,
@@ -399,6 +403,17 @@ class CursorClient:
         for secret in self._secrets:
             text = text.replace(secret, self._key_hint)
         return text
+
+
+def _count(request: _Request, outcome: _Outcome, status: int | None) -> None:
+    endpoint = metrics.endpoint_label(request.endpoint)
+    metrics.VENDOR_REQUESTS.labels(
+        vendor="cursor", endpoint=endpoint, status=str(status) if status else "error"
+    ).inc()
+    if status == 429:
+        metrics.VENDOR_RATE_LIMITED.labels(vendor="cursor", endpoint=endpoint).inc()
+    if outcome.attempts > 1:
+        metrics.VENDOR_RETRIES.labels(vendor="cursor", endpoint=endpoint).inc()
 
 
 def _describe(exc: httpx.TransportError) -> str:

@@ -18,6 +18,7 @@ from .billing import (
 from .rollups import RollupDirtyDay, UsageRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
+from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -40,4 +41,7 @@ __all__ = [
     "UsageEvent",
     "UsageEventRevision",
     "UsageRollup",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..base import Base, now_ms
@@ -25,6 +25,8 @@ class IntegratedAccount(Base):
     __table_args__ = (
         Index("ix_integrated_accounts_env_created", "environment_id", "created_at", "id"),
         Index("ix_integrated_accounts_env_tenant", "environment_id", "tenant_id"),
+        # The scheduler's scan: active accounts whose next sync is due.
+        Index("ix_integrated_accounts_due", "status", "next_sync_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -40,6 +42,10 @@ class IntegratedAccount(Base):
     # Per-account tuning (cadence, lookbacks, seat price); documented where it is read.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_synced_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Scheduled sync cadence; NULL means on demand only.
+    sync_frequency_minutes: Mapped[int | None] = mapped_column(Integer, default=60)
+    # When the scheduler next syncs the account (NULL: not scheduled).
+    next_sync_at: Mapped[int | None] = mapped_column(BigInteger)
     # Bumped with every change to the account's synced data; response caches key on it.
     data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)

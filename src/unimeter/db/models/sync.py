@@ -23,6 +23,8 @@ class SyncRun(Base):
     trigger: Mapped[str] = mapped_column(String(20), default="manual")
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     since_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # The schedule slot a scheduled run serves (NULL for other triggers).
+    scheduled_for: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     started_at: Mapped[int | None] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger)

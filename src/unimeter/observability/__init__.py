@@ -1,0 +1,1 @@
+"""Metrics (Prometheus) and logs (text or JSON, secrets redacted)."""

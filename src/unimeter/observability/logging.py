@@ -1,0 +1,58 @@
+"""Process-wide logging: one line per record, as text or JSON, always redacted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from typing import Any, Literal
+
+import orjson
+
+from unimeter.kit.redact import RedactingFilter
+
+LogFormat = Literal["text", "json"]
+
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts", "level", "logger", "message", ...extra}`` per line, for log pipelines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(
+            (name, value)
+            for name, value in record.__dict__.items()
+            if name not in _STANDARD and not name.startswith("_")
+        )
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure(log_format: LogFormat | None = None, level: str | None = None) -> None:
+    """Install the root handler (replacing any), with redaction on the handler itself so
+    records from every library pass through it."""
+    chosen = log_format or os.environ.get("UNIMETER_LOG_FORMAT", "text")
+    handler = logging.StreamHandler()
+    if chosen == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("unimeter: %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    resolved = (level or os.environ.get("UNIMETER_LOG_LEVEL", "WARNING")).upper()
+    logging.basicConfig(level=resolved, handlers=[handler], force=True)
+    # httpx logs full URLs at INFO; our client logs what matters without query strings.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # uvicorn and procrastinate get our handler through the root logger.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "procrastinate"):
+        named = logging.getLogger(name)
+        named.handlers.clear()
+        named.propagate = True

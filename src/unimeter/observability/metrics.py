@@ -1,0 +1,53 @@
+"""The process's Prometheus metrics.
+
+Counters live in each process (an API server, every worker) and each process exposes its
+own: ``/metrics`` on the API, ``unimeter worker --metrics-port`` on workers. Gauges that
+describe shared state (queue depth, accounts by status, the webhook outbox) are read from
+the database at scrape time, so any one process reports them for the whole deployment.
+"""
+
+from __future__ import annotations
+
+import re
+
+from prometheus_client import Counter, Gauge, Histogram
+
+SYNC_RUNS = Counter("unimeter_sync_runs", "Sync runs finished, by outcome", ["status", "trigger"])
+SYNC_RECORDS = Counter(
+    "unimeter_sync_records",
+    "Records written by syncs, by stream and outcome (inserted, updated)",
+    ["stream", "outcome"],
+)
+VENDOR_REQUESTS = Counter(
+    "unimeter_vendor_requests",
+    "HTTP attempts sent to the vendor API, by endpoint and status (error: no response)",
+    ["vendor", "endpoint", "status"],
+)
+VENDOR_RATE_LIMITED = Counter(
+    "unimeter_vendor_rate_limited", "429 responses from the vendor API", ["vendor", "endpoint"]
+)
+VENDOR_RETRIES = Counter(
+    "unimeter_vendor_retries", "Attempts beyond the first, by endpoint", ["vendor", "endpoint"]
+)
+API_LATENCY = Histogram(
+    "unimeter_http_request_duration_seconds",
+    "Latency of unimeter's own API, by route template",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+WEBHOOK_DELIVERIES = Counter(
+    "unimeter_webhook_deliveries",
+    "Webhook delivery attempts, by outcome (succeeded, retrying, exhausted)",
+    ["outcome"],
+)
+QUEUE_DEPTH = Gauge("unimeter_sync_queue_depth", "Sync runs queued and not yet started")
+RUNNING_SYNCS = Gauge("unimeter_sync_running", "Sync runs in progress")
+ACCOUNTS = Gauge("unimeter_integrated_accounts", "Integrated accounts by status", ["status"])
+WEBHOOK_OUTBOX = Gauge("unimeter_webhook_outbox_pending", "Webhook deliveries not yet sent")
+
+_ID_SEGMENT = re.compile(r"/(?:\d+|[0-9a-f]{8,}|[A-Za-z]+_[0-9a-f]{8,})(?=/|$)")
+
+
+def endpoint_label(path: str) -> str:
+    """A path with ids folded to ``{id}``, so labels stay a small, fixed set."""
+    return _ID_SEGMENT.sub("/{id}", path.split("?", 1)[0])

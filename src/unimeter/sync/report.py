@@ -1,0 +1,108 @@
+"""What a sync run is asked to do and what it reports: options, per-stream stats, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .counts import Counts
+
+
+class SyncBusyError(Exception):
+    """Another run holds this account's lock."""
+
+    def __init__(self, account_id: str, run_id: str | None) -> None:
+        super().__init__(f"account {account_id} is already being synced (run {run_id})")
+        self.run_id = run_id
+
+
+class SyncAuthError(Exception):
+    """The vendor rejected the account's credentials; the account now needs re-auth."""
+
+
+@dataclass(slots=True)
+class StreamStats:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    errors: int = 0
+    waited_seconds: float = 0.0
+    backoff_seconds: float = 0.0
+    seconds: float = 0.0
+    windows: int = 0
+    windows_done: int = 0
+    records: int = 0
+
+    def count(self, c: Counts) -> None:
+        self.inserted += c.inserted
+        self.updated += c.updated
+        self.unchanged += c.unchanged
+        self.records += c.inserted + c.updated + c.unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    full: bool = False
+    since_ms: int | None = None
+    streams: frozenset[str] | None = None  # None = every stream
+    # Per-stream lookback overrides in days, e.g. {"usage_events": 2}.
+    lookback_days: dict[str, int] = field(default_factory=dict)
+    wait_for_lock: bool = False
+    trigger: str = "manual"
+    # Read windowed streams only up to this time (live reads of a past range).
+    until_ms: int | None = None
+
+
+Progress = Callable[[str, StreamStats], None]
+
+
+@dataclass(slots=True)
+class SyncReport:
+    run_id: str
+    account_id: str
+    status: str
+    streams: dict[str, StreamStats]
+    seconds: float
+    error: str | None = None
+    attribution: dict[str, int] = field(default_factory=dict)
+    trigger: str = "manual"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "account_id": self.account_id,
+            "status": self.status,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "streams": {name: _public(s) for name, s in self.streams.items()},
+            "attribution": self.attribution,
+        }
+
+
+def _public(s: StreamStats) -> dict[str, Any]:
+    out = asdict(s)
+    out["seconds"] = round(s.seconds, 3)
+    out["waited_seconds"] = round(s.waited_seconds, 3)
+    out["backoff_seconds"] = round(s.backoff_seconds, 3)
+    return out
+
+
+def totals_of(streams: dict[str, StreamStats]) -> StreamStats:
+    totals = StreamStats()
+    for s in streams.values():
+        totals.requests += s.requests
+        totals.retries += s.retries
+        totals.rate_limited += s.rate_limited
+        totals.errors += s.errors
+        totals.waited_seconds += s.waited_seconds
+        totals.backoff_seconds += s.backoff_seconds
+    return totals
+
+
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".strip()

@@ -1,0 +1,1 @@
+"""Outbound webhooks: endpoints per environment, an outbox, signed at-least-once delivery."""
