@@ -142,6 +142,12 @@ async def _announce(session: AsyncSession, run_id: str, event_type: str) -> None
     if run is None or account is None:
         return
     data = SyncRunOut.of(run).model_dump(mode="json")
+    if event_type == "sync_run:completed":
+        data["records"] = {
+            stream: {"added": stats.inserted, "updated": stats.updated}
+            for stream, stats in SyncRunOut.of(run).streams.items()
+            if stream != "probe"
+        }
     await publish(session, account.environment_id, event_type, data)
 
 
