@@ -13,11 +13,13 @@ import uvicorn
 
 
 @contextmanager
-def serve(app: Any, *, timeout: float = 10.0) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a thread; yields its base URL and stops it afterwards."""
+def serve(app: Any, *, timeout: float = 10.0, port: int = 0) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a thread; yields its base URL and stops it afterwards.
+
+    ``port`` 0 picks a free port; a fixed port lets a test restart a server in place."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="critical", lifespan="auto", access_log=False)
     server = uvicorn.Server(config)
