@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.compare import (
@@ -13,10 +14,14 @@ from tests.support.compare import (
     canonical,
     rows,
 )
-from tests.support.world import make_sim, world
+from tests.support.world import SIM_BASE_URL, make_sim, world
 from unimeter.accounts.service import get_account
+from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.models import DailyUsage, Member, SyncRun, UsageEvent
+from unimeter.sync import state_repository
+from unimeter.sync.dispatch import SyncDispatch
 from unimeter.sync.report import SyncAuthError, SyncBusyError, SyncOptions
+from unimeter.sync.schemas import SyncRunOut
 from unimeter.sync.service import sync_account
 
 DAY = 86_400_000
@@ -47,6 +52,37 @@ async def test_real_rate_limits_on_a_scaled_clock_give_zero_429s(
         report = await sync_account(w.runtime, account_id)
         assert all(s.rate_limited == 0 for s in report.streams.values()), report.streams
         assert report.streams["daily_usage"].requests + report.streams["audit_logs"].requests > 0
+        truth = w.sim.truth()
+        await assert_events_equal_truth(w.runtime, account_id, truth.events(truth.history_start_ms))
+
+
+async def test_a_rate_limited_run_waits_resumes_and_says_why(
+    database_url: str, data_dir: Path
+) -> None:
+    # Another tool on the same key has just spent the admin API's budget (20 a minute, a
+    # minute being 1 s here): the sync's first calls get 429 with Retry-After, it waits and
+    # finishes on its own.
+    sim = make_sim(rate_limits="real", minute_seconds=1.0, users=8, days=20)
+    async with world(database_url, data_dir, sim=sim, minute_seconds=0.01) as w:
+        account_id = await w.link()
+        transport = httpx.ASGITransport(app=create_app(sim))
+        async with httpx.AsyncClient(transport=transport, base_url=SIM_BASE_URL) as other:
+            statuses = [
+                (await other.get("/teams/members", auth=(sim.keys[0], ""))).status_code
+                for _ in range(25)
+            ]
+        assert 429 in statuses, "the other tool exhausted the budget"
+        dispatch = SyncDispatch(w.runtime)
+        run, _ = await dispatch.request(account_id)
+        await dispatch.wait_idle()
+        async with w.runtime.db.reader() as session:
+            stored = await state_repository.get_run(session, run.id)
+        assert stored is not None
+        shown = SyncRunOut.of(stored)
+        assert shown.status == "succeeded", shown.error
+        assert shown.rate_limited > 0
+        assert shown.wait_reason is not None and "429" in shown.wait_reason
+        assert "Retry-After" in shown.wait_reason
         truth = w.sim.truth()
         await assert_events_equal_truth(w.runtime, account_id, truth.events(truth.history_start_ms))
 

@@ -48,7 +48,9 @@ RUNNING_SYNCS = Gauge("unimeter_sync_running", "Sync runs in progress")
 ACCOUNTS = Gauge("unimeter_integrated_accounts", "Integrated accounts by status", ["status"])
 WEBHOOK_OUTBOX = Gauge("unimeter_webhook_outbox_pending", "Webhook deliveries not yet sent")
 
-_ID_SEGMENT = re.compile(r"/(?:\d+|[0-9a-f]{8,}|[A-Za-z]+_[0-9a-f]{8,})(?=/|$)")
+# Vendor route words are lowercase and hyphenated; ids (numbers, hex, Cursor's base62
+# "group_4omhdwp9fdONdeyB") carry a digit, an underscore or a capital.
+_ID_SEGMENT = re.compile(r"/(?=[^/]*[\d_A-Z])[^/]+")
 
 
 def endpoint_label(path: str) -> str:

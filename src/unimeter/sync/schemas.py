@@ -23,6 +23,7 @@ class StreamStatsOut(BaseModel):
     rate_limited: int = Field(0, description="429 responses received from the vendor")
     seconds: float = 0.0
     waited_seconds: float = Field(0.0, description="Time spent waiting on rate limits")
+    backoff_seconds: float = Field(0.0, description="Part of it spent before retries")
 
 
 class SyncRunOut(BaseModel):
@@ -40,6 +41,10 @@ class SyncRunOut(BaseModel):
     rate_limited: int
     errors: int
     waited_seconds: float
+    wait_reason: str | None = Field(
+        description="Why the run waited, when it did: Cursor's rate limit (429 with "
+        "Retry-After), retries after errors, or pacing under the client-side rate budget"
+    )
     error: str | None
     streams: dict[str, StreamStatsOut]
 
@@ -66,9 +71,32 @@ class SyncRunOut(BaseModel):
             rate_limited=run.rate_limited,
             errors=run.errors,
             waited_seconds=run.waited_seconds,
+            wait_reason=wait_reason(run, streams),
             error=run.error,
             streams=streams,
         )
+
+
+# Pacing shorter than this is the normal rhythm of a sync, not worth explaining.
+NOTABLE_WAIT_SECONDS = 1.0
+
+
+def wait_reason(run: SyncRun, streams: dict[str, StreamStatsOut]) -> str | None:
+    backoff = sum(s.backoff_seconds for s in streams.values())
+    paced = max(0.0, run.waited_seconds - backoff)
+    reasons = []
+    if run.rate_limited:
+        reasons.append(
+            f"Cursor answered 429 (rate limited) {run.rate_limited} times; waited "
+            f"{backoff:.1f}s as its Retry-After asked, then resumed"
+        )
+    elif backoff >= NOTABLE_WAIT_SECONDS:
+        reasons.append(f"retried {run.retries} failed requests after {backoff:.1f}s of backoff")
+    if paced >= NOTABLE_WAIT_SECONDS:
+        reasons.append(
+            f"paced {paced:.1f}s by the client-side rate budget to stay within Cursor's limits"
+        )
+    return "; ".join(reasons) or None
 
 
 class SyncRequest(BaseModel):

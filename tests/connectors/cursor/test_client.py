@@ -380,8 +380,13 @@ async def test_persistent_503_gives_a_server_error_after_max_attempts() -> None:
             await client.members()
     assert calls == FAST_RETRY.max_attempts == 6
     assert client.stats == RequestStats(
-        requests=6, retries=5, errors=6, waited_seconds=client.stats.waited_seconds
+        requests=6,
+        retries=5,
+        errors=6,
+        waited_seconds=client.stats.waited_seconds,
+        backoff_seconds=client.stats.backoff_seconds,
     )
+    assert 0 < client.stats.backoff_seconds <= client.stats.waited_seconds
     assert caught.value.transient
     assert caught.value.status == 503
     assert str(caught.value) == (
@@ -435,8 +440,13 @@ async def test_truncated_json_is_retried_then_reported_as_unavailable() -> None:
     async with mock_client(lambda _: httpx.Response(200, content=bodies.pop(0))) as client:
         assert (await client.members()).team_members == []
     assert client.stats == RequestStats(
-        requests=2, retries=1, errors=1, waited_seconds=client.stats.waited_seconds
+        requests=2,
+        retries=1,
+        errors=1,
+        waited_seconds=client.stats.waited_seconds,
+        backoff_seconds=client.stats.backoff_seconds,
     )
+    assert 0 < client.stats.backoff_seconds <= client.stats.waited_seconds
     async with mock_client(lambda _: httpx.Response(200, content=b"<html>")) as client:
         with pytest.raises(CursorUnavailableError, match="invalid JSON body after 6 attempts"):
             await client.members()
