@@ -142,6 +142,14 @@ async def list_accounts(
         return await repository.list_accounts(session, env_id)
 
 
+async def environment_id(runtime: Runtime, name: str) -> str:
+    async with runtime.db.reader() as session:
+        env = await repository.environment_by_name(session, name)
+    if env is None:
+        raise EnvironmentNotFoundError(name)
+    return env.id
+
+
 async def get_account(runtime: Runtime, account_id: str) -> IntegratedAccount:
     async with runtime.db.reader() as session:
         account = await repository.get_account(session, account_id)

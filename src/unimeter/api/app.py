@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
+from unimeter.analytics.routes import router as analytics_router
 from unimeter.kit.cursors import CursorCodec
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
@@ -148,6 +149,7 @@ def create_app(
         accounts_router,
         sync_router,
         unified_router,
+        analytics_router,
         proxy_router,
         webhooks_router,
         metrics_router,

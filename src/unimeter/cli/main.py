@@ -10,6 +10,7 @@ from unimeter.observability import logging as logs
 from .accounts import app as accounts_app
 from .admin import db_app, keys_app
 from .export import export_command
+from .report import app as report_app
 from .serve import serve_command
 from .simulator import simulator_command
 from .sync import sync_command
@@ -27,6 +28,7 @@ app.command("simulator")(simulator_command)
 app.add_typer(accounts_app, name="accounts")
 app.command("sync")(sync_command)
 app.command("export")(export_command)
+app.add_typer(report_app, name="report")
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)
 app.add_typer(environments_app, name="environments")

@@ -32,8 +32,13 @@ class JsonFormatter(logging.Formatter):
             for name, value in record.__dict__.items()
             if name not in _STANDARD and not name.startswith("_")
         )
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        # Like logging.Formatter, prefer exc_text: the redacting filter leaves the redacted
+        # traceback there, while exc_info would render the raw one again.
+        exception = record.exc_text
+        if not exception and record.exc_info:
+            exception = self.formatException(record.exc_info)
+        if exception:
+            entry["exception"] = exception
         return orjson.dumps(entry, default=str).decode()
 
 

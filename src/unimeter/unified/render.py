@@ -5,17 +5,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from unimeter.db.models import IntegratedAccount, Member
+from unimeter.kit.money import dollars
 
 from .repository import UsageQuery
 
 PRODUCT = {"id": "cursor", "name": "Cursor"}
-_CENTS_E6_PER_DOLLAR = Decimal(100_000_000)
 ModelDescriber = Callable[[str], tuple[str, str]]
 
 
@@ -27,12 +26,6 @@ def iso(ms: int | None) -> str | None:
 
 def day_iso(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
-
-
-def dollars(cents_e6: int) -> str:
-    """Millionths of a cent → an exact decimal amount of dollars, as text."""
-    value = (Decimal(cents_e6) / _CENTS_E6_PER_DOLLAR).normalize()
-    return format(value, "f")
 
 
 def organization(account: IntegratedAccount) -> dict[str, Any]:

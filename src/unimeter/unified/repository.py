@@ -2,7 +2,7 @@
 
 Usage rows are grouped in SQL and paged by keyset over their natural key
 ``(period, user, model, surface)``, which a sync never rewrites. The only dialect
-differences (week and month buckets) live in :func:`_period`.
+differences (week and month buckets) live in :func:`unimeter.db.periods.period_expression`.
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
-    Date,
     Integer,
-    String,
     cast,
     func,
     literal,
     or_,
     select,
     tuple_,
-    type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +33,7 @@ from unimeter.db.models import (
     UsageEvent,
     UsageRollup,
 )
+from unimeter.db.periods import period_expression
 from unimeter.kit.cursors import Position
 
 DIMENSIONS = ("user", "model", "surface")
@@ -75,20 +73,6 @@ class UsageQuery:
         return "model" not in self.dims and "surface" not in self.dims
 
 
-def _period(dialect: str, day: Any, granularity: str, start: dt.date) -> Any:
-    if granularity == "day":
-        return day
-    if granularity == "total":
-        return literal(start, Date)
-    if dialect == "postgresql":
-        return cast(func.date_trunc(granularity, day), Date)
-    if granularity == "month":
-        return type_coerce(func.date(day, "start of month"), Date)
-    # SQLite: back up to Monday; strftime('%w') is 0 for Sunday.
-    offset = "-" + cast((cast(func.strftime("%w", day), Integer) + 6) % 7, String) + " days"
-    return type_coerce(func.date(day, offset), Date)
-
-
 def _filters(
     table: Any, user_col: Any, q: UsageQuery, model_col: Any | None, surface_col: Any | None
 ) -> list[Any]:
@@ -111,7 +95,7 @@ def _filters(
 
 def _rollup_part(dialect: str, q: UsageQuery) -> Any:
     r = UsageRollup
-    columns: list[Any] = [_period(dialect, r.day, q.granularity, q.start).label("period")]
+    columns: list[Any] = [period_expression(dialect, r.day, q.granularity, q.start).label("period")]
     columns += _dim_columns(q, r.user_email, r.model, r.surface)
     columns += [literal(0).label(name) for name in _DAILY_METRICS]
     columns += [literal(0).label("active_days"), literal(None).label("client_version")]
@@ -121,7 +105,7 @@ def _rollup_part(dialect: str, q: UsageQuery) -> Any:
 
 def _daily_part(dialect: str, q: UsageQuery) -> Any:
     d = DailyUsage
-    columns: list[Any] = [_period(dialect, d.day, q.granularity, q.start).label("period")]
+    columns: list[Any] = [period_expression(dialect, d.day, q.granularity, q.start).label("period")]
     columns += _dim_columns(q, d.email, literal(""), literal(""))
     columns += [getattr(d, name).label(name) for name in _DAILY_METRICS]
     columns += [

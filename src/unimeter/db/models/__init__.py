@@ -6,6 +6,7 @@ record synced from a vendor keeps the vendor's payload in ``raw``.
 """
 
 from .accounts import Environment, IntegratedAccount, Keyring
+from .analytics import AnalyticsSettings
 from .auth import ApiToken
 from .billing import (
     AuditEvent,
@@ -21,6 +22,7 @@ from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRev
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "AnalyticsSettings",
     "ApiToken",
     "AuditEvent",
     "BillingGroup",

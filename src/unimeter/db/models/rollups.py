@@ -20,7 +20,15 @@ UNATTRIBUTED = ""
 class UsageRollup(Base):
     __tablename__ = "usage_rollups"
     __table_args__ = (
-        UniqueConstraint("account_id", "day", "user_email", "model", "surface"),
+        # Named as migration 0002 created it (the naming convention would give a longer name).
+        UniqueConstraint(
+            "account_id",
+            "day",
+            "user_email",
+            "model",
+            "surface",
+            name="uq_usage_rollups_account_id",
+        ),
         Index("ix_usage_rollups_account_user_day", "account_id", "user_email", "day"),
     )
 

@@ -1,0 +1,119 @@
+"""Analyses as JSON-ready dicts, shared by the HTTP API and ``unimeter report``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from unimeter.kit.money import dollars
+
+from .service import ConsumptionPage, Seat, SeatsReport
+
+
+def percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 2) if whole else None
+
+
+def seat(s: Seat, as_of: dt.date) -> dict[str, Any]:
+    h = s.holder
+    return {
+        "integrated_account_id": h.account_id,
+        "user_id": h.user_id,
+        "email": h.email,
+        "name": h.name,
+        "role": h.role,
+        "last_active": s.last_active.isoformat() if s.last_active else None,
+        "days_idle": (as_of - s.last_active).days if s.last_active else None,
+    }
+
+
+def seats(report: SeatsReport) -> dict[str, Any]:
+    provisioned = len(report.seats)
+    active_7d, active_30d = report.active_within(7), report.active_within(30)
+    amount, priced, unpriced = report.reclaimable()
+    return {
+        "scope": report.scope.describe(),
+        "as_of": report.as_of.isoformat(),
+        "provisioned": provisioned,
+        "active_7d": active_7d,
+        "active_30d": active_30d,
+        "utilization_7d": percent(active_7d, provisioned),
+        "utilization_30d": percent(active_30d, provisioned),
+        "idle_days": report.idle_days,
+        "idle": [seat(s, report.as_of) for s in report.idle],
+        "never_used": [seat(s, report.as_of) for s in report.never_used],
+        "reclaimable": {
+            "seats": priced + unpriced,
+            "priced_seats": priced,
+            "monthly": {"amount": dollars(amount), "currency": "USD"} if priced else None,
+        },
+    }
+
+
+def period_end(start: dt.date, granularity: str, range_end: dt.date) -> dt.date:
+    """The exclusive end of the period starting at ``start``, clipped to the range."""
+    if granularity == "day":
+        end = start + dt.timedelta(days=1)
+    elif granularity == "week":
+        end = start + dt.timedelta(days=7)
+    elif granularity == "month":
+        end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    else:
+        end = range_end
+    return min(end, range_end)
+
+
+def totals(metrics: dict[str, int]) -> dict[str, Any]:
+    tokens = {
+        "input": metrics["input_tokens"],
+        "output": metrics["output_tokens"],
+        "cache_read": metrics["cache_read_tokens"],
+        "cache_write": metrics["cache_write_tokens"],
+    }
+    return {
+        "events": metrics["events"],
+        "tokens": {**tokens, "total": sum(tokens.values())},
+        "cost": {
+            "charged": dollars(metrics["charged_cents_e6"]),
+            "included": dollars(metrics["included_cents_e6"]),
+            "usage_based": dollars(metrics["usage_based_cents_e6"]),
+            "currency": "USD",
+        },
+    }
+
+
+def consumption_row(
+    row: dict[str, Any], granularity: str, range_end: dt.date, dims: tuple[str, ...]
+) -> dict[str, Any]:
+    start: dt.date = row["period"]
+    out: dict[str, Any] = {
+        "period_start": start.isoformat(),
+        "period_end": period_end(start, granularity, range_end).isoformat(),
+    }
+    if "user" in dims:
+        out["integrated_account_id"] = row["account_id"]
+        out["user_email"] = row["user_email"]
+    if "model" in dims:
+        out["model"] = row["model"]
+    if "rank" in row:
+        out["rank"] = row["rank"]
+    return {**out, **totals(row)}
+
+
+def consumption(
+    page: ConsumptionPage,
+    *,
+    granularity: str,
+    start: dt.date,
+    end: dt.date,
+    dims: tuple[str, ...],
+) -> dict[str, Any]:
+    return {
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "granularity": granularity,
+        "group_by": list(dims),
+        "result": [consumption_row(r, granularity, end, dims) for r in page.rows],
+        "totals": totals(page.totals),
+        "others": totals(page.others) if page.others is not None else None,
+    }

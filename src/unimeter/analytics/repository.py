@@ -1,0 +1,243 @@
+"""SQL of the analytics: seat holders, their last active day, and consumption rollups.
+
+Everything reads rollups (``usage_rollups``, ``daily_usage``), never raw events, so an
+analysis over months of a large team stays a grouped scan of an index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import false, func, literal, null, select, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.models import (
+    AnalyticsSettings,
+    DailyUsage,
+    IntegratedAccount,
+    Member,
+    MemberIdentity,
+    UsageRollup,
+)
+from unimeter.db.periods import period_expression
+
+
+@dataclass(frozen=True, slots=True)
+class SeatHolder:
+    account_id: str
+    member_id: int
+    user_id: str
+    email: str
+    name: str | None
+    role: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LastActive:
+    account_id: str
+    member_id: int | None
+    email: str | None
+    day: dt.date
+
+
+async def seat_holders(session: AsyncSession, account_ids: Sequence[str]) -> list[SeatHolder]:
+    """Members holding a seat now: not removed."""
+    m = Member
+    rows = await session.execute(
+        select(m.account_id, m.id, m.remote_id, m.email, m.name, m.role)
+        .where(m.account_id.in_(account_ids), m.is_removed.is_(False))
+        .order_by(m.account_id, m.email, m.id)
+    )
+    return [SeatHolder(*row) for row in rows.all()]
+
+
+async def member_emails(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> list[tuple[str, int, str]]:
+    """Every ``(account, member, email)`` a member was seen with, current email included."""
+    current = select(Member.account_id, Member.id, Member.email).where(
+        Member.account_id.in_(account_ids)
+    )
+    past = select(MemberIdentity.account_id, MemberIdentity.member_id, MemberIdentity.email).where(
+        MemberIdentity.account_id.in_(account_ids)
+    )
+    rows = await session.execute(union_all(current, past))
+    return [(a, int(m), e) for a, m, e in rows.all()]
+
+
+async def last_active_days(
+    session: AsyncSession, account_ids: Sequence[str], as_of: dt.date
+) -> list[LastActive]:
+    """The last day on or before ``as_of`` each person was active: Cursor marked the day
+    active, or they have usage events on it. Daily rows name the member when the sync
+    matched one, else the email; event rollups name the email."""
+    d = DailyUsage
+    daily = (
+        select(d.account_id, d.member_id, d.email, func.max(d.day).label("day"))
+        .where(d.account_id.in_(account_ids), d.is_active.is_(True), d.day <= as_of)
+        .group_by(d.account_id, d.member_id, d.email)
+    )
+    r = UsageRollup
+    events = (
+        select(r.account_id, null().label("member_id"), r.user_email, func.max(r.day))
+        .where(r.account_id.in_(account_ids), r.user_email != "", r.events > 0, r.day <= as_of)
+        .group_by(r.account_id, r.user_email)
+    )
+    rows: Sequence[Any] = (await session.execute(union_all(daily, events))).all()
+    return [LastActive(a, m, e, day) for a, m, e, day in rows]
+
+
+# --- consumption ------------------------------------------------------------------------
+
+CONSUMPTION_METRICS = (
+    "events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionQuery:
+    account_ids: tuple[str, ...]
+    start: dt.date  # inclusive
+    end: dt.date  # exclusive
+    by_user: bool
+    by_model: bool
+    granularity: str  # day, week, month or total
+    emails: tuple[str, ...] | None = None
+    models: tuple[str, ...] | None = None
+
+
+def _consumption_where(q: ConsumptionQuery) -> list[Any]:
+    r = UsageRollup
+    where = [r.account_id.in_(q.account_ids), r.day >= q.start, r.day < q.end]
+    if q.emails is not None:
+        where.append(r.user_email.in_(q.emails))
+    if q.models is not None:
+        where.append(r.model.in_(q.models))
+    return where
+
+
+def _group_columns(q: ConsumptionQuery) -> list[Any]:
+    r = UsageRollup
+    return [
+        r.account_id if q.by_user else literal("").label("account_id"),
+        r.user_email if q.by_user else literal("").label("user_email"),
+        r.model if q.by_model else literal("").label("model"),
+    ]
+
+
+async def consumption(
+    session: AsyncSession,
+    q: ConsumptionQuery,
+    *,
+    limit: int,
+    after: Sequence[Any] | None = None,
+    groups: Sequence[tuple[str, str, str]] | None = None,
+) -> list[tuple[Any, ...]]:
+    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)``, in
+    key order after ``after``; ``groups`` keeps only those groups (the top N)."""
+    r = UsageRollup
+    dialect = session.get_bind().dialect.name
+    period = period_expression(dialect, r.day, q.granularity, q.start).label("period")
+    keys = _group_columns(q)
+    sums = [func.sum(getattr(r, name)).label(name) for name in CONSUMPTION_METRICS]
+    where = _consumption_where(q)
+    if groups is not None:
+        where.append(_in_groups(q, groups))
+    grouped = select(period, *keys, *sums).where(*where).group_by(period, *keys).subquery()
+    key = [grouped.c.period, grouped.c.account_id, grouped.c.user_email, grouped.c.model]
+    stmt = select(grouped)
+    if after is not None:
+        stmt = stmt.where(tuple_(*key) > tuple_(*after))
+    stmt = stmt.order_by(*key).limit(limit + 1)
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def top_groups(
+    session: AsyncSession, q: ConsumptionQuery, limit: int
+) -> list[tuple[str, str, str]]:
+    """The ``limit`` groups with the highest charged cost over the whole range (ties by
+    tokens, then by name, so the choice is stable)."""
+    r = UsageRollup
+    keys = _group_columns(q)
+    cost = func.sum(r.charged_cents_e6)
+    tokens = func.sum(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)
+    stmt = (
+        select(*keys)
+        .where(*_consumption_where(q))
+        .group_by(*keys)
+        .order_by(cost.desc(), tokens.desc(), *keys)
+        .limit(limit)
+    )
+    return [(a, u, m) for a, u, m in (await session.execute(stmt)).all()]
+
+
+def _in_groups(q: ConsumptionQuery, groups: Sequence[tuple[str, str, str]]) -> Any:
+    r = UsageRollup
+    if not groups:
+        return false()
+    if q.by_user and q.by_model:
+        return tuple_(r.account_id, r.user_email, r.model).in_(list(groups))
+    if q.by_user:
+        return tuple_(r.account_id, r.user_email).in_([(a, u) for a, u, _ in groups])
+    return r.model.in_([m for _, _, m in groups])
+
+
+async def consumption_totals(
+    session: AsyncSession,
+    q: ConsumptionQuery,
+    groups: Sequence[tuple[str, str, str]] | None = None,
+) -> tuple[int, ...]:
+    r = UsageRollup
+    sums = [func.coalesce(func.sum(getattr(r, name)), 0) for name in CONSUMPTION_METRICS]
+    where = _consumption_where(q)
+    if groups is not None:
+        where.append(_in_groups(q, groups))
+    row = (await session.execute(select(*sums).where(*where))).one()
+    return tuple(int(v) for v in row)
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+async def get_settings(session: AsyncSession, account_id: str) -> AnalyticsSettings | None:
+    return await session.get(AnalyticsSettings, account_id)
+
+
+async def settings_for(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> dict[str, AnalyticsSettings]:
+    rows = await session.scalars(
+        select(AnalyticsSettings).where(AnalyticsSettings.account_id.in_(account_ids))
+    )
+    return {s.account_id: s for s in rows.all()}
+
+
+async def accounts_of(
+    session: AsyncSession,
+    environment_id: str | None,
+    *,
+    account_id: str | None = None,
+    tenant_id: str | None = None,
+) -> list[IntegratedAccount]:
+    """The environment's accounts with this id, or of this tenant."""
+    a = IntegratedAccount
+    stmt = select(a).order_by(a.created_at, a.id)
+    if environment_id is not None:
+        stmt = stmt.where(a.environment_id == environment_id)
+    if account_id is not None:
+        stmt = stmt.where(a.id == account_id)
+    if tenant_id is not None:
+        stmt = stmt.where(a.tenant_id == tenant_id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def get_or_add_settings(session: AsyncSession, account_id: str) -> AnalyticsSettings:
+    settings = await session.get(AnalyticsSettings, account_id, with_for_update=True)
+    if settings is None:
+        settings = AnalyticsSettings(account_id=account_id, thresholds={})
+        session.add(settings)
+    return settings

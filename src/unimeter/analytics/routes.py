@@ -1,0 +1,150 @@
+"""HTTP routes of the analytics (``/analytics/...``), per account or across a tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from unimeter.api.deps import AccountDep, PrincipalDep, RuntimeDep
+from unimeter.api.errors import COMMON_ERRORS, ApiError, bad_request
+from unimeter.api.pagination import codec, read_cursor
+from unimeter.api.responses import JSON
+from unimeter.kit.cursors import query_fingerprint
+from unimeter.kit.money import dollars, parse_dollars
+from unimeter.runtime import Runtime
+
+from . import render, service
+from .repository import ConsumptionQuery
+from .schemas import (
+    ConsumptionDimension,
+    ConsumptionOut,
+    Granularity,
+    SeatsOut,
+    SettingsOut,
+    SettingsUpdate,
+)
+
+router = APIRouter(prefix="/analytics", tags=["analytics"], responses={**COMMON_ERRORS})
+
+AccountQuery = Annotated[
+    str | None, Query(description="One integrated account (or give tenant_id)", max_length=64)
+]
+TenantQuery = Annotated[
+    str | None, Query(description="Every account of this tenant_id", min_length=1, max_length=255)
+]
+# The longest range one consumption query may cover: ten years of daily rollups.
+MAX_RANGE_DAYS = 3660
+
+
+async def _scope(
+    runtime: Runtime, environment_id: str, account_id: str | None, tenant_id: str | None
+) -> service.Scope:
+    try:
+        return await service.resolve_scope(
+            runtime, environment_id, integrated_account_id=account_id, tenant_id=tenant_id
+        )
+    except service.ScopeError as exc:
+        raise bad_request(str(exc)) from exc
+    except service.ScopeNotFoundError as exc:
+        raise ApiError(404, str(exc)) from exc
+
+
+@router.get(
+    "/seats", response_model=None, response_class=JSON, responses={200: {"model": SeatsOut}}
+)
+async def seats(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    as_of: Annotated[dt.date | None, Query(description="Last day of the windows (UTC)")] = None,
+    idle_days: Annotated[int, Query(ge=1, le=365, description="Idle after this many")] = 30,
+) -> JSON:
+    """Seat utilization: provisioned, active in 7 and 30 days, idle and never-used seats."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    report = await service.seats(runtime, scope, as_of or service.today(runtime), idle_days)
+    return JSON(render.seats(report))
+
+
+@router.get(
+    "/consumption",
+    response_model=None,
+    response_class=JSON,
+    responses={200: {"model": ConsumptionOut}},
+)
+async def consumption(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    start_date: Annotated[dt.date | None, Query(description="Inclusive (UTC day)")] = None,
+    end_date: Annotated[dt.date | None, Query(description="Exclusive (UTC day)")] = None,
+    group_by: Annotated[list[ConsumptionDimension] | None, Query(alias="group_by[]")] = None,
+    granularity: Granularity = "day",
+    emails: Annotated[list[str] | None, Query(alias="emails[]")] = None,
+    model_ids: Annotated[list[str] | None, Query(alias="model_ids[]")] = None,
+    top: Annotated[int | None, Query(ge=1, le=1000, description="Only the N costliest")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    next_cursor: str | None = None,
+) -> JSON:
+    """Tokens and cost by user, model and period, from the synced rollups."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    dims = tuple(dict.fromkeys(group_by or ("user", "model")))
+    end = end_date or service.today(runtime) + dt.timedelta(days=1)
+    start = start_date or end - dt.timedelta(days=30)
+    if start >= end:
+        raise bad_request("start_date must be before end_date")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise bad_request(f"a range covers at most {MAX_RANGE_DAYS} days")
+    q = ConsumptionQuery(
+        account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
+        by_model="model" in dims, granularity=granularity,
+        emails=tuple(emails) if emails else None, models=tuple(model_ids) if model_ids else None,
+    )  # fmt: skip
+    filters: dict[str, Any] = {
+        "route": "analytics/consumption", **scope.describe(), "start": start.isoformat(),
+        "end": end.isoformat(), "dims": list(dims), "granularity": granularity,
+        "emails": emails, "models": model_ids, "top": top,
+    }  # fmt: skip
+    position = read_cursor(request, next_cursor, filters)
+    after = service.cursor_key(position.key) if position else None
+    page = await service.consumption(runtime, q, limit=limit, after=after, top=top)
+    body = {"scope": scope.describe(), **render.consumption(
+        page, granularity=granularity, start=start, end=end, dims=dims
+    )}  # fmt: skip
+    fingerprint = query_fingerprint(filters)
+    body["next_cursor"] = (
+        codec(request).encode(page.next_key, "next", fingerprint) if page.next_key else None
+    )
+    return JSON(body)
+
+
+def _settings(account_id: str, price: int | None) -> dict[str, Any]:
+    money = {"amount": dollars(price), "currency": "USD"} if price is not None else None
+    return {"integrated_account_id": account_id, "seat_price": money}
+
+
+@router.get(
+    "/settings", response_model=None, response_class=JSON, responses={200: {"model": SettingsOut}}
+)
+async def get_settings(runtime: RuntimeDep, account: AccountDep) -> JSON:
+    """An account's analytics settings."""
+    return JSON(_settings(account.id, await service.seat_price(runtime, account.id)))
+
+
+@router.patch(
+    "/settings", response_model=None, response_class=JSON, responses={200: {"model": SettingsOut}}
+)
+async def update_settings(runtime: RuntimeDep, account: AccountDep, body: SettingsUpdate) -> JSON:
+    """Set what Cursor does not expose, such as the monthly price of a seat."""
+    price = None
+    if body.seat_price is not None:
+        try:
+            price = parse_dollars(body.seat_price)
+        except ValueError as exc:
+            raise bad_request(f"seat_price: {exc}") from exc
+    await service.set_seat_price(runtime, account.id, price)
+    return JSON(_settings(account.id, price))

@@ -1,0 +1,109 @@
+"""Pydantic shapes of the analytics API. Amounts are exact decimal dollars as strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Granularity = Literal["day", "week", "month", "total"]
+ConsumptionDimension = Literal["user", "model"]
+
+
+class ScopeOut(BaseModel):
+    integrated_account_id: str | None = None
+    tenant_id: str | None = None
+
+
+class SeatOut(BaseModel):
+    integrated_account_id: str
+    user_id: str
+    email: str
+    name: str | None
+    role: str | None
+    last_active: dt.date | None = Field(description="Last active day (UTC), if ever")
+    days_idle: int | None = Field(description="Whole days since the last active day")
+
+
+class Money(BaseModel):
+    amount: str = Field(description="Exact decimal amount", examples=["120.5"])
+    currency: Literal["USD"] = "USD"
+
+
+class Reclaimable(BaseModel):
+    seats: int = Field(description="Idle and never-used seats")
+    priced_seats: int = Field(description="Of them, seats whose account has a seat price")
+    monthly: Money | None = Field(description="Their monthly price; null when none is priced")
+
+
+class SeatsOut(BaseModel):
+    scope: ScopeOut
+    as_of: dt.date = Field(description="The last day (UTC) the windows include")
+    provisioned: int = Field(description="Members holding a seat now (not removed)")
+    active_7d: int
+    active_30d: int
+    utilization_7d: float | None = Field(description="active_7d / provisioned, in percent")
+    utilization_30d: float | None = Field(description="active_30d / provisioned, in percent")
+    idle_days: int
+    idle: list[SeatOut] = Field(description="Seats used before but not in the last idle_days")
+    never_used: list[SeatOut] = Field(description="Seats with no activity in stored history")
+    reclaimable: Reclaimable
+
+
+class Tokens(BaseModel):
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    total: int
+
+
+class Cost(BaseModel):
+    charged: str = Field(description="What Cursor charged, included and usage-based")
+    included: str = Field(description="Part covered by the plan's included usage")
+    usage_based: str = Field(description="Part billed as usage beyond the plan")
+    currency: Literal["USD"] = "USD"
+
+
+class ConsumptionTotals(BaseModel):
+    events: int
+    tokens: Tokens
+    cost: Cost
+
+
+class ConsumptionRow(ConsumptionTotals):
+    period_start: dt.date
+    period_end: dt.date = Field(description="Exclusive")
+    integrated_account_id: str | None = None
+    user_email: str | None = Field(None, description="Empty string: usage Cursor left unattributed")
+    model: str | None = None
+    rank: int | None = Field(None, description="With top: 1 for the costliest group")
+
+
+class ConsumptionOut(BaseModel):
+    scope: ScopeOut
+    start_date: dt.date
+    end_date: dt.date = Field(description="Exclusive")
+    granularity: Granularity
+    group_by: list[ConsumptionDimension]
+    result: list[ConsumptionRow]
+    next_cursor: str | None
+    totals: ConsumptionTotals = Field(description="Every row of the range, on every page")
+    others: ConsumptionTotals | None = Field(
+        description="With top: what the groups outside the top N add to the totals"
+    )
+
+
+class SettingsOut(BaseModel):
+    integrated_account_id: str
+    seat_price: Money | None = Field(description="Monthly price of one seat; Cursor has none")
+
+
+class SettingsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seat_price: str | None = Field(
+        description='Monthly price of one seat in USD, e.g. "40"; null to clear',
+        examples=["40"],
+    )

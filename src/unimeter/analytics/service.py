@@ -1,0 +1,243 @@
+"""The analyses: who holds a seat and uses it, and what was consumed, by whom, on what."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from unimeter.db.models import IntegratedAccount
+from unimeter.runtime import Runtime
+
+from . import repository
+from .repository import CONSUMPTION_METRICS, ConsumptionQuery, LastActive, SeatHolder
+
+
+class ScopeError(ValueError):
+    """The request named no scope, or two."""
+
+
+class ScopeNotFoundError(LookupError):
+    """No account with this id (or no account of this tenant) in the caller's environment
+    (``None``: any environment, for operators at the CLI)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What an analysis covers: one integrated account, or every account of a tenant."""
+
+    accounts: tuple[IntegratedAccount, ...]
+    integrated_account_id: str | None = None
+    tenant_id: str | None = None
+
+    @property
+    def account_ids(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self.accounts)
+
+    def describe(self) -> dict[str, str]:
+        if self.integrated_account_id is not None:
+            return {"integrated_account_id": self.integrated_account_id}
+        return {"tenant_id": str(self.tenant_id)}
+
+
+async def resolve_scope(
+    runtime: Runtime,
+    environment_id: str | None,
+    *,
+    integrated_account_id: str | None,
+    tenant_id: str | None,
+) -> Scope:
+    if (integrated_account_id is None) == (tenant_id is None):
+        raise ScopeError("give exactly one of integrated_account_id and tenant_id")
+    async with runtime.db.reader() as session:
+        accounts = await repository.accounts_of(
+            session, environment_id, account_id=integrated_account_id, tenant_id=tenant_id
+        )
+    if not accounts:
+        what = "integrated account" if integrated_account_id else "tenant"
+        raise ScopeNotFoundError(f"{what} not found")
+    return Scope(tuple(accounts), integrated_account_id, tenant_id)
+
+
+def today(runtime: Runtime) -> dt.date:
+    """Today in UTC by the runtime's clock (tests bind it to the simulator's)."""
+    return dt.datetime.fromtimestamp(runtime.clock() / 1000, tz=dt.UTC).date()
+
+
+# --- seats ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    holder: SeatHolder
+    last_active: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class SeatsReport:
+    scope: Scope
+    as_of: dt.date
+    idle_days: int
+    seats: list[Seat]
+    # Monthly seat price per account, where one is set.
+    prices: dict[str, int]
+
+    def active_within(self, days: int) -> int:
+        first = self.as_of - dt.timedelta(days=days - 1)
+        return sum(1 for s in self.seats if s.last_active is not None and s.last_active >= first)
+
+    @property
+    def idle(self) -> list[Seat]:
+        first = self.as_of - dt.timedelta(days=self.idle_days - 1)
+        idle = [s for s in self.seats if s.last_active is not None and s.last_active < first]
+        return sorted(idle, key=lambda s: (s.last_active, s.holder.email))
+
+    @property
+    def never_used(self) -> list[Seat]:
+        return [s for s in self.seats if s.last_active is None]
+
+    def reclaimable(self) -> tuple[int, int, int]:
+        """``(cents_e6 per month, seats priced, seats without a price)`` over idle and
+        never-used seats."""
+        amount = priced = unpriced = 0
+        for seat in [*self.idle, *self.never_used]:
+            price = self.prices.get(seat.holder.account_id)
+            if price is None:
+                unpriced += 1
+            else:
+                amount += price
+                priced += 1
+        return amount, priced, unpriced
+
+
+async def seats(runtime: Runtime, scope: Scope, as_of: dt.date, idle_days: int) -> SeatsReport:
+    ids = scope.account_ids
+    async with runtime.db.reader() as session:
+        holders = await repository.seat_holders(session, ids)
+        emails = await repository.member_emails(session, ids)
+        activity = await repository.last_active_days(session, ids, as_of)
+        settings = await repository.settings_for(session, ids)
+    last = _last_active_by_member(emails, activity)
+    prices = {
+        account: s.seat_price_cents_e6
+        for account, s in settings.items()
+        if s.seat_price_cents_e6 is not None
+    }
+    return SeatsReport(
+        scope=scope,
+        as_of=as_of,
+        idle_days=idle_days,
+        seats=[Seat(h, last.get(h.member_id)) for h in holders],
+        prices=prices,
+    )
+
+
+def _last_active_by_member(
+    emails: Sequence[tuple[str, int, str]], activity: Sequence[LastActive]
+) -> dict[int, dt.date]:
+    """Each member's last active day, matching rows without a member by any email the
+    member was seen with (emails compare case-insensitively)."""
+    by_email = {(account, email.lower()): member for account, member, email in emails}
+    last: dict[int, dt.date] = {}
+    for row in activity:
+        member = row.member_id
+        if member is None and row.email:
+            member = by_email.get((row.account_id, row.email.lower()))
+        if member is not None and (member not in last or row.day > last[member]):
+            last[member] = row.day
+    return last
+
+
+# --- consumption ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionPage:
+    rows: list[dict[str, Any]]
+    next_key: list[Any] | None
+    totals: dict[str, int]
+    # The part of the totals outside the top N groups (only with ``top``).
+    others: dict[str, int] | None
+
+
+def _metrics(values: Sequence[Any]) -> dict[str, int]:
+    return {name: int(v or 0) for name, v in zip(CONSUMPTION_METRICS, values, strict=True)}
+
+
+async def consumption(
+    runtime: Runtime,
+    q: ConsumptionQuery,
+    *,
+    limit: int,
+    after: Sequence[Any] | None = None,
+    top: int | None = None,
+) -> ConsumptionPage:
+    async with runtime.db.reader() as session:
+        groups = await repository.top_groups(session, q, top) if top is not None else None
+        rows = await repository.consumption(session, q, limit=limit, after=after, groups=groups)
+        totals = _metrics(await repository.consumption_totals(session, q))
+        others = None
+        if groups is not None:
+            kept = _metrics(await repository.consumption_totals(session, q, groups))
+            others = {name: totals[name] - kept[name] for name in totals}
+    page = rows[:limit]
+    ranks = {group: n for n, group in enumerate(groups or (), start=1)}
+    result = [
+        {
+            "period": _as_date(row[0]),
+            "account_id": row[1],
+            "user_email": row[2],
+            "model": row[3],
+            **_metrics(row[4:]),
+            **({"rank": ranks[(row[1], row[2], row[3])]} if groups is not None else {}),
+        }
+        for row in page
+    ]
+    next_key = None
+    if len(rows) > limit and page:
+        last = page[-1]
+        next_key = [_as_date(last[0]).isoformat(), last[1], last[2], last[3]]
+    return ConsumptionPage(result, next_key, totals, others)
+
+
+async def consumption_all(
+    runtime: Runtime, q: ConsumptionQuery, *, top: int | None = None, page_size: int = 5000
+) -> ConsumptionPage:
+    """Every row of a consumption query, read page by page."""
+    first = await consumption(runtime, q, limit=page_size, top=top)
+    rows, key = list(first.rows), first.next_key
+    while key is not None:
+        page = await consumption(runtime, q, limit=page_size, after=cursor_key(key), top=top)
+        rows += page.rows
+        key = page.next_key
+    return ConsumptionPage(rows, None, first.totals, first.others)
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+async def seat_price(runtime: Runtime, account_id: str) -> int | None:
+    async with runtime.db.reader() as session:
+        settings = await repository.get_settings(session, account_id)
+    return settings.seat_price_cents_e6 if settings else None
+
+
+async def set_seat_price(runtime: Runtime, account_id: str, cents_e6: int | None) -> None:
+    async with runtime.db.session() as session:
+        settings = await repository.get_or_add_settings(session, account_id)
+        settings.seat_price_cents_e6 = cents_e6
+
+
+def cursor_key(key: Sequence[Any]) -> list[Any]:
+    """A consumption cursor's key with its period back as a date."""
+    period, *rest = key
+    return [dt.date.fromisoformat(str(period)), *rest]

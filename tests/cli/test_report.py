@@ -1,0 +1,78 @@
+"""``unimeter report`` as a user runs it, on a store a sync filled."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+from tests.analytics.test_seats import expected_seats
+from tests.support.api import api_world
+from tests.support.cli import CLI
+
+
+async def test_report_seats_and_consumption(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        truth = api.sim.truth(api.sim.keys[0])
+        account = api.accounts["default"]
+        as_of = dt.datetime.fromtimestamp(truth.now_ms / 1000, tz=dt.UTC).date()
+        via_api = (
+            await api.get("/analytics/consumption", integrated_account_id=account,
+                          start_date="2020-01-01", end_date="2030-01-01", granularity="total",
+                          **{"group_by[]": "model"})
+        ).json()  # fmt: skip
+    cli = CLI(data_dir=data_dir, database_url=database_url)
+    day = as_of.isoformat()
+
+    out = cli("report", "seats", "--account", account, "--as-of", day, "--idle-days", "2",
+              "--format", "json")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    seats = json.loads(out.stdout)
+    assert {
+        "provisioned",
+        "active_7d",
+        "active_30d",
+        "utilization_30d",
+        "idle",
+        "never_used",
+    } <= set(seats)
+    want = expected_seats(truth, as_of, 2)
+    assert seats["provisioned"] == want["provisioned"]
+    assert seats["active_30d"] == want["active_30d"]
+
+    listed = cli("report", "seats", "--account", account, "--as-of", day, "--idle-days", "2",
+                 "--format", "csv")  # fmt: skip
+    reclaim = list(csv.DictReader(io.StringIO(listed.stdout)))
+    assert sorted(r["email"] for r in reclaim if r["status"] == "idle") == [
+        e for e, _ in want["idle"]
+    ]
+    assert sorted(r["email"] for r in reclaim if r["status"] == "never_used") == want["never_used"]
+
+    table = cli("report", "seats", "--account", account, "--as-of", day)
+    assert table.returncode == 0, table.stderr
+    assert f"{want['provisioned']} seats" in table.stdout
+
+    usage = cli("report", "consumption", "--account", account, "--start", "2020-01-01",
+                "--end", "2030-01-01", "--group-by", "model", "--format", "json")  # fmt: skip
+    assert usage.returncode == 0, usage.stderr
+    body = json.loads(usage.stdout)
+    assert body["result"] == via_api["result"]
+    assert body["totals"] == via_api["totals"]
+
+
+def test_report_refuses_bad_input_in_one_line(data_dir: Path, database_url: str) -> None:
+    cli = CLI(data_dir=data_dir, database_url=database_url)
+    cases = [
+        (("report", "seats"), "give exactly one of --account and --tenant"),
+        (("report", "seats", "--account", "acc_nope"), "integrated account not found"),
+        (("report", "seats", "--tenant", "t", "--environment", "nope"), "no environment named"),
+        (("report", "seats", "--account", "a", "--as-of", "yesterday"), "--as-of must be a date"),
+        (("report", "consumption", "--account", "a", "--group-by", "team"), "--group-by takes"),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert result.returncode != 0, args
+        assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
