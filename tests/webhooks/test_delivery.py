@@ -4,6 +4,7 @@ retries with backoff, disabling after too many failures, and surviving key rotat
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -103,7 +104,8 @@ async def test_events_arrive_signed_and_are_logged(
 
         log = await deliveries(api, hook["id"])
         assert {d["id"] for d in log} == {r.id for r in got.values()}
-        assert log == sorted(log, key=lambda d: d["created_at"], reverse=True), "newest first"
+        created = [dt.datetime.fromisoformat(d["created_at"]) for d in log]
+        assert created == sorted(created, reverse=True), "newest first"
         for delivery in log:
             assert delivery["webhook_id"] == hook["id"]
             assert delivery["status"] == "succeeded"

@@ -11,15 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, func, literal, null, select, tuple_, union_all
+from sqlalchemy import delete, false, func, insert, literal, null, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import (
     AnalyticsSettings,
+    BillingGroup,
     DailyUsage,
+    DirectoryEntry,
+    GroupMembership,
     IntegratedAccount,
     Member,
     MemberIdentity,
+    SpendSnapshot,
+    SpendSnapshotMember,
+    UsageEvent,
     UsageRollup,
 )
 from unimeter.db.periods import period_expression
@@ -241,3 +247,150 @@ async def get_or_add_settings(session: AsyncSession, account_id: str) -> Analyti
         settings = AnalyticsSettings(account_id=account_id, thresholds={})
         session.add(settings)
     return settings
+
+
+# --- directory and team mapping ------------------------------------------------------------
+
+
+async def replace_directory(
+    session: AsyncSession, account_id: str, entries: Sequence[dict[str, Any]]
+) -> None:
+    await session.execute(delete(DirectoryEntry).where(DirectoryEntry.account_id == account_id))
+    if entries:
+        await session.execute(
+            insert(DirectoryEntry), [{**e, "account_id": account_id} for e in entries]
+        )
+
+
+async def directory(session: AsyncSession, account_id: str) -> list[DirectoryEntry]:
+    rows = await session.scalars(
+        select(DirectoryEntry)
+        .where(DirectoryEntry.account_id == account_id)
+        .order_by(DirectoryEntry.line, DirectoryEntry.id)
+    )
+    return list(rows.all())
+
+
+async def has_directory(session: AsyncSession, account_id: str) -> bool:
+    found = await session.scalar(
+        select(DirectoryEntry.id).where(DirectoryEntry.account_id == account_id).limit(1)
+    )
+    return found is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Stint:
+    email: str | None
+    group_name: str
+    group_type: str | None
+    joined_at: int
+    left_at: int | None
+
+
+async def group_stints(session: AsyncSession, account_id: str) -> list[Stint]:
+    """Billing-group memberships with the group's name and type and the member's email
+    (the membership's own, else the member's)."""
+    g, gm, m = BillingGroup, GroupMembership, Member
+    rows = await session.execute(
+        select(func.coalesce(gm.email, m.email), g.name, g.type, gm.joined_at, gm.left_at)
+        .join(g, (g.account_id == gm.account_id) & (g.remote_id == gm.group_remote_id))
+        .outerjoin(m, (m.account_id == gm.account_id) & (m.remote_id == gm.member_remote_id))
+        .where(gm.account_id == account_id)
+    )
+    return [Stint(*row) for row in rows.all()]
+
+
+async def cost_by_user_day(
+    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
+) -> list[tuple[Any, ...]]:
+    """``(account, user, day, *CONSUMPTION_METRICS)`` for every user-day with usage."""
+    r = UsageRollup
+    sums = [func.sum(getattr(r, name)) for name in CONSUMPTION_METRICS]
+    rows = await session.execute(
+        select(r.account_id, r.user_email, r.day, *sums)
+        .where(r.account_id.in_(account_ids), r.day >= start, r.day < end)
+        .group_by(r.account_id, r.user_email, r.day)
+    )
+    return [tuple(row) for row in rows.all()]
+
+
+@dataclass(frozen=True, slots=True)
+class CycleSnapshot:
+    account_id: str
+    cycle_start_ms: int
+    taken_at: int
+    # email → overall spend of the cycle so far, in cents * 10**6
+    overall: dict[str, int]
+
+
+async def latest_snapshots(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> list[CycleSnapshot]:
+    """The latest spend snapshot of every billing cycle, with each member's overall spend."""
+    s = SpendSnapshot
+    latest = (
+        select(s.account_id, s.cycle_start_ms, func.max(s.taken_at).label("taken_at"))
+        .where(s.account_id.in_(account_ids), s.cycle_start_ms.is_not(None))
+        .group_by(s.account_id, s.cycle_start_ms)
+        .subquery()
+    )
+    chosen = await session.execute(
+        select(s.id, s.account_id, s.cycle_start_ms, s.taken_at).join(
+            latest,
+            (s.account_id == latest.c.account_id)
+            & (s.cycle_start_ms == latest.c.cycle_start_ms)
+            & (s.taken_at == latest.c.taken_at),
+        )
+    )
+    out = []
+    for snapshot_id, account_id, cycle_start, taken_at in chosen.all():
+        rows = await session.execute(
+            select(SpendSnapshotMember.email, SpendSnapshotMember.overall_cents_e6).where(
+                SpendSnapshotMember.snapshot_id == snapshot_id
+            )
+        )
+        overall = {email.lower(): int(cents) for email, cents in rows.all()}
+        out.append(CycleSnapshot(account_id, int(cycle_start or 0), int(taken_at), overall))
+    return sorted(out, key=lambda c: (c.account_id, c.cycle_start_ms))
+
+
+async def charged_by_user(
+    session: AsyncSession, account_id: str, start_ms: int, end_ms: int
+) -> dict[str, int]:
+    """Charged cents * 10**6 per user for events in ``[start_ms, end_ms]``: whole days from
+    the rollups, the partial first and last days from the events."""
+    first, last = _utc_day(start_ms), _utc_day(end_ms)
+    totals: dict[str, int] = {}
+
+    def add(rows: Sequence[Any]) -> None:
+        for email, cents in rows:
+            totals[email] = totals.get(email, 0) + int(cents or 0)
+
+    r, e = UsageRollup, UsageEvent
+    if last > first + dt.timedelta(days=1):
+        add((await session.execute(
+            select(r.user_email, func.sum(r.charged_cents_e6))
+            .where(r.account_id == account_id, r.day > first, r.day < last)
+            .group_by(r.user_email)
+        )).all())  # fmt: skip
+    edges = [(start_ms, min(end_ms, _day_start_ms(first) + DAY_MS - 1))]
+    if last > first:
+        edges.append((_day_start_ms(last), end_ms))
+    for low, high in edges:
+        add((await session.execute(
+            select(func.coalesce(e.email, ""), func.sum(e.charged_cents_e6))
+            .where(e.account_id == account_id, e.timestamp_ms >= low, e.timestamp_ms <= high)
+            .group_by(func.coalesce(e.email, ""))
+        )).all())  # fmt: skip
+    return totals
+
+
+DAY_MS = 86_400_000
+
+
+def _utc_day(ms: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).date()
+
+
+def _day_start_ms(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days * DAY_MS

@@ -43,7 +43,9 @@ def serve_command(
         create_app(background=background),
         host=host,
         port=port,
-        log_level="warning",
-        log_config=None,  # keep our handler: one format, redaction included
+        # No level and no config of its own: uvicorn's loggers (access log included, at
+        # INFO) follow the root handler's level and format, redaction included.
+        log_level=None,
+        log_config=None,
         proxy_headers=False,
     )

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import orjson
 
-from unimeter.kit.redact import RedactingFilter
+from unimeter.kit.redact import RedactingFilter, redact_text
 
 LogFormat = Literal["text", "json"]
 
@@ -39,7 +39,9 @@ class JsonFormatter(logging.Formatter):
             exception = self.formatException(record.exc_info)
         if exception:
             entry["exception"] = exception
-        return orjson.dumps(entry, default=str).decode()
+        # The filter already redacted the message and flat extras; values nested in extras
+        # (dicts, exceptions, objects) only become text here, so the line is checked again.
+        return redact_text(orjson.dumps(entry, default=str).decode())
 
 
 def configure(log_format: LogFormat | None = None, level: str | None = None) -> None:

@@ -127,6 +127,10 @@ class SpendSnapshotRecord:
     meta: Raw = field(default_factory=dict)
 
 
+# ``GroupRecord.type`` of the group that holds members assigned to no group.
+UNASSIGNED_GROUP_TYPE = "unassigned"
+
+
 @dataclass(slots=True)
 class GroupRecord:
     remote_id: str

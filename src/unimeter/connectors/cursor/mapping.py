@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from unimeter.sync.records import (
+    UNASSIGNED_GROUP_TYPE,
     AuditEventRecord,
     DailyUsageRecord,
     GroupDailySpendRecord,
@@ -294,15 +295,14 @@ def spend_snapshot(
 
 def groups_record(response: GroupsResponse) -> GroupsRecord:
     out = GroupsRecord(groups=[], memberships=[], daily_spend=[])
-    groups = list(response.groups or [])
-    if response.unassigned_group is not None:
-        groups.append(response.unassigned_group)
-    for g in groups:
+    for g in response.groups or []:
         _add_group(out, g)
+    if response.unassigned_group is not None:
+        _add_group(out, response.unassigned_group, unassigned=True)
     return out
 
 
-def _add_group(out: GroupsRecord, g: BillingGroup) -> None:
+def _add_group(out: GroupsRecord, g: BillingGroup, *, unassigned: bool = False) -> None:
     group_raw = dict(raw(g))
     # Member lists are history, kept as memberships; the group row keeps the rest.
     for noisy in ("currentMembers", "formerMembers", "dailySpend"):
@@ -311,7 +311,9 @@ def _add_group(out: GroupsRecord, g: BillingGroup) -> None:
         GroupRecord(
             remote_id=g.id,
             name=g.name or g.id,
-            type=g.type,
+            # Members of no group sit in Cursor's reserved group; the store marks it so
+            # nothing outside the connector needs to know its id.
+            type=UNASSIGNED_GROUP_TYPE if unassigned else g.type,
             directory_group_id=g.directory_group_id,
             remote_created_at=_iso_ms(g.created_at),
             remote_updated_at=_iso_ms(g.updated_at),

@@ -6,7 +6,7 @@ record synced from a vendor keeps the vendor's payload in ``raw``.
 """
 
 from .accounts import Environment, IntegratedAccount, Keyring
-from .analytics import AnalyticsSettings
+from .analytics import AnalyticsSettings, DirectoryEntry
 from .auth import ApiToken
 from .billing import (
     AuditEvent,
@@ -27,6 +27,7 @@ __all__ = [
     "AuditEvent",
     "BillingGroup",
     "DailyUsage",
+    "DirectoryEntry",
     "Environment",
     "GroupDailySpend",
     "GroupMembership",

@@ -1,13 +1,14 @@
-"""Per-account settings the analyses need and Cursor does not expose (a seat's price)."""
+"""What the analyses need and Cursor does not have: seat prices, thresholds, a directory."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, now_ms
+from ..base import Base, BigIntPK, now_ms
 
 
 class AnalyticsSettings(Base):
@@ -21,3 +22,25 @@ class AnalyticsSettings(Base):
     # Anomaly thresholds that differ from the documented defaults.
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
+
+
+class DirectoryEntry(Base):
+    """One line of an uploaded directory: who belonged to which team and cost center, and
+    when. An upload replaces the account's whole directory."""
+
+    __tablename__ = "directory_entries"
+    __table_args__ = (Index("ix_directory_entries_account_email", "account_id", "email"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("integrated_accounts.id", ondelete="CASCADE")
+    )
+    line: Mapped[int] = mapped_column(Integer)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(255))
+    team: Mapped[str | None] = mapped_column(String(255))
+    cost_center: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(40))
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)  # last day, inclusive
+    uploaded_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)

@@ -1,0 +1,139 @@
+"""Directory uploads, the effective-dated team map, chargeback and spend reconciliation."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.runtime import Runtime
+from unimeter.sync.records import UNASSIGNED_GROUP_TYPE
+
+from . import directory as directory_upload
+from . import repository
+from .repository import CONSUMPTION_METRICS
+from .service import Scope
+from .teams import Assignment, Source, TeamMap, day_of
+
+SourceChoice = Literal["auto", "directory", "billing_groups"]
+ChargeBy = Literal["team", "cost_center"]
+
+
+class ChargebackError(ValueError):
+    """A chargeback that cannot be computed as asked (e.g. cost centers without a directory)."""
+
+
+# --- directory ------------------------------------------------------------------------------
+
+
+async def replace_directory(
+    runtime: Runtime, scope: Scope, body: bytes, content_type: str
+) -> list[directory_upload.Entry]:
+    """Parse the upload and, only if all of it is valid, make it the directory of every
+    account in scope, in one transaction."""
+    entries = directory_upload.parse(body, content_type)
+    rows = [dataclasses.asdict(e) for e in entries]
+    async with runtime.db.session() as session:
+        for account_id in scope.account_ids:
+            await repository.replace_directory(session, account_id, rows)
+    return entries
+
+
+# --- team map -------------------------------------------------------------------------------
+
+
+async def team_map(session: AsyncSession, account_id: str, choice: SourceChoice) -> TeamMap:
+    source: Source
+    if choice == "auto":
+        source = (
+            "directory"
+            if await repository.has_directory(session, account_id)
+            else ("billing_groups")
+        )
+    else:
+        source = choice
+    if source == "directory":
+        entries = await repository.directory(session, account_id)
+        return TeamMap(source, [
+            Assignment(
+                email=e.email, team=e.team, cost_center=e.cost_center,
+                first_day=e.valid_from or dt.date.min, last_day=e.valid_to, starts_at=e.line,
+                status=e.status,
+            )
+            for e in entries
+        ])  # fmt: skip
+    stints = await repository.group_stints(session, account_id)
+    return TeamMap(source, [
+        Assignment(
+            email=s.email, team=None if s.group_type == UNASSIGNED_GROUP_TYPE else s.group_name,
+            cost_center=None, first_day=day_of(s.joined_at),
+            last_day=day_of(s.left_at - 1) if s.left_at is not None else None,
+            starts_at=s.joined_at,
+        )
+        for s in stints
+        if s.email
+    ])  # fmt: skip
+
+
+async def team_maps(runtime: Runtime, scope: Scope, choice: SourceChoice) -> dict[str, TeamMap]:
+    async with runtime.db.reader() as session:
+        return {a: await team_map(session, a, choice) for a in scope.account_ids}
+
+
+# --- chargeback -----------------------------------------------------------------------------
+
+
+def bucket(day: dt.date, granularity: str, start: dt.date) -> dt.date:
+    if granularity == "day":
+        return day
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return start
+
+
+@dataclass(slots=True)
+class Charge:
+    metrics: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONSUMPTION_METRICS, 0))
+    users: set[tuple[str, str]] = field(default_factory=set)
+
+    def add(self, account_id: str, email: str, values: Sequence[Any]) -> None:
+        for name, value in zip(CONSUMPTION_METRICS, values, strict=True):
+            self.metrics[name] += int(value or 0)
+        self.users.add((account_id, email))
+
+
+@dataclass(frozen=True, slots=True)
+class ChargebackReport:
+    by: ChargeBy
+    sources: dict[str, str]  # account → the source its mapping came from
+    # (period, team or cost center; None = unallocated) → charge
+    charges: dict[tuple[dt.date, str | None], Charge]
+    total: Charge
+
+
+async def chargeback(
+    runtime: Runtime, scope: Scope, *, start: dt.date, end: dt.date, by: ChargeBy,
+    granularity: str, source: SourceChoice,
+) -> ChargebackReport:  # fmt: skip
+    maps = await team_maps(runtime, scope, source)
+    if by == "cost_center" and any(m.source != "directory" for m in maps.values()):
+        raise ChargebackError(
+            "cost centers come from a directory upload (PUT /directory); billing groups have none"
+        )
+    async with runtime.db.reader() as session:
+        rows = await repository.cost_by_user_day(session, scope.account_ids, start, end)
+    charges: dict[tuple[dt.date, str | None], Charge] = defaultdict(Charge)
+    total = Charge()
+    for account_id, email, day, *values in rows:
+        found = maps[account_id].at(email, day) if email else None
+        key = (found.team if by == "team" else found.cost_center) if found else None
+        charges[(bucket(day, granularity, start), key)].add(account_id, email, values)
+        total.add(account_id, email, values)
+    return ChargebackReport(by, {a: m.source for a, m in maps.items()}, dict(charges), total)

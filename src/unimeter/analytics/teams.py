@@ -1,0 +1,67 @@
+"""Effective-dated team mapping: who belonged to which team and cost center on a given day.
+
+Two sources: an uploaded directory (teams and cost centers, validity in days) or the
+vendor's billing groups (teams only, membership stints in epoch ms). A day belongs to the
+assignment that was in force last on that day, so a person who moves teams mid-day is
+charged to the new team for that whole day.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Source = Literal["directory", "billing_groups"]
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    email: str
+    team: str | None
+    cost_center: str | None
+    first_day: dt.date
+    last_day: dt.date | None  # inclusive; None while it lasts
+    # Orders assignments that share a day: the later one wins.
+    starts_at: int
+    status: str = "active"
+
+    def covers(self, day: dt.date) -> bool:
+        return self.first_day <= day and (self.last_day is None or day <= self.last_day)
+
+
+def day_of(ms: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).date()
+
+
+class TeamMap:
+    """Assignments per email, answering "which one was in force on this day"."""
+
+    def __init__(self, source: Source, assignments: Iterable[Assignment]) -> None:
+        self.source = source
+        self._by_email: dict[str, list[Assignment]] = {}
+        for a in assignments:
+            self._by_email.setdefault(a.email.lower(), []).append(a)
+        self._starts: dict[str, list[dt.date]] = {}
+        for email, rows in self._by_email.items():
+            rows.sort(key=lambda a: (a.first_day, a.starts_at))
+            self._starts[email] = [a.first_day for a in rows]
+
+    def __bool__(self) -> bool:
+        return bool(self._by_email)
+
+    def at(self, email: str, day: dt.date) -> Assignment | None:
+        rows = self._by_email.get(email.lower())
+        if not rows:
+            return None
+        # The latest-starting assignment that began on or before the day and still covers it.
+        i = bisect.bisect_right(self._starts[email.lower()], day)
+        for a in reversed(rows[:i]):
+            if a.covers(day):
+                return a
+        return None
+
+    def assignments(self) -> list[Assignment]:
+        return [a for rows in self._by_email.values() for a in rows]

@@ -1,0 +1,67 @@
+"""Analytics: per-account settings (seat price, anomaly thresholds) and directory uploads
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-25
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "analytics_settings",
+        sa.Column("account_id", sa.String(40), nullable=False),
+        sa.Column("seat_price_cents_e6", sa.BigInteger(), nullable=True),
+        sa.Column("thresholds", JSON, nullable=False),
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["integrated_accounts.id"],
+            name=op.f("fk_analytics_settings_account_id_integrated_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_analytics_settings")),
+    )
+    op.create_table(
+        "directory_entries",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(40), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(320), nullable=False),
+        sa.Column("name", sa.String(255), nullable=True),
+        sa.Column("team", sa.String(255), nullable=True),
+        sa.Column("cost_center", sa.String(255), nullable=True),
+        sa.Column("status", sa.String(40), nullable=False),
+        sa.Column("valid_from", sa.Date(), nullable=True),
+        sa.Column("valid_to", sa.Date(), nullable=True),
+        sa.Column("uploaded_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["integrated_accounts.id"],
+            name=op.f("fk_directory_entries_account_id_integrated_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_directory_entries")),
+    )
+    op.create_index(
+        "ix_directory_entries_account_email", "directory_entries", ["account_id", "email"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("directory_entries")
+    op.drop_table("analytics_settings")
