@@ -44,6 +44,20 @@ async def replace_directory(
     return entries
 
 
+async def directory_entries(runtime: Runtime, account_id: str) -> list[dict[str, Any]]:
+    async with runtime.db.reader() as session:
+        entries = await repository.directory(session, account_id)
+    return [
+        {
+            **{k: getattr(e, k) for k in ("line", "email", "name", "team", "cost_center")},
+            "status": e.status,
+            "valid_from": e.valid_from.isoformat() if e.valid_from else None,
+            "valid_to": e.valid_to.isoformat() if e.valid_to else None,
+        }
+        for e in entries
+    ]
+
+
 # --- team map -------------------------------------------------------------------------------
 
 
@@ -68,15 +82,15 @@ async def team_map(session: AsyncSession, account_id: str, choice: SourceChoice)
             for e in entries
         ])  # fmt: skip
     stints = await repository.group_stints(session, account_id)
+    # Membership of the vendor's "no group" group is no team: those days are unallocated.
     return TeamMap(source, [
         Assignment(
-            email=s.email, team=None if s.group_type == UNASSIGNED_GROUP_TYPE else s.group_name,
-            cost_center=None, first_day=day_of(s.joined_at),
+            email=s.email, team=s.group_name, cost_center=None, first_day=day_of(s.joined_at),
             last_day=day_of(s.left_at - 1) if s.left_at is not None else None,
             starts_at=s.joined_at,
         )
         for s in stints
-        if s.email
+        if s.email and s.group_type != UNASSIGNED_GROUP_TYPE
     ])  # fmt: skip
 
 
@@ -137,3 +151,51 @@ async def chargeback(
         charges[(bucket(day, granularity, start), key)].add(account_id, email, values)
         total.add(account_id, email, values)
     return ChargebackReport(by, {a: m.source for a, m in maps.items()}, dict(charges), total)
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberDrift:
+    email: str
+    billed: int  # what the vendor's spend snapshot says, cents * 10**6
+    events: int  # the sum of the stored events' charges over the same span
+
+    @property
+    def drift(self) -> int:
+        return self.events - self.billed
+
+
+@dataclass(frozen=True, slots=True)
+class CycleReconciliation:
+    account_id: str
+    cycle_start_ms: int
+    snapshot_taken_at: int
+    members: list[MemberDrift]
+
+    @property
+    def billed(self) -> int:
+        return sum(m.billed for m in self.members)
+
+    @property
+    def events(self) -> int:
+        return sum(m.events for m in self.members)
+
+
+async def reconcile(runtime: Runtime, scope: Scope) -> list[CycleReconciliation]:
+    """For each billing cycle with a spend snapshot: each member's billed spend (the latest
+    snapshot) against the sum of their stored events' charges from the cycle start to the
+    snapshot."""
+    out = []
+    async with runtime.db.reader() as session:
+        for cycle in await repository.latest_snapshots(session, scope.account_ids):
+            charged = await repository.charged_by_user(
+                session, cycle.account_id, cycle.cycle_start_ms, cycle.taken_at
+            )
+            emails = sorted(set(cycle.overall) | set(charged))
+            members = [MemberDrift(e, cycle.overall.get(e, 0), charged.get(e, 0)) for e in emails]
+            out.append(
+                CycleReconciliation(cycle.account_id, cycle.cycle_start_ms, cycle.taken_at, members)
+            )
+    return out

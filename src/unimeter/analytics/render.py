@@ -7,7 +7,9 @@ from typing import Any
 
 from unimeter.kit.money import dollars
 
+from .chargeback import ChargebackReport, CycleReconciliation, MemberDrift
 from .service import ConsumptionPage, Seat, SeatsReport
+from .teams import TeamMap
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -117,3 +119,81 @@ def consumption(
         "totals": totals(page.totals),
         "others": totals(page.others) if page.others is not None else None,
     }
+
+
+def chargeback(
+    report: ChargebackReport, *, granularity: str, start: dt.date, end: dt.date
+) -> dict[str, Any]:
+    # Named buckets by period then name; the unallocated bucket last in each period.
+    keys = sorted(report.charges, key=lambda k: (k[0], k[1] is None, k[1] or ""))
+    rows = []
+    for period, name in keys:
+        charge = report.charges[(period, name)]
+        rows.append({
+            "period_start": period.isoformat(),
+            "period_end": period_end(period, granularity, end).isoformat(),
+            report.by: name,
+            "unallocated": name is None,
+            "users": len(charge.users),
+            **totals(charge.metrics),
+        })  # fmt: skip
+    return {
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "by": report.by,
+        "granularity": granularity,
+        "sources": report.sources,
+        "result": rows,
+        "totals": {"users": len(report.total.users), **totals(report.total.metrics)},
+    }
+
+
+def _iso_ms(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _drift(m: MemberDrift) -> dict[str, Any]:
+    return {
+        "email": m.email,
+        "billed": dollars(m.billed),
+        "events": dollars(m.events),
+        "drift": dollars(m.drift),
+    }
+
+
+def reconciliation(cycles: list[CycleReconciliation]) -> dict[str, Any]:
+    return {
+        "cycles": [
+            {
+                "integrated_account_id": c.account_id,
+                "cycle_start": _iso_ms(c.cycle_start_ms),
+                "snapshot_taken_at": _iso_ms(c.snapshot_taken_at),
+                "members": len(c.members),
+                "billed": dollars(c.billed),
+                "events": dollars(c.events),
+                "drift": dollars(c.events - c.billed),
+                "drifts": [_drift(m) for m in c.members if m.drift],
+            }
+            for c in cycles
+        ]
+    }
+
+
+def team_mapping(maps: dict[str, TeamMap], email: str | None) -> dict[str, Any]:
+    rows = []
+    for account_id, team_map in maps.items():
+        for a in team_map.assignments():
+            if email is not None and a.email.lower() != email.lower():
+                continue
+            rows.append({
+                "integrated_account_id": account_id,
+                "source": team_map.source,
+                "email": a.email,
+                "team": a.team,
+                "cost_center": a.cost_center,
+                "status": a.status,
+                "valid_from": None if a.first_day == dt.date.min else a.first_day.isoformat(),
+                "valid_to": a.last_day.isoformat() if a.last_day else None,
+            })  # fmt: skip
+    rows.sort(key=lambda r: (r["email"], r["valid_from"] or "", r["integrated_account_id"]))
+    return {"result": rows}

@@ -15,7 +15,10 @@ from unimeter.kit.cursors import query_fingerprint
 from unimeter.kit.money import dollars, parse_dollars
 from unimeter.runtime import Runtime
 
+from . import chargeback as charges
 from . import render, service
+from .chargeback import ChargeBy, SourceChoice
+from .directory import DirectoryError
 from .repository import ConsumptionQuery
 from .schemas import (
     ConsumptionDimension,
@@ -148,3 +151,130 @@ async def update_settings(runtime: RuntimeDep, account: AccountDep, body: Settin
             raise bad_request(f"seat_price: {exc}") from exc
     await service.set_seat_price(runtime, account.id, price)
     return JSON(_settings(account.id, price))
+
+
+def _range(
+    runtime: Runtime, start_date: dt.date | None, end_date: dt.date | None, default_days: int
+) -> tuple[dt.date, dt.date]:
+    end = end_date or service.today(runtime) + dt.timedelta(days=1)
+    start = start_date or end - dt.timedelta(days=default_days)
+    if start >= end:
+        raise bad_request("start_date must be before end_date")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise bad_request(f"a range covers at most {MAX_RANGE_DAYS} days")
+    return start, end
+
+
+@router.get("/chargeback", response_model=None, response_class=JSON)
+async def chargeback(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    start_date: Annotated[dt.date | None, Query(description="Inclusive (UTC day)")] = None,
+    end_date: Annotated[dt.date | None, Query(description="Exclusive (UTC day)")] = None,
+    by: ChargeBy = "team",
+    granularity: Granularity = "month",
+    source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
+) -> JSON:
+    """Cost per team or cost center per period, with an explicit unallocated bucket."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    start, end = _range(runtime, start_date, end_date, 90)
+    try:
+        report = await charges.chargeback(
+            runtime, scope, start=start, end=end, by=by, granularity=granularity, source=source
+        )
+    except charges.ChargebackError as exc:
+        raise bad_request(str(exc)) from exc
+    return JSON({"scope": scope.describe(), **render.chargeback(
+        report, granularity=granularity, start=start, end=end
+    )})  # fmt: skip
+
+
+@router.get("/reconciliation", response_model=None, response_class=JSON)
+async def reconciliation(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+) -> JSON:
+    """Billed spend per member and cycle against the sum of the stored events' charges."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    cycles = await charges.reconcile(runtime, scope)
+    return JSON({"scope": scope.describe(), **render.reconciliation(cycles)})
+
+
+@router.get("/team-mapping", response_model=None, response_class=JSON)
+async def team_mapping(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
+    email: Annotated[str | None, Query(max_length=320)] = None,
+) -> JSON:
+    """Who belonged to which team and cost center, and when (days inclusive, UTC)."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    maps = await charges.team_maps(runtime, scope, source)
+    return JSON({"scope": scope.describe(), **render.team_mapping(maps, email)})
+
+
+# --- directory -----------------------------------------------------------------------------
+
+directory_router = APIRouter(prefix="/directory", tags=["analytics"], responses=COMMON_ERRORS)
+MAX_DIRECTORY_BYTES = 10 * 1024 * 1024
+
+
+async def _read_capped(request: Request, cap: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise ApiError(413, f"a directory upload is at most {cap // (1024 * 1024)} MB")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            raise ApiError(413, f"a directory upload is at most {cap // (1024 * 1024)} MB")
+    return bytes(body)
+
+
+@directory_router.put(
+    "",
+    response_model=None,
+    response_class=JSON,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
+        }
+    },
+)
+async def replace_directory(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+) -> JSON:
+    """Replace the directory (CSV or JSON: email, name, team, cost_center, status, and
+    optional valid_from / valid_to) of an account, or of every account of a tenant. A bad
+    upload changes nothing and answers 400 with every problem by line."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    body = await _read_capped(request, MAX_DIRECTORY_BYTES)
+    content_type = request.headers.get("content-type", "text/csv").lower()
+    try:
+        entries = await charges.replace_directory(runtime, scope, body, content_type)
+    except DirectoryError as exc:
+        problems = [{"line": line, "message": message} for line, message in exc.errors]
+        raise bad_request(str(exc), problems=problems, total=exc.total) from exc
+    return JSON({"scope": scope.describe(), "entries": len(entries),
+                 "accounts": list(scope.account_ids)})  # fmt: skip
+
+
+@directory_router.get("", response_model=None, response_class=JSON)
+async def get_directory(runtime: RuntimeDep, account: AccountDep) -> JSON:
+    """The account's directory as uploaded."""
+    entries = await charges.directory_entries(runtime, account.id)
+    return JSON({"integrated_account_id": account.id, "result": entries})

@@ -2,8 +2,9 @@
 
 Two sources: an uploaded directory (teams and cost centers, validity in days) or the
 vendor's billing groups (teams only, membership stints in epoch ms). A day belongs to the
-assignment that was in force last on that day, so a person who moves teams mid-day is
-charged to the new team for that whole day.
+latest-starting assignment in force for any part of that day, so a person who moves teams
+mid-day is charged to the new team for that whole day, and one who leaves a team for no
+team is charged to the team they left for their last day in it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
+from unimeter.analytics.routes import directory_router
 from unimeter.analytics.routes import router as analytics_router
 from unimeter.kit.cursors import CursorCodec
 from unimeter.observability.middleware import LatencyMiddleware
@@ -150,6 +151,7 @@ def create_app(
         sync_router,
         unified_router,
         analytics_router,
+        directory_router,
         proxy_router,
         webhooks_router,
         metrics_router,
