@@ -7,6 +7,7 @@ from typing import Any
 
 from unimeter.kit.money import dollars
 
+from .audit import KINDS, Finding
 from .chargeback import ChargebackReport, CycleReconciliation, MemberDrift
 from .service import ConsumptionPage, Seat, SeatsReport
 from .teams import TeamMap
@@ -197,3 +198,23 @@ def team_mapping(maps: dict[str, TeamMap], email: str | None) -> dict[str, Any]:
             })  # fmt: skip
     rows.sort(key=lambda r: (r["email"], r["valid_from"] or "", r["integrated_account_id"]))
     return {"result": rows}
+
+
+def audit(findings: list[Finding], as_of: dt.date) -> dict[str, Any]:
+    counts = dict.fromkeys(KINDS, 0)
+    for f in findings:
+        counts[f.type] += 1
+    return {
+        "as_of": as_of.isoformat(),
+        "counts": counts,
+        "result": [
+            {
+                "type": f.type,
+                "integrated_account_id": f.integrated_account_id,
+                "email": f.email,
+                "user_id": f.user_id,
+                "evidence": f.evidence,
+            }
+            for f in findings
+        ],
+    }

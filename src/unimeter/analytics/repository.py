@@ -244,7 +244,7 @@ async def accounts_of(
 async def get_or_add_settings(session: AsyncSession, account_id: str) -> AnalyticsSettings:
     settings = await session.get(AnalyticsSettings, account_id, with_for_update=True)
     if settings is None:
-        settings = AnalyticsSettings(account_id=account_id, thresholds={})
+        settings = AnalyticsSettings(account_id=account_id, options={})
         session.add(settings)
     return settings
 
@@ -394,3 +394,46 @@ def _utc_day(ms: int) -> dt.date:
 
 def _day_start_ms(day: dt.date) -> int:
     return (day - dt.date(1970, 1, 1)).days * DAY_MS
+
+
+@dataclass(frozen=True, slots=True)
+class AfterRemoval:
+    account_id: str
+    member_id: int | None
+    email: str | None
+    events: int
+    charged_cents_e6: int
+    first_ms: int
+    last_ms: int
+
+
+async def usage_after_removal(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> list[AfterRemoval]:
+    """Usage events the sync flagged as after their member's removal, per member."""
+    e = UsageEvent
+    rows = await session.execute(
+        select(
+            e.account_id, e.member_id, func.max(e.email), func.count(),
+            func.sum(e.charged_cents_e6), func.min(e.timestamp_ms), func.max(e.timestamp_ms),
+        )
+        .where(e.account_id.in_(account_ids), e.after_removal.is_(True))
+        .group_by(e.account_id, e.member_id)
+    )  # fmt: skip
+    return [
+        AfterRemoval(a, m, em, int(n), int(c or 0), int(f), int(la))
+        for a, m, em, n, c, f, la in rows.all()
+    ]
+
+
+async def removed_members(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> dict[int, tuple[str, str, int | None]]:
+    """``{member id: (user id, email, removed at)}`` of removed members."""
+    m = Member
+    rows = await session.execute(
+        select(m.id, m.remote_id, m.email, m.removed_at).where(
+            m.account_id.in_(account_ids), m.is_removed.is_(True)
+        )
+    )
+    return {i: (r, e, at) for i, r, e, at in rows.all()}

@@ -15,8 +15,9 @@ from unimeter.kit.cursors import query_fingerprint
 from unimeter.kit.money import dollars, parse_dollars
 from unimeter.runtime import Runtime
 
+from . import audit, render, service
 from . import chargeback as charges
-from . import render, service
+from . import settings as account_settings
 from .chargeback import ChargeBy, SourceChoice
 from .directory import DirectoryError
 from .repository import ConsumptionQuery
@@ -28,6 +29,7 @@ from .schemas import (
     SettingsOut,
     SettingsUpdate,
 )
+from .settings import AccountSettings
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], responses={**COMMON_ERRORS})
 
@@ -125,9 +127,16 @@ async def consumption(
     return JSON(body)
 
 
-def _settings(account_id: str, price: int | None) -> dict[str, Any]:
-    money = {"amount": dollars(price), "currency": "USD"} if price is not None else None
-    return {"integrated_account_id": account_id, "seat_price": money}
+def _settings(account_id: str, settings: AccountSettings) -> dict[str, Any]:
+    price = settings.seat_price_cents_e6
+    return {
+        "integrated_account_id": account_id,
+        "seat_price": {"amount": dollars(price), "currency": "USD"} if price is not None else None,
+        "allowed_admins": list(settings.allowed_admins)
+        if settings.allowed_admins is not None
+        else None,
+        "anomaly_thresholds": settings.anomaly.model_dump(),
+    }
 
 
 @router.get(
@@ -135,22 +144,39 @@ def _settings(account_id: str, price: int | None) -> dict[str, Any]:
 )
 async def get_settings(runtime: RuntimeDep, account: AccountDep) -> JSON:
     """An account's analytics settings."""
-    return JSON(_settings(account.id, await service.seat_price(runtime, account.id)))
+    return JSON(_settings(account.id, await account_settings.get(runtime, account.id)))
 
 
 @router.patch(
     "/settings", response_model=None, response_class=JSON, responses={200: {"model": SettingsOut}}
 )
 async def update_settings(runtime: RuntimeDep, account: AccountDep, body: SettingsUpdate) -> JSON:
-    """Set what Cursor does not expose, such as the monthly price of a seat."""
-    price = None
-    if body.seat_price is not None:
+    """Set what Cursor does not expose (a seat's price), who may hold admin roles, and
+    anomaly thresholds. Only the fields sent change."""
+    changes: dict[str, Any] = {}
+    sent = body.model_fields_set
+    if "seat_price" in sent:
         try:
-            price = parse_dollars(body.seat_price)
+            price = parse_dollars(body.seat_price) if body.seat_price is not None else None
         except ValueError as exc:
             raise bad_request(f"seat_price: {exc}") from exc
-    await service.set_seat_price(runtime, account.id, price)
-    return JSON(_settings(account.id, price))
+        changes["seat_price_cents_e6"] = price
+    if "allowed_admins" in sent:
+        admins = body.allowed_admins
+        changes["allowed_admins"] = (
+            sorted({a.strip().lower() for a in admins}) if admins is not None else None
+        )
+    if "anomaly_thresholds" in sent:
+        thresholds = body.anomaly_thresholds
+        if thresholds is not None:
+            for name in ("min_cost", "model_min_cost", "headless_min_cost"):
+                try:
+                    parse_dollars(getattr(thresholds, name))
+                except ValueError as exc:
+                    raise bad_request(f"anomaly_thresholds.{name}: {exc}") from exc
+        changes["anomaly"] = thresholds.model_dump(exclude_defaults=True) if thresholds else None
+    settings = await account_settings.update(runtime, account.id, changes)
+    return JSON(_settings(account.id, settings))
 
 
 def _range(
@@ -217,6 +243,22 @@ async def team_mapping(
     scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
     maps = await charges.team_maps(runtime, scope, source)
     return JSON({"scope": scope.describe(), **render.team_mapping(maps, email)})
+
+
+@router.get("/audit", response_model=None, response_class=JSON)
+async def provisioning_audit(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    as_of: Annotated[dt.date | None, Query(description="The day to audit (UTC)")] = None,
+) -> JSON:
+    """Findings with evidence: seats missing from the directory, offboarded people holding
+    a seat, admins outside the allow-list, usage after removal, never-active seats."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    day = as_of or service.today(runtime)
+    findings = await audit.audit(runtime, scope, day)
+    return JSON({"scope": scope.describe(), **render.audit(findings, day)})
 
 
 # --- directory -----------------------------------------------------------------------------

@@ -95,15 +95,53 @@ class ConsumptionOut(BaseModel):
     )
 
 
+class AnomalyThresholds(BaseModel):
+    """When usage counts as an anomaly (docs/metrics.md). Every signal needs both a minimum
+    amount and a minimum multiple of the baseline, so small users page nobody."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    baseline_days: int = Field(default=28, ge=7, le=90, description="Trailing days in the baseline")
+    min_baseline_days: int = Field(
+        default=7, ge=1, le=90, description="Days of history needed first"
+    )
+    robust_z: float = Field(
+        default=6.0, ge=1, le=100, description="Deviation in MAD units (x1.4826)"
+    )
+    min_multiple: float = Field(default=3.0, ge=1, le=1000, description="Times the baseline median")
+    min_cost: str = Field(default="25", description="Minimum daily cost in USD above the median")
+    min_tokens: int = Field(
+        default=5_000_000, ge=0, description="Minimum daily tokens above the median"
+    )
+    model_cost_multiple: float = Field(
+        default=5.0, ge=1, le=1000, description="A new model's cost per event vs the user's usual"
+    )
+    model_min_cost: str = Field(default="5", description="Minimum daily cost on the new model, USD")
+    headless_min_cost: str = Field(
+        default="10", description="Minimum daily headless/agent cost, USD"
+    )
+
+
 class SettingsOut(BaseModel):
     integrated_account_id: str
     seat_price: Money | None = Field(description="Monthly price of one seat; Cursor has none")
+    allowed_admins: list[str] | None = Field(
+        description="Emails allowed to hold admin roles; null: no allow-list (no findings)"
+    )
+    anomaly_thresholds: AnomalyThresholds
 
 
 class SettingsUpdate(BaseModel):
+    """Only the fields sent change."""
+
     model_config = ConfigDict(extra="forbid")
 
     seat_price: str | None = Field(
+        None,
         description='Monthly price of one seat in USD, e.g. "40"; null to clear',
         examples=["40"],
+    )
+    allowed_admins: list[str] | None = Field(None, max_length=10_000)
+    anomaly_thresholds: AnomalyThresholds | None = Field(
+        None, description="Replaces the thresholds; null restores the defaults"
     )

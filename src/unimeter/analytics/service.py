@@ -11,6 +11,7 @@ from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 
 from . import repository
+from . import settings as account_settings
 from .repository import CONSUMPTION_METRICS, ConsumptionQuery, LastActive, SeatHolder
 
 
@@ -117,8 +118,8 @@ async def seats(runtime: Runtime, scope: Scope, as_of: dt.date, idle_days: int) 
         holders = await repository.seat_holders(session, ids)
         emails = await repository.member_emails(session, ids)
         activity = await repository.last_active_days(session, ids, as_of)
-        settings = await repository.settings_for(session, ids)
     last = _last_active_by_member(emails, activity)
+    settings = await account_settings.for_accounts(runtime, ids)
     prices = {
         account: s.seat_price_cents_e6
         for account, s in settings.items()
@@ -220,21 +221,6 @@ def _as_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
-
-
-# --- settings -----------------------------------------------------------------------------
-
-
-async def seat_price(runtime: Runtime, account_id: str) -> int | None:
-    async with runtime.db.reader() as session:
-        settings = await repository.get_settings(session, account_id)
-    return settings.seat_price_cents_e6 if settings else None
-
-
-async def set_seat_price(runtime: Runtime, account_id: str, cents_e6: int | None) -> None:
-    async with runtime.db.session() as session:
-        settings = await repository.get_or_add_settings(session, account_id)
-        settings.seat_price_cents_e6 = cents_e6
 
 
 def cursor_key(key: Sequence[Any]) -> list[Any]:

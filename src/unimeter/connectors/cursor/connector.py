@@ -20,6 +20,8 @@ class CursorConnector:
     default_base_url = DEFAULT_BASE_URL
     # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
     proxy_prefixes = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
+    # Roles that administer the team (a free owner is an unpaid admin).
+    admin_roles = frozenset({"owner", "free-owner"})
 
     def __init__(
         self,

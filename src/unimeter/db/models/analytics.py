@@ -1,4 +1,4 @@
-"""What the analyses need and Cursor does not have: seat prices, thresholds, a directory."""
+"""What the analyses need and Cursor does not have: seat prices, allowed admins, thresholds, a directory."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ class AnalyticsSettings(Base):
     )
     # Monthly price of one seat, in cents * 10**6; unknown until someone sets it.
     seat_price_cents_e6: Mapped[int | None] = mapped_column(BigInteger)
-    # Anomaly thresholds that differ from the documented defaults.
-    thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Everything else, validated by the analytics settings schema: the allowed admins, and
+    # anomaly thresholds that differ from the documented defaults.
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
 
 

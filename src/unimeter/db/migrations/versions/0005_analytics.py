@@ -1,4 +1,4 @@
-"""Analytics: per-account settings (seat price, anomaly thresholds) and directory uploads
+"""Analytics: per-account settings (seat price, admin allow-list, anomaly thresholds) and directory uploads
 
 Revision ID: 0005
 Revises: 0004
@@ -26,7 +26,7 @@ def upgrade() -> None:
         "analytics_settings",
         sa.Column("account_id", sa.String(40), nullable=False),
         sa.Column("seat_price_cents_e6", sa.BigInteger(), nullable=True),
-        sa.Column("thresholds", JSON, nullable=False),
+        sa.Column("options", JSON, nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"],
