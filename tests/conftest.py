@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import PostgresDatabases, SQLiteDatabases, postgres_url
+from tests.webhooks.receiver import Receiver, receiving
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -47,3 +48,10 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on a real loopback port (tests/webhooks/receiver.py)."""
+    with receiving() as r:
+        yield r

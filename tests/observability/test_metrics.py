@@ -181,13 +181,18 @@ async def test_rate_limited_attempts_count_429s_and_retries(
         async with httpx.AsyncClient(
             transport=transport, base_url="http://cursor.sim", auth=(KEYS[0], "")
         ) as other:
-            while (await other.get("/teams/members")).status_code != 429:
-                pass
-        before = await scrape(api.client)
-        limited = await api.get(
-            "/proxy/cursor/teams/members", integrated_account_id=api.accounts["default"]
-        )
-        after = await scrape(api.client)
+            # A fixed rate-limit minute may end between spending the budget and the call;
+            # then the call succeeds and the budget is spent again (at most twice more).
+            for _ in range(3):
+                while (await other.get("/teams/members")).status_code != 429:
+                    pass
+                before = await scrape(api.client)
+                limited = await api.get(
+                    "/proxy/cursor/teams/members", integrated_account_id=api.accounts["default"]
+                )
+                after = await scrape(api.client)
+                if limited.status_code != 200:
+                    break
 
     assert limited.status_code == 429
     endpoint = (("endpoint", "/teams/members"), ("vendor", "cursor"))

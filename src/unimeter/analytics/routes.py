@@ -9,19 +9,22 @@ from fastapi import APIRouter, Query, Request
 
 from unimeter.api.deps import AccountDep, PrincipalDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ApiError, bad_request
-from unimeter.api.pagination import codec, read_cursor
+from unimeter.api.pagination import codec, envelope, read_cursor
 from unimeter.api.responses import JSON
 from unimeter.kit.cursors import query_fingerprint
 from unimeter.kit.money import dollars, parse_dollars
 from unimeter.runtime import Runtime
 
-from . import audit, render, service
+from . import anomalies, audit, render, service
 from . import chargeback as charges
 from . import settings as account_settings
 from .chargeback import ChargeBy, SourceChoice
 from .directory import DirectoryError
 from .repository import ConsumptionQuery
 from .schemas import (
+    AnomalyKind,
+    AnomalyStatus,
+    AnomalyUpdate,
     ConsumptionDimension,
     ConsumptionOut,
     Granularity,
@@ -259,6 +262,47 @@ async def provisioning_audit(
     day = as_of or service.today(runtime)
     findings = await audit.audit(runtime, scope, day)
     return JSON({"scope": scope.describe(), **render.audit(findings, day)})
+
+
+@router.get("/anomalies", response_model=None, response_class=JSON)
+async def list_anomalies(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    status: Annotated[AnomalyStatus | None, Query()] = None,
+    kind: Annotated[AnomalyKind | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_cursor: str | None = None,
+) -> JSON:
+    """Anomalies found after each sync, newest first."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    filters = {"route": "anomalies", **scope.describe(), "status": status, "kind": kind}
+    position = read_cursor(request, next_cursor, filters)
+    page = await anomalies.page(
+        runtime, scope.account_ids, status=status, kind=kind, position=position, limit=limit
+    )
+    return JSON(envelope(request, page, filters, anomalies.render))
+
+
+@router.get("/anomalies/{anomaly_id}", response_model=None, response_class=JSON)
+async def get_anomaly(anomaly_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> JSON:
+    found = await anomalies.get(runtime, principal.environment_id, anomaly_id)
+    if found is None:
+        raise ApiError(404, "anomaly not found")
+    return JSON(anomalies.render(found))
+
+
+@router.patch("/anomalies/{anomaly_id}", response_model=None, response_class=JSON)
+async def update_anomaly(
+    anomaly_id: str, body: AnomalyUpdate, runtime: RuntimeDep, principal: PrincipalDep
+) -> JSON:
+    """Acknowledge or resolve an anomaly (or reopen it)."""
+    found = await anomalies.set_status(runtime, principal.environment_id, anomaly_id, body.status)
+    if found is None:
+        raise ApiError(404, "anomaly not found")
+    return JSON(anomalies.render(found))
 
 
 # --- directory -----------------------------------------------------------------------------

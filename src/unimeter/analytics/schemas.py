@@ -145,3 +145,13 @@ class SettingsUpdate(BaseModel):
     anomaly_thresholds: AnomalyThresholds | None = Field(
         None, description="Replaces the thresholds; null restores the defaults"
     )
+
+
+AnomalyKind = Literal["cost_spike", "token_spike", "headless_spike", "expensive_model"]
+AnomalyStatus = Literal["open", "acknowledged", "resolved"]
+
+
+class AnomalyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: AnomalyStatus

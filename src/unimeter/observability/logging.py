@@ -63,3 +63,5 @@ def configure(log_format: LogFormat | None = None, level: str | None = None) -> 
         named = logging.getLogger(name)
         named.handlers.clear()
         named.propagate = True
+        # A level set earlier (by uvicorn's own config, say) would filter before the root.
+        named.setLevel(logging.NOTSET)

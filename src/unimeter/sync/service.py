@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from unimeter.accounts import service as accounts
+from unimeter.analytics import anomalies
 from unimeter.db.base import now_ms
+from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 
 from . import state_repository
 from .engine import SyncEngine
 from .report import Progress, SyncAuthError, SyncOptions, SyncReport
+
+log = logging.getLogger(__name__)
 
 
 async def sync_account(
@@ -37,4 +43,15 @@ async def sync_account(
             lease_ms=int(settings.sync_lease_seconds * 1000),
             heartbeat_seconds=min(10.0, settings.sync_lease_seconds / 4),
         )
-        return await engine.sync(account.id, source, options, run_id=run_id, progress=progress)
+        report = await engine.sync(account.id, source, options, run_id=run_id, progress=progress)
+    if report.status == "succeeded":
+        await _detect_anomalies(runtime, account)
+    return report
+
+
+async def _detect_anomalies(runtime: Runtime, account: IntegratedAccount) -> None:
+    """New data may hold anomalies; finding them must never fail the sync that brought it."""
+    try:
+        await anomalies.detect(runtime, account)
+    except Exception:
+        log.exception("anomaly detection failed for account %s", account.id)

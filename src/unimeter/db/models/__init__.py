@@ -6,7 +6,7 @@ record synced from a vendor keeps the vendor's payload in ``raw``.
 """
 
 from .accounts import Environment, IntegratedAccount, Keyring
-from .analytics import AnalyticsSettings, DirectoryEntry
+from .analytics import AnalyticsSettings, Anomaly, DirectoryEntry
 from .auth import ApiToken
 from .billing import (
     AuditEvent,
@@ -23,6 +23,7 @@ from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "AnalyticsSettings",
+    "Anomaly",
     "ApiToken",
     "AuditEvent",
     "BillingGroup",

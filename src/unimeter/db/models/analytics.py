@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, BigIntPK, now_ms
+from ..base import Base, BigIntPK, JSONType, now_ms
 
 
 class AnalyticsSettings(Base):
@@ -45,3 +45,31 @@ class DirectoryEntry(Base):
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)  # last day, inclusive
     uploaded_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+
+class Anomaly(Base):
+    """Usage that deviated from its baseline: one per (account, kind, user, day, subject),
+    so detecting it again after every sync neither duplicates it nor announces it twice."""
+
+    __tablename__ = "anomalies"
+    __table_args__ = (
+        UniqueConstraint("account_id", "kind", "user_email", "day", "subject"),
+        Index("ix_anomalies_account_detected", "account_id", "detected_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("integrated_accounts.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    user_email: Mapped[str] = mapped_column(String(320))
+    day: Mapped[dt.date] = mapped_column(Date)
+    # What the signal is about beyond user and day (the model, for a new expensive model).
+    subject: Mapped[str] = mapped_column(String(120), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    # The measured value, the baseline and the thresholds that made it an anomaly.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Fingerprints of the costliest events behind it.
+    event_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    detected_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)

@@ -106,14 +106,26 @@ class DayActivity:
 
 
 @dataclass(frozen=True, slots=True)
+class Spike:
+    """A member's day of runaway usage, injected by a test or a demo: ``factor`` times
+    their usual number of events, optionally all on one model, optionally headless."""
+
+    member: int
+    factor: int
+    model: int | None = None
+    headless: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Day:
     events: DayEvents
     activity: DayActivity
 
 
 def generate_day(
-    roster: Roster, seed: int, salt: int, day: int, activity_scale: float, *, late_arrivals: bool
-) -> Day:
+    roster: Roster, seed: int, salt: int, day: int, activity_scale: float, *, late_arrivals: bool,
+    spikes: tuple[Spike, ...] = (),
+) -> Day:  # fmt: skip
     gen = np.random.default_rng([seed & 0xFFFFFFFF, salt & 0xFFFFFFFF, day & 0xFFFFFFFF, 1])
     b = roster.behaviour
     n = len(roster.members)
@@ -121,14 +133,21 @@ def generate_day(
     p_active = b.p_active_weekend if weekend else b.p_active_weekday
     active = gen.random(n) < p_active
     counts = gen.poisson(b.event_rate * activity_scale) * active
-    events = _generate_events(roster, gen, salt, day, counts.astype(np.int64), late_arrivals)
+    for spike in spikes:
+        active[spike.member] = True
+        usual = round(float(b.event_rate[spike.member]) * activity_scale)
+        counts[spike.member] = max(int(counts[spike.member]), usual, 1) * spike.factor
+    events = _generate_events(
+        roster, gen, salt, day, counts.astype(np.int64), late_arrivals, spikes
+    )
     activity = _generate_activity(roster, gen, day, active, counts.astype(np.int64))
     return Day(events=events, activity=activity)
 
 
 def _generate_events(
-    roster: Roster, gen: np.random.Generator, salt: int, day: int, counts: I64, late: bool
-) -> DayEvents:
+    roster: Roster, gen: np.random.Generator, salt: int, day: int, counts: I64, late: bool,
+    spikes: tuple[Spike, ...] = (),
+) -> DayEvents:  # fmt: skip
     b = roster.behaviour
     total = int(counts.sum())
     user = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
@@ -148,6 +167,9 @@ def _generate_events(
 
     u_model = gen.random(total)
     model = (u_model[:, None] < b.model_cum[user]).argmax(axis=1).astype(np.int64)
+    for spike in spikes:
+        if spike.model is not None:
+            model[user == spike.member] = spike.model
 
     r_kind = gen.random(total)
     errored = r_kind < 0.02
@@ -164,6 +186,9 @@ def _generate_events(
     max_mode = gen.random(total) < b.p_max_mode[user]
     token_based = ~failed & (gen.random(total) < 0.94)
     headless = gen.random(total) < b.p_headless[user]
+    for spike in spikes:
+        if spike.headless:
+            headless[user == spike.member] = True
     uid = gen.integers(1, np.iinfo(np.int64).max, total, dtype=np.int64).astype(np.uint64)
     # One cloud-agent run per conversation; a run outside any conversation gets its own id.
     agent_seed = np.where(conversation != 0, conversation, uid) + np.uint64(77)

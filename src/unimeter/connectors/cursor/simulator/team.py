@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .activity import Day, generate_day
+from .activity import Day, Spike, generate_day
 from .catalog import ADMIN_ROLES, PAID_ROLES
 from .clock import SimClock
 from .config import DAY_MS, SimulatorConfig
@@ -63,6 +63,8 @@ class SimTeam:
         self._cache = _DayCache()
         # Bumped whenever cached days are dropped because the team changed.
         self.data_version = 0
+        # Days of injected runaway usage: day → spikes.
+        self.spikes: dict[int, tuple[Spike, ...]] = {}
         self._by_email = {m.email: m for m in self.roster.members}
         self._by_user_id = {m.user_id: m for m in self.roster.members}
         self._by_numeric = {m.numeric_id: m for m in self.roster.members}
@@ -105,6 +107,7 @@ class SimTeam:
             day,
             self.config.activity_scale,
             late_arrivals=self.config.quirks.late_arrivals,
+            spikes=self.spikes.get(day, ()),
         )
         cache.days[day] = made
         cache.events += made.events.size
@@ -112,6 +115,11 @@ class SimTeam:
             _, dropped = cache.days.popitem(last=False)
             cache.events -= dropped.events.size
         return made
+
+    def inject_spike(self, spike: Spike, day: int) -> None:
+        """Make ``day`` a day of runaway usage for a member (see :class:`Spike`)."""
+        self.spikes[day] = (*self.spikes.get(day, ()), spike)
+        self.invalidate_from(day)
 
     def invalidate_from(self, day: int) -> None:
         self.data_version += 1

@@ -75,6 +75,20 @@ class SimulatedCursor:
 
         return TeamTruth(self, key or self.keys[0])
 
+    def inject_spike(
+        self, key: str, email: str, day_ms: int, *, factor: int = 20, model: str | None = None,
+        headless: bool = False,
+    ) -> None:  # fmt: skip
+        """Give a member a day of runaway usage: ``factor`` times their events that day,
+        optionally all on ``model`` and all headless (a runaway agent)."""
+        from .activity import Spike
+        from .catalog import MODEL_INDEX
+
+        team = self.team(key)
+        member = next(m for m in team.members if m.email == email)
+        model_index = MODEL_INDEX[model] if model is not None else None
+        team.inject_spike(Spike(member.index, factor, model_index, headless), day_ms // 86_400_000)
+
     def revoke(self, key: str) -> None:
         """Make a key invalid from now on, as if an admin deleted it in the dashboard."""
         self._revoked.add(key)

@@ -60,8 +60,41 @@ def upgrade() -> None:
     op.create_index(
         "ix_directory_entries_account_email", "directory_entries", ["account_id", "email"]
     )
+    _create_anomalies()
+
+
+def _create_anomalies() -> None:
+    op.create_table(
+        "anomalies",
+        sa.Column("id", sa.String(40), nullable=False),
+        sa.Column("account_id", sa.String(40), nullable=False),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("user_email", sa.String(320), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("subject", sa.String(120), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("details", JSON, nullable=False),
+        sa.Column("event_ids", JSON, nullable=False),
+        sa.Column("detected_at", sa.BigInteger(), nullable=False),
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["integrated_accounts.id"],
+            name=op.f("fk_anomalies_account_id_integrated_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_anomalies")),
+        sa.UniqueConstraint(
+            "account_id", "kind", "user_email", "day", "subject",
+            name=op.f("uq_anomalies_account_id_kind_user_email_day_subject"),
+        ),
+    )  # fmt: skip
+    op.create_index(
+        "ix_anomalies_account_detected", "anomalies", ["account_id", "detected_at", "id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("anomalies")
     op.drop_table("directory_entries")
     op.drop_table("analytics_settings")

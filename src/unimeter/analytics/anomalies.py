@@ -1,0 +1,253 @@
+"""Usage anomalies: per-user daily cost, tokens and headless spend against a robust
+baseline (median and MAD of the trailing days), and first use of a far costlier model.
+
+Every signal needs a minimum amount *and* a minimum multiple of the baseline, so a user
+whose spend goes from 2 cents to 10 pages no one. Detection runs after every sync over the
+last few days; an anomaly is stored once per (kind, user, day, subject) and announced once,
+by a ``usage:anomaly_detected`` webhook written in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from unimeter.db.base import new_id, now_ms
+from unimeter.db.keyset import PageSlice, slice_page
+from unimeter.db.models import Anomaly, IntegratedAccount
+from unimeter.kit.cursors import Position
+from unimeter.kit.money import dollars, parse_dollars
+from unimeter.runtime import Runtime
+from unimeter.webhooks import service as webhooks
+
+from . import anomalies_repository as repo
+from . import repository as analytics_repo
+from . import settings as account_settings
+from .schemas import AnomalyThresholds
+
+KINDS = ("cost_spike", "token_spike", "headless_spike", "expensive_model")
+STATUSES = ("open", "acknowledged", "resolved")
+SCAN_DAYS = 3  # days re-examined after each sync: late events and cost changes land there
+MAD_SCALE = 1.4826  # makes the MAD estimate a standard deviation for normal data
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: str
+    email: str
+    day: dt.date
+    subject: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One user's daily values of one metric, zero on days without usage."""
+
+    values: dict[dt.date, int]
+
+    def baseline(self, day: dt.date, days: int) -> list[int]:
+        return [self.values.get(day - dt.timedelta(days=n), 0) for n in range(1, days + 1)]
+
+
+def spike(
+    value: int, baseline: list[int], t: AnomalyThresholds, min_amount: int
+) -> dict[str, Any] | None:
+    """The robust test: far above the median in MAD units, by at least ``min_amount`` and
+    ``min_multiple`` times the median."""
+    median = statistics.median(baseline)
+    mad = statistics.median(abs(x - median) for x in baseline)
+    sigma = MAD_SCALE * mad
+    excess = value - median
+    if excess < min_amount or value < t.min_multiple * median:
+        return None
+    z = excess / sigma if sigma else None
+    if z is not None and z < t.robust_z:
+        return None
+    return {"value": value, "median": median, "mad": mad, "robust_z": z}
+
+
+def find(
+    t: AnomalyThresholds,
+    days: list[dt.date],
+    user_days: list[tuple[str, dt.date, int, int, int]],
+    model_days: list[tuple[str, dt.date, str, int, int]],
+    first_seen: dict[str, dt.date],
+) -> list[Finding]:
+    """Every anomaly on ``days``, from daily series that reach back a baseline before them."""
+    cost: dict[str, dict[dt.date, int]] = defaultdict(dict)
+    tokens: dict[str, dict[dt.date, int]] = defaultdict(dict)
+    headless: dict[str, dict[dt.date, int]] = defaultdict(dict)
+    for user, day, charged, used, agent in user_days:
+        cost[user][day], tokens[user][day], headless[user][day] = charged, used, agent
+    money = {name: parse_dollars(getattr(t, name)) for name in
+             ("min_cost", "model_min_cost", "headless_min_cost")}  # fmt: skip
+    signals: list[tuple[str, dict[str, dict[dt.date, int]], int, Callable[[int], Any]]] = [
+        ("cost_spike", cost, money["min_cost"], dollars),
+        ("token_spike", tokens, t.min_tokens, int),
+        ("headless_spike", headless, money["headless_min_cost"], dollars),
+    ]
+    out: list[Finding] = []
+    for day in days:
+        for user, first in first_seen.items():
+            if (day - first).days < t.min_baseline_days:
+                continue  # too new to have a baseline
+            for kind, series, minimum, show in signals:
+                values = Series(series.get(user, {}))
+                # The baseline never reaches before the user's first day of usage.
+                window = min(t.baseline_days, (day - first).days)
+                found = spike(values.values.get(day, 0), values.baseline(day, window), t, minimum)
+                if found:
+                    details = {k: show(v) if k in ("value", "median") else v
+                               for k, v in found.items()}  # fmt: skip
+                    out.append(Finding(kind, user, day, "", {"metric": kind, **details}))
+    out += _new_models(t, days, model_days, first_seen, money["model_min_cost"])
+    return out
+
+
+def _new_models(
+    t: AnomalyThresholds, days: list[dt.date], model_days: list[tuple[str, dt.date, str, int, int]],
+    first_seen: dict[str, dt.date], min_cost: int,
+) -> list[Finding]:  # fmt: skip
+    usage: dict[str, dict[dt.date, dict[str, tuple[int, int]]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    for user, day, model, charged, events in model_days:
+        usage[user][day][model] = (charged, events)
+    out = []
+    for day in days:
+        for user, by_day in usage.items():
+            first = first_seen.get(user)
+            if first is None or (day - first).days < t.min_baseline_days:
+                continue
+            span = min(t.baseline_days, (day - first).days)
+            window = [day - dt.timedelta(days=n) for n in range(1, span + 1)]
+            usual = [by_day[d][m] for d in window if d in by_day for m in by_day[d]]
+            known = {m for d in window if d in by_day for m in by_day[d]}
+            usual_cost, usual_events = sum(c for c, _ in usual), sum(n for _, n in usual)
+            if not usual_events:
+                continue
+            per_event = usual_cost / usual_events
+            for model, (charged, events) in by_day.get(day, {}).items():
+                if model in known or charged < min_cost or not events:
+                    continue
+                if charged / events >= t.model_cost_multiple * max(per_event, 1):
+                    details = {"metric": "cost_per_event", "model": model,
+                               "value": dollars(charged), "cost_per_event": dollars(charged // events),
+                               "usual_cost_per_event": dollars(int(per_event))}  # fmt: skip
+                    out.append(Finding("expensive_model", user, day, model, details))
+    return out
+
+
+async def detect(runtime: Runtime, account: IntegratedAccount) -> list[Anomaly]:
+    """Find, store and announce new anomalies on the account's last ``SCAN_DAYS`` days."""
+    t = (await account_settings.get(runtime, account.id)).anomaly
+    async with runtime.db.reader() as session:
+        last = await repo.latest_day(session, account.id)
+        if last is None:
+            return []
+        days = [last - dt.timedelta(days=n) for n in range(SCAN_DAYS)]
+        start = days[-1] - dt.timedelta(days=t.baseline_days)
+        findings = find(
+            t, days, await repo.user_days(session, account.id, start, last),
+            await repo.user_model_days(session, account.id, start, last),
+            await repo.first_days(session, account.id),
+        )  # fmt: skip
+    if not findings:
+        return []
+    return await _store(runtime, account, findings, days)
+
+
+async def _store(
+    runtime: Runtime, account: IntegratedAccount, findings: list[Finding], days: list[dt.date]
+) -> list[Anomaly]:
+    async with runtime.db.session() as session:
+        known = await repo.existing_keys(session, account.id, days)
+        fresh = []
+        for f in findings:
+            if (f.kind, f.email, f.day, f.subject) in known:
+                continue
+            events = await repo.costliest_events(
+                session, account.id, f.email, f.day, model=f.subject or None,
+                headless=f.kind == "headless_spike",
+            )  # fmt: skip
+            at = now_ms()
+            fresh.append(Anomaly(
+                id=new_id("anm"), account_id=account.id, kind=f.kind, user_email=f.email,
+                day=f.day, subject=f.subject, status="open", details=f.details, event_ids=events,
+                detected_at=at, updated_at=at,
+            ))  # fmt: skip
+        await repo.add(session, fresh)
+        for anomaly in fresh:
+            await webhooks.publish(
+                session, account.environment_id, "usage:anomaly_detected", render(anomaly)
+            )
+    return fresh
+
+
+def render(a: Anomaly) -> dict[str, Any]:
+    end = a.day + dt.timedelta(days=1)
+    return {
+        "id": a.id,
+        "integrated_account_id": a.account_id,
+        "kind": a.kind,
+        "status": a.status,
+        "user_email": a.user_email,
+        "day": a.day.isoformat(),
+        "model": a.subject or None,
+        "details": a.details,
+        "event_ids": a.event_ids,
+        "links": {
+            "usage": f"/unified/usage-metering/usage?integrated_account_id={a.account_id}"
+            f"&emails[]={a.user_email}&start_date={a.day}&end_date={end}&group_by[]=user"
+            "&group_by[]=model",
+        },
+        "detected_at": _iso(a.detected_at),
+        "updated_at": _iso(a.updated_at),
+    }
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- the API's view -----------------------------------------------------------------------
+
+
+async def page(
+    runtime: Runtime, account_ids: tuple[str, ...], *, status: str | None, kind: str | None,
+    position: Position | None, limit: int,
+) -> PageSlice[Anomaly]:  # fmt: skip
+    async with runtime.db.reader() as session:
+        rows = await repo.page(
+            session, account_ids, status=status, kind=kind, position=position, limit=limit
+        )
+    return slice_page(rows, limit, position, lambda a: [a.detected_at, a.id])
+
+
+async def environment_accounts(runtime: Runtime, environment_id: str) -> tuple[str, ...]:
+    async with runtime.db.reader() as session:
+        accounts = await analytics_repo.accounts_of(session, environment_id)
+    return tuple(a.id for a in accounts)
+
+
+async def get(runtime: Runtime, environment_id: str, anomaly_id: str) -> Anomaly | None:
+    ids = await environment_accounts(runtime, environment_id)
+    async with runtime.db.reader() as session:
+        return await repo.get(session, anomaly_id, ids)
+
+
+async def set_status(
+    runtime: Runtime, environment_id: str, anomaly_id: str, status: str
+) -> Anomaly | None:
+    ids = await environment_accounts(runtime, environment_id)
+    async with runtime.db.session() as session:
+        found = await repo.get(session, anomaly_id, ids)
+        if found is None:
+            return None
+        found.status, found.updated_at = status, now_ms()
+        return found

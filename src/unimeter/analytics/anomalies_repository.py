@@ -1,0 +1,128 @@
+"""SQL of anomaly detection: daily series per user from the rollups, and the anomaly rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db import keyset
+from unimeter.db.models import Anomaly, UsageEvent, UsageRollup
+from unimeter.kit.cursors import Position
+
+# Our surface for usage in the editor; every other surface is headless or an agent.
+INTERACTIVE_SURFACE = "ide"
+
+
+async def latest_day(session: AsyncSession, account_id: str) -> dt.date | None:
+    r = UsageRollup
+    day: dt.date | None = await session.scalar(
+        select(func.max(r.day)).where(r.account_id == account_id)
+    )
+    return day
+
+
+async def first_days(session: AsyncSession, account_id: str) -> dict[str, dt.date]:
+    r = UsageRollup
+    rows = await session.execute(
+        select(r.user_email, func.min(r.day))
+        .where(r.account_id == account_id, r.user_email != "")
+        .group_by(r.user_email)
+    )
+    return {str(user): day for user, day in rows.all()}
+
+
+async def user_days(
+    session: AsyncSession, account_id: str, start: dt.date, end: dt.date
+) -> list[tuple[str, dt.date, int, int, int]]:
+    """``(user, day, charged, tokens, headless charged)`` for days in ``[start, end]``."""
+    r = UsageRollup
+    tokens = r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens
+    headless = case((r.surface != INTERACTIVE_SURFACE, r.charged_cents_e6), else_=0)
+    rows = await session.execute(
+        select(
+            r.user_email,
+            r.day,
+            func.sum(r.charged_cents_e6),
+            func.sum(tokens),
+            func.sum(headless),
+        )
+        .where(r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end)
+        .group_by(r.user_email, r.day)
+    )
+    return [(u, d, int(c or 0), int(t or 0), int(h or 0)) for u, d, c, t, h in rows.all()]
+
+
+async def user_model_days(
+    session: AsyncSession, account_id: str, start: dt.date, end: dt.date
+) -> list[tuple[str, dt.date, str, int, int]]:
+    """``(user, day, model, charged, events)`` for days in ``[start, end]``."""
+    r = UsageRollup
+    rows = await session.execute(
+        select(r.user_email, r.day, r.model, func.sum(r.charged_cents_e6), func.sum(r.events))
+        .where(r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end)
+        .group_by(r.user_email, r.day, r.model)
+    )
+    return [(u, d, m, int(c or 0), int(n or 0)) for u, d, m, c, n in rows.all()]
+
+
+async def costliest_events(
+    session: AsyncSession, account_id: str, email: str, day: dt.date, *, model: str | None,
+    headless: bool, limit: int = 20,
+) -> list[str]:  # fmt: skip
+    e = UsageEvent
+    stmt = select(e.fingerprint).where(e.account_id == account_id, e.email == email, e.day == day)
+    if model is not None:
+        stmt = stmt.where(e.model == model)
+    if headless:
+        stmt = stmt.where(e.surface != INTERACTIVE_SURFACE)
+    stmt = stmt.order_by(e.charged_cents_e6.desc(), e.fingerprint).limit(limit)
+    return list((await session.scalars(stmt)).all())
+
+
+async def existing_keys(
+    session: AsyncSession, account_id: str, days: Sequence[dt.date]
+) -> set[tuple[str, str, dt.date, str]]:
+    a = Anomaly
+    rows = await session.execute(
+        select(a.kind, a.user_email, a.day, a.subject).where(
+            a.account_id == account_id, a.day.in_(list(days))
+        )
+    )
+    return {(k, u, d, s) for k, u, d, s in rows.all()}
+
+
+async def add(session: AsyncSession, anomalies: Sequence[Anomaly]) -> None:
+    session.add_all(anomalies)
+    await session.flush()
+
+
+async def page(
+    session: AsyncSession,
+    account_ids: Sequence[str],
+    *,
+    status: str | None,
+    kind: str | None,
+    position: Position | None,
+    limit: int,
+) -> Sequence[Anomaly]:
+    a = Anomaly
+    stmt = select(a).where(a.account_id.in_(account_ids))
+    if status is not None:
+        stmt = stmt.where(a.status == status)
+    if kind is not None:
+        stmt = stmt.where(a.kind == kind)
+    columns: list[Any] = [a.detected_at, a.id]
+    return (
+        await session.scalars(keyset.apply(stmt, columns, position, limit, descending=True))
+    ).all()
+
+
+async def get(session: AsyncSession, anomaly_id: str, account_ids: Sequence[str]) -> Anomaly | None:
+    found: Anomaly | None = await session.scalar(
+        select(Anomaly).where(Anomaly.id == anomaly_id, Anomaly.account_id.in_(account_ids))
+    )
+    return found
