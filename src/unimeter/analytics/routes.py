@@ -15,7 +15,7 @@ from unimeter.kit.cursors import query_fingerprint
 from unimeter.kit.money import dollars, parse_dollars
 from unimeter.runtime import Runtime
 
-from . import anomalies, audit, render, service
+from . import adoption, anomalies, audit, render, service
 from . import chargeback as charges
 from . import settings as account_settings
 from .chargeback import ChargeBy, SourceChoice
@@ -246,6 +246,27 @@ async def team_mapping(
     scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
     maps = await charges.team_maps(runtime, scope, source)
     return JSON({"scope": scope.describe(), **render.team_mapping(maps, email)})
+
+
+@router.get("/adoption", response_model=None, response_class=JSON)
+async def adoption_scorecards(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    start_date: Annotated[dt.date | None, Query(description="Inclusive (UTC day)")] = None,
+    end_date: Annotated[
+        dt.date | None, Query(description="Exclusive (UTC day); default today")
+    ] = None,
+    source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
+) -> JSON:
+    """Adoption per team: DAU/WAU/MAU, acceptance, feature shares, cohorts, and the change
+    against the period before."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    end = end_date or service.today(runtime)
+    start, end = _range(runtime, start_date, end, 30)
+    body = await adoption.adoption(runtime, scope, start=start, end=end, source=source)
+    return JSON({"scope": scope.describe(), **body})
 
 
 @router.get("/audit", response_model=None, response_class=JSON)
