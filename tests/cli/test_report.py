@@ -76,3 +76,40 @@ def test_report_refuses_bad_input_in_one_line(data_dir: Path, database_url: str)
         assert result.returncode != 0, args
         assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+async def test_every_report_prints_what_the_api_serves(database_url: str, data_dir: Path) -> None:
+    reports = {
+        "chargeback": ("/analytics/chargeback", {"start_date": "2020-01-01", "end_date": "2030-01-01"},
+                       ["--start", "2020-01-01", "--end", "2030-01-01"]),
+        "adoption": ("/analytics/adoption", {"start_date": "2026-05-16", "end_date": "2026-06-15"},
+                     ["--start", "2026-05-16", "--end", "2026-06-15"]),
+        "audit": ("/analytics/audit", {}, []),
+        "anomalies": ("/analytics/anomalies", {}, []),
+        "reconciliation": ("/analytics/reconciliation", {}, []),
+    }  # fmt: skip
+    async with api_world(database_url, data_dir) as api:
+        account = api.accounts["default"]
+        truth_day = dt.datetime.fromtimestamp(
+            api.sim.truth(api.sim.keys[0]).now_ms / 1000, tz=dt.UTC
+        ).date()
+        served = {}
+        for name, (path, params, _) in reports.items():
+            params = {**params, "integrated_account_id": account}
+            if name == "audit":
+                params["as_of"] = truth_day.isoformat()
+            response = await api.get(path, **params)
+            assert response.status_code == 200, response.text
+            served[name] = response.json()
+    cli = CLI(data_dir=data_dir, database_url=database_url)
+    for name, (_, _, args) in reports.items():
+        extra = ["--as-of", truth_day.isoformat()] if name == "audit" else []
+        out = cli("report", name, "--account", account, *args, *extra, "--format", "json")
+        assert out.returncode == 0, out.stderr
+        printed = json.loads(out.stdout)
+        key = "cycles" if name == "reconciliation" else "result"
+        assert printed[key] == served[name][key], name
+        as_csv = cli("report", name, "--account", account, *args, *extra, "--format", "csv")
+        assert as_csv.returncode == 0, as_csv.stderr
+        rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+        assert len(rows) == len(served[name][key]), name

@@ -15,8 +15,10 @@ from rich.table import Table
 
 from unimeter.accounts import service as accounts
 from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
-from unimeter.analytics import render, service
+from unimeter.analytics import adoption, anomalies, audit, render, service
+from unimeter.analytics import chargeback as charges
 from unimeter.analytics.repository import ConsumptionQuery
+from unimeter.kit.cursors import Position
 from unimeter.runtime import Runtime
 
 from .common import fail, parse_day, run
@@ -171,3 +173,179 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     flat.update({f"{k}_tokens": v for k, v in tokens.items()})
     flat.update({k: v for k, v in cost.items() if k != "currency"})
     return flat
+
+
+# --- the other analyses: one generic shape (a body with a "result" list) -----------------
+
+
+def _flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = json.dumps(value)
+        else:
+            flat[name] = value
+    return flat
+
+
+def _emit(
+    body: dict[str, Any], rows: list[dict[str, Any]], output: Format, columns: list[str]
+) -> None:
+    if output is Format.json:
+        typer.echo(json.dumps(body))
+        return
+    flat = [_flatten(r) for r in rows]
+    if output is Format.csv:
+        every = list(dict.fromkeys(k for r in flat for k in r))
+        _csv(flat, every)
+        return
+    table = Table(*columns)
+    for r in flat:
+        table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
+    console.print(table)
+
+
+def _days(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:
+    return parse_day(start, "--start"), parse_day(end, "--end")
+
+
+StartOption = Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD.")]
+EndOption = Annotated[str | None, typer.Option(help="Day after the last, YYYY-MM-DD.")]
+EnvironmentOption = Annotated[str, typer.Option(help="The environment of --tenant.")]
+
+
+def _range(runtime: Runtime, first: dt.date | None, stop: dt.date | None, days: int,
+           default_end: dt.date) -> tuple[dt.date, dt.date]:  # fmt: skip
+    end = stop or default_end
+    start = first or end - dt.timedelta(days=days)
+    if start >= end:
+        fail("--start must be before --end", 2)
+    return start, end
+
+
+@app.command("chargeback")
+def chargeback_report(
+    account: AccountOption = None, tenant: TenantOption = None,
+    environment: EnvironmentOption = DEFAULT_ENVIRONMENT, start: StartOption = None,
+    end: EndOption = None, by: Annotated[str, typer.Option(help="team or cost_center.")] = "team",
+    granularity: Annotated[str, typer.Option(help="day, week, month or total.")] = "month",
+    source: Annotated[str, typer.Option(help="auto, directory or billing_groups.")] = "auto",
+    output: FormatOption = Format.table,
+) -> None:  # fmt: skip
+    """Cost per team or cost center per period, with an unallocated bucket."""
+    if by not in ("team", "cost_center") or source not in ("auto", "directory", "billing_groups"):
+        fail("--by is team or cost_center; --source is auto, directory or billing_groups", 2)
+    if granularity not in ("day", "week", "month", "total"):
+        fail("--granularity is day, week, month or total", 2)
+    first, stop = _days(start, end)
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        scope = await _scope(runtime, account, tenant, environment)
+        begin, until = _range(
+            runtime, first, stop, 90, service.today(runtime) + dt.timedelta(days=1)
+        )
+        try:
+            report = await charges.chargeback(runtime, scope, start=begin, end=until, by=by,  # type: ignore[arg-type]
+                                              granularity=granularity, source=source)  # type: ignore[arg-type]  # fmt: skip
+        except charges.ChargebackError as exc:
+            fail(str(exc))
+        body = render.chargeback(report, granularity=granularity, start=begin, end=until)
+        return {"scope": scope.describe(), **body}
+
+    body = run(main)
+    _emit(body, body["result"], output,
+          ["period_start", by, "users", "events", "tokens.total", "cost.charged"])  # fmt: skip
+
+
+@app.command("adoption")
+def adoption_report(
+    account: AccountOption = None, tenant: TenantOption = None,
+    environment: EnvironmentOption = DEFAULT_ENVIRONMENT, start: StartOption = None,
+    end: EndOption = None,
+    source: Annotated[str, typer.Option(help="auto, directory or billing_groups.")] = "auto",
+    output: FormatOption = Format.table,
+) -> None:  # fmt: skip
+    """Adoption scorecards per team, with the change against the previous period."""
+    first, stop = _days(start, end)
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        scope = await _scope(runtime, account, tenant, environment)
+        begin, until = _range(runtime, first, stop, 30, service.today(runtime))
+        body = await adoption.adoption(runtime, scope, start=begin, end=until, source=source)  # type: ignore[arg-type]
+        return {"scope": scope.describe(), **body}
+
+    body = run(main)
+    _emit(body, body["result"], output,
+          ["team", "members", "dau", "wau", "mau", "active_ratio", "tab_acceptance",
+           "edit_acceptance", "change.mau"])  # fmt: skip
+
+
+@app.command("audit")
+def audit_report(
+    account: AccountOption = None, tenant: TenantOption = None,
+    environment: EnvironmentOption = DEFAULT_ENVIRONMENT,
+    as_of: Annotated[str | None, typer.Option(help="The day to audit, YYYY-MM-DD.")] = None,
+    output: FormatOption = Format.table,
+) -> None:  # fmt: skip
+    """Provisioning findings, each with its evidence."""
+    day = parse_day(as_of, "--as-of")
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        scope = await _scope(runtime, account, tenant, environment)
+        when = day or service.today(runtime)
+        return {
+            "scope": scope.describe(),
+            **render.audit(await audit.audit(runtime, scope, when), when),
+        }
+
+    body = run(main)
+    _emit(body, body["result"], output, ["type", "email", "integrated_account_id", "user_id"])
+
+
+@app.command("anomalies")
+def anomalies_report(
+    account: AccountOption = None, tenant: TenantOption = None,
+    environment: EnvironmentOption = DEFAULT_ENVIRONMENT,
+    status: Annotated[str | None, typer.Option(help="open, acknowledged or resolved.")] = None,
+    output: FormatOption = Format.table,
+) -> None:  # fmt: skip
+    """Usage anomalies found after syncs, newest first."""
+    if status is not None and status not in anomalies.STATUSES:
+        fail("--status is open, acknowledged or resolved", 2)
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        scope = await _scope(runtime, account, tenant, environment)
+        rows, position = [], None
+        while True:
+            page = await anomalies.page(runtime, scope.account_ids, status=status, kind=None,
+                                        position=position, limit=1000)  # fmt: skip
+            rows += [anomalies.render(a) for a in page.items]
+            if page.next_key is None:
+                return {"scope": scope.describe(), "result": rows}
+            position = Position(key=page.next_key, direction="next")
+
+    body = run(main)
+    _emit(body, body["result"], output,
+          ["day", "kind", "user_email", "model", "status", "details.value", "details.median"])  # fmt: skip
+
+
+@app.command("reconciliation")
+def reconciliation_report(
+    account: AccountOption = None, tenant: TenantOption = None,
+    environment: EnvironmentOption = DEFAULT_ENVIRONMENT, output: FormatOption = Format.table,
+) -> None:  # fmt: skip
+    """Billed spend per member and cycle against the stored events, with any drift."""
+
+    async def main(runtime: Runtime) -> dict[str, Any]:
+        scope = await _scope(runtime, account, tenant, environment)
+        return {
+            "scope": scope.describe(),
+            **render.reconciliation(await charges.reconcile(runtime, scope)),
+        }
+
+    body = run(main)
+    _emit(body, body["cycles"], output,
+          ["integrated_account_id", "cycle_start", "members", "billed", "events", "drift"])  # fmt: skip
