@@ -1,0 +1,141 @@
+"""Analytics benchmark: latency of every analysis over 90 days of a 1,000-member team.
+
+    python bench/analytics.py [--users 1000] [--days 90] [--scale 2.0] [--requests 100]
+
+Uses the store bench/api.py builds (a 1,000-member, 90-day team synced into SQLite, kept in
+.bench/), served by ``unimeter serve`` in its own process with our rate limits off. Each
+analysis is requested sequentially (after 3 warm-up requests) and timed end to end over
+HTTP. The ceiling is a bare FastAPI endpoint returning the same bytes as the seats answer,
+in its own process, timed the same way in the same run. Anomaly detection (run after every
+sync) is timed in-process on the same store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _support import free_port, machine, unimeter_exe
+from api import BARE, _token, ensure_store, wait_up
+from unimeter.accounts.service import get_account
+from unimeter.analytics import anomalies
+from unimeter.config import Settings
+from unimeter.runtime import open_runtime
+
+END = "2026-06-15"
+START_90 = "2026-03-17"
+
+
+def queries(account: str) -> dict[str, str]:
+    scope = f"integrated_account_id={account}"
+    return {
+        "seats (7/30-day activity, idle, never used)": f"/analytics/seats?{scope}",
+        "consumption, 90 d, user x model x month": f"/analytics/consumption?{scope}"
+        f"&start_date={START_90}&end_date={END}&granularity=month&limit=1000",
+        "consumption, 90 d, top 10 users": f"/analytics/consumption?{scope}"
+        f"&start_date={START_90}&end_date={END}&group_by[]=user&granularity=total&top=10",
+        "chargeback, 90 d, team x month": f"/analytics/chargeback?{scope}"
+        f"&start_date={START_90}&end_date={END}",
+        "adoption, 30 d and the 30 before": f"/analytics/adoption?{scope}&end_date={END}",
+        "provisioning audit": f"/analytics/audit?{scope}",
+        "spend reconciliation": f"/analytics/reconciliation?{scope}",
+        "anomalies, first page": f"/analytics/anomalies?{scope}",
+        "team mapping": f"/analytics/team-mapping?{scope}",
+    }
+
+
+def timings(client: httpx.Client, url: str, count: int) -> list[float]:
+    for _ in range(3):
+        assert client.get(url).status_code == 200
+    out = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = client.get(url)
+        out.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.text
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+async def detection_ms(store: Path, account: str) -> float:
+    settings = Settings(data_dir=store, database_url=f"sqlite:///{store}/unimeter.db")
+    runtime = await open_runtime(settings)
+    try:
+        found = await get_account(runtime, account)
+        started = time.perf_counter()
+        await anomalies.detect(runtime, found)
+        return (time.perf_counter() - started) * 1000
+    finally:
+        await runtime.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--scale", type=float, default=2.0)
+    parser.add_argument("--requests", type=int, default=100)
+    args = parser.parse_args()
+    store = ensure_store(args.users, args.days, args.scale).resolve()
+    account = (store / "account").read_text()
+    token = asyncio.run(_token(store))
+    port = free_port()
+    env = {**os.environ, "UNIMETER_DATA_DIR": str(store),
+           "UNIMETER_DATABASE_URL": f"sqlite:///{store}/unimeter.db",
+           "UNIMETER_ACCOUNT_RATE_LIMIT": "off", "UNIMETER_TOKEN_RATE_LIMIT": "off"}  # fmt: skip
+    server = subprocess.Popen(
+        [unimeter_exe(), "serve", "--port", str(port), "--no-scheduler"], env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    results: dict[str, list[float]] = {}
+    try:
+        wait_up(base + "/healthz")
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+            for name, path in queries(account).items():
+                results[name] = timings(client, path, args.requests)
+            seats_body = client.get(
+                queries(account)["seats (7/30-day activity, idle, never used)"]
+            ).content
+    finally:
+        server.terminate()
+        server.wait(30)
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "body.json").write_bytes(seats_body)
+        Path(tmp, "bare.py").write_text(BARE)
+        bare_port = free_port()
+        bare = subprocess.Popen(
+            [sys.executable, str(Path(tmp, "bare.py")), str(Path(tmp, "body.json")), str(bare_port)]
+        )
+        try:
+            wait_up(f"http://127.0.0.1:{bare_port}/bare")
+            with httpx.Client(base_url=f"http://127.0.0.1:{bare_port}") as client:
+                results["ceiling: bare FastAPI, the seats bytes"] = timings(
+                    client, "/bare", args.requests
+                )
+        finally:
+            bare.terminate()
+            bare.wait(30)
+    detect = asyncio.run(detection_ms(store, account))
+    print(f"machine: {machine()}; {args.requests} sequential requests each; SQLite store {store}")
+    for name, values in results.items():
+        print(f"  {name:<46} p50 {p(values, 50):7.1f} ms  p99 {p(values, 99):7.1f} ms")
+    print(f"  anomaly detection after a sync (3 days, 28-day baselines): {detect:.0f} ms")
+    print("  target: p99 <= 300 ms for every analysis")
+
+
+if __name__ == "__main__":
+    main()
