@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.keyset import PageSlice, slice_page
@@ -202,9 +203,17 @@ def render(a: Anomaly) -> dict[str, Any]:
         "details": a.details,
         "event_ids": a.event_ids,
         "links": {
-            "usage": f"/unified/usage-metering/usage?integrated_account_id={a.account_id}"
-            f"&emails[]={a.user_email}&start_date={a.day}&end_date={end}&group_by[]=user"
-            "&group_by[]=model",
+            "usage": "/unified/usage-metering/usage?"
+            + urlencode(
+                [
+                    ("integrated_account_id", a.account_id),
+                    ("emails[]", a.user_email),
+                    ("start_date", a.day.isoformat()),
+                    ("end_date", end.isoformat()),
+                    ("group_by[]", "user"),
+                    ("group_by[]", "model"),
+                ]
+            ),
         },
         "detected_at": _iso(a.detected_at),
         "updated_at": _iso(a.updated_at),
