@@ -194,6 +194,9 @@ async def test_bad_uploads_are_refused_by_line_and_change_nothing(
          "application/json", "line 2: an entry must be an object"),
         ('{"email": ', "application/json", "line 1: invalid JSON"),
         (b"\xff\xfe\x00junk", "text/csv", "line 1: not UTF-8"),
+        (("garbage;" * 100 + "\n") * 9_000, "text/csv", "line 1: missing column(s)"),
+        ("email,name,team,cost_center,status\n" + "junk\n" * 100_000, "text/csv",
+         "100000 problem(s)"),
     ]  # fmt: skip
     async with api_world(database_url, data_dir, synced=False) as api:
         assert (await put_directory(api, good)).status_code == 200
