@@ -18,6 +18,7 @@ from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
 from unimeter.analytics.routes import directory_router
 from unimeter.analytics.routes import router as analytics_router
+from unimeter.exports.routes import router as exports_router
 from unimeter.kit.cursors import CursorCodec
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
@@ -152,6 +153,7 @@ def create_app(
         unified_router,
         analytics_router,
         directory_router,
+        exports_router,
         proxy_router,
         webhooks_router,
         metrics_router,

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import DailyUsage, Member, SpendSnapshot, SpendSnapshotMember, UsageEvent
+from unimeter.db.models import (
+    DailyUsage,
+    Member,
+    MemberIdentity,
+    SpendSnapshot,
+    SpendSnapshotMember,
+    UsageEvent,
+    UsageRollup,
+)
 
 DAY_MS = 86_400_000
 BATCH = 2000
@@ -68,3 +76,54 @@ async def spend(
     result = await session.stream(stmt.execution_options(yield_per=BATCH))
     async for snapshot, member in result:
         yield snapshot, member
+
+
+# The sums of a FOCUS charge, in the order of ``focus.Charge`` after its key.
+CHARGE_METRICS = (
+    "events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
+)  # fmt: skip
+
+
+async def charges(
+    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
+) -> AsyncIterator[tuple[Any, ...]]:
+    """``(account, day, user, model, *CHARGE_METRICS)`` per (account, day, user, model) of
+    the rollups in ``[start, end)``, summed over surfaces, in that key order; only groups
+    with events or a non-zero charge."""
+    r = UsageRollup
+    key = (r.account_id, r.day, r.user_email, r.model)
+    sums = [func.sum(getattr(r, name)) for name in CHARGE_METRICS]
+    stmt = (
+        select(*key, *sums)
+        .where(r.account_id.in_(account_ids), r.day >= start, r.day < end)
+        .group_by(*key)
+        .having(or_(func.sum(r.events) > 0, func.sum(r.charged_cents_e6) != 0))
+        .order_by(*key)
+    )
+    result = await session.stream(stmt.execution_options(yield_per=BATCH))
+    async for row in result:
+        yield tuple(row)
+
+
+async def member_names(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> dict[tuple[str, str], str]:
+    """``{(account, lower-case email): member's name}`` over current and past emails (the
+    current email wins)."""
+    m, i = Member, MemberIdentity
+    past = await session.execute(
+        select(i.account_id, i.email, m.name)
+        .join(m, m.id == i.member_id)
+        .where(i.account_id.in_(account_ids), m.name.is_not(None))
+    )
+    current = await session.execute(
+        select(m.account_id, m.email, m.name).where(
+            m.account_id.in_(account_ids), m.name.is_not(None)
+        )
+    )
+    names: dict[tuple[str, str], str] = {}
+    for account_id, email, name in [*past.all(), *current.all()]:
+        if name:
+            names[(account_id, email.lower())] = name
+    return names

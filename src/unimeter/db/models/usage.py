@@ -73,6 +73,15 @@ class DailyUsage(Base):
         UniqueConstraint("account_id", "day", "user_key"),
         Index("ix_daily_usage_account_member_day", "account_id", "member_id", "day"),
         Index("ix_daily_usage_account_day_email", "account_id", "day", "email"),
+        # Covers "last active day per member" for the seat analyses.
+        Index(
+            "ix_daily_usage_account_active_member",
+            "account_id",
+            "is_active",
+            "member_id",
+            "email",
+            "day",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
@@ -123,6 +132,8 @@ class UsageEvent(Base):
         Index("ix_usage_events_account_ts", "account_id", "timestamp_ms"),
         Index("ix_usage_events_account_conversation", "account_id", "conversation_id"),
         Index("ix_usage_events_account_member_ts", "account_id", "member_id", "timestamp_ms"),
+        # Finds the few events after a removal among millions (the provisioning audit).
+        Index("ix_usage_events_account_after_removal", "account_id", "after_removal", "member_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

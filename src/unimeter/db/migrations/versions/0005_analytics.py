@@ -61,6 +61,16 @@ def upgrade() -> None:
         "ix_directory_entries_account_email", "directory_entries", ["account_id", "email"]
     )
     _create_anomalies()
+    op.create_index(
+        "ix_daily_usage_account_active_member",
+        "daily_usage",
+        ["account_id", "is_active", "member_id", "email", "day"],
+    )
+    op.create_index(
+        "ix_usage_events_account_after_removal",
+        "usage_events",
+        ["account_id", "after_removal", "member_id"],
+    )
 
 
 def _create_anomalies() -> None:
@@ -95,6 +105,8 @@ def _create_anomalies() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_events_account_after_removal", "usage_events")
+    op.drop_index("ix_daily_usage_account_active_member", "daily_usage")
     op.drop_table("anomalies")
     op.drop_table("directory_entries")
     op.drop_table("analytics_settings")

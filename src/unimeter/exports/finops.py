@@ -1,0 +1,217 @@
+"""FinOps exports: FOCUS cost rows, consumption and chargeback, as typed tables.
+
+Each export is a ``Table``: its columns and an async iterator of rows, produced only when
+read, so the HTTP API can stream it and the CLI can write it to a file. Scope, range and
+options are checked before anything is read: a bad request fails before the first byte.
+Money is exact (``Decimal`` dollars from the stored cents * 10**6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from unimeter.analytics import chargeback as charges
+from unimeter.analytics import service as analytics
+from unimeter.analytics.chargeback import ChargeBy, SourceChoice
+from unimeter.analytics.render import period_end
+from unimeter.analytics.repository import ConsumptionQuery
+from unimeter.analytics.service import Scope
+from unimeter.runtime import Runtime
+
+from . import focus as focus_spec
+from . import repository
+from .focus import money
+from .tables import Column, Row
+
+# The longest range one export covers: ten years of days (as the analytics API).
+MAX_RANGE_DAYS = 3660
+DEFAULT_DAYS = 30
+DIMENSIONS = ("user", "model")
+GRANULARITIES = ("day", "week", "month", "total")
+CHARGE_BY = ("team", "cost_center")
+SOURCES = ("auto", "directory", "billing_groups")
+
+
+class ExportError(ValueError):
+    """An export that cannot be produced as asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str  # a file name without extension: what, whose, which days
+    columns: tuple[Column, ...]
+    rows: Callable[[], AsyncIterator[Row]]
+
+
+def date_range(
+    runtime: Runtime, start: dt.date | None, end: dt.date | None
+) -> tuple[dt.date, dt.date]:
+    """``[start, end)`` in UTC days; by default the 30 days up to today included."""
+    try:
+        end = end or analytics.today(runtime) + dt.timedelta(days=1)
+        start = start or end - dt.timedelta(days=DEFAULT_DAYS)
+    except OverflowError:
+        raise ExportError("the dates are out of range") from None
+    if start >= end:
+        raise ExportError("the start date must be before the end date")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise ExportError(f"an export covers at most {MAX_RANGE_DAYS} days")
+    return start, end
+
+
+def _name(kind: str, scope: Scope, start: dt.date, end: dt.date) -> str:
+    owner = scope.integrated_account_id or f"tenant-{scope.tenant_id}"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", owner)[:80]
+    return f"{kind}-{safe}-{start.isoformat()}-{end.isoformat()}"
+
+
+# --- FOCUS ------------------------------------------------------------------------------
+
+
+def focus(runtime: Runtime, scope: Scope, start: dt.date, end: dt.date) -> Table:
+    """FOCUS 1.2 rows, one per (account, day, user, model) with usage (exports/focus.py)."""
+    accounts = {
+        a.id: focus_spec.Account(a.id, a.name, a.tenant_id, a.integration) for a in scope.accounts
+    }
+
+    async def rows() -> AsyncIterator[Row]:
+        async with runtime.db.reader() as session:
+            names = await repository.member_names(session, scope.account_ids)
+            async for found in repository.charges(session, scope.account_ids, start, end):
+                account_id, day, email, model, *metrics = found
+                charge = focus_spec.Charge(
+                    account_id, _as_date(day), email, model, *(int(v or 0) for v in metrics)
+                )
+                name = names.get((account_id, email.lower()))
+                yield focus_spec.row(charge, accounts[account_id], name)
+
+    return Table(_name("focus", scope, start, end), focus_spec.TABLE, rows)
+
+
+def _as_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+# --- consumption and chargeback -----------------------------------------------------------
+
+_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+_MONEY = (("charged", "charged_cents_e6"), ("included", "included_cents_e6"),
+          ("usage_based", "usage_based_cents_e6"))  # fmt: skip
+_METRIC_COLUMNS = (
+    Column("events", "int", nullable=False),
+    *(Column(name, "int", nullable=False) for name in _TOKENS),
+    Column("total_tokens", "int", nullable=False),
+    *(Column(name, "decimal", nullable=False) for name, _ in _MONEY),
+    Column("currency", "string", nullable=False),
+)
+_PERIOD_COLUMNS = (
+    Column("period_start", "date", nullable=False),
+    Column("period_end", "date", nullable=False),
+)
+
+
+def _metrics(values: dict[str, int]) -> list[object]:
+    tokens = [int(values[name]) for name in _TOKENS]
+    amounts: list[Decimal] = [money(int(values[column])) for _, column in _MONEY]
+    return [int(values["events"]), *tokens, sum(tokens), *amounts, "USD"]
+
+
+def consumption_columns(dims: tuple[str, ...]) -> tuple[Column, ...]:
+    keys: list[Column] = []
+    if "user" in dims:
+        keys += [Column("integrated_account_id", "string", nullable=False),
+                 Column("user_email", "string", nullable=False)]  # fmt: skip
+    if "model" in dims:
+        keys.append(Column("model", "string", nullable=False))
+    return (*_PERIOD_COLUMNS, *keys, *_METRIC_COLUMNS)
+
+
+def consumption(
+    runtime: Runtime,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    *,
+    dims: tuple[str, ...],
+    granularity: str,
+) -> Table:
+    """Tokens and cost by user and/or model per period: the rows of the consumption
+    analysis (``/analytics/consumption``), every page of them."""
+    dims = tuple(dict.fromkeys(dims))
+    if not dims or not set(dims) <= set(DIMENSIONS):
+        raise ExportError("group by user, model, or both")
+    if granularity not in GRANULARITIES:
+        raise ExportError("the granularity is day, week, month or total")
+    q = ConsumptionQuery(
+        account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
+        by_model="model" in dims, granularity=granularity,
+    )  # fmt: skip
+
+    async def rows() -> AsyncIterator[Row]:
+        page = await analytics.consumption_all(runtime, q)
+        for r in page.rows:
+            period: dt.date = r["period"]
+            keys: list[object] = []
+            if "user" in dims:
+                keys += [r["account_id"], r["user_email"]]
+            if "model" in dims:
+                keys.append(r["model"])
+            yield (period, period_end(period, granularity, end), *keys, *_metrics(r))
+
+    return Table(_name("consumption", scope, start, end), consumption_columns(dims), rows)
+
+
+def chargeback_columns(by: str) -> tuple[Column, ...]:
+    return (
+        *_PERIOD_COLUMNS,
+        Column(by, "string"),
+        Column("unallocated", "bool", nullable=False),
+        Column("users", "int", nullable=False),
+        *_METRIC_COLUMNS,
+    )
+
+
+async def chargeback(
+    runtime: Runtime,
+    scope: Scope,
+    start: dt.date,
+    end: dt.date,
+    *,
+    by: str,
+    granularity: str,
+    source: str,
+) -> Table:
+    """Cost per team or cost center per period, the unallocated bucket (null name) last in
+    each period, as ``/analytics/chargeback``. Computed here, so a chargeback that cannot
+    be made fails before the export starts."""
+    if granularity not in GRANULARITIES:
+        raise ExportError("the granularity is day, week, month or total")
+    if by not in CHARGE_BY:
+        raise ExportError("charge by team or cost_center")
+    if source not in SOURCES:
+        raise ExportError("the source is auto, directory or billing_groups")
+    try:
+        report = await charges.chargeback(
+            runtime, scope, start=start, end=end, by=cast(ChargeBy, by),
+            granularity=granularity, source=cast(SourceChoice, source),
+        )  # fmt: skip
+    except charges.ChargebackError as exc:
+        raise ExportError(str(exc)) from exc
+    keys = sorted(report.charges, key=lambda k: (k[0], k[1] is None, k[1] or ""))
+
+    async def rows() -> AsyncIterator[Row]:
+        for period, name in keys:
+            charge = report.charges[(period, name)]
+            end_of = period_end(period, granularity, end)
+            yield (period, end_of, name, name is None, len(charge.users), *_metrics(charge.metrics))
+
+    return Table(_name(f"chargeback-{by}", scope, start, end), chargeback_columns(by), rows)

@@ -1,0 +1,138 @@
+"""HTTP routes of the FinOps exports (``/exports/...``): files, streamed as they are written."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from starlette.responses import StreamingResponse
+
+from unimeter.analytics import service as analytics
+from unimeter.analytics.chargeback import ChargeBy, SourceChoice
+from unimeter.analytics.schemas import ConsumptionDimension, Granularity
+from unimeter.api.deps import PrincipalDep, RuntimeDep
+from unimeter.api.errors import COMMON_ERRORS, ApiError, bad_request
+from unimeter.runtime import Runtime
+
+from . import finops, tables
+from .finops import ExportError, Table
+
+router = APIRouter(prefix="/exports", tags=["exports"], responses={**COMMON_ERRORS})
+
+AccountQuery = Annotated[
+    str | None, Query(description="One integrated account (or give tenant_id)", max_length=64)
+]
+TenantQuery = Annotated[
+    str | None, Query(description="Every account of this tenant_id", min_length=1, max_length=255)
+]
+StartQuery = Annotated[
+    dt.date | None, Query(description="Inclusive (UTC day); default 30 days before end_date")
+]
+EndQuery = Annotated[dt.date | None, Query(description="Exclusive (UTC day); default tomorrow")]
+FormatQuery = Annotated[Literal["csv", "parquet"], Query(description="csv or parquet")]
+
+FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The export as a file (attachment)",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+
+
+async def _scope(
+    runtime: Runtime, environment_id: str, account_id: str | None, tenant_id: str | None
+) -> analytics.Scope:
+    try:
+        return await analytics.resolve_scope(
+            runtime, environment_id, integrated_account_id=account_id, tenant_id=tenant_id
+        )
+    except analytics.ScopeError as exc:
+        raise bad_request(str(exc)) from exc
+    except analytics.ScopeNotFoundError as exc:
+        raise ApiError(404, str(exc)) from exc
+
+
+def _range(runtime: Runtime, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    try:
+        return finops.date_range(runtime, start, end)
+    except ExportError as exc:
+        raise bad_request(str(exc)) from exc
+
+
+def _file(table: Table, fmt: tables.Format) -> StreamingResponse:
+    return StreamingResponse(
+        tables.write(fmt, table.columns, table.rows()),
+        media_type=tables.MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{table.name}.{fmt}"'},
+    )
+
+
+@router.get("/focus", response_model=None, response_class=StreamingResponse, responses=FILE)
+async def focus(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    start_date: StartQuery = None,
+    end_date: EndQuery = None,
+    format: FormatQuery = "csv",
+) -> StreamingResponse:
+    """Cost and usage as FOCUS 1.2 rows: one per account, UTC day, user and model, from the
+    synced rollups. BilledCost is the usage-based (invoiced) part; EffectiveCost is the
+    whole charge, included usage being prepaid by the seat fee."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    start, end = _range(runtime, start_date, end_date)
+    return _file(finops.focus(runtime, scope, start, end), format)
+
+
+@router.get("/consumption", response_model=None, response_class=StreamingResponse, responses=FILE)
+async def consumption(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    start_date: StartQuery = None,
+    end_date: EndQuery = None,
+    group_by: Annotated[list[ConsumptionDimension] | None, Query(alias="group_by[]")] = None,
+    granularity: Granularity = "day",
+    format: FormatQuery = "csv",
+) -> StreamingResponse:
+    """The rows of ``/analytics/consumption`` (all of them) as a file."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    start, end = _range(runtime, start_date, end_date)
+    dims = tuple(dict.fromkeys(group_by or finops.DIMENSIONS))
+    try:
+        table = finops.consumption(runtime, scope, start, end, dims=dims, granularity=granularity)
+    except ExportError as exc:
+        raise bad_request(str(exc)) from exc
+    return _file(table, format)
+
+
+@router.get("/chargeback", response_model=None, response_class=StreamingResponse, responses=FILE)
+async def chargeback(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    start_date: StartQuery = None,
+    end_date: EndQuery = None,
+    by: ChargeBy = "team",
+    granularity: Granularity = "month",
+    source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
+    format: FormatQuery = "csv",
+) -> StreamingResponse:
+    """The rows of ``/analytics/chargeback`` as a file: cost per team or cost center per
+    period, the unallocated bucket with an empty name."""
+    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    start, end = _range(runtime, start_date, end_date)
+    try:
+        table = await finops.chargeback(
+            runtime, scope, start, end, by=by, granularity=granularity, source=source
+        )
+    except ExportError as exc:
+        raise bad_request(str(exc)) from exc
+    return _file(table, format)
