@@ -29,8 +29,8 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy --strict src
 
-unit: $(STAMP) ## the test suite only
-	$(BIN)/pytest
+unit: $(STAMP) ## the test suite only (two processes: most tests wait on I/O)
+	$(BIN)/pytest -n 2 --durations=15
 
 test: lint typecheck unit ## everything CI runs
 
