@@ -29,8 +29,9 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy --strict src
 
-unit: $(STAMP) ## the test suite only (two processes: most tests wait on I/O)
-	$(BIN)/pytest -n 2 --durations=15
+unit: $(STAMP) ## the test suite: two processes, then the timing-sensitive (slow) tests alone
+	$(BIN)/pytest -n 2 -m "not slow" --durations=10
+	$(BIN)/pytest -m slow --durations=5
 
 test: lint typecheck unit ## everything CI runs
 

@@ -55,3 +55,11 @@ def receiver() -> Iterator[Receiver]:
     """A webhook receiver on a real loopback port (tests/webhooks/receiver.py)."""
     with receiving() as r:
         yield r
+
+
+@pytest.fixture
+def sqlite_url(sqlite_databases: SQLiteDatabases) -> str:
+    """A fresh, migrated SQLite database, for tests that drive the CLI as processes: the
+    CLI calls the same services the API tests cover on both backends, and each process
+    start costs seconds, so these run on one backend."""
+    return sqlite_databases.create()

@@ -13,8 +13,8 @@ from tests.support.api import api_world
 from tests.support.cli import CLI
 
 
-async def test_report_seats_and_consumption(database_url: str, data_dir: Path) -> None:
-    async with api_world(database_url, data_dir) as api:
+async def test_report_seats_and_consumption(sqlite_url: str, data_dir: Path) -> None:
+    async with api_world(sqlite_url, data_dir) as api:
         truth = api.sim.truth(api.sim.keys[0])
         account = api.accounts["default"]
         as_of = dt.datetime.fromtimestamp(truth.now_ms / 1000, tz=dt.UTC).date()
@@ -23,7 +23,7 @@ async def test_report_seats_and_consumption(database_url: str, data_dir: Path) -
                           start_date="2020-01-01", end_date="2030-01-01", granularity="total",
                           **{"group_by[]": "model"})
         ).json()  # fmt: skip
-    cli = CLI(data_dir=data_dir, database_url=database_url)
+    cli = CLI(data_dir=data_dir, database_url=sqlite_url)
     day = as_of.isoformat()
 
     out = cli("report", "seats", "--account", account, "--as-of", day, "--idle-days", "2",
@@ -62,8 +62,8 @@ async def test_report_seats_and_consumption(database_url: str, data_dir: Path) -
     assert body["totals"] == via_api["totals"]
 
 
-def test_report_refuses_bad_input_in_one_line(data_dir: Path, database_url: str) -> None:
-    cli = CLI(data_dir=data_dir, database_url=database_url)
+def test_report_refuses_bad_input_in_one_line(data_dir: Path, sqlite_url: str) -> None:
+    cli = CLI(data_dir=data_dir, database_url=sqlite_url)
     cases = [
         (("report", "seats"), "give exactly one of --account and --tenant"),
         (("report", "seats", "--account", "acc_nope"), "integrated account not found"),
@@ -78,7 +78,7 @@ def test_report_refuses_bad_input_in_one_line(data_dir: Path, database_url: str)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-async def test_every_report_prints_what_the_api_serves(database_url: str, data_dir: Path) -> None:
+async def test_every_report_prints_what_the_api_serves(sqlite_url: str, data_dir: Path) -> None:
     reports = {
         "chargeback": ("/analytics/chargeback", {"start_date": "2020-01-01", "end_date": "2030-01-01"},
                        ["--start", "2020-01-01", "--end", "2030-01-01"]),
@@ -88,7 +88,7 @@ async def test_every_report_prints_what_the_api_serves(database_url: str, data_d
         "anomalies": ("/analytics/anomalies", {}, []),
         "reconciliation": ("/analytics/reconciliation", {}, []),
     }  # fmt: skip
-    async with api_world(database_url, data_dir) as api:
+    async with api_world(sqlite_url, data_dir) as api:
         account = api.accounts["default"]
         truth_day = dt.datetime.fromtimestamp(
             api.sim.truth(api.sim.keys[0]).now_ms / 1000, tz=dt.UTC
@@ -101,7 +101,7 @@ async def test_every_report_prints_what_the_api_serves(database_url: str, data_d
             response = await api.get(path, **params)
             assert response.status_code == 200, response.text
             served[name] = response.json()
-    cli = CLI(data_dir=data_dir, database_url=database_url)
+    cli = CLI(data_dir=data_dir, database_url=sqlite_url)
     for name, (_, _, args) in reports.items():
         extra = ["--as-of", truth_day.isoformat()] if name == "audit" else []
         out = cli("report", name, "--account", account, *args, *extra, "--format", "json")

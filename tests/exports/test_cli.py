@@ -24,16 +24,16 @@ def _one_line_error(stderr: str) -> str:
 
 
 async def test_cli_writes_the_files_the_api_serves(
-    database_url: str, data_dir: Path, tmp_path: Path
+    sqlite_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
-    async with api_world(database_url, data_dir, sim=make_sim(api_keys=KEYS, users=12)) as api:
+    async with api_world(sqlite_url, data_dir, sim=make_sim(api_keys=KEYS, users=12)) as api:
         account = api.accounts["default"]
         days = {"start_date": START, "end_date": END}
         focus = await api.get("/exports/focus", integrated_account_id=account, **days)
         usage = await api.get("/exports/consumption", integrated_account_id=account, **days,
                               granularity="week", **{"group_by[]": "user"})  # fmt: skip
         teams = await api.get("/exports/chargeback", tenant_id="tenant-default", **days)
-    cli = CLI(data_dir=data_dir, database_url=database_url)
+    cli = CLI(data_dir=data_dir, database_url=sqlite_url)
 
     out = tmp_path / "focus.csv"
     done = cli("export", "focus", "--account", account, "--start", START, "--end", END,
@@ -62,11 +62,11 @@ async def test_cli_writes_the_files_the_api_serves(
 
 
 async def test_cli_refuses_bad_input_in_one_line(
-    database_url: str, data_dir: Path, tmp_path: Path
+    sqlite_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
-    async with api_world(database_url, data_dir, synced=False) as api:
+    async with api_world(sqlite_url, data_dir, synced=False) as api:
         account = api.accounts["default"]
-    cli = CLI(data_dir=data_dir, database_url=database_url)
+    cli = CLI(data_dir=data_dir, database_url=sqlite_url)
     out = tmp_path / "out.csv"
     cases = [
         # Refused before the store is opened.

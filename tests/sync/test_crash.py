@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.compare import (
     assert_daily_equal_truth,
     assert_events_equal_truth,
@@ -23,6 +25,9 @@ from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.models import SyncRun
 from unimeter.runtime import open_runtime
+
+# SIGKILL timing needs the machine to itself: `make test` runs slow tests serially.
+pytestmark = pytest.mark.slow
 
 
 def _cli(*args: str) -> list[str]:
