@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import DailyUsage, Member, UsageRollup
+from unimeter.db.models import DailyUsage, Member, UserDayRollup
 
 from .repository import SeatHolder
 
@@ -41,11 +41,11 @@ async def event_days(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
 ) -> list[tuple[str, str, dt.date]]:
     """``(account, user, day)`` for each day a user has usage events."""
-    r = UsageRollup
+    r = UserDayRollup
     rows = await session.execute(
-        select(r.account_id, r.user_email, r.day)
-        .where(r.account_id.in_(account_ids), r.user_email != "", r.day >= start, r.day < end)
-        .group_by(r.account_id, r.user_email, r.day)
+        select(r.account_id, r.user_email, r.day).where(
+            r.account_id.in_(account_ids), r.user_email != "", r.day >= start, r.day < end
+        )
     )
     return [(a, u, day) for a, u, day in rows.all()]
 

@@ -6,19 +6,17 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import keyset
-from unimeter.db.models import Anomaly, UsageEvent, UsageRollup
+from unimeter.db.models import Anomaly, UsageEvent, UsageRollup, UserDayRollup
 from unimeter.kit.cursors import Position
-
-# Our surface for usage in the editor; every other surface is headless or an agent.
-INTERACTIVE_SURFACE = "ide"
+from unimeter.sync.rollups_repository import INTERACTIVE_SURFACE
 
 
 async def latest_day(session: AsyncSession, account_id: str) -> dt.date | None:
-    r = UsageRollup
+    r = UserDayRollup
     day: dt.date | None = await session.scalar(
         select(func.max(r.day)).where(r.account_id == account_id)
     )
@@ -26,7 +24,7 @@ async def latest_day(session: AsyncSession, account_id: str) -> dt.date | None:
 
 
 async def first_days(session: AsyncSession, account_id: str) -> dict[str, dt.date]:
-    r = UsageRollup
+    r = UserDayRollup
     rows = await session.execute(
         select(r.user_email, func.min(r.day))
         .where(r.account_id == account_id, r.user_email != "")
@@ -39,19 +37,12 @@ async def user_days(
     session: AsyncSession, account_id: str, start: dt.date, end: dt.date
 ) -> list[tuple[str, dt.date, int, int, int]]:
     """``(user, day, charged, tokens, headless charged)`` for days in ``[start, end]``."""
-    r = UsageRollup
+    r = UserDayRollup
     tokens = r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens
-    headless = case((r.surface != INTERACTIVE_SURFACE, r.charged_cents_e6), else_=0)
     rows = await session.execute(
-        select(
-            r.user_email,
-            r.day,
-            func.sum(r.charged_cents_e6),
-            func.sum(tokens),
-            func.sum(headless),
+        select(r.user_email, r.day, r.charged_cents_e6, tokens, r.headless_cents_e6).where(
+            r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end
         )
-        .where(r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end)
-        .group_by(r.user_email, r.day)
     )
     return [(u, d, int(c or 0), int(t or 0), int(h or 0)) for u, d, c, t, h in rows.all()]
 

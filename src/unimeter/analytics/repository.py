@@ -38,6 +38,7 @@ from unimeter.db.models import (
     SpendSnapshotMember,
     UsageEvent,
     UsageRollup,
+    UserDayRollup,
 )
 from unimeter.db.periods import period_expression
 
@@ -97,7 +98,7 @@ async def last_active_days(
         .where(d.account_id.in_(account_ids), d.is_active.is_(True), d.day <= as_of)
         .group_by(d.account_id, d.member_id, d.email)
     )
-    r = UsageRollup
+    r = UserDayRollup
     events = (
         select(r.account_id, null().label("member_id"), r.user_email, func.max(r.day))
         # Every rollup row has events; not asking keeps the scan inside an index.
@@ -128,8 +129,13 @@ class ConsumptionQuery:
     models: tuple[str, ...] | None = None
 
 
+def _table(q: ConsumptionQuery) -> Any:
+    """Per-user-day rollups when the model does not matter: a seventh of the rows."""
+    return UsageRollup if q.by_model or q.models is not None else UserDayRollup
+
+
 def _consumption_where(q: ConsumptionQuery) -> list[Any]:
-    r = UsageRollup
+    r = _table(q)
     where = [r.account_id.in_(q.account_ids), r.day >= q.start, r.day < q.end]
     if q.emails is not None:
         where.append(r.user_email.in_(q.emails))
@@ -139,7 +145,7 @@ def _consumption_where(q: ConsumptionQuery) -> list[Any]:
 
 
 def _group_columns(q: ConsumptionQuery) -> list[Any]:
-    r = UsageRollup
+    r = _table(q)
     return [
         r.account_id if q.by_user else literal("").label("account_id"),
         r.user_email if q.by_user else literal("").label("user_email"),
@@ -157,7 +163,7 @@ async def consumption(
 ) -> list[tuple[Any, ...]]:
     """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)``, in
     key order after ``after``; ``groups`` keeps only those groups (the top N)."""
-    r = UsageRollup
+    r = _table(q)
     dialect = session.get_bind().dialect.name
     period = period_expression(dialect, r.day, q.granularity, q.start).label("period")
     keys = _group_columns(q)
@@ -179,7 +185,7 @@ async def top_groups(
 ) -> list[tuple[str, str, str]]:
     """The ``limit`` groups with the highest charged cost over the whole range (ties by
     tokens, then by name, so the choice is stable)."""
-    r = UsageRollup
+    r = _table(q)
     keys = _group_columns(q)
     cost = func.sum(r.charged_cents_e6)
     tokens = func.sum(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)
@@ -194,7 +200,7 @@ async def top_groups(
 
 
 def _in_groups(q: ConsumptionQuery, groups: Sequence[tuple[str, str, str]]) -> Any:
-    r = UsageRollup
+    r = _table(q)
     if not groups:
         return false()
     if q.by_user and q.by_model:
@@ -209,7 +215,7 @@ async def consumption_totals(
     q: ConsumptionQuery,
     groups: Sequence[tuple[str, str, str]] | None = None,
 ) -> tuple[int, ...]:
-    r = UsageRollup
+    r = _table(q)
     sums = [func.coalesce(func.sum(getattr(r, name)), 0) for name in CONSUMPTION_METRICS]
     where = _consumption_where(q)
     if groups is not None:
@@ -316,12 +322,11 @@ async def cost_by_user_day(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
 ) -> list[tuple[Any, ...]]:
     """``(account, user, day, *CONSUMPTION_METRICS)`` for every user-day with usage."""
-    r = UsageRollup
-    sums = [func.sum(getattr(r, name)) for name in CONSUMPTION_METRICS]
+    r = UserDayRollup
     rows = await session.execute(
-        select(r.account_id, r.user_email, r.day, *sums)
-        .where(r.account_id.in_(account_ids), r.day >= start, r.day < end)
-        .group_by(r.account_id, r.user_email, r.day)
+        select(
+            r.account_id, r.user_email, r.day, *[getattr(r, n) for n in CONSUMPTION_METRICS]
+        ).where(r.account_id.in_(account_ids), r.day >= start, r.day < end)
     )
     return [tuple(row) for row in rows.all()]
 
@@ -378,7 +383,7 @@ async def charged_by_user(
         for email, cents in rows:
             totals[email] = totals.get(email, 0) + int(cents or 0)
 
-    r, e = UsageRollup, UsageEvent
+    r, e = UserDayRollup, UsageEvent
     if last > first + dt.timedelta(days=1):
         add((await session.execute(
             select(r.user_email, func.sum(r.charged_cents_e6))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import RollupDirtyDay, UsageEvent, UsageRollup
+from unimeter.db.models import RollupDirtyDay, UsageEvent, UsageRollup, UserDayRollup
 from unimeter.db.models.rollups import UNATTRIBUTED
 
 # Days per statement: bounds the IN list and the size of one transaction.
@@ -69,6 +69,37 @@ _TARGET = [
 ]  # fmt: skip
 
 
+_USER_DAY = [
+    "account_id", "day", "user_email", "events", "input_tokens", "output_tokens",
+    "cache_read_tokens", "cache_write_tokens", "charged_cents_e6", "included_cents_e6",
+    "usage_based_cents_e6", "headless_cents_e6",
+]  # fmt: skip
+# Our surface for usage in the editor; every other surface is headless or an agent.
+INTERACTIVE_SURFACE = "ide"
+
+
+def _user_days(account_id: str, days: list[dt.date]) -> Any:
+    r = UsageRollup
+    return (
+        select(
+            r.account_id,
+            r.day,
+            r.user_email,
+            func.sum(r.events),
+            func.sum(r.input_tokens),
+            func.sum(r.output_tokens),
+            func.sum(r.cache_read_tokens),
+            func.sum(r.cache_write_tokens),
+            func.sum(r.charged_cents_e6),
+            func.sum(r.included_cents_e6),
+            func.sum(r.usage_based_cents_e6),
+            _sum_if(r.surface != INTERACTIVE_SURFACE, r.charged_cents_e6),
+        )
+        .where(r.account_id == account_id, r.day.in_(days))
+        .group_by(r.account_id, r.day, r.user_email)
+    )
+
+
 async def refresh(session: AsyncSession, account_id: str, days: Iterable[dt.date]) -> int:
     """Recompute the rollups of ``days``; returns the number of rollup rows written."""
     ordered = sorted(set(days))
@@ -82,6 +113,14 @@ async def refresh(session: AsyncSession, account_id: str, days: Iterable[dt.date
         )
         result = await session.execute(
             insert(UsageRollup).from_select(_TARGET, _select(account_id, batch))
+        )
+        await session.execute(
+            delete(UserDayRollup).where(
+                UserDayRollup.account_id == account_id, UserDayRollup.day.in_(batch)
+            )
+        )
+        await session.execute(
+            insert(UserDayRollup).from_select(_USER_DAY, _user_days(account_id, batch))
         )
         written += max(0, int(getattr(result, "rowcount", 0) or 0))
     return written

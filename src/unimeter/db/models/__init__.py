@@ -16,7 +16,7 @@ from .billing import (
     SpendSnapshot,
     SpendSnapshotMember,
 )
-from .rollups import RollupDirtyDay, UsageRollup
+from .rollups import RollupDirtyDay, UsageRollup, UserDayRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
@@ -45,6 +45,7 @@ __all__ = [
     "UsageEvent",
     "UsageEventRevision",
     "UsageRollup",
+    "UserDayRollup",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

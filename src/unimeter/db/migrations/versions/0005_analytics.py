@@ -61,6 +61,7 @@ def upgrade() -> None:
         "ix_directory_entries_account_email", "directory_entries", ["account_id", "email"]
     )
     _create_anomalies()
+    _create_user_days()
     op.create_index(
         "ix_daily_usage_account_active_member",
         "daily_usage",
@@ -104,7 +105,50 @@ def _create_anomalies() -> None:
     )
 
 
+def _create_user_days() -> None:
+    op.create_table(
+        "user_day_rollups",
+        sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("user_email", sa.String(320), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
+        *[sa.Column(name, sa.BigInteger(), nullable=False) for name in _USER_DAY_SUMS],
+        sa.ForeignKeyConstraint(
+            ["account_id"],
+            ["integrated_accounts.id"],
+            name=op.f("fk_user_day_rollups_account_id_integrated_accounts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_day_rollups")),
+        sa.UniqueConstraint(
+            "account_id", "day", "user_email",
+            name=op.f("uq_user_day_rollups_account_id_day_user_email"),
+        ),
+    )  # fmt: skip
+    op.create_index(
+        "ix_user_day_rollups_account_user_day",
+        "user_day_rollups",
+        ["account_id", "user_email", "day"],
+    )
+    # Existing stores: sum the usage rollups they already hold.
+    sums = ", ".join(f"SUM({name})" for name in _USER_DAY_SUMS[:-1])
+    op.execute(
+        "INSERT INTO user_day_rollups (account_id, day, user_email, events, "
+        f"{', '.join(_USER_DAY_SUMS)}) SELECT account_id, day, user_email, SUM(events), "
+        f"{sums}, SUM(CASE WHEN surface <> 'ide' THEN charged_cents_e6 ELSE 0 END) "
+        "FROM usage_rollups GROUP BY account_id, day, user_email"
+    )
+
+
+_USER_DAY_SUMS = (
+    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6", "headless_cents_e6",
+)  # fmt: skip
+
+
 def downgrade() -> None:
+    op.drop_table("user_day_rollups")
     op.drop_index("ix_usage_events_account_after_removal", "usage_events")
     op.drop_index("ix_daily_usage_account_active_member", "daily_usage")
     op.drop_table("anomalies")
