@@ -22,6 +22,7 @@ from unimeter.db.keyset import PageSlice, slice_page
 from unimeter.db.models import Anomaly, IntegratedAccount
 from unimeter.kit.cursors import Position
 from unimeter.kit.money import dollars, parse_dollars
+from unimeter.kit.times import iso
 from unimeter.runtime import Runtime
 from unimeter.webhooks import service as webhooks
 
@@ -215,13 +216,9 @@ def render(a: Anomaly) -> dict[str, Any]:
                 ]
             ),
         },
-        "detected_at": _iso(a.detected_at),
-        "updated_at": _iso(a.updated_at),
+        "detected_at": iso(a.detected_at),
+        "updated_at": iso(a.updated_at),
     }
-
-
-def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 # --- the API's view -----------------------------------------------------------------------

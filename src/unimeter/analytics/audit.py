@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from unimeter.kit.money import dollars
+from unimeter.kit.times import iso
 from unimeter.runtime import Runtime
 
 from . import chargeback, repository
@@ -69,9 +70,9 @@ async def _after_removal(runtime: Runtime, scope: Scope) -> list[Finding]:
     for u in usage:
         user_id, email, removed_at = removed.get(u.member_id or -1, (None, u.email or "", None))
         evidence = {
-            "removed_at": _ms(removed_at), "events": u.events,
-            "charged": dollars(u.charged_cents_e6), "first_event_at": _ms(u.first_ms),
-            "last_event_at": _ms(u.last_ms),
+            "removed_at": iso(removed_at), "events": u.events,
+            "charged": dollars(u.charged_cents_e6), "first_event_at": iso(u.first_ms),
+            "last_event_at": iso(u.last_ms),
         }  # fmt: skip
         out.append(Finding("usage_after_removal", u.account_id, email, user_id, evidence))
     return out
@@ -83,9 +84,3 @@ def _integration(scope: Scope, account_id: str) -> str:
 
 def _day(day: dt.date | None) -> str | None:
     return None if day is None or day == dt.date.min else day.isoformat()
-
-
-def _ms(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat().replace("+00:00", "Z")

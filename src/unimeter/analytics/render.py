@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from unimeter.kit.money import dollars
+from unimeter.kit.times import iso
 
 from .audit import KINDS, Finding
 from .chargeback import ChargebackReport, CycleReconciliation, MemberDrift
@@ -149,10 +150,6 @@ def chargeback(
     }
 
 
-def _iso_ms(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def _drift(m: MemberDrift) -> dict[str, Any]:
     return {
         "email": m.email,
@@ -167,8 +164,8 @@ def reconciliation(cycles: list[CycleReconciliation]) -> dict[str, Any]:
         "cycles": [
             {
                 "integrated_account_id": c.account_id,
-                "cycle_start": _iso_ms(c.cycle_start_ms),
-                "snapshot_taken_at": _iso_ms(c.snapshot_taken_at),
+                "cycle_start": iso(c.cycle_start_ms),
+                "snapshot_taken_at": iso(c.snapshot_taken_at),
                 "members": len(c.members),
                 "billed": dollars(c.billed),
                 "events": dollars(c.events),

@@ -46,7 +46,7 @@ TenantQuery = Annotated[
 MAX_RANGE_DAYS = 3660
 
 
-async def _scope(
+async def scope_of(
     runtime: Runtime, environment_id: str, account_id: str | None, tenant_id: str | None
 ) -> service.Scope:
     try:
@@ -71,7 +71,7 @@ async def seats(
     idle_days: Annotated[int, Query(ge=1, le=365, description="Idle after this many")] = 30,
 ) -> JSON:
     """Seat utilization: provisioned, active in 7 and 30 days, idle and never-used seats."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     report = await service.seats(runtime, scope, as_of or service.today(runtime), idle_days)
     return JSON(render.seats(report))
 
@@ -99,7 +99,7 @@ async def consumption(
     next_cursor: str | None = None,
 ) -> JSON:
     """Tokens and cost by user, model and period, from the synced rollups."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     dims = tuple(dict.fromkeys(group_by or ("user", "model")))
     end = end_date or service.today(runtime) + dt.timedelta(days=1)
     start = start_date or end - dt.timedelta(days=30)
@@ -207,7 +207,7 @@ async def chargeback(
     source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
 ) -> JSON:
     """Cost per team or cost center per period, with an explicit unallocated bucket."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     start, end = _range(runtime, start_date, end_date, 90)
     try:
         report = await charges.chargeback(
@@ -228,7 +228,7 @@ async def reconciliation(
     tenant_id: TenantQuery = None,
 ) -> JSON:
     """Billed spend per member and cycle against the sum of the stored events' charges."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     cycles = await charges.reconcile(runtime, scope)
     return JSON({"scope": scope.describe(), **render.reconciliation(cycles)})
 
@@ -243,7 +243,7 @@ async def team_mapping(
     email: Annotated[str | None, Query(max_length=320)] = None,
 ) -> JSON:
     """Who belonged to which team and cost center, and when (days inclusive, UTC)."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     maps = await charges.team_maps(runtime, scope, source)
     return JSON({"scope": scope.describe(), **render.team_mapping(maps, email)})
 
@@ -262,7 +262,7 @@ async def adoption_scorecards(
 ) -> JSON:
     """Adoption per team: DAU/WAU/MAU, acceptance, feature shares, cohorts, and the change
     against the period before."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     end = end_date or service.today(runtime)
     start, end = _range(runtime, start_date, end, 30)
     body = await adoption.adoption(runtime, scope, start=start, end=end, source=source)
@@ -279,7 +279,7 @@ async def provisioning_audit(
 ) -> JSON:
     """Findings with evidence: seats missing from the directory, offboarded people holding
     a seat, admins outside the allow-list, usage after removal, never-active seats."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     day = as_of or service.today(runtime)
     findings = await audit.audit(runtime, scope, day)
     return JSON({"scope": scope.describe(), **render.audit(findings, day)})
@@ -298,7 +298,7 @@ async def list_anomalies(
     next_cursor: str | None = None,
 ) -> JSON:
     """Anomalies found after each sync, newest first."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     filters = {"route": "anomalies", **scope.describe(), "status": status, "kind": kind}
     position = read_cursor(request, next_cursor, filters)
     page = await anomalies.page(
@@ -368,7 +368,7 @@ async def replace_directory(
     """Replace the directory (CSV or JSON: email, name, team, cost_center, status, and
     optional valid_from / valid_to) of an account, or of every account of a tenant. A bad
     upload changes nothing and answers 400 with every problem by line."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     body = await _read_capped(request, MAX_DIRECTORY_BYTES)
     content_type = request.headers.get("content-type", "text/csv").lower()
     try:

@@ -22,6 +22,7 @@ from unimeter.exports.service import Format, Kind, export_lines
 from unimeter.runtime import Runtime
 
 from .common import fail, parse_day, run
+from .report import scope_from_options
 
 
 class ExportKind(StrEnum):
@@ -111,7 +112,7 @@ def export_command(
         fail("parquet is binary: give -o FILE or pipe the output", 2)
 
     async def main(runtime: Runtime) -> None:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         try:
             days = finops.date_range(runtime, first, last)
             table = await _table(runtime, kind, scope, days, group_by, granularity, by, source)
@@ -156,20 +157,6 @@ def _records(
         return count
 
     run(main)
-
-
-async def _scope(
-    runtime: Runtime, account: str | None, tenant: str | None, environment: str
-) -> analytics.Scope:
-    env_id = await accounts.environment_id(runtime, environment) if tenant else None
-    try:
-        return await analytics.resolve_scope(
-            runtime, env_id, integrated_account_id=account, tenant_id=tenant
-        )
-    except analytics.ScopeError:
-        fail("give exactly one of --account and --tenant", 2)
-    except analytics.ScopeNotFoundError as exc:
-        fail(str(exc))
 
 
 async def _table(

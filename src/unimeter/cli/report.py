@@ -39,7 +39,7 @@ class Format(StrEnum):
 FormatOption = Annotated[Format, typer.Option("--format", help="table, csv or json.")]
 
 
-async def _scope(
+async def scope_from_options(
     runtime: Runtime, account: str | None, tenant: str | None, environment: str
 ) -> service.Scope:
     env_id = await accounts.environment_id(runtime, environment) if tenant else None
@@ -74,7 +74,7 @@ def seats(
     day = parse_day(as_of, "--as-of")
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         report = await service.seats(runtime, scope, day or service.today(runtime), idle_days)
         return render.seats(report)
 
@@ -134,7 +134,7 @@ def consumption(
     first, after_last = parse_day(start, "--start"), parse_day(end, "--end")
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         stop = after_last or service.today(runtime) + dt.timedelta(days=1)
         begin = first or stop - dt.timedelta(days=30)
         if begin >= stop:
@@ -243,7 +243,7 @@ def chargeback_report(
     first, stop = _days(start, end)
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         begin, until = _range(
             runtime, first, stop, 90, service.today(runtime) + dt.timedelta(days=1)
         )
@@ -272,7 +272,7 @@ def adoption_report(
     first, stop = _days(start, end)
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         begin, until = _range(runtime, first, stop, 30, service.today(runtime))
         body = await adoption.adoption(runtime, scope, start=begin, end=until, source=source)  # type: ignore[arg-type]
         return {"scope": scope.describe(), **body}
@@ -294,7 +294,7 @@ def audit_report(
     day = parse_day(as_of, "--as-of")
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         when = day or service.today(runtime)
         return {
             "scope": scope.describe(),
@@ -317,7 +317,7 @@ def anomalies_report(
         fail("--status is open, acknowledged or resolved", 2)
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         rows, position = [], None
         while True:
             page = await anomalies.page(runtime, scope.account_ids, status=status, kind=None,
@@ -340,7 +340,7 @@ def reconciliation_report(
     """Billed spend per member and cycle against the stored events, with any drift."""
 
     async def main(runtime: Runtime) -> dict[str, Any]:
-        scope = await _scope(runtime, account, tenant, environment)
+        scope = await scope_from_options(runtime, account, tenant, environment)
         return {
             "scope": scope.describe(),
             **render.reconciliation(await charges.reconcile(runtime, scope)),

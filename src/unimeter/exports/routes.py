@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from starlette.responses import StreamingResponse
 
-from unimeter.analytics import service as analytics
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
+from unimeter.analytics.routes import scope_of
 from unimeter.analytics.schemas import ConsumptionDimension, Granularity
 from unimeter.api.deps import PrincipalDep, RuntimeDep
-from unimeter.api.errors import COMMON_ERRORS, ApiError, bad_request
+from unimeter.api.errors import COMMON_ERRORS, bad_request
 from unimeter.runtime import Runtime
 
 from . import finops, tables
@@ -43,19 +43,6 @@ FILE: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _scope(
-    runtime: Runtime, environment_id: str, account_id: str | None, tenant_id: str | None
-) -> analytics.Scope:
-    try:
-        return await analytics.resolve_scope(
-            runtime, environment_id, integrated_account_id=account_id, tenant_id=tenant_id
-        )
-    except analytics.ScopeError as exc:
-        raise bad_request(str(exc)) from exc
-    except analytics.ScopeNotFoundError as exc:
-        raise ApiError(404, str(exc)) from exc
-
-
 def _range(runtime: Runtime, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
     try:
         return finops.date_range(runtime, start, end)
@@ -84,7 +71,7 @@ async def focus(
     """Cost and usage as FOCUS 1.2 rows: one per account, UTC day, user and model, from the
     synced rollups. BilledCost is the usage-based (invoiced) part; EffectiveCost is the
     whole charge, included usage being prepaid by the seat fee."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     start, end = _range(runtime, start_date, end_date)
     return _file(finops.focus(runtime, scope, start, end), format)
 
@@ -102,7 +89,7 @@ async def consumption(
     format: FormatQuery = "csv",
 ) -> StreamingResponse:
     """The rows of ``/analytics/consumption`` (all of them) as a file."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     start, end = _range(runtime, start_date, end_date)
     dims = tuple(dict.fromkeys(group_by or finops.DIMENSIONS))
     try:
@@ -127,7 +114,7 @@ async def chargeback(
 ) -> StreamingResponse:
     """The rows of ``/analytics/chargeback`` as a file: cost per team or cost center per
     period, the unallocated bucket with an empty name."""
-    scope = await _scope(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     start, end = _range(runtime, start_date, end_date)
     try:
         table = await finops.chargeback(

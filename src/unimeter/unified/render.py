@@ -11,17 +11,12 @@ import orjson
 
 from unimeter.db.models import IntegratedAccount, Member
 from unimeter.kit.money import dollars
+from unimeter.kit.times import iso
 
 from .repository import UsageQuery
 
 PRODUCT = {"id": "cursor", "name": "Cursor"}
 ModelDescriber = Callable[[str], tuple[str, str]]
-
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def day_iso(day: dt.date) -> str:
