@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install demo test lint typecheck unit bench clean
+.PHONY: help install browser demo test lint typecheck unit bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP) ## create .venv and install unimeter with its dev tools
 
+# Playwright cannot download browsers here: the browser tests use Debian's chromium.
+browser: ## install the system chromium the browser tests drive (apt-get)
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null; \
+	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
+	@chromium --version 2>/dev/null | head -1
+
 demo: $(STAMP) ## run the product on embedded defaults
 	$(BIN)/unimeter simulator --port $${UNIMETER_SIMULATOR_PORT:-8787}
 
@@ -29,7 +36,7 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy --strict src
 
-unit: $(STAMP) ## the test suite: two processes, then the timing-sensitive (slow) tests alone
+unit: $(STAMP) browser ## the test suite: two processes, then the timing-sensitive (slow) tests alone
 	$(BIN)/pytest -n 2 -m "not slow" --durations=10
 	$(BIN)/pytest -m slow --durations=5
 

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import chromium
 from tests.support.databases import PostgresDatabases, SQLiteDatabases, postgres_url
 from tests.webhooks.receiver import Receiver, receiving
 
 BACKENDS = ["sqlite", "postgres"]
+__all__ = ["chromium"]  # a session fixture: headless Chromium for the browser tests
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
 from unimeter.analytics.routes import directory_router
 from unimeter.analytics.routes import router as analytics_router
+from unimeter.connect.routes import router as connect_router
 from unimeter.exports.routes import router as exports_router
 from unimeter.kit.cursors import CursorCodec
 from unimeter.observability.middleware import LatencyMiddleware
@@ -29,6 +30,7 @@ from unimeter.sync.queue import JobQueue
 from unimeter.sync.routes import router as sync_router
 from unimeter.sync.scheduler import Scheduler
 from unimeter.unified.routes import router as unified_router
+from unimeter.web.routes import router as web_router
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 from unimeter.webhooks.routes import router as webhooks_router
 
@@ -157,6 +159,8 @@ def create_app(
         proxy_router,
         webhooks_router,
         metrics_router,
+        connect_router,
+        web_router,
     )
     for router in routers:
         app.include_router(router)

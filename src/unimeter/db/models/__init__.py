@@ -16,6 +16,7 @@ from .billing import (
     SpendSnapshot,
     SpendSnapshotMember,
 )
+from .connect import LinkToken
 from .rollups import RollupDirtyDay, UsageRollup, UserDayRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
@@ -34,6 +35,7 @@ __all__ = [
     "GroupMembership",
     "IntegratedAccount",
     "Keyring",
+    "LinkToken",
     "Member",
     "MemberIdentity",
     "RollupDirtyDay",

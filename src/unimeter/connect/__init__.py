@@ -1,0 +1,1 @@
+"""The hosted link flow: link tokens, the Connect page and the ``connect.js`` helper."""

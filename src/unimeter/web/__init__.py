@@ -1,0 +1,1 @@
+"""The web dashboard at ``/app``: server-rendered pages over the analytics services."""
