@@ -37,7 +37,7 @@ typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy --strict src
 
 unit: $(STAMP) browser ## the test suite: two processes, then the timing-sensitive (slow) tests alone
-	$(BIN)/pytest -n 2 -m "not slow" --durations=10
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow" --durations=10
 	$(BIN)/pytest -m slow --durations=5
 
 test: lint typecheck unit ## everything CI runs

@@ -30,6 +30,7 @@ from unimeter.sync.queue import JobQueue
 from unimeter.sync.routes import router as sync_router
 from unimeter.sync.scheduler import Scheduler
 from unimeter.unified.routes import router as unified_router
+from unimeter.web import routes as web_routes
 from unimeter.web.routes import router as web_router
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 from unimeter.webhooks.routes import router as webhooks_router
@@ -164,6 +165,7 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    web_routes.install(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

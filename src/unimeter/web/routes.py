@@ -1,7 +1,328 @@
-"""HTTP routes of the dashboard (HTML only)."""
+"""HTTP routes of the dashboard (HTML only); the figures come from ``web/service.py``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from unimeter.api.deps import RuntimeDep
+from unimeter.auth.service import authenticate
+from unimeter.runtime import Runtime
+
+from . import service
+from .charts import Chart
+from .pages import STATIC, page
+from .service import Context
+from .session import (
+    CsrfDep,
+    CsrfRejectedError,
+    SessionDep,
+    SignInRequiredError,
+    cookie_settings,
+    csrf_token,
+    session_token,
+)
 
 router = APIRouter(prefix="/app", include_in_schema=False)
+
+Days = Annotated[int, Query(description="Range in days")]
+AccountParam = Annotated[str | None, Query(alias="account", max_length=64)]
+
+
+def _days(days: int) -> int:
+    return days if days in service.RANGES else 30
+
+
+async def _ctx(request: Request, runtime: Runtime, principal: Any, account: str | None) -> Context:
+    return await service.context(runtime, principal, account)
+
+
+def _query(ctx: Context, days: int) -> str:
+    return urlencode({"account": ctx.account.id, "days": days})
+
+
+def _render(request: Request, name: str, ctx: Context, days: int | None, **data: Any) -> Response:
+    token = session_token(request) or ""
+    return page(
+        request, name, ctx=ctx, days=days, query=_query(ctx, days or 30),
+        csrf=csrf_token(request.app.state.runtime, token), **data,
+    )  # fmt: skip
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_form(request: Request, runtime: RuntimeDep) -> Response:
+    token = session_token(request)
+    if token and await authenticate(runtime, token):
+        return RedirectResponse("/app", status_code=303)
+    return page(request, "login.html", title="Sign in")
+
+
+@router.post("/login")
+async def login(
+    request: Request, runtime: RuntimeDep, token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    principal = await authenticate(runtime, token.strip()) if token.strip() else None
+    if principal is None:
+        return page(
+            request, "login.html", status_code=401, title="Sign in",
+            error="That token is not valid (or was revoked). Create one with `unimeter tokens create`.",
+        )  # fmt: skip
+    response = RedirectResponse("/app", status_code=303)
+    response.set_cookie(value=token.strip(), **cookie_settings(request))  # type: ignore[arg-type]
+    return response
+
+
+@router.post("/logout", dependencies=[CsrfDep])
+async def logout(request: Request) -> Response:
+    response = RedirectResponse("/app/login", status_code=303)
+    settings = cookie_settings(request)
+    response.delete_cookie(
+        str(settings["key"]), path=str(settings["path"]), httponly=True, samesite="strict"
+    )
+    return response
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@router.get("")
+async def overview(
+    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    days = 30
+    seats = await service.seats(runtime, ctx)
+    daily = await service.consumption(runtime, ctx, service.window(ctx, days))
+    before = await service.consumption(runtime, ctx, service.window(ctx, days, back=1))
+    charts = await _charts(runtime, ctx, days, "daily-spend", "daily-tokens", "top-users")
+    charts["seat-status"] = service.seats_chart(seats)
+    open_anomalies = len(await service.anomaly_list(runtime, ctx, "open"))
+    return _render(
+        request, "overview.html", ctx, days, title="Overview", active="/app", seats=seats,
+        spend=daily["totals"], previous=before["totals"], charts=charts,
+        open_anomalies=open_anomalies,
+    )  # fmt: skip
+
+
+@router.get("/seats")
+async def seats_page(
+    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    seats = await service.seats(runtime, ctx)
+    charts = {"seat-status": service.seats_chart(seats)}
+    return _render(
+        request, "seats.html", ctx, None, title="Seats", active="/app/seats", seats=seats,
+        charts=charts,
+    )  # fmt: skip
+
+
+@router.get("/consumption")
+async def consumption_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: SessionDep,
+    account: AccountParam = None,
+    days: Days = 30,
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    days = _days(days)
+    users = await service.consumption(
+        runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS
+    )
+    charts = await _charts(
+        runtime, ctx, days, "daily-spend", "daily-tokens", "model-spend", "team-spend"
+    )
+    return _render(
+        request, "consumption.html", ctx, days, title="Consumption", active="/app/consumption",
+        users=users, charts=charts, ranges=service.RANGES,
+    )  # fmt: skip
+
+
+@router.get("/adoption")
+async def adoption_page(
+    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    body = await service.adoption_scorecards(runtime, ctx)
+    charts = {"team-activity": service.adoption_chart(body)}
+    return _render(
+        request, "adoption.html", ctx, None, title="Adoption", active="/app/adoption",
+        body=body, charts=charts,
+    )  # fmt: skip
+
+
+@router.get("/audit")
+async def audit_page(
+    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    body = await service.audit_findings(runtime, ctx)
+    charts = {"audit-findings": service.audit_chart(body)}
+    return _render(
+        request, "audit.html", ctx, None, title="Audit", active="/app/audit", body=body,
+        charts=charts,
+    )  # fmt: skip
+
+
+@router.get("/anomalies")
+async def anomalies_page(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: SessionDep,
+    account: AccountParam = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    status = status if status in service.ANOMALY_STATUSES else None
+    rows = await service.anomaly_list(runtime, ctx, status)
+    return _render(
+        request, "anomalies.html", ctx, None, title="Anomalies", active="/app/anomalies",
+        rows=rows, status=status, statuses=service.ANOMALY_STATUSES,
+    )  # fmt: skip
+
+
+@router.post("/anomalies/{anomaly_id}", dependencies=[CsrfDep])
+async def update_anomaly(
+    anomaly_id: str,
+    runtime: RuntimeDep,
+    principal: SessionDep,
+    status: Annotated[str, Form(max_length=20)],
+    account: AccountParam = None,
+) -> Response:
+    if status in service.ANOMALY_STATUSES:
+        await service.set_anomaly_status(runtime, principal, anomaly_id[:64], status)
+    query = urlencode({"account": account} if account else {})
+    return RedirectResponse(f"/app/anomalies?{query}#{anomaly_id[:64]}", status_code=303)
+
+
+@router.get("/accounts")
+async def accounts_page(
+    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    rows = await service.accounts_with_runs(runtime, ctx)
+    return _render(
+        request, "accounts.html", ctx, None, title="Accounts", active="/app/accounts", rows=rows
+    )
+
+
+@router.get("/webhooks")
+async def webhooks_page(
+    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
+) -> Response:
+    ctx = await _ctx(request, runtime, principal, account)
+    rows = await service.webhooks(runtime, principal)
+    return _render(
+        request, "webhooks.html", ctx, None, title="Webhooks", active="/app/webhooks", rows=rows
+    )
+
+
+# --- charts as CSV, static files --------------------------------------------------------------
+
+ChartBuilder = Callable[[Runtime, Context, int], Awaitable[Chart]]
+
+
+async def _daily(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
+    return await service.consumption(runtime, ctx, service.window(ctx, days))
+
+
+async def _by(runtime: Runtime, ctx: Context, days: int, dim: str, top: int) -> dict[str, Any]:
+    return await service.consumption(runtime, ctx, service.window(ctx, days), by=(dim,), top=top)
+
+
+CHARTS: dict[str, ChartBuilder] = {
+    "daily-spend": lambda r, c, d: _chart(service.daily_spend_chart, _daily(r, c, d)),
+    "daily-tokens": lambda r, c, d: _chart(service.daily_tokens_chart, _daily(r, c, d)),
+    "top-users": lambda r, c, d: _chart(
+        lambda b: service.ranked_chart("top-users", "Top users by spend", b, "user_email"),
+        _by(r, c, d, "user", 5),
+    ),
+    "model-spend": lambda r, c, d: _chart(
+        lambda b: service.ranked_chart("model-spend", "Spend by model", b, "model"),
+        _by(r, c, d, "model", service.TOP_MODELS),
+    ),
+    "team-spend": lambda r, c, d: _chart(service.team_chart, service.team_spend(r, c, d)),
+    "seat-status": lambda r, c, d: _chart(service.seats_chart, service.seats(r, c)),
+    "team-activity": lambda r, c, d: _chart(
+        service.adoption_chart, service.adoption_scorecards(r, c)
+    ),
+    "audit-findings": lambda r, c, d: _chart(service.audit_chart, service.audit_findings(r, c)),
+}
+
+
+async def _chart(
+    build: Callable[[dict[str, Any]], Chart], body: Awaitable[dict[str, Any]]
+) -> Chart:
+    return build(await body)
+
+
+async def _charts(runtime: Runtime, ctx: Context, days: int, *ids: str) -> dict[str, Chart]:
+    return {chart_id: await CHARTS[chart_id](runtime, ctx, days) for chart_id in ids}
+
+
+@router.get("/charts/{chart_id}.csv")
+async def chart_csv(
+    chart_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    principal: SessionDep,
+    account: AccountParam = None,
+    days: Days = 30,
+) -> Response:
+    build = CHARTS.get(chart_id)
+    if build is None:
+        return Response("no such chart\n", status_code=404, media_type="text/plain")
+    ctx = await _ctx(request, runtime, principal, account)
+    chart = await build(runtime, ctx, _days(days))
+    name = f"{chart_id}-{ctx.account.id}.csv"
+    return Response(
+        chart.csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> Response:
+    found = STATIC.get(name)
+    if found is None:
+        return Response("not found\n", status_code=404, media_type="text/plain")
+    body, media_type = found
+    return Response(body, media_type=media_type, headers={"Cache-Control": "max-age=300"})
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def install(app: FastAPI) -> None:
+    """Dashboard errors are pages, not JSON: sign-in redirects, CSRF and missing accounts."""
+
+    async def sign_in(request: Request, exc: Exception) -> Response:
+        return RedirectResponse("/app/login", status_code=303)
+
+    async def csrf(request: Request, exc: Exception) -> Response:
+        return page(
+            request, "message.html", status_code=403, title="Refused",
+            heading="This form has expired",
+            message="The request did not come from this dashboard. Reload the page and try again.",
+            link=("/app", "Back to the dashboard"),
+        )  # fmt: skip
+
+    async def no_account(request: Request, exc: Exception) -> Response:
+        return page(
+            request, "message.html", status_code=404, title="No workspace", heading="No workspace",
+            message=f"{exc}. Link a Cursor workspace with POST /integrated-accounts, "
+            "`unimeter accounts link`, or a Connect link (POST /link-tokens).",
+        )  # fmt: skip
+
+    app.add_exception_handler(SignInRequiredError, sign_in)
+    app.add_exception_handler(CsrfRejectedError, csrf)
+    app.add_exception_handler(service.NoAccountError, no_account)

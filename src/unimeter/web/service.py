@@ -1,0 +1,226 @@
+"""What each dashboard page shows, computed by the same analytics code as the API.
+
+Every figure comes from the functions behind ``/analytics/...`` and is shaped by the same
+``render`` functions, so a number on a page is the number the API returns for the same
+account and range. Charts are built from those rendered rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from unimeter.accounts import repository as accounts_repo
+from unimeter.accounts.schemas import AccountOut
+from unimeter.analytics import adoption, anomalies, audit, render
+from unimeter.analytics import chargeback as charges
+from unimeter.analytics import service as analytics
+from unimeter.analytics.repository import ConsumptionQuery
+from unimeter.auth.service import Principal
+from unimeter.db.models import IntegratedAccount
+from unimeter.runtime import Runtime
+from unimeter.sync import state_repository
+from unimeter.sync.schemas import SyncRunOut
+from unimeter.webhooks import repository as webhooks_repo
+from unimeter.webhooks.schemas import WebhookOut
+
+from .charts import Chart, Series
+
+RANGES = (7, 30, 90)
+TOP_USERS = 20
+TOP_MODELS = 10
+ANOMALY_STATUSES = ("open", "acknowledged", "resolved")
+
+
+class NoAccountError(LookupError):
+    """The environment has no integrated account yet (or not the one asked for)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    principal: Principal
+    accounts: list[IntegratedAccount]
+    account: IntegratedAccount
+    scope: analytics.Scope
+    today: dt.date
+
+
+async def context(runtime: Runtime, principal: Principal, account_id: str | None) -> Context:
+    async with runtime.db.reader() as session:
+        accounts = list(await accounts_repo.list_accounts(session, principal.environment_id))
+    if not accounts:
+        raise NoAccountError("no integrated account is linked in this environment yet")
+    chosen = next((a for a in accounts if a.id == account_id), None)
+    if chosen is None:
+        if account_id:
+            raise NoAccountError("no such integrated account in this environment")
+        chosen = accounts[0]
+    scope = await analytics.resolve_scope(
+        runtime, principal.environment_id, integrated_account_id=chosen.id, tenant_id=None
+    )
+    return Context(principal, accounts, chosen, scope, analytics.today(runtime))
+
+
+def money(cost: dict[str, Any], kind: str = "charged") -> Decimal:
+    return Decimal(cost[kind])
+
+
+# --- overview and seats --------------------------------------------------------------------
+
+
+async def seats(runtime: Runtime, ctx: Context) -> dict[str, Any]:
+    report = await analytics.seats(runtime, ctx.scope, ctx.today, idle_days=30)
+    return render.seats(report)
+
+
+def seats_chart(body: dict[str, Any]) -> Chart:
+    active = body["active_30d"]
+    idle, never = len(body["idle"]), len(body["never_used"])
+    labels = ["active in 30 days", "idle 30+ days", "never used"]
+    return Chart(
+        "seat-status", "Seats by status", labels, [Series("seats", [active, idle, never])],
+        kind="bars", label_header="status",
+    )  # fmt: skip
+
+
+def window(ctx: Context, days: int, back: int = 0) -> tuple[dt.date, dt.date]:
+    """The last ``days`` days up to today (end exclusive), ``back`` windows earlier."""
+    end = ctx.today + dt.timedelta(days=1 - back * days)
+    return end - dt.timedelta(days=days), end
+
+
+async def consumption(
+    runtime: Runtime,
+    ctx: Context,
+    span: tuple[dt.date, dt.date],
+    *,
+    by: tuple[str, ...] = (),
+    top: int | None = None,
+) -> dict[str, Any]:
+    """The same body as ``GET /analytics/consumption`` for the account and range: per day
+    when not grouped, over the whole range when grouped by user or model."""
+    start, end = span
+    granularity = "total" if by else "day"
+    q = ConsumptionQuery(
+        account_ids=ctx.scope.account_ids, start=start, end=end, by_user="user" in by,
+        by_model="model" in by, granularity=granularity,
+    )  # fmt: skip
+    page = await analytics.consumption_all(runtime, q, top=top)
+    return render.consumption(page, granularity=granularity, start=start, end=end, dims=by)
+
+
+def daily_spend_chart(body: dict[str, Any]) -> Chart:
+    rows = body["result"]
+    return Chart(
+        "daily-spend", "Spend per day", [r["period_start"] for r in rows],
+        [Series("included", [money(r["cost"], "included") for r in rows]),
+         Series("usage-based", [money(r["cost"], "usage_based") for r in rows])],
+        unit="$", label_header="day",
+    )  # fmt: skip
+
+
+def daily_tokens_chart(body: dict[str, Any]) -> Chart:
+    rows = body["result"]
+    kinds = ("input", "output", "cache_read", "cache_write")
+    return Chart(
+        "daily-tokens", "Tokens per day", [r["period_start"] for r in rows],
+        [Series(k.replace("_", " "), [r["tokens"][k] for r in rows]) for k in kinds],
+        label_header="day",
+    )  # fmt: skip
+
+
+def ranked_chart(chart_id: str, title: str, body: dict[str, Any], field: str) -> Chart:
+    rows = sorted(body["result"], key=lambda r: money(r["cost"]), reverse=True)
+    return Chart(
+        chart_id, title, [r[field] or "(unknown)" for r in rows],
+        [Series("charged", [money(r["cost"]) for r in rows])],
+        unit="$", kind="bars", label_header=field,
+    )  # fmt: skip
+
+
+async def team_spend(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
+    start, end = window(ctx, days)
+    report = await charges.chargeback(
+        runtime, ctx.scope, start=start, end=end, by="team", granularity="total", source="auto"
+    )
+    return render.chargeback(report, granularity="total", start=start, end=end)
+
+
+def team_chart(body: dict[str, Any]) -> Chart:
+    rows = sorted(body["result"], key=lambda r: money(r["cost"]), reverse=True)
+    labels = [r["team"] if not r["unallocated"] else "(unallocated)" for r in rows]
+    return Chart(
+        "team-spend", "Spend by team", labels,
+        [Series("charged", [money(r["cost"]) for r in rows])],
+        unit="$", kind="bars", label_header="team",
+    )  # fmt: skip
+
+
+# --- adoption, audit, anomalies ------------------------------------------------------------
+
+
+async def adoption_scorecards(runtime: Runtime, ctx: Context) -> dict[str, Any]:
+    """The API's default: the 30 days before today, against the 30 before those."""
+    end = ctx.today
+    return await adoption.adoption(
+        runtime, ctx.scope, start=end - dt.timedelta(days=30), end=end, source="auto"
+    )
+
+
+def adoption_chart(body: dict[str, Any]) -> Chart:
+    rows = body["result"]
+    return Chart(
+        "team-activity", "Active users per team (30 days)", [r["team"] or "(no team)" for r in rows],
+        [Series("MAU", [r["mau"] for r in rows]),
+         Series("inactive members", [max(r["members"] - r["mau"], 0) for r in rows])],
+        kind="bars", label_header="team",
+    )  # fmt: skip
+
+
+async def audit_findings(runtime: Runtime, ctx: Context) -> dict[str, Any]:
+    findings = await audit.audit(runtime, ctx.scope, ctx.today)
+    return render.audit(findings, ctx.today)
+
+
+def audit_chart(body: dict[str, Any]) -> Chart:
+    counts = body["counts"]
+    return Chart(
+        "audit-findings", "Findings by type", [k.replace("_", " ") for k in counts],
+        [Series("findings", list(counts.values()))], kind="bars", label_header="finding",
+    )  # fmt: skip
+
+
+async def anomaly_list(runtime: Runtime, ctx: Context, status: str | None) -> list[dict[str, Any]]:
+    page = await anomalies.page(
+        runtime, ctx.scope.account_ids, status=status, kind=None, position=None, limit=200
+    )
+    return [anomalies.render(a) for a in page.items]
+
+
+async def set_anomaly_status(
+    runtime: Runtime, principal: Principal, anomaly_id: str, status: str
+) -> bool:
+    found = await anomalies.set_status(runtime, principal.environment_id, anomaly_id, status)
+    return found is not None
+
+
+# --- accounts and webhooks ------------------------------------------------------------------
+
+
+async def accounts_with_runs(runtime: Runtime, ctx: Context, runs: int = 10) -> list[Any]:
+    out = []
+    async with runtime.db.reader() as session:
+        for account in ctx.accounts:
+            history = await state_repository.list_runs(
+                session, ctx.principal.environment_id, account.id, None, runs
+            )
+            out.append((AccountOut.of(account), [SyncRunOut.of(r) for r in history]))
+    return out
+
+
+async def webhooks(runtime: Runtime, principal: Principal) -> list[WebhookOut]:
+    async with runtime.db.reader() as session:
+        rows = await webhooks_repo.page_webhooks(session, principal.environment_id, None, 200)
+    return [WebhookOut.of(w) for w in rows]
