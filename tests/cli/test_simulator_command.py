@@ -15,6 +15,8 @@ import pytest
 
 from unimeter.connectors.cursor.simulator import default_api_key
 
+READ_ONLY = "crsr_" + "r" * 64
+
 
 def _unimeter() -> list[str]:
     exe = shutil.which("unimeter", path=os.path.dirname(sys.executable))
@@ -29,8 +31,9 @@ def _free_port() -> int:
 
 def test_simulator_command_answers_the_readme_curl() -> None:
     port = _free_port()
+    options = ["--port", str(port), "--seed", "9", "--users", "12", "--read-only-key", READ_ONLY]
     proc = subprocess.Popen(
-        [*_unimeter(), "simulator", "--port", str(port), "--seed", "9", "--users", "12"],
+        [*_unimeter(), "simulator", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -56,11 +59,16 @@ def test_simulator_command_answers_the_readme_curl() -> None:
         assert body["totalUsageEventsCount"] > 0
         event = body["usageEvents"][0]
         assert event["timestamp"].isdigit() and "@" in event["userEmail"]
+        # A key that authenticates without the admin scope: Cursor's 401 for a missing scope.
+        refused = httpx.get(f"http://127.0.0.1:{port}/teams/members", auth=(READ_ONLY, ""))
+        assert refused.status_code == 401
+        assert refused.json()["message"] == "API key missing required scope: admin:*"
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
     assert key in out, "the key to use is printed"
     assert "curl -u" in out
+    assert f"read-only key (no admin scope): {READ_ONLY}" in out
 
 
 @pytest.mark.parametrize(
@@ -71,6 +79,7 @@ def test_simulator_command_answers_the_readme_curl() -> None:
         ["--now", "garbage"],
         ["--fault-rate", "2"],
         ["--rate-limits", "maybe"],
+        ["--read-only-key", "has space"],
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args: list[str]) -> None:

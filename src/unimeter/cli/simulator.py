@@ -57,6 +57,13 @@ def simulator_command(
         list[str] | None,
         typer.Option("--api-key", help="A team's admin API key; repeat for several teams."),
     ] = None,
+    read_only_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--read-only-key",
+            help="A key that authenticates but lacks the admin scope (answers 401); repeatable.",
+        ),
+    ] = None,
     rate_limits: Annotated[
         RateLimitChoice, typer.Option(help="Enforce Cursor's rate limits or not.")
     ] = RateLimitChoice.REAL,
@@ -92,6 +99,7 @@ def simulator_command(
             days=days,
             retention_days=retention_days,
             api_keys=tuple(api_key or ()),
+            read_only_keys=tuple(read_only_key or ()),
             rate_limits=rate_limits.value,
             minute_seconds=minute_seconds,
             fault_rate=fault_rate,
@@ -114,6 +122,8 @@ def simulator_command(
     for key in sim.keys:
         team = sim.team(key)
         console.print(f"  team {team.roster.team_name!r} ({len(team.members)} members): {key}")
+    for key in config.read_only_keys:
+        console.print(f"  read-only key (no admin scope): {key}", soft_wrap=True)
     console.print("Try:")
     console.print(
         f"  curl -u {sim.keys[0]}: -X POST {base}/teams/filtered-usage-events "

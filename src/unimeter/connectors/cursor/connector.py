@@ -71,13 +71,23 @@ class CursorConnector:
             try:
                 members = await client.verify()
             except CursorAuthError as exc:
-                raise CredentialsRejectedError(
-                    "Cursor rejected the API key (401): check that it is an active admin API key"
-                ) from exc
+                raise _rejected(exc) from exc
             except CursorForbiddenError as exc:
                 raise CredentialsRejectedError(
-                    "the API key has no admin access to this team (403)"
+                    "the API key has no admin access to this team (403)", reason="not_admin"
                 ) from exc
             except CursorError as exc:
                 raise VendorUnavailableError(f"could not reach Cursor: {exc}") from exc
         return Validation(members=len(members.team_members))
+
+
+def _rejected(exc: CursorAuthError) -> CredentialsRejectedError:
+    if exc.missing_scope:
+        return CredentialsRejectedError(
+            "the API key works but lacks admin access (401, missing scope admin:*): "
+            "create a key with the admin:* scope in the Cursor dashboard",
+            reason="not_admin",
+        )
+    return CredentialsRejectedError(
+        "Cursor rejected the API key (401): check that it is an active admin API key"
+    )

@@ -66,6 +66,12 @@ class CursorError(Exception):
 class CursorAuthError(CursorError):
     """401: the API key was revoked, is wrong, or lacks the needed scope."""
 
+    @property
+    def missing_scope(self) -> bool:
+        """Cursor answers 401 for a working key without the needed scope too; only the
+        message tells them apart ("API key missing required scope: admin:*")."""
+        return "missing required scope" in _detail(self.body).lower()
+
 
 class CursorForbiddenError(CursorError):
     """403: the team's plan or rollout does not include this endpoint."""

@@ -168,3 +168,17 @@ async def test_rate_limit_window_resets_after_a_scaled_minute() -> None:
         deadline = time.monotonic() + 10
         while (await client.get("/teams/members")).status_code == 429:
             assert time.monotonic() < deadline, "the window never reset"
+
+
+async def test_read_only_keys_authenticate_without_the_admin_scope() -> None:
+    read_only = "crsr_" + "r" * 64
+    sim = make_sim(read_only_keys=(read_only,))
+    async with client_for(sim, read_only) as client:
+        response = await client.get("/teams/members")
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": "Unauthorized",
+        "message": "API key missing required scope: admin:*",
+    }
+    with pytest.raises(ValueError, match="both"):
+        make_sim(api_keys=(read_only,), read_only_keys=(read_only,))

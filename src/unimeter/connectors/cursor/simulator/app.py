@@ -29,6 +29,8 @@ from .world import SimulatedCursor, TeamServices
 Handler = Callable[[TeamServices, Request], Awaitable[dict[str, Any]]]
 
 _UNAUTHORIZED = {"error": "Unauthorized", "message": "Invalid API key"}
+# A working key without the admin scope also gets 401 (cursor-api.md §1.9).
+_MISSING_SCOPE = {"error": "Unauthorized", "message": "API key missing required scope: admin:*"}
 _RATE_LIMITED = {"code": "error", "message": "Rate limit exceeded"}
 
 
@@ -87,6 +89,8 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
     def endpoint(group: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             key = _api_key(request)
+            if key in sim.config.read_only_keys:
+                return JSONBody(_MISSING_SCOPE, status_code=401)
             svc = sim.services(key) if key else None
             if svc is None or key is None:
                 return JSONBody(_UNAUTHORIZED, status_code=401)

@@ -40,6 +40,8 @@ class SimulatorConfig:
     retention_days: int | None = None
     # Each key is a separate team with its own data. Empty means one team with a default key.
     api_keys: tuple[str, ...] = ()
+    # Keys that authenticate but lack the ``admin:*`` scope: every endpoint answers 401.
+    read_only_keys: tuple[str, ...] = ()
     rate_limits: RateLimitMode = "real"
     # Wall-clock length of one rate-limit minute, so tests can run with 1-second minutes.
     minute_seconds: float = 60.0
@@ -76,9 +78,11 @@ class SimulatorConfig:
             raise ValueError("--activity-scale must be positive")
         if len(set(self.keys)) != len(self.keys):
             raise ValueError("--api-key values must be distinct")
-        for key in self.keys:
-            if not key or any(c.isspace() or c == ":" for c in key):
-                raise ValueError("an --api-key must be non-empty, without spaces or ':'")
+        if set(self.keys) & set(self.read_only_keys):
+            raise ValueError("a key cannot be both an --api-key and a --read-only-key")
+        for option, keys in (("--api-key", self.keys), ("--read-only-key", self.read_only_keys)):
+            if any(not key or any(c.isspace() or c == ":" for c in key) for key in keys):
+                raise ValueError(f"an {option} must be non-empty, without spaces or ':'")
 
 
 def default_api_key(seed: int) -> str:
