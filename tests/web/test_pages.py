@@ -1,0 +1,105 @@
+"""The dashboard over HTTP on both backends: sign-in, every page, CSRF, isolation, CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import httpx
+
+from tests.support.api import ApiWorld, api_world
+from unimeter.web.charts import Chart, Series, fmt
+
+PAGES = ("", "/seats", "/consumption?days=7", "/adoption", "/audit", "/anomalies", "/accounts",
+         "/webhooks")  # fmt: skip
+
+
+async def sign_in(api: ApiWorld, env: str = "default") -> httpx.Response:
+    return await api.client.post("/app/login", data={"token": api.tokens[env]})
+
+
+async def test_every_page_answers_for_a_signed_in_token(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        assert (await api.client.get("/app/seats")).headers["location"] == "/app/login"
+        signed = await sign_in(api)
+        assert signed.status_code == 303
+        cookie = signed.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/app" in cookie
+        for path in PAGES:
+            response = await api.client.get("/app" + path)
+            assert response.status_code == 200, path
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            assert api.accounts["default"] in response.text
+            assert api.accounts["other"] not in response.text, "another environment's account"
+
+
+async def test_forms_need_the_csrf_token_and_our_origin(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        await sign_in(api)
+        page = (await api.client.get("/app/anomalies")).text
+        token = page.split('name="csrf" value="')[1].split('"')[0]
+        forged = await api.client.post("/app/logout", data={"csrf": "0" * 64})
+        assert forged.status_code == 403
+        elsewhere = await api.client.post(
+            "/app/logout", data={"csrf": token}, headers={"Origin": "https://evil.example"}
+        )
+        assert elsewhere.status_code == 403
+        assert (await api.client.get("/app")).status_code == 200, "still signed in"
+        out = await api.client.post("/app/logout", data={"csrf": token})
+        assert out.status_code == 303 and out.headers["location"] == "/app/login"
+        assert (await api.client.get("/app")).status_code == 303
+
+
+async def test_a_bad_or_foreign_token_sees_nothing(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        refused = await api.client.post("/app/login", data={"token": "umk_nope"})
+        assert refused.status_code == 401 and "not valid" in refused.text
+        assert "unimeter_session" not in refused.headers.get("set-cookie", "")
+        await sign_in(api, "other")
+        foreign = api.accounts["default"]
+        for path in ("/app/seats", "/app/charts/top-users.csv"):
+            response = await api.client.get(path, params={"account": foreign})
+            assert response.status_code == 404, path
+            assert foreign not in response.text
+
+
+async def test_chart_csv_holds_the_figures_of_the_api(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        await sign_in(api)
+        account = api.accounts["default"]
+        response = await api.client.get(
+            "/app/charts/model-spend.csv", params={"account": account, "days": 30}
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        end = (await api.get("/analytics/seats", integrated_account_id=account)).json()["as_of"]
+        body = (
+            await api.get(
+                "/analytics/consumption", integrated_account_id=account, granularity="total",
+                top=10, end_date=_next_day(end), **{"group_by[]": "model"},
+            )
+        ).json()  # fmt: skip
+        assert {r["model"]: r["charged"] for r in rows} == {
+            r["model"]: r["cost"]["charged"] for r in body["result"]
+        }
+        unknown = await api.client.get("/app/charts/nope.csv", params={"account": account})
+        assert unknown.status_code == 404
+
+
+def _next_day(day: str) -> str:
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+
+
+def test_charts_escape_labels_and_keep_exact_values() -> None:
+    chart = Chart(
+        "x", "Spend <by> team", ["<script>", "b&c"], [Series("charged", [1, 2])],
+        unit="$", kind="bars", label_header="team",
+    )  # fmt: skip
+    svg = chart.svg()
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "b&amp;c" in svg
+    assert chart.csv() == "team,charged\n<script>,1\nb&c,2\n"
+    assert Chart("y", "empty", [], [Series("s", [])]).svg().startswith("<p")
+    assert fmt(1_234_567) == "1.2M" and fmt("1234.5", "$") == "$1,234.50"  # type: ignore[arg-type]
