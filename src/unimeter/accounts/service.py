@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from unimeter.connectors.cursor.client import CursorClient
 from unimeter.connectors.cursor.source import CursorSource
 from unimeter.db.base import new_id, now_ms
@@ -53,34 +55,52 @@ UNSET = _Unset()
 
 
 async def link_account(runtime: Runtime, request: LinkRequest) -> IntegratedAccount:
-    connector = runtime.connector(request.integration)
-    base_url = (request.base_url or connector.default_base_url).rstrip("/")
-    # Raises CredentialsRejectedError / VendorUnavailableError before anything is stored.
-    await connector.validate(request.api_key, base_url)
+    base_url = await validate_credentials(runtime, request)
     async with runtime.db.session() as session:
         env = await repository.environment_by_name(session, request.environment)
         if env is None:
             raise EnvironmentNotFoundError(request.environment)
-        account_id = new_id("acc")
-        account = IntegratedAccount(
-            id=account_id,
-            environment_id=env.id,
-            integration=request.integration,
-            tenant_id=request.tenant_id,
-            name=request.name,
-            status="active",
-            base_url=base_url,
-            credentials=encrypt(runtime.key.key, request.api_key, aad=account_id),
-            settings={},
-            sync_frequency_minutes=request.sync_frequency_minutes,
-            # The first sync (the backfill) is due at once, even for on-demand accounts.
-            next_sync_at=runtime.clock(),
-        )
-        await repository.add_account(session, account)
-        await lifecycle.announce(
-            session, account, "integrated_account:created", "integrated_account:active"
-        )
-        return account
+        return await add_linked_account(runtime, session, env.id, request, base_url)
+
+
+async def validate_credentials(runtime: Runtime, request: LinkRequest) -> str:
+    """The normalised base URL once the vendor accepts the key. Raises
+    CredentialsRejectedError / VendorUnavailableError before anything is stored."""
+    connector = runtime.connector(request.integration)
+    base_url = (request.base_url or connector.default_base_url).rstrip("/")
+    await connector.validate(request.api_key, base_url)
+    return base_url
+
+
+async def add_linked_account(
+    runtime: Runtime,
+    session: AsyncSession,
+    environment_id: str,
+    request: LinkRequest,
+    base_url: str,
+) -> IntegratedAccount:
+    """Store an account whose key was validated, and announce it, in the caller's
+    transaction (the Connect page claims its link token in the same one)."""
+    account_id = new_id("acc")
+    account = IntegratedAccount(
+        id=account_id,
+        environment_id=environment_id,
+        integration=request.integration,
+        tenant_id=request.tenant_id,
+        name=request.name,
+        status="active",
+        base_url=base_url,
+        credentials=encrypt(runtime.key.key, request.api_key, aad=account_id),
+        settings={},
+        sync_frequency_minutes=request.sync_frequency_minutes,
+        # The first sync (the backfill) is due at once, even for on-demand accounts.
+        next_sync_at=runtime.clock(),
+    )
+    await repository.add_account(session, account)
+    await lifecycle.announce(
+        session, account, "integrated_account:created", "integrated_account:active"
+    )
+    return account
 
 
 async def update_account(

@@ -1,7 +1,185 @@
-"""HTTP routes of the hosted link flow."""
+"""HTTP routes of the hosted link flow.
+
+``POST /link-tokens`` is a platform route (API token). The Connect page is public: the link
+token in its URL is the capability, so the page never needs a session or cookie. A form post
+carrying a foreign ``Origin`` is refused, which stops another site from submitting a key on
+the visitor's behalf even if it learned a link.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter, Request, Response, status
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse
+
+from unimeter.api.deps import PrincipalDep, RuntimeDep
+from unimeter.api.errors import COMMON_ERRORS, ApiError
+from unimeter.db.models import LinkToken
+from unimeter.kit.netpolicy import URLRefusedError, check_url
+from unimeter.runtime import Runtime
+from unimeter.sync.dispatch import SyncDispatch
+
+from . import pages, service
+from .schemas import LinkTokenCreate, LinkTokenOut
 
 router = APIRouter(tags=["connect"])
+STATIC = Path(__file__).parent / "static"
+# Admin keys are under 100 characters; anything much longer is a wrong paste.
+MAX_KEY_CHARS = 512
+
+
+@router.post(
+    "/link-tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LinkTokenOut,
+    responses=COMMON_ERRORS,
+)
+async def create_link_token(
+    body: LinkTokenCreate,
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+) -> LinkTokenOut:
+    """A single-use link to the Connect page, where your customer pastes a Cursor admin key.
+    The account is created in your token's environment with this ``tenant_id`` and
+    ``name``. The token is shown only in this response."""
+    allow_private = runtime.settings.allow_private_urls
+    if body.redirect_url:
+        # Only checked: the browser follows it, unimeter never calls it.
+        _check("redirect_url", body.redirect_url, allow_private=allow_private, resolve=False)
+    base_url = None
+    if body.base_url:
+        base_url = _check("base_url", body.base_url, allow_private=allow_private, resolve=True)
+    created = await service.create_link_token(
+        runtime,
+        principal.environment_id,
+        service.LinkTokenRequest(
+            tenant_id=body.tenant_id,
+            name=body.name,
+            redirect_url=body.redirect_url.strip() if body.redirect_url else None,
+            base_url=base_url,
+            expires_in_days=body.expires_in_days,
+        ),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    url = f"{str(request.base_url).rstrip('/')}/connect/{created.plaintext}"
+    return LinkTokenOut.of(created.token, created.plaintext, url)
+
+
+def _check(field: str, url: str, *, allow_private: bool, resolve: bool) -> str:
+    try:
+        return check_url(url, allow_private=allow_private, resolve=resolve)
+    except URLRefusedError as exc:
+        raise ApiError(400, f"{field}: {exc}") from exc
+
+
+@router.get("/connect.js", include_in_schema=False)
+async def connect_js() -> Response:
+    return Response(
+        _script(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@cache
+def _script() -> bytes:
+    return (STATIC / "connect.js").read_bytes()
+
+
+@router.get("/connect/{link_token}", include_in_schema=False)
+async def connect_page(
+    link_token: str, request: Request, runtime: RuntimeDep, origin: str | None = None
+) -> Response:
+    """The form. ``origin`` is the page that opened this one (connect.js passes it), the
+    only origin the success message is posted to."""
+    try:
+        token = await service.open_link(runtime, link_token)
+    except service.LinkProblemError as exc:
+        return pages.problem(request, pages.PROBLEMS[exc.problem])
+    return pages.render(request, "connect.html", 200, **_form(request, token, origin))
+
+
+@router.post("/connect/{link_token}", include_in_schema=False)
+async def submit_key(link_token: str, request: Request, runtime: RuntimeDep) -> Response:
+    if not _same_origin(request):
+        return pages.problem(request, pages.FOREIGN_ORIGIN)
+    fields = await request.form()
+    try:
+        token = await service.open_link(runtime, link_token)
+    except service.LinkProblemError as exc:
+        return pages.problem(request, pages.PROBLEMS[exc.problem])
+    form = _form(request, token, _text(fields, "origin"))
+    api_key = _text(fields, "api_key").strip()
+    if not api_key:
+        return pages.problem(request, pages.MISSING_KEY, **form)
+    if len(api_key) > MAX_KEY_CHARS:
+        return pages.problem(request, pages.KEY_TOO_LONG, **form)
+    try:
+        account_id = await _link(request, runtime, token, link_token, api_key)
+    except service.LinkProblemError as exc:
+        return pages.problem(request, pages.PROBLEMS[exc.problem], **form)
+    return _done(request, token, account_id, form["opener_origin"])
+
+
+async def _link(
+    request: Request, runtime: Runtime, token: LinkToken, plaintext: str, api_key: str
+) -> str:
+    account = await service.complete_link(runtime, token, plaintext, api_key)
+    if request.app.state.auto_sync:
+        dispatch: SyncDispatch = request.app.state.sync_dispatch
+        await dispatch.request(account.id, trigger="initial")
+    return account.id
+
+
+def _done(
+    request: Request, token: LinkToken, account_id: str, opener_origin: str | None
+) -> Response:
+    # In a popup (connect.js) the opener gets the id by message; otherwise the browser goes
+    # back to the platform when it asked for that.
+    if opener_origin is None and token.redirect_url:
+        target = _with_account(token.redirect_url, account_id)
+        return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    return pages.render(
+        request,
+        "done.html",
+        200,
+        redirect_url=token.redirect_url,
+        account_id=account_id,
+        opener_origin=opener_origin,
+        name=token.name,
+    )
+
+
+def _with_account(url: str, account_id: str) -> str:
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), ("integrated_account_id", account_id)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _form(request: Request, token: LinkToken, origin: str | None) -> dict[str, Any]:
+    return {
+        "action": request.url.path,
+        "opener_origin": pages.origin_of(origin),
+        "name": token.name,
+    }
+
+
+def _text(fields: FormData, name: str) -> str:
+    value = fields.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _same_origin(request: Request) -> bool:
+    """No Origin (an old browser, a script) passes: the link token is the capability. A
+    present Origin must name this host; ``null`` (sandboxed frames, some redirects) does not."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()

@@ -8,8 +8,8 @@ Two complementary nets, because neither is enough alone:
 * **Known shapes.** Secrets the app never registered (a key pasted into a config, an
   ``Authorization`` header echoed by a library, a database URL with a password) are caught
   by pattern: Cursor admin keys, ``Basic``/``Bearer`` credentials, our own ``umk_`` API
-  tokens, ``whsec_`` webhook secrets, URL passwords and ``name=value`` pairs whose name
-  says "secret".
+  tokens and ``ulk_`` link tokens, ``whsec_`` webhook secrets, URL passwords and
+  ``name=value`` pairs whose name says "secret".
 
 Masking favours over-redaction: a log line with a needless ``***`` costs a little
 debugging, a leaked admin key costs a customer's whole Cursor team. Masks keep a known
@@ -78,8 +78,8 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + MASK,
     ),
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1" + MASK),
-    # Cursor admin keys, our API tokens, webhook signing secrets.
-    (re.compile(r"\b(crsr_|key_|umk_)\w{16,}"), r"\1" + MASK),
+    # Cursor admin keys, our API and link tokens, webhook signing secrets.
+    (re.compile(r"\b(crsr_|key_|umk_|ulk_)\w{16,}"), r"\1" + MASK),
     (re.compile(r"\b(whsec_)[A-Za-z0-9+/=_-]{8,}"), r"\1" + MASK),
     # Credentials in URLs, scheme://user:password@host. The user part goes too: Cursor's
     # Basic auth puts the key itself there (https://KEY:@api.cursor.com).

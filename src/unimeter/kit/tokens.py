@@ -1,9 +1,9 @@
 """Our own API tokens: a recognisable prefix, random body and checksum; stored as a hash.
 
-The ``umk_`` prefix lets secret scanners and our log redaction spot a leaked token; the
-CRC32 checksum rejects typos without a database lookup. Only the SHA-256 of a token is
-stored: tokens carry 190 random bits, so a fast hash is enough, and a leaked database
-cannot be turned back into working tokens.
+The ``umk_`` prefix (``ulk_`` for the Connect page's link tokens) lets secret scanners and
+our log redaction spot a leaked token; the CRC32 checksum rejects typos without a database
+lookup. Only the SHA-256 of a token is stored: tokens carry 190 random bits, so a fast hash
+is enough, and a leaked database cannot be turned back into working tokens.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ def _checksum(body: str) -> str:
     return _base62(zlib.crc32(body.encode()), _CHECK)
 
 
-def generate() -> str:
+def generate(prefix: str = PREFIX) -> str:
     body = "".join(secrets.choice(_ALPHABET) for _ in range(_BODY))
-    return f"{PREFIX}{body}{_checksum(body)}"
+    return f"{prefix}{body}{_checksum(body)}"
 
 
-def looks_valid(token: str) -> bool:
+def looks_valid(token: str, prefix: str = PREFIX) -> bool:
     """Shape and checksum only; says nothing about whether the token exists."""
-    if not token.startswith(PREFIX) or len(token) != len(PREFIX) + _BODY + _CHECK:
+    if not token.startswith(prefix) or len(token) != len(prefix) + _BODY + _CHECK:
         return False
-    body, check = token[len(PREFIX) : -_CHECK], token[-_CHECK:]
+    body, check = token[len(prefix) : -_CHECK], token[-_CHECK:]
     return all(c in _ALPHABET for c in body) and secrets.compare_digest(check, _checksum(body))
 
 

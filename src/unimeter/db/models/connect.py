@@ -21,6 +21,8 @@ class LinkToken(Base):
     tenant_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     redirect_url: Mapped[str | None] = mapped_column(String(2000))
+    # The vendor API the key is checked against and the account calls (None: the default).
+    base_url: Mapped[str | None] = mapped_column(String(500))
     expires_at: Mapped[int] = mapped_column(BigInteger)
     # Set once, in the same transaction that creates the account: a token links one account.
     used_at: Mapped[int | None] = mapped_column(BigInteger)

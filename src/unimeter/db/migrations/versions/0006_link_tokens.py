@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.String(255), nullable=False),
         sa.Column("name", sa.String(255), nullable=True),
         sa.Column("redirect_url", sa.String(2000), nullable=True),
+        sa.Column("base_url", sa.String(500), nullable=True),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
         sa.Column("used_at", sa.BigInteger(), nullable=True),
         sa.Column("account_id", sa.String(40), nullable=True),

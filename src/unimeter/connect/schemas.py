@@ -1,0 +1,61 @@
+"""Link tokens as the API accepts and shows them; the plaintext token is shown once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from unimeter.accounts.schemas import iso
+from unimeter.db.models import LinkToken
+
+DEFAULT_EXPIRY_DAYS = 7
+MAX_EXPIRY_DAYS = 30
+
+
+class LinkTokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(
+        min_length=1, max_length=255, description="Your id for the customer who will link"
+    )
+    name: str | None = Field(None, max_length=255, description="A name for the account")
+    redirect_url: str | None = Field(
+        None,
+        max_length=2000,
+        description="Where the Connect page sends the browser after linking, with "
+        "?integrated_account_id=… (http(s) only)",
+    )
+    expires_in_days: int = Field(
+        DEFAULT_EXPIRY_DAYS,
+        ge=1,
+        le=MAX_EXPIRY_DAYS,
+        description=f"Days until the link expires (1 to {MAX_EXPIRY_DAYS})",
+    )
+    base_url: str | None = Field(None, max_length=500, description="Default: Cursor's API")
+
+
+class LinkTokenOut(BaseModel):
+    id: str
+    link_token: str = Field(description="Single use; shown only in this response")
+    url: str = Field(description="The Connect page to send your customer to")
+    tenant_id: str
+    name: str | None
+    redirect_url: str | None
+    expires_at: dt.datetime
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, token: LinkToken, plaintext: str, url: str) -> LinkTokenOut:
+        expires_at, created_at = iso(token.expires_at), iso(token.created_at)
+        assert expires_at is not None and created_at is not None
+        return cls(
+            id=token.id,
+            link_token=plaintext,
+            url=url,
+            tenant_id=token.tenant_id,
+            name=token.name,
+            redirect_url=token.redirect_url,
+            expires_at=expires_at,
+            created_at=created_at,
+        )
