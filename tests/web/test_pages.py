@@ -47,6 +47,15 @@ async def test_forms_need_the_csrf_token_and_our_origin(database_url: str, data_
         )
         assert elsewhere.status_code == 403
         assert (await api.client.get("/app")).status_code == 200, "still signed in"
+        account = api.accounts["default"]
+        synced = await api.client.post(f"/app/accounts/{account}/sync", data={"csrf": token})
+        assert synced.status_code == 303
+        runs = (await api.get("/sync-runs", integrated_account_id=account)).json()["result"]
+        assert runs[0]["trigger"] == "dashboard" and runs[0]["status"] == "queued"
+        foreign = await api.client.post(
+            f"/app/accounts/{api.accounts['other']}/sync", data={"csrf": token}
+        )
+        assert foreign.status_code == 404
         out = await api.client.post("/app/logout", data={"csrf": token})
         assert out.status_code == 303 and out.headers["location"] == "/app/login"
         assert (await api.client.get("/app")).status_code == 303

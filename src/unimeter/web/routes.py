@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from unimeter.api.deps import RuntimeDep
 from unimeter.auth.service import authenticate
 from unimeter.runtime import Runtime
+from unimeter.sync.dispatch import SyncDispatch
 
 from . import service
 from .charts import Chart
@@ -212,6 +213,19 @@ async def accounts_page(
     return _render(
         request, "accounts.html", ctx, None, title="Accounts", active="/app/accounts", rows=rows
     )
+
+
+@router.post("/accounts/{account_id}/sync", dependencies=[CsrfDep])
+async def sync_now(
+    account_id: str, request: Request, runtime: RuntimeDep, principal: SessionDep
+) -> Response:
+    """Start a sync (or join the one already queued or running), as the API's POST does."""
+    ctx = await _ctx(request, runtime, principal, account_id[:64])
+    if ctx.account.status == "active":
+        dispatch: SyncDispatch = request.app.state.sync_dispatch
+        await dispatch.request(ctx.account.id, trigger="dashboard")
+    query = urlencode({"account": ctx.account.id})
+    return RedirectResponse(f"/app/accounts?{query}#{ctx.account.id}", status_code=303)
 
 
 @router.get("/webhooks")
