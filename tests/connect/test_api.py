@@ -264,3 +264,14 @@ async def test_auto_sync_requests_the_first_sync(database_url: str, data_dir: Pa
         runs = await api.get("/sync-runs", integrated_account_id=account["id"])
         assert runs.status_code == 200, runs.text
         assert [r["trigger"] for r in runs.json()["result"]] == ["initial"]
+
+
+async def test_attempts_per_link_are_limited(database_url: str, data_dir: Path) -> None:
+    async with connect_world(database_url, data_dir) as api:
+        link = await new_link(api, tenant_id="busy")
+        statuses = [(await submit(api, link, UNKNOWN_KEY)).status_code for _ in range(10)]
+        assert statuses == [422] * 10
+        response = await submit(api, link, SPARE_KEY)
+        assert response.status_code == 429
+        assert "Too many attempts" in response.text
+        assert await accounts(api, tenant_id="busy") == []

@@ -73,6 +73,7 @@ PROBLEMS: dict[Problem, Copy] = {
 }
 MISSING_KEY = Copy(400, "Paste your API key", "The key field was empty.", retry=True)
 KEY_TOO_LONG = Copy(400, "That is not an API key", "The text pasted is far too long.", retry=True)
+TOO_MANY_ATTEMPTS = Copy(429, "Too many attempts", "Wait a minute, then try again.", retry=True)
 FOREIGN_ORIGIN = Copy(
     403,
     "This form was sent from another site",

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse
 
 from unimeter.api.deps import PrincipalDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ApiError
+from unimeter.api.ratelimit import Limit, RateLimiter
 from unimeter.db.models import LinkToken
 from unimeter.kit.netpolicy import URLRefusedError, check_url
 from unimeter.runtime import Runtime
@@ -31,6 +32,8 @@ router = APIRouter(tags=["connect"])
 STATIC = Path(__file__).parent / "static"
 # Admin keys are under 100 characters; anything much longer is a wrong paste.
 MAX_KEY_CHARS = 512
+# Each submit costs a call to Cursor from our address: a link may not be used to hammer it.
+ATTEMPTS = Limit(10, 60.0)
 
 
 @router.post(
@@ -116,6 +119,10 @@ async def submit_key(link_token: str, request: Request, runtime: RuntimeDep) -> 
     except service.LinkProblemError as exc:
         return pages.problem(request, pages.PROBLEMS[exc.problem])
     form = _form(request, token, _text(fields, "origin"))
+    try:
+        _limiter(request).check(f"link:{token.id}", ATTEMPTS)
+    except ApiError:
+        return pages.problem(request, pages.TOO_MANY_ATTEMPTS, **form)
     api_key = _text(fields, "api_key").strip()
     if not api_key:
         return pages.problem(request, pages.MISSING_KEY, **form)
@@ -169,6 +176,11 @@ def _form(request: Request, token: LinkToken, origin: str | None) -> dict[str, A
         "opener_origin": pages.origin_of(origin),
         "name": token.name,
     }
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
 
 
 def _text(fields: FormData, name: str) -> str:
