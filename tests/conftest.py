@@ -13,6 +13,13 @@ BACKENDS = ["sqlite", "postgres"]
 __all__ = ["chromium"]  # a session fixture: headless Chromium for the browser tests
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last. Playwright's sync API keeps an event loop running in this thread
+    while the session-scoped ``chromium`` lives, so any asyncio test after the first browser
+    test would fail with "Cannot run the event loop while another loop is running"."""
+    items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLiteDatabases]:
     factory = SQLiteDatabases(tmp_path_factory.mktemp("sqlite"))
