@@ -26,8 +26,8 @@ browser: ## install the system chromium the browser tests drive (apt-get)
 	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
 	@chromium --version 2>/dev/null | head -1
 
-demo: $(STAMP) ## run the product on embedded defaults
-	$(BIN)/unimeter simulator --port $${UNIMETER_SIMULATOR_PORT:-8787}
+demo: $(STAMP) ## run the product on embedded defaults against a simulated Cursor team
+	$(BIN)/unimeter demo
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check src tests bench

@@ -9,6 +9,7 @@ from unimeter.observability import logging as logs
 
 from .accounts import app as accounts_app
 from .admin import db_app, keys_app
+from .demo import demo_command
 from .export import export_command
 from .report import app as report_app
 from .serve import serve_command
@@ -24,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo_command)
 app.command("simulator")(simulator_command)
 app.add_typer(accounts_app, name="accounts")
 app.command("sync")(sync_command)

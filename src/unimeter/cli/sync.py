@@ -49,7 +49,7 @@ def sync_command(
         reports = []
         for account_id in ids:
             if show_progress:
-                reports.append(await _with_progress(runtime, account_id, options))
+                reports.append(await sync_with_progress(runtime, account_id, options))
             else:
                 reports.append(await sync_account(runtime, account_id, options))
         return reports
@@ -59,10 +59,10 @@ def sync_command(
         typer.echo(json.dumps([r.as_dict() for r in reports]))
         return
     for report in reports:
-        console.print(_summary(report))
+        console.print(summary_table(report))
 
 
-async def _with_progress(runtime: Runtime, account_id: str, options: SyncOptions) -> SyncReport:
+async def sync_with_progress(runtime: Runtime, account_id: str, options: SyncOptions) -> SyncReport:
     columns = (
         TextColumn("{task.description:<16}"),
         BarColumn(),
@@ -87,7 +87,7 @@ async def _with_progress(runtime: Runtime, account_id: str, options: SyncOptions
         return await sync_account(runtime, account_id, options, progress=update)
 
 
-def _summary(report: SyncReport) -> Table:
+def summary_table(report: SyncReport) -> Table:
     table = Table(
         "stream", "inserted", "updated", "unchanged", "requests", "retries", "429s", "seconds",
         title=f"{report.account_id}: {report.status} in {report.seconds:.1f} s",

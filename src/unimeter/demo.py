@@ -1,0 +1,182 @@
+"""The pieces of ``unimeter demo``: its data directory, its simulated Cursor, its ports.
+
+The demo runs the whole product on embedded defaults against a local simulator: a team of
+60 members with 120 days of history, a few planted anomalies, and a second team whose key a
+newcomer pastes into the Connect page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import socket
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from unimeter.config import Settings
+from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig
+
+DAY_MS = 86_400_000
+SEED = 42
+USERS = 60
+DAYS = 120
+# The rate-limit minute of the demo's simulator and client budget. With Cursor's real
+# limits (60-second minutes) the backfill of ~75k events (~80 pages at 60 a minute, the
+# first 60 in ~12 s, then a wait for the next minute) took 91 s here, 96 s to the URL: past
+# the 90-second budget. On a 10-second minute the same limits, enforced by the simulator
+# and paced by the client budget exactly as against Cursor, allow 6 event pages a second,
+# about what one process writes on 2 cores, so the backfill runs at full speed (~20 s) and
+# scheduled syncs still show the limits at work.
+MINUTE_SECONDS = 10.0
+HOST = "127.0.0.1"
+TENANT = "demo"
+SECOND_TENANT = "demo-2"
+MARKER = ".unimeter-demo"
+# Files of a unimeter data directory that the demo recreates on every run.
+STORE_FILES = ("unimeter.db", "unimeter.db-wal", "unimeter.db-shm", "secret.key", "secret.key.new")
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message says why on one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Planted:
+    """An anomaly planted in the simulated team, for the demo's output."""
+
+    what: str
+    email: str
+    day_ms: int
+
+    @property
+    def day(self) -> str:
+        return dt.datetime.fromtimestamp(self.day_ms / 1000, tz=dt.UTC).date().isoformat()
+
+
+def data_dir() -> Path:
+    """``UNIMETER_DATA_DIR`` if set, else ``.unimeter/demo`` under the current directory (the
+    clone, under ``make demo``), never the platform data directory a real install uses."""
+    configured = os.environ.get("UNIMETER_DATA_DIR", "").strip()
+    return Path(configured) if configured else Path(".unimeter") / "demo"
+
+
+def prepare_data_dir(path: Path) -> bool:
+    """Make ``path`` ready for a fresh demo store; True when an earlier demo was reset.
+
+    The simulated team is generated relative to the moment the demo starts, so an earlier
+    run's store would not match it: every run starts over. A directory holding a store the
+    demo did not create is refused rather than wiped."""
+    path = path.expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise DemoError(f"{path} is not a directory; set UNIMETER_DATA_DIR to a directory")
+    marker = path / MARKER
+    existing = [path / name for name in STORE_FILES if (path / name).exists()]
+    if existing and not marker.exists():
+        raise DemoError(
+            f"{path} holds a unimeter store that the demo did not create; point "
+            "UNIMETER_DATA_DIR at another directory"
+        )
+    for file in existing:
+        file.unlink()
+    path.mkdir(parents=True, exist_ok=True)
+    marker.write_text("a unimeter demo: its store is reset on every run of `unimeter demo`\n")
+    return bool(existing)
+
+
+def settings(path: Path) -> Settings:
+    # Embedded defaults whatever the environment says (SQLite in the data directory), and
+    # loopback base URLs allowed: the simulator's second team is linked through the API or
+    # the Connect page at http://127.0.0.1:PORT. The server itself listens on loopback only.
+    return Settings(
+        data_dir=path.expanduser().resolve(),
+        database_url=None,
+        auto_migrate=True,
+        allow_private_urls=True,
+    )
+
+
+def team_keys(seed: int = SEED) -> tuple[str, str]:
+    """Two simulator keys shaped like Cursor's (``crsr_`` + 64 hex), stable across runs."""
+    first, second = (
+        "crsr_" + hashlib.sha256(f"unimeter-demo:{seed}:{n}".encode()).hexdigest() for n in (1, 2)
+    )
+    return first, second
+
+
+def simulator(keys: tuple[str, ...]) -> SimulatedCursor:
+    # The clock follows the wall clock, so "the last 7 and 30 days" are full of data.
+    config = SimulatorConfig(
+        seed=SEED, users=USERS, days=DAYS, api_keys=keys, minute_seconds=MINUTE_SECONDS
+    )
+    return SimulatedCursor(config)
+
+
+def plant_anomalies(sim: SimulatedCursor, key: str) -> list[Planted]:
+    """Runaway days for three heavy seated members, inside the days detection examines after
+    a sync (the last three): yesterday and the day before are whole days whatever the hour."""
+    today = sim.clock.now_ms() // DAY_MS
+    yesterday, before = (today - 1) * DAY_MS, (today - 2) * DAY_MS
+    heavy = _heaviest(sim, key, since_ms=(today - 30) * DAY_MS, count=3)
+    sim.inject_spike(key, heavy[0], yesterday, factor=20)
+    sim.inject_spike(key, heavy[1], before, factor=15, headless=True)
+    sim.inject_spike(key, heavy[2], yesterday, factor=8, model="claude-opus-4.6")
+    return [
+        Planted("20x their usual usage", heavy[0], yesterday),
+        Planted("a runaway headless agent, 15x", heavy[1], before),
+        Planted("8x their usual usage, all on claude-opus-4.6", heavy[2], yesterday),
+    ]
+
+
+def _heaviest(sim: SimulatedCursor, key: str, *, since_ms: int, count: int) -> list[str]:
+    """The seated members with the most recent events: their spikes clear the minimum
+    amounts detection asks for (a light user's tenfold day is too small to page anyone)."""
+    truth = sim.truth(key)
+    now = sim.clock.now_ms()
+    seated = {m.email for m in truth.members() if m.removed_ms is None or m.removed_ms > now}
+    counts = Counter(e.email for e in truth.events(since_ms) if e.email in seated)
+    return [email for email, _ in counts.most_common(count)]
+
+
+def port_from_env(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise DemoError(f"{name} must be a port number (0-65535), not {text!r}")
+    return int(text)
+
+
+def bind(port: int) -> socket.socket:
+    """A listening socket on ``port`` of the loopback interface, or on a free port when that
+    one is taken (the caller prints the port it got)."""
+    for candidate in (port, 0):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, candidate))
+        except OSError:
+            sock.close()
+            continue
+        return sock
+    raise DemoError(f"cannot listen on {HOST}")
+
+
+def curl_examples(base: str, token: str, account_id: str) -> list[tuple[str, str]]:
+    """Three requests to try, as (what it answers, command). ``-g`` keeps curl from reading
+    ``[]`` in ``group_by[]`` as a glob."""
+    auth = f'-H "Authorization: Bearer {token}"'
+    account = f"integrated_account_id={account_id}"
+    return [
+        (
+            "the team's users, unified",
+            f'curl -s "{base}/unified/usage-metering/users?{account}&limit=5" {auth}',
+        ),
+        ("seat utilization", f'curl -s "{base}/analytics/seats?{account}" {auth}'),
+        (
+            "the 10 costliest users of the last 30 days",
+            f'curl -sg "{base}/analytics/consumption?{account}&group_by[]=user'
+            f'&granularity=total&top=10" {auth}',
+        ),
+    ]

@@ -1,0 +1,211 @@
+"""``make demo`` as a newcomer runs it, and the pieces of ``unimeter demo``."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from tests.support.cli import CLI
+from unimeter import demo
+
+REPO = Path(__file__).resolve().parents[2]
+READY_SECONDS = 180  # the spec says 90 on a 2-core machine; CI machines are noisy
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Lines:
+    """A process's output, read by a thread so the test can wait for a line with a deadline."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line.rstrip("\n"))
+
+    def wait_for(self, prefix: str, deadline: float) -> str:
+        while True:
+            for line in self.seen:
+                if line.strip().startswith(prefix):
+                    return line.strip()
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no {prefix!r} line in time:\n" + "\n".join(self.seen)
+            try:
+                self.seen.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                continue
+
+    def value(self, prefix: str, deadline: float) -> str:
+        return self.wait_for(prefix, deadline)[len(prefix) :].strip()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _interrupt_unimeter(make: subprocess.Popen[str]) -> None:
+    """Ctrl-C for the demo itself (make, interrupted, would report "Interrupt" whatever its
+    child does): SIGINT to the `unimeter demo` process make started."""
+    pids = _children(make.pid)
+    assert pids, "make has no child process"
+    while _children(pids[0]):  # a shell between make and unimeter, if any
+        pids = _children(pids[0])
+    os.kill(pids[0], signal.SIGINT)
+
+
+def _run_curl(line: str) -> object:
+    result = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.slow
+def test_make_demo_serves_a_backfilled_team_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    api_port, sim_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("UNIMETER_", "CURSOR_"))}
+    env.update(
+        UNIMETER_DATA_DIR=str(tmp_path / "demo"),
+        UNIMETER_DEMO_PORT=str(api_port),
+        UNIMETER_SIMULATOR_PORT=str(sim_port),
+        COLUMNS="80",  # what a pipe gets; long lines must still come out whole
+    )
+    make = subprocess.Popen(
+        ["make", "demo"], cwd=REPO, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out = Lines(make.stdout)  # type: ignore[arg-type]
+    err = Lines(make.stderr)  # type: ignore[arg-type]
+    try:
+        deadline = time.monotonic() + READY_SECONDS
+        dashboard = out.value("Dashboard:", deadline)
+        token = out.value("API token:", deadline)
+        account = out.value("Account:", deadline)
+        connect = out.value("open ", deadline)
+        key = out.wait_for("and paste its key", deadline).split()[-1]
+        base = f"http://127.0.0.1:{api_port}"
+        assert dashboard.split()[0] == f"{base}/app"
+        assert f"http://127.0.0.1:{sim_port}" in "\n".join(out.seen)
+        _check_the_api(base, token, account)
+        _check_the_curls(out.seen, account)
+        _check_the_second_team(base, token, connect, key)
+    finally:
+        if make.poll() is None:
+            _interrupt_unimeter(make)
+        code = make.wait(60)
+    assert code == 0, "\n".join(err.seen)
+    assert out.wait_for("stopped", time.monotonic() + 10) == "stopped"
+    assert not any("Traceback" in line for line in err.seen), "\n".join(err.seen)
+
+
+def _check_the_api(base: str, token: str, account: str) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{base}/app/login").status_code == 200
+    seats = httpx.get(
+        f"{base}/analytics/seats", params={"integrated_account_id": account}, headers=headers
+    )
+    assert seats.status_code == 200, seats.text
+    assert 50 <= seats.json()["provisioned"] <= demo.USERS
+    found = httpx.get(
+        f"{base}/analytics/anomalies", params={"integrated_account_id": account}, headers=headers
+    )
+    assert found.status_code == 200, found.text
+    kinds = {a["kind"] for a in found.json()["result"]}
+    assert {"cost_spike", "headless_spike"} <= kinds, kinds
+
+
+def _check_the_curls(lines: list[str], account: str) -> None:
+    """The three commands, pasted as printed, answer with data (curl runs them as is)."""
+    curls = [line.strip() for line in lines if line.strip().startswith("curl -s")]
+    assert len(curls) >= 3
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    users, seats, top = (_run_curl(line) for line in curls[:3])
+    assert isinstance(users, dict) and users["result"], users
+    assert isinstance(seats, dict) and seats["scope"]["integrated_account_id"] == account
+    assert isinstance(top, dict) and len(top["result"]) == 10, top
+
+
+def _check_the_second_team(base: str, token: str, connect: str, key: str) -> None:
+    """The printed link and key link the second team, as a newcomer pasting it would."""
+    assert connect.startswith(f"{base}/connect/") and key.startswith("crsr_")
+    assert httpx.get(connect).status_code == 200
+    done = httpx.post(connect, data={"api_key": key}, headers={"Origin": base})
+    assert done.status_code == 200, done.text
+    listed = httpx.get(f"{base}/integrated-accounts", headers={"Authorization": f"Bearer {token}"})
+    assert sorted(a["tenant_id"] for a in listed.json()["result"]) == ["demo", "demo-2"]
+
+
+def test_a_bad_port_is_one_line(tmp_path: Path) -> None:
+    cli = CLI(tmp_path / "demo", database_url="", extra_env={"UNIMETER_DEMO_PORT": "eighty"})
+    result = cli("demo")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: UNIMETER_DEMO_PORT must be a port number (0-65535), not 'eighty'"
+    )
+    assert not (tmp_path / "demo").exists(), "nothing is touched before the input is checked"
+
+
+def test_another_store_is_never_wiped(tmp_path: Path) -> None:
+    store = tmp_path / "real"
+    store.mkdir()
+    (store / "unimeter.db").write_text("not a demo's")
+    with pytest.raises(demo.DemoError, match="did not create"):
+        demo.prepare_data_dir(store)
+    assert (store / "unimeter.db").read_text() == "not a demo's"
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    with pytest.raises(demo.DemoError, match="not a directory"):
+        demo.prepare_data_dir(a_file)
+
+
+def test_a_demo_store_is_reset_on_the_next_run(tmp_path: Path) -> None:
+    path = tmp_path / "demo"
+    assert demo.prepare_data_dir(path) is False, "a new directory"
+    (path / "unimeter.db").write_text("old")
+    (path / "secret.key").write_text("old")
+    (path / "notes.txt").write_text("mine")
+    assert demo.prepare_data_dir(path) is True
+    assert sorted(p.name for p in path.iterdir()) == [demo.MARKER, "notes.txt"]
+
+
+def test_a_busy_port_falls_back_to_a_free_one() -> None:
+    with socket.socket() as taken:
+        taken.bind((demo.HOST, 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        sock = demo.bind(busy)
+        try:
+            assert sock.getsockname()[1] not in (busy, 0)
+        finally:
+            sock.close()
+
+
+def test_the_printed_commands_split_into_the_right_arguments() -> None:
+    base, token, account = "http://127.0.0.1:8000", "umk_abc", "acc_1"
+    for _, command in demo.curl_examples(base, token, account):
+        argv = shlex.split(command)
+        assert argv[0] == "curl" and argv[-2:] == ["-H", f"Authorization: Bearer {token}"]
+        assert argv[2].startswith(f"{base}/") and f"integrated_account_id={account}" in argv[2]
+    keys = demo.team_keys()
+    assert len(set(keys)) == 2 and all(k.startswith("crsr_") and len(k) == 69 for k in keys)
