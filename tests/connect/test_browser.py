@@ -4,6 +4,7 @@ and the simulator over HTTP. Screenshots go to the artifacts folder."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -99,7 +100,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with ThreadPoolExecutor(1) as pool:
         token = pool.submit(lambda: asyncio.run(_api_token(url, data_dir))).result()
     sim = make_sim(api_keys=(SPARE_KEY,), read_only_keys=(READ_ONLY_KEY,))
-    extra = {"UNIMETER_ALLOW_PRIVATE_URLS": "1", "UNIMETER_WEBHOOK_DISPATCHER": "0"}
+    extra = {
+        "UNIMETER_ALLOW_PRIVATE_URLS": "1",
+        "UNIMETER_WEBHOOK_DISPATCHER": "0",
+        "UNIMETER_LOG_LEVEL": "INFO",  # the access log too: it sees every link token
+    }
     env = CLI(data_dir, url, extra).env()
     with (
         serve(create_app(sim)) as sim_url,
@@ -108,6 +113,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ):
         yield Served(base, sim_url, host_url, token)
     log = (data_dir / "serve.log").read_text()
+    assert "/connect/ulk_***" in log, "the access log masks link tokens"
+    assert not re.search(r"ulk_\w{8}", log), "a link token reached the server log"
     for key in (SPARE_KEY, UNKNOWN_KEY, READ_ONLY_KEY):
         assert key not in log, "a pasted key reached the server log"
 
