@@ -97,6 +97,7 @@ async def test_concurrent_submits_link_once(database_url: str, data_dir: Path) -
         ("   ", 400, "Paste your API key"),
         ("k" * 600, 400, "That is not an API key"),
     ],
+    ids=["unknown", "read-only", "blank", "too-long"],
 )
 async def test_refused_keys_keep_the_form_and_store_nothing(
     database_url: str,
@@ -275,3 +276,18 @@ async def test_attempts_per_link_are_limited(database_url: str, data_dir: Path) 
         assert response.status_code == 429
         assert "Too many attempts" in response.text
         assert await accounts(api, tenant_id="busy") == []
+
+
+async def test_a_body_that_is_not_a_form_asks_for_the_key(
+    database_url: str, data_dir: Path
+) -> None:
+    async with connect_world(database_url, data_dir) as api:
+        link = await new_link(api, tenant_id="odd")
+        broken = await api.client.post(
+            page(link),
+            content=b"--x\r\nnot a part",
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        )
+        assert broken.status_code == 400
+        assert "Paste your API key" in broken.text
+        assert await accounts(api, tenant_id="odd") == []

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Request, Response, status
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 
 from unimeter.api.deps import PrincipalDep, RuntimeDep
@@ -113,7 +114,7 @@ async def connect_page(
 async def submit_key(link_token: str, request: Request, runtime: RuntimeDep) -> Response:
     if not _same_origin(request):
         return pages.problem(request, pages.FOREIGN_ORIGIN)
-    fields = await request.form()
+    fields = await _fields(request)
     try:
         token = await service.open_link(runtime, link_token)
     except service.LinkProblemError as exc:
@@ -181,6 +182,15 @@ def _form(request: Request, token: LinkToken, origin: str | None) -> dict[str, A
 def _limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
+
+
+async def _fields(request: Request) -> FormData:
+    """The posted fields; a body that is not a form (a broken multipart) counts as empty, so
+    the visitor sees "paste your key" rather than an API error."""
+    try:
+        return await request.form()
+    except HTTPException:
+        return FormData()
 
 
 def _text(fields: FormData, name: str) -> str:
