@@ -10,13 +10,12 @@ from tests.support.databases import PostgresDatabases, SQLiteDatabases, postgres
 from tests.webhooks.receiver import Receiver, receiving
 
 BACKENDS = ["sqlite", "postgres"]
-__all__ = ["chromium"]  # a session fixture: headless Chromium for the browser tests
+__all__ = ["chromium"]  # headless Chromium for the browser tests
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests last. Playwright's sync API keeps an event loop running in this thread
-    while the session-scoped ``chromium`` lives, so any asyncio test after the first browser
-    test would fail with "Cannot run the event loop while another loop is running"."""
+    """Browser tests last, so each test process starts Chromium as few times as possible
+    (``chromium`` lives per module: see tests/support/browser.py)."""
     items.sort(key=lambda item: "chromium" in getattr(item, "fixturenames", ()))
 
 

@@ -46,9 +46,12 @@ class ConsoleWatch:
             self.errors.append(f"console: {message.text}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the session (each test opens its own context)."""
+    """One headless Chromium per test module (each test opens its own context).
+
+    Not per session: Playwright's sync API keeps an event loop running in this thread while
+    it lives, which would break any asyncio test the same process runs afterwards."""
     executable = chromium_path()
     if executable is None:
         if os.environ.get("CI"):
