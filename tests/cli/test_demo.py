@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.cli import CLI
 from unimeter import demo
+from unimeter.analytics.anomalies import SCAN_DAYS
 
 REPO = Path(__file__).resolve().parents[2]
 READY_SECONDS = 180  # the spec says 90 on a 2-core machine; CI machines are noisy
@@ -209,3 +210,15 @@ def test_the_printed_commands_split_into_the_right_arguments() -> None:
         assert argv[2].startswith(f"{base}/") and f"integrated_account_id={account}" in argv[2]
     keys = demo.team_keys()
     assert len(set(keys)) == 2 and all(k.startswith("crsr_") and len(k) == 69 for k in keys)
+
+
+def test_anomalies_are_planted_where_detection_looks() -> None:
+    """On seated members, on whole days among the last ones detection scans after a sync."""
+    sim = demo.simulator(demo.team_keys())
+    planted = demo.plant_anomalies(sim, sim.keys[0])
+    now = sim.clock.now_ms()
+    today = now // demo.DAY_MS
+    members = sim.truth().members()
+    seated = {m.email for m in members if m.removed_ms is None or m.removed_ms > now}
+    assert len({p.email for p in planted}) == 3 and {p.email for p in planted} <= seated
+    assert all(today - SCAN_DAYS < p.day_ms // demo.DAY_MS < today for p in planted)

@@ -21,6 +21,7 @@ from typing import Any
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from unimeter import demo
 from unimeter.accounts.service import LinkRequest, link_account
@@ -125,7 +126,7 @@ async def _run(ready: asyncio.Event) -> None:
     path = demo.data_dir()
     reset = demo.prepare_data_dir(path)
     what = "reset: every run starts a fresh team" if reset else "new"
-    console.print(f"[bold]unimeter demo[/bold] · data in {path} ({what})")
+    console.print(f"[bold]unimeter demo[/bold] · data in {escape(str(path))} ({what})")
     d = _setup(*ports)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(_serving(simulator_app(d.sim), d.sim_sock))
