@@ -56,6 +56,18 @@ async def test_forms_need_the_csrf_token_and_our_origin(database_url: str, data_
             f"/app/accounts/{api.accounts['other']}/sync", data={"csrf": token}
         )
         assert foreign.status_code == 404
+        price_url = f"/app/seats/price?account={account}"
+        bad = await api.client.post(price_url, data={"csrf": token, "seat_price": "forty"})
+        assert bad.status_code == 400 and "Seat price: not an amount" in bad.text
+        assert (await api.get("/analytics/settings", integrated_account_id=account)).json()[
+            "seat_price"
+        ] is None, "a refused price changes nothing"
+        saved = await api.client.post(price_url, data={"csrf": token, "seat_price": "$40"})
+        assert saved.status_code == 303
+        settings = (await api.get("/analytics/settings", integrated_account_id=account)).json()
+        assert settings["seat_price"] == {"amount": "40", "currency": "USD"}
+        seats = (await api.get("/analytics/seats", integrated_account_id=account)).json()
+        assert seats["reclaimable"]["monthly"]["amount"] == str(40 * seats["reclaimable"]["seats"])
         out = await api.client.post("/app/logout", data={"csrf": token})
         assert out.status_code == 303 and out.headers["location"] == "/app/login"
         assert (await api.client.get("/app")).status_code == 303

@@ -117,12 +117,37 @@ async def seats_page(
     request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
 ) -> Response:
     ctx = await _ctx(request, runtime, principal, account)
+    return await _seats(request, runtime, ctx)
+
+
+async def _seats(
+    request: Request, runtime: Runtime, ctx: Context, error: str | None = None
+) -> Response:
     seats = await service.seats(runtime, ctx)
     charts = {"seat-status": service.seats_chart(seats)}
     return _render(
         request, "seats.html", ctx, None, title="Seats", active="/app/seats", seats=seats,
-        charts=charts,
+        charts=charts, price=await service.seat_price(runtime, ctx), error=error,
+        status_code=400 if error else 200,
     )  # fmt: skip
+
+
+@router.post("/seats/price", dependencies=[CsrfDep])
+async def set_seat_price(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: SessionDep,
+    seat_price: Annotated[str, Form(max_length=40)] = "",
+    account: AccountParam = None,
+) -> Response:
+    """The monthly price of a seat (Cursor does not expose it), for reclaimable spend."""
+    ctx = await _ctx(request, runtime, principal, account)
+    try:
+        await service.set_seat_price(runtime, ctx, seat_price.strip().lstrip("$"))
+    except ValueError as exc:
+        return await _seats(request, runtime, ctx, error=f"Seat price: {exc}")
+    query = urlencode({"account": ctx.account.id})
+    return RedirectResponse(f"/app/seats?{query}", status_code=303)
 
 
 @router.get("/consumption")

@@ -17,9 +17,11 @@ from unimeter.accounts.schemas import AccountOut
 from unimeter.analytics import adoption, anomalies, audit, render
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
+from unimeter.analytics import settings as account_settings
 from unimeter.analytics.repository import ConsumptionQuery
 from unimeter.auth.service import Principal
 from unimeter.db.models import IntegratedAccount
+from unimeter.kit.money import dollars, parse_dollars
 from unimeter.runtime import Runtime
 from unimeter.sync import state_repository
 from unimeter.sync.schemas import SyncRunOut
@@ -73,6 +75,17 @@ def money(cost: dict[str, Any], kind: str = "charged") -> Decimal:
 async def seats(runtime: Runtime, ctx: Context) -> dict[str, Any]:
     report = await analytics.seats(runtime, ctx.scope, ctx.today, idle_days=30)
     return render.seats(report)
+
+
+async def seat_price(runtime: Runtime, ctx: Context) -> str | None:
+    price = (await account_settings.get(runtime, ctx.account.id)).seat_price_cents_e6
+    return dollars(price) if price is not None else None
+
+
+async def set_seat_price(runtime: Runtime, ctx: Context, text: str) -> None:
+    """``""`` clears the price; otherwise ValueError for anything but a dollar amount."""
+    price = parse_dollars(text) if text.strip() else None
+    await account_settings.update(runtime, ctx.account.id, {"seat_price_cents_e6": price})
 
 
 def seats_chart(body: dict[str, Any]) -> Chart:
