@@ -3,6 +3,7 @@ from the events the simulator serves."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 
 from tests.support.api import KEYS, ApiWorld, api_world
 from tests.support.world import make_sim
+from unimeter.analytics.consumption_repository import ConsumptionQuery, Plan, plan
 from unimeter.connectors.cursor.simulator import Quirks
 from unimeter.connectors.cursor.simulator.truth import TruthEvent
 
@@ -146,3 +148,52 @@ async def test_months_by_model_and_the_top_users(database_url: str, data_dir: Pa
     assert total == expected(events, lambda e: ())[()]
     for i in range(len(total)):
         assert sum(measured(r)[i] for r in top) + others[i] == total[i]
+
+
+async def test_partial_months_add_up_exactly(database_url: str, data_dir: Path) -> None:
+    """A month mostly inside the range is read whole less the days outside it; one mostly
+    outside is read day by day. Either way the sums are those of the events in the range."""
+    async with api_world(database_url, data_dir, sim=_quiet_sim()) as api:
+        truth = api.sim.truth(api.sim.keys[0])
+        account = api.accounts["default"]
+        events = truth.events()
+        days = {_day(e.timestamp_ms) for e in events}
+        month = max({_month(d) for d in days}, key=lambda m: sum(_month(d) == m for d in days))
+        next_month = (month + dt.timedelta(days=31)).replace(day=1)
+        # Most of the month (less its first two and last days), then only its last ten days.
+        ranges = [(month + dt.timedelta(days=2), next_month - dt.timedelta(days=1)),
+                  (next_month - dt.timedelta(days=10), next_month)]  # fmt: skip
+        outside = {month, month + dt.timedelta(days=1), next_month - dt.timedelta(days=1)}
+        assert outside <= days, "the days outside the first range have events to take away"
+        for start, end in ranges:
+            rows, body = await walk(
+                api, integrated_account_id=account, start_date=start.isoformat(),
+                end_date=end.isoformat(), **{"group_by[]": ["user", "model"]},
+                granularity="month",
+            )  # fmt: skip
+            top, _ = await walk(
+                api, integrated_account_id=account, start_date=start.isoformat(),
+                end_date=end.isoformat(), **{"group_by[]": "user"}, granularity="total", top=2,
+            )  # fmt: skip
+            inside = [e for e in events if start <= _day(e.timestamp_ms) < end]
+            want = expected(inside, lambda e: (month, e.email, e.payload["model"]))
+            got = {
+                (dt.date.fromisoformat(r["period_start"]), r["user_email"], r["model"]): measured(r)
+                for r in rows
+            }
+            assert got == want, (start, end)
+            assert measured(body["totals"]) == expected(inside, lambda e: ())[()]
+            by_user = expected(inside, lambda e: (e.email,))
+            ranked = sorted(by_user, key=lambda k: (-by_user[k][5], -sum(by_user[k][1:5]), k))
+            assert [(r["user_email"],) for r in sorted(top, key=lambda r: r["rank"])] == ranked[:2]
+
+
+def test_a_month_mostly_inside_is_read_whole_less_the_days_outside() -> None:
+    q = ConsumptionQuery(("a",), dt.date(2026, 3, 3), dt.date(2026, 5, 11), True, True, "month")
+    assert plan(q) == Plan(
+        months=(dt.date(2026, 3, 1), dt.date(2026, 5, 1)),
+        added=[(dt.date(2026, 5, 1), dt.date(2026, 5, 11))],
+        taken=[(dt.date(2026, 3, 1), dt.date(2026, 3, 3))],
+    )
+    weekly = dataclasses.replace(q, granularity="week")
+    assert plan(weekly) == Plan(None, [(q.start, q.end)], [])

@@ -18,6 +18,7 @@ from unimeter.runtime import Runtime
 from . import adoption_repository as repo
 from .adoption_repository import ADOPTION_METRICS
 from .chargeback import SourceChoice, team_maps
+from .repository import SeatHolder
 from .service import Scope
 from .teams import TeamMap
 
@@ -75,6 +76,30 @@ def scorecard(people: list[Person], start: dt.date, end: dt.date) -> dict[str, A
     }
 
 
+def _tally(
+    roster: list[SeatHolder],
+    daily: list[tuple[Any, ...]],
+    events: list[tuple[str, str, set[dt.date]]],
+) -> list[Person]:
+    """Each seat holder with their summed metrics and active days (days marked active in
+    the daily rows, and days with usage events)."""
+    by_member: dict[int | None, Person] = {
+        h.member_id: Person(h.account_id, h.email) for h in roster
+    }
+    by_email = {(p.account_id, p.email.lower()): p for p in by_member.values()}
+    for account_id, member_id, email, days, *values in daily:
+        # Daily rows name the member when the sync matched one, else only the email.
+        who = by_member.get(member_id) or by_email.get((account_id, (email or "").lower()))
+        if who is not None:
+            who.active_days |= days
+            for name, value in zip(ADOPTION_METRICS, values, strict=True):
+                who.metrics[name] += int(value or 0)
+    for account_id, email, days in events:
+        if (who := by_email.get((account_id, email.lower()))) is not None:
+            who.active_days |= days
+    return list(by_member.values())
+
+
 async def _people(
     runtime: Runtime, scope: Scope, maps: dict[str, TeamMap], start: dt.date, end: dt.date
 ) -> dict[str | None, list[Person]]:
@@ -82,25 +107,12 @@ async def _people(
     start_ms = (start - dt.date(1970, 1, 1)).days * 86_400_000
     async with runtime.db.reader() as session:
         roster = await repo.members_during(session, scope.account_ids, start_ms)
-        rows = await repo.member_days(session, scope.account_ids, start, end)
+        daily = await repo.member_days(session, scope.account_ids, start, end)
         events = await repo.event_days(session, scope.account_ids, start, end)
-    by_member = {h.member_id: Person(h.account_id, h.email) for h in roster}
-    by_email = {(p.account_id, p.email.lower()): p for p in by_member.values()}
-    for account_id, member_id, email, day, active, *values in rows:
-        person = by_member.get(member_id) or by_email.get((account_id, (email or "").lower()))
-        if person is None:
-            continue
-        if active:
-            person.active_days.add(day)
-        for name, value in zip(ADOPTION_METRICS, values, strict=True):
-            person.metrics[name] += int(value or 0)
-    for account_id, email, day in events:
-        person = by_email.get((account_id, email.lower()))
-        if person is not None:
-            person.active_days.add(day)
+    people = _tally(roster, daily, events)
     last_day = end - dt.timedelta(days=1)
     teams: dict[str | None, list[Person]] = defaultdict(list)
-    for p in by_member.values():
+    for p in people:
         found = maps[p.account_id].at(p.email, last_day)
         teams[found.team if found else None].append(p)
     return teams

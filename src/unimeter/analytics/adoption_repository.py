@@ -1,4 +1,7 @@
-"""SQL of the adoption scorecards: daily rows per member, days with events, the roster."""
+"""SQL of the adoption scorecards: daily sums and active days per member, days with events
+per user, the roster. A covering index on ``daily_usage`` holds every column read here, so a period
+is a scan of a compact range of that index, not of the wide rows.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +9,45 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import DailyUsage, Member, UserDayRollup
+from unimeter.db.models.usage import ADOPTION_METRICS as ADOPTION_METRICS
+from unimeter.db.periods import day_list, parse_day_list
 
 from .repository import SeatHolder
-
-ADOPTION_METRICS = (
-    "tabs_shown", "tabs_accepted", "applies", "accepts", "agent_requests", "chat_requests",
-    "composer_requests", "cmdk_requests",
-)  # fmt: skip
 
 
 async def member_days(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
 ) -> list[tuple[Any, ...]]:
-    """``(account, member id, email, day, active, *ADOPTION_METRICS)`` per daily row."""
+    """``(account, member id, email, active days, *ADOPTION_METRICS)`` per (member id,
+    email) pair of the daily rows: the days marked active, and the counters summed."""
     d = DailyUsage
+    key = (d.account_id, d.member_id, d.email)
+    dialect = session.get_bind().dialect.name
     rows = await session.execute(
-        select(
-            d.account_id,
-            d.member_id,
-            d.email,
-            d.day,
-            d.is_active,
-            *[getattr(d, name) for name in ADOPTION_METRICS],
-        ).where(d.account_id.in_(account_ids), d.day >= start, d.day < end)
-    )
-    return [tuple(row) for row in rows.all()]
+        select(*key, day_list(dialect, d.day, d.is_active.is_(True)),
+               *[func.sum(getattr(d, name)) for name in ADOPTION_METRICS])
+        .where(d.account_id.in_(account_ids), d.day >= start, d.day < end)
+        .group_by(*key)
+    )  # fmt: skip
+    return [(a, m, e, parse_day_list(days), *v) for a, m, e, days, *v in rows.all()]
 
 
 async def event_days(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
-) -> list[tuple[str, str, dt.date]]:
-    """``(account, user, day)`` for each day a user has usage events."""
+) -> list[tuple[str, str, set[dt.date]]]:
+    """``(account, user, days)``: the days each user has usage events."""
     r = UserDayRollup
+    dialect = session.get_bind().dialect.name
     rows = await session.execute(
-        select(r.account_id, r.user_email, r.day).where(
-            r.account_id.in_(account_ids), r.user_email != "", r.day >= start, r.day < end
-        )
+        select(r.account_id, r.user_email, day_list(dialect, r.day))
+        .where(r.account_id.in_(account_ids), r.user_email != "", r.day >= start, r.day < end)
+        .group_by(r.account_id, r.user_email)
     )
-    return [(a, u, day) for a, u, day in rows.all()]
+    return [(a, u, parse_day_list(days)) for a, u, days in rows.all()]
 
 
 async def members_during(

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.keyset import PageSlice, slice_page
 from unimeter.db.models import Anomaly, IntegratedAccount
@@ -93,12 +95,17 @@ def find(
         ("token_spike", tokens, t.min_tokens, int),
         ("headless_spike", headless, money["headless_min_cost"], dollars),
     ]
+    floors = {kind: {user: _floor(v) for user, v in series.items()} for kind, series, *_ in signals}
     out: list[Finding] = []
     for day in days:
         for user, first in first_seen.items():
             if (day - first).days < t.min_baseline_days:
                 continue  # too new to have a baseline
             for kind, series, minimum, show in signals:
+                # No baseline median is below the series' floor, so a value under the minimum
+                # above that floor cannot be a spike: most users are skipped here.
+                if series.get(user, {}).get(day, 0) < minimum + floors[kind].get(user, 0):
+                    continue
                 values = Series(series.get(user, {}))
                 # The baseline never reaches before the user's first day of usage.
                 window = min(t.baseline_days, (day - first).days)
@@ -109,6 +116,11 @@ def find(
                     out.append(Finding(kind, user, day, "", {"metric": kind, **details}))
     out += _new_models(t, days, model_days, first_seen, money["model_min_cost"])
     return out
+
+
+def _floor(values: dict[dt.date, int]) -> int:
+    """The least of the values, or zero (the value of a day without usage) if lower."""
+    return min(0, *values.values()) if values else 0
 
 
 def _new_models(
@@ -123,6 +135,8 @@ def _new_models(
     out = []
     for day in days:
         for user, by_day in usage.items():
+            if not _costly(by_day.get(day, {}), min_cost):
+                continue  # no model costly enough that day: skip building the baseline
             first = first_seen.get(user)
             if first is None or (day - first).days < t.min_baseline_days:
                 continue
@@ -145,6 +159,10 @@ def _new_models(
     return out
 
 
+def _costly(models: dict[str, tuple[int, int]], min_cost: int) -> bool:
+    return any(charged >= min_cost and events for charged, events in models.values())
+
+
 async def detect(runtime: Runtime, account: IntegratedAccount) -> list[Anomaly]:
     """Find, store and announce new anomalies on the account's last ``SCAN_DAYS`` days."""
     t = (await account_settings.get(runtime, account.id)).anomaly
@@ -156,12 +174,28 @@ async def detect(runtime: Runtime, account: IntegratedAccount) -> list[Anomaly]:
         start = days[-1] - dt.timedelta(days=t.baseline_days)
         findings = find(
             t, days, await repo.user_days(session, account.id, start, last),
-            await repo.user_model_days(session, account.id, start, last),
+            await _model_days(session, account.id, t, start, days),
             await repo.first_days(session, account.id),
         )  # fmt: skip
     if not findings:
         return []
     return await _store(runtime, account, findings, days)
+
+
+async def _model_days(
+    session: AsyncSession, account_id: str, t: AnomalyThresholds, start: dt.date,
+    days: list[dt.date],
+) -> list[tuple[str, dt.date, str, int, int]]:  # fmt: skip
+    """The per-model days ``_new_models`` needs: the scanned days, and the baseline days
+    only of users with a model costly enough on a scanned day (no one else can have a
+    finding), instead of every user's month of models."""
+    scanned = await repo.user_model_days(session, account_id, days[-1], days[0])
+    min_cost = parse_dollars(t.model_min_cost)
+    users = sorted({u for u, _, _, charged, events in scanned if charged >= min_cost and events})
+    if not users:
+        return scanned
+    before = days[-1] - dt.timedelta(days=1)
+    return scanned + await repo.user_model_days(session, account_id, start, before, users=users)
 
 
 async def _store(

@@ -47,17 +47,31 @@ async def user_days(
     return [(u, d, int(c or 0), int(t or 0), int(h or 0)) for u, d, c, t, h in rows.all()]
 
 
+# Users per statement when reading some users' rows: bounds the bound parameters.
+USERS_PER_BATCH = 500
+
+
 async def user_model_days(
-    session: AsyncSession, account_id: str, start: dt.date, end: dt.date
-) -> list[tuple[str, dt.date, str, int, int]]:
-    """``(user, day, model, charged, events)`` for days in ``[start, end]``."""
+    session: AsyncSession, account_id: str, start: dt.date, end: dt.date,
+    users: Sequence[str] | None = None,
+) -> list[tuple[str, dt.date, str, int, int]]:  # fmt: skip
+    """``(user, day, model, charged, events)`` for days in ``[start, end]``, of every user
+    or only of ``users``."""
     r = UsageRollup
-    rows = await session.execute(
+    stmt = (
         select(r.user_email, r.day, r.model, func.sum(r.charged_cents_e6), func.sum(r.events))
         .where(r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end)
         .group_by(r.user_email, r.day, r.model)
     )
-    return [(u, d, m, int(c or 0), int(n or 0)) for u, d, m, c, n in rows.all()]
+    batches = [None] if users is None else [
+        users[n : n + USERS_PER_BATCH] for n in range(0, len(users), USERS_PER_BATCH)
+    ]  # fmt: skip
+    out = []
+    for batch in batches:
+        chosen = stmt if batch is None else stmt.where(r.user_email.in_(batch))
+        rows = await session.execute(chosen)
+        out += [(u, d, m, int(c or 0), int(n or 0)) for u, d, m, c, n in rows.all()]
+    return out
 
 
 async def costliest_events(

@@ -16,7 +16,7 @@ from unimeter.sync.records import UNASSIGNED_GROUP_TYPE
 
 from . import directory as directory_upload
 from . import repository
-from .repository import CONSUMPTION_METRICS
+from .consumption_repository import CONSUMPTION_METRICS, ConsumptionQuery, every_group
 from .service import Scope
 from .teams import Assignment, Source, TeamMap, day_of
 
@@ -117,10 +117,13 @@ class Charge:
     metrics: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CONSUMPTION_METRICS, 0))
     users: set[tuple[str, str]] = field(default_factory=set)
 
-    def add(self, account_id: str, email: str, values: Sequence[Any]) -> None:
-        for name, value in zip(CONSUMPTION_METRICS, values, strict=True):
-            self.metrics[name] += int(value or 0)
-        self.users.add((account_id, email))
+    @classmethod
+    def of(cls, rows: list[Sequence[Any]], users: set[tuple[str, str]]) -> Charge:
+        """The sums of ``rows`` (each ``CONSUMPTION_METRICS`` values), column by column."""
+        if not rows:
+            return cls(users=users)
+        sums = [int(sum(column)) for column in zip(*rows, strict=True)]
+        return cls(dict(zip(CONSUMPTION_METRICS, sums, strict=True)), users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +144,37 @@ async def chargeback(
         raise ChargebackError(
             "cost centers come from a directory upload (PUT /directory); billing groups have none"
         )
-    async with runtime.db.reader() as session:
-        rows = await repository.cost_by_user_day(session, scope.account_ids, start, end)
-    charges: dict[tuple[dt.date, str | None], Charge] = defaultdict(Charge)
-    total = Charge()
-    for account_id, email, day, *values in rows:
+    rows: dict[tuple[dt.date, str | None], list[Sequence[Any]]] = defaultdict(list)
+    users: dict[tuple[dt.date, str | None], set[tuple[str, str]]] = defaultdict(set)
+    costs = await _costs(runtime, scope, maps, start, end, granularity)
+    for day, account_id, email, values in costs:
         found = maps[account_id].at(email, day) if email else None
-        key = (found.team if by == "team" else found.cost_center) if found else None
-        charges[(bucket(day, granularity, start), key)].add(account_id, email, values)
-        total.add(account_id, email, values)
-    return ChargebackReport(by, {a: m.source for a, m in maps.items()}, dict(charges), total)
+        key = (bucket(day, granularity, start),
+               (found.team if by == "team" else found.cost_center) if found else None)  # fmt: skip
+        rows[key].append(values)
+        users[key].add((account_id, email))
+    charges = {key: Charge.of(rows[key], users[key]) for key in rows}
+    everyone = set().union(*users.values())
+    total = Charge.of([list(c.metrics.values()) for c in charges.values()], everyone)
+    return ChargebackReport(by, {a: m.source for a, m in maps.items()}, charges, total)
+
+
+async def _costs(
+    runtime: Runtime, scope: Scope, maps: dict[str, TeamMap], start: dt.date, end: dt.date,
+    granularity: str,
+) -> list[tuple[dt.date, str, str, Sequence[Any]]]:  # fmt: skip
+    """``(day, account, user, metrics)`` to charge on that day's team: one row per user and
+    period, summed in SQL, for users whose team holds over the whole range; one per day
+    for the few who change teams within it. Each row's day lies in its period."""
+    async with runtime.db.reader() as session:
+        q = ConsumptionQuery(scope.account_ids, start, end, True, False, granularity)
+        periods = [(a, e, p, *v) for p, a, e, _, *v in await every_group(session, q)]
+        movers = sorted({(a, e) for a, e, *_ in periods
+                         if e and not maps[a].steady(e, start, end)})  # fmt: skip
+        days = await repository.cost_by_user_day(session, movers, start, end) if movers else []
+    moved = set(movers)
+    steady = [(max(p, start), a, e, v) for a, e, p, *v in periods if (a, e) not in moved]
+    return steady + [(d, a, e, v) for a, e, d, *v in days]
 
 
 # --- reconciliation -------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""SQL of the analytics: seat holders, their last active day, and consumption rollups.
+"""SQL of the analytics: seat holders, their last active day, settings, the team map's
+sources, reconciliation and the audit (consumption is in ``consumption_repository``).
 
-Everything reads rollups (``usage_rollups``, ``daily_usage``), never raw events, so an
-analysis over months of a large team stays a grouped scan of an index.
+Analyses read rollups (``user_day_rollups``, ``daily_usage``), not raw events, so one over
+months of a large team stays a grouped scan of an index.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ from typing import Any
 
 from sqlalchemy import (
     delete,
-    false,
     func,
     insert,
-    literal,
     literal_column,
     null,
     select,
@@ -37,10 +36,11 @@ from unimeter.db.models import (
     SpendSnapshot,
     SpendSnapshotMember,
     UsageEvent,
-    UsageRollup,
     UserDayRollup,
 )
-from unimeter.db.periods import period_expression
+
+from .consumption_repository import CONSUMPTION_METRICS as CONSUMPTION_METRICS
+from .consumption_repository import ConsumptionQuery as ConsumptionQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,121 +107,6 @@ async def last_active_days(
     )
     rows: Sequence[Any] = (await session.execute(union_all(daily, events))).all()
     return [LastActive(a, m, e, day) for a, m, e, day in rows]
-
-
-# --- consumption ------------------------------------------------------------------------
-
-CONSUMPTION_METRICS = (
-    "events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumptionQuery:
-    account_ids: tuple[str, ...]
-    start: dt.date  # inclusive
-    end: dt.date  # exclusive
-    by_user: bool
-    by_model: bool
-    granularity: str  # day, week, month or total
-    emails: tuple[str, ...] | None = None
-    models: tuple[str, ...] | None = None
-
-
-def _table(q: ConsumptionQuery) -> Any:
-    """Per-user-day rollups when the model does not matter: a seventh of the rows."""
-    return UsageRollup if q.by_model or q.models is not None else UserDayRollup
-
-
-def _consumption_where(q: ConsumptionQuery) -> list[Any]:
-    r = _table(q)
-    where = [r.account_id.in_(q.account_ids), r.day >= q.start, r.day < q.end]
-    if q.emails is not None:
-        where.append(r.user_email.in_(q.emails))
-    if q.models is not None:
-        where.append(r.model.in_(q.models))
-    return where
-
-
-def _group_columns(q: ConsumptionQuery) -> list[Any]:
-    r = _table(q)
-    return [
-        r.account_id if q.by_user else literal("").label("account_id"),
-        r.user_email if q.by_user else literal("").label("user_email"),
-        r.model if q.by_model else literal("").label("model"),
-    ]
-
-
-async def consumption(
-    session: AsyncSession,
-    q: ConsumptionQuery,
-    *,
-    limit: int,
-    after: Sequence[Any] | None = None,
-    groups: Sequence[tuple[str, str, str]] | None = None,
-) -> list[tuple[Any, ...]]:
-    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)``, in
-    key order after ``after``; ``groups`` keeps only those groups (the top N)."""
-    r = _table(q)
-    dialect = session.get_bind().dialect.name
-    period = period_expression(dialect, r.day, q.granularity, q.start).label("period")
-    keys = _group_columns(q)
-    sums = [func.sum(getattr(r, name)).label(name) for name in CONSUMPTION_METRICS]
-    where = _consumption_where(q)
-    if groups is not None:
-        where.append(_in_groups(q, groups))
-    grouped = select(period, *keys, *sums).where(*where).group_by(period, *keys).subquery()
-    key = [grouped.c.period, grouped.c.account_id, grouped.c.user_email, grouped.c.model]
-    stmt = select(grouped)
-    if after is not None:
-        stmt = stmt.where(tuple_(*key) > tuple_(*after))
-    stmt = stmt.order_by(*key).limit(limit + 1)
-    return [tuple(row) for row in (await session.execute(stmt)).all()]
-
-
-async def top_groups(
-    session: AsyncSession, q: ConsumptionQuery, limit: int
-) -> list[tuple[str, str, str]]:
-    """The ``limit`` groups with the highest charged cost over the whole range (ties by
-    tokens, then by name, so the choice is stable)."""
-    r = _table(q)
-    keys = _group_columns(q)
-    cost = func.sum(r.charged_cents_e6)
-    tokens = func.sum(r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens)
-    stmt = (
-        select(*keys)
-        .where(*_consumption_where(q))
-        .group_by(*keys)
-        .order_by(cost.desc(), tokens.desc(), *keys)
-        .limit(limit)
-    )
-    return [(a, u, m) for a, u, m in (await session.execute(stmt)).all()]
-
-
-def _in_groups(q: ConsumptionQuery, groups: Sequence[tuple[str, str, str]]) -> Any:
-    r = _table(q)
-    if not groups:
-        return false()
-    if q.by_user and q.by_model:
-        return tuple_(r.account_id, r.user_email, r.model).in_(list(groups))
-    if q.by_user:
-        return tuple_(r.account_id, r.user_email).in_([(a, u) for a, u, _ in groups])
-    return r.model.in_([m for _, _, m in groups])
-
-
-async def consumption_totals(
-    session: AsyncSession,
-    q: ConsumptionQuery,
-    groups: Sequence[tuple[str, str, str]] | None = None,
-) -> tuple[int, ...]:
-    r = _table(q)
-    sums = [func.coalesce(func.sum(getattr(r, name)), 0) for name in CONSUMPTION_METRICS]
-    where = _consumption_where(q)
-    if groups is not None:
-        where.append(_in_groups(q, groups))
-    row = (await session.execute(select(*sums).where(*where))).one()
-    return tuple(int(v) for v in row)
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -318,17 +203,26 @@ async def group_stints(session: AsyncSession, account_id: str) -> list[Stint]:
     return [Stint(*row) for row in rows.all()]
 
 
+# Users per statement when reading some users' days: bounds the bound parameters.
+USERS_PER_BATCH = 500
+
+
 async def cost_by_user_day(
-    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
+    session: AsyncSession, users: Sequence[tuple[str, str]], start: dt.date, end: dt.date
 ) -> list[tuple[Any, ...]]:
-    """``(account, user, day, *CONSUMPTION_METRICS)`` for every user-day with usage."""
+    """``(account, user, day, *CONSUMPTION_METRICS)`` for every day with usage of these
+    ``(account, user)``."""
     r = UserDayRollup
-    rows = await session.execute(
-        select(
-            r.account_id, r.user_email, r.day, *[getattr(r, n) for n in CONSUMPTION_METRICS]
-        ).where(r.account_id.in_(account_ids), r.day >= start, r.day < end)
-    )
-    return [tuple(row) for row in rows.all()]
+    out: list[tuple[Any, ...]] = []
+    for first in range(0, len(users), USERS_PER_BATCH):
+        batch = list(users[first : first + USERS_PER_BATCH])
+        rows = await session.execute(
+            select(r.account_id, r.user_email, r.day,
+                   *[getattr(r, n) for n in CONSUMPTION_METRICS])
+            .where(tuple_(r.account_id, r.user_email).in_(batch), r.day >= start, r.day < end)
+        )  # fmt: skip
+        out += [tuple(row) for row in rows.all()]
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,10 @@ from typing import Any
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 
-from . import repository
+from . import consumption_repository, repository
 from . import settings as account_settings
-from .repository import CONSUMPTION_METRICS, ConsumptionQuery, LastActive, SeatHolder
+from .consumption_repository import CONSUMPTION_METRICS, ConsumptionQuery
+from .repository import LastActive, SeatHolder
 
 
 class ScopeError(ValueError):
@@ -175,12 +176,16 @@ async def consumption(
     top: int | None = None,
 ) -> ConsumptionPage:
     async with runtime.db.reader() as session:
-        groups = await repository.top_groups(session, q, top) if top is not None else None
-        rows = await repository.consumption(session, q, limit=limit, after=after, groups=groups)
-        totals = _metrics(await repository.consumption_totals(session, q))
+        groups = (
+            await consumption_repository.top_groups(session, q, top) if top is not None else None
+        )
+        rows = await consumption_repository.consumption(
+            session, q, limit=limit, after=after, groups=groups
+        )
+        totals = _metrics(await consumption_repository.consumption_totals(session, q))
         others = None
         if groups is not None:
-            kept = _metrics(await repository.consumption_totals(session, q, groups))
+            kept = _metrics(await consumption_repository.consumption_totals(session, q, groups))
             others = {name: totals[name] - kept[name] for name in totals}
     page = rows[:limit]
     ranks = {group: n for n, group in enumerate(groups or (), start=1)}

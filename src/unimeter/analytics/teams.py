@@ -64,5 +64,15 @@ class TeamMap:
                 return a
         return None
 
+    def steady(self, email: str, first: dt.date, end: dt.date) -> bool:
+        """Whether ``at`` answers the same on every day of ``[first, end)``: no assignment
+        of this email starts, or ends, between two of those days."""
+        for a in self._by_email.get(email.lower(), ()):
+            if first < a.first_day < end:
+                return False
+            if a.last_day is not None and first <= a.last_day < end - dt.timedelta(days=1):
+                return False
+        return True
+
     def assignments(self) -> list[Assignment]:
         return [a for rows in self._by_email.values() for a in rows]

@@ -1,7 +1,8 @@
-"""Calendar buckets in SQL: a day mapped to the first day of its week or month.
+"""Calendar days in SQL: a day mapped to the first day of its week or month, and the days
+of a group as one list.
 
 Weeks start on Monday (ISO 8601); ``total`` puts every day in one bucket dated ``start``.
-This is the one place the two backends need different SQL for it.
+This is the one place the two backends need different SQL for these.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, cast, func, literal, type_coerce
+from sqlalchemy import Date, Integer, String, case, cast, func, literal, literal_column, type_coerce
 
 
 def period_expression(dialect: str, day: Any, granularity: str, start: dt.date) -> Any:
@@ -19,8 +20,31 @@ def period_expression(dialect: str, day: Any, granularity: str, start: dt.date) 
         return literal(start, Date)
     if dialect == "postgresql":
         return cast(func.date_trunc(granularity, day), Date)
+    # SQLite. Constants are inlined, not bound: with bound ones the same bucket in GROUP BY
+    # and ORDER BY are two expressions to SQLite, and the groups get sorted a second time.
     if granularity == "month":
-        return type_coerce(func.date(day, "start of month"), Date)
-    # SQLite: back up to Monday; strftime('%w') is 0 for Sunday.
-    offset = "-" + cast((cast(func.strftime("%w", day), Integer) + 6) % 7, String) + " days"
+        return type_coerce(func.date(day, _sql("'start of month'")), Date)
+    # Back up to Monday; strftime('%w') is 0 for Sunday.
+    weekday = cast(func.strftime(_sql("'%w'"), day), Integer)
+    offset = _sql("'-'") + cast((weekday + _sql("6")) % _sql("7"), String) + _sql("' days'")
     return type_coerce(func.date(day, offset), Date)
+
+
+def _sql(constant: str) -> Any:
+    return literal_column(constant)
+
+
+def day_list(dialect: str, day: Any, when: Any = None) -> Any:
+    """An aggregate: the group's days (only those where ``when`` holds) as ISO dates joined
+    by commas, or NULL. Thousands of days come back in a few strings instead of one row
+    each, which is what costs in Python."""
+    text = cast(day, String) if dialect == "postgresql" else day
+    if when is not None:
+        text = case((when, text))
+    if dialect == "postgresql":
+        return func.string_agg(text, ",")
+    return func.group_concat(text, ",")
+
+
+def parse_day_list(text: str | None) -> set[dt.date]:
+    return {dt.date.fromisoformat(day) for day in text.split(",")} if text else set()

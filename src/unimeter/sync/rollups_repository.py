@@ -11,10 +11,16 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, literal, select
+from sqlalchemy import Date, case, delete, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import RollupDirtyDay, UsageEvent, UsageRollup, UserDayRollup
+from unimeter.db.models import (
+    RollupDirtyDay,
+    UsageEvent,
+    UsageRollup,
+    UserDayRollup,
+    UserModelMonthRollup,
+)
 from unimeter.db.models.rollups import UNATTRIBUTED
 
 # Days per statement: bounds the IN list and the size of one transaction.
@@ -123,7 +129,34 @@ async def refresh(session: AsyncSession, account_id: str, days: Iterable[dt.date
             insert(UserDayRollup).from_select(_USER_DAY, _user_days(account_id, batch))
         )
         written += max(0, int(getattr(result, "rowcount", 0) or 0))
+    for month in sorted({day.replace(day=1) for day in ordered}):
+        await _refresh_month(session, account_id, month)
     return written
+
+
+# The sums the narrow rollups keep (and consumption reports).
+NARROW_SUMS = (
+    "events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
+)  # fmt: skip
+
+
+def next_month(month: dt.date) -> dt.date:
+    return (month + dt.timedelta(days=31)).replace(day=1)
+
+
+async def _refresh_month(session: AsyncSession, account_id: str, month: dt.date) -> None:
+    """Re-sum a whole month from its (already rebuilt) daily usage rollups."""
+    m, r = UserModelMonthRollup, UsageRollup
+    await session.execute(delete(m).where(m.account_id == account_id, m.month == month))
+    sums = [func.sum(getattr(r, name)) for name in NARROW_SUMS]
+    source = (
+        select(r.account_id, literal(month, Date), r.user_email, r.model, *sums)
+        .where(r.account_id == account_id, r.day >= month, r.day < next_month(month))
+        .group_by(r.account_id, r.user_email, r.model)
+    )
+    target = ["account_id", "month", "user_email", "model", *NARROW_SUMS]
+    await session.execute(insert(m).from_select(target, source))
 
 
 async def mark_dirty(session: AsyncSession, account_id: str, days: Iterable[dt.date]) -> None:

@@ -17,7 +17,7 @@ from .billing import (
     SpendSnapshotMember,
 )
 from .connect import LinkToken
-from .rollups import RollupDirtyDay, UsageRollup, UserDayRollup
+from .rollups import RollupDirtyDay, UsageRollup, UserDayRollup, UserModelMonthRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
@@ -48,6 +48,7 @@ __all__ = [
     "UsageEventRevision",
     "UsageRollup",
     "UserDayRollup",
+    "UserModelMonthRollup",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -17,7 +17,20 @@ from ..base import Base, BigIntPK
 UNATTRIBUTED = ""
 
 
-class UsageRollup(Base):
+class _UsageSums:
+    """The sums every rollup keeps: what consumption and chargeback add up."""
+
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    charged_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
+    included_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
+    usage_based_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class UsageRollup(_UsageSums, Base):
     __tablename__ = "usage_rollups"
     __table_args__ = (
         # Named as migration 0002 created it (the naming convention would give a longer name).
@@ -40,19 +53,11 @@ class UsageRollup(Base):
     user_email: Mapped[str] = mapped_column(String(320))
     model: Mapped[str] = mapped_column(String(120))
     surface: Mapped[str] = mapped_column(String(40))
-    events: Mapped[int] = mapped_column(Integer, default=0)
     included_events: Mapped[int] = mapped_column(Integer, default=0)
     usage_based_events: Mapped[int] = mapped_column(Integer, default=0)
     api_key_events: Mapped[int] = mapped_column(Integer, default=0)
     errored_events: Mapped[int] = mapped_column(Integer, default=0)
     max_mode_events: Mapped[int] = mapped_column(Integer, default=0)
-    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    charged_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
-    included_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
-    usage_based_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
     token_fee_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
     request_units_e6: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -72,7 +77,7 @@ class RollupDirtyDay(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
 
 
-class UserDayRollup(Base):
+class UserDayRollup(_UsageSums, Base):
     """Usage per (member, day): the usage rollups summed over model and surface.
 
     Narrow and about a seventh of their rows, so analyses over months of a large team read
@@ -92,13 +97,27 @@ class UserDayRollup(Base):
     )
     day: Mapped[dt.date] = mapped_column(Date)
     user_email: Mapped[str] = mapped_column(String(320))
-    events: Mapped[int] = mapped_column(Integer, default=0)
-    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    charged_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
-    included_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
-    usage_based_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
     # Charged for usage outside the editor (CLI, cloud agents, automations, service accounts).
     headless_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class UserModelMonthRollup(_UsageSums, Base):
+    """Usage per (member, model, calendar month): the usage rollups summed over surface and
+    the month's days.
+
+    Consumption by month over a quarter reads a few of these per member and model instead
+    of ninety days of wide rows (only the partial months at either end of a range come
+    from the daily rollups). Rebuilt with the usage rollups, from them, in the same
+    transaction, for every month a rebuilt day belongs to.
+    """
+
+    __tablename__ = "user_model_month_rollups"
+    __table_args__ = (UniqueConstraint("account_id", "month", "user_email", "model"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("integrated_accounts.id", ondelete="CASCADE")
+    )
+    month: Mapped[dt.date] = mapped_column(Date)  # the month's first day
+    user_email: Mapped[str] = mapped_column(String(320))
+    model: Mapped[str] = mapped_column(String(120))

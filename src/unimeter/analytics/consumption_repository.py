@@ -1,0 +1,200 @@
+"""SQL of consumption: tokens and cost by user, model and period, from the rollups.
+
+By month or in total, calendar months come from the monthly rollups (a few rows per member
+and model) and only a few days around them from the daily ones (see ``Plan``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import false, func, literal, or_, select, tuple_, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.models import UsageRollup, UserDayRollup, UserModelMonthRollup
+from unimeter.db.periods import period_expression
+from unimeter.sync.rollups_repository import NARROW_SUMS, next_month
+
+CONSUMPTION_METRICS = NARROW_SUMS
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionQuery:
+    account_ids: tuple[str, ...]
+    start: dt.date  # inclusive
+    end: dt.date  # exclusive
+    by_user: bool
+    by_model: bool
+    granularity: str  # day, week, month or total
+    emails: tuple[str, ...] | None = None
+    models: tuple[str, ...] | None = None
+
+
+Groups = Sequence[tuple[str, str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Where a range's usage is read from: calendar months ``[first, last)`` from the
+    monthly rollups, ``added`` day spans from the daily ones, and ``taken`` day spans
+    subtracted, where a month is read whole less the few days outside the range. Every
+    rollup row counts at least one event, so a group is in the range exactly when its net
+    event count is above zero."""
+
+    months: tuple[dt.date, dt.date] | None
+    added: list[tuple[dt.date, dt.date]]
+    taken: list[tuple[dt.date, dt.date]]
+
+
+def plan(q: ConsumptionQuery) -> Plan:
+    # A week or a day cannot be read from a month.
+    if q.granularity not in ("month", "total"):
+        return Plan(None, [(q.start, q.end)], [])
+    read: list[dt.date] = []
+    added: list[tuple[dt.date, dt.date]] = []
+    taken: list[tuple[dt.date, dt.date]] = []
+    month = q.start.replace(day=1)
+    while month < q.end:
+        after = next_month(month)
+        low, high = max(q.start, month), min(q.end, after)
+        outside = (after - month).days - (high - low).days
+        if outside >= (high - low).days:
+            added.append((low, high))
+        else:
+            read.append(month)
+            taken += [(a, b) for a, b in ((month, low), (high, after)) if a < b]
+        month = after
+    months = (read[0], next_month(read[-1])) if read else None
+    return Plan(months, added, taken)
+
+
+def _filters(q: ConsumptionQuery, table: Any, groups: Groups | None) -> list[Any]:
+    where = [table.account_id.in_(q.account_ids)]
+    if q.emails is not None:
+        where.append(table.user_email.in_(q.emails))
+    if q.models is not None:
+        where.append(table.model.in_(q.models))
+    if groups is not None:
+        where.append(_in_groups(q, table, groups))
+    return where
+
+
+def _in_groups(q: ConsumptionQuery, table: Any, groups: Groups) -> Any:
+    if not groups:
+        return false()
+    if q.by_user and q.by_model:
+        return tuple_(table.account_id, table.user_email, table.model).in_(list(groups))
+    if q.by_user:
+        return tuple_(table.account_id, table.user_email).in_([(a, u) for a, u, _ in groups])
+    return table.model.in_([m for _, _, m in groups])
+
+
+def _source(q: ConsumptionQuery, groups: Groups | None = None) -> Any:
+    """``(day, account_id, user_email, model, *metrics)`` rows that add up to the range,
+    where ``day`` is a month's first day for rows of a month (see ``Plan``)."""
+    chosen = plan(q)
+    parts = [
+        _days(q, groups, spans, sign)
+        for spans, sign in ((chosen.added, 1), (chosen.taken, -1))
+        if spans
+    ]
+    if chosen.months is not None:
+        m, (first, last) = UserModelMonthRollup, chosen.months
+        parts.append(
+            select(m.month.label("day"), m.account_id, m.user_email, m.model,
+                   *[getattr(m, name) for name in CONSUMPTION_METRICS])
+            .where(m.month >= first, m.month < last, *_filters(q, m, groups))
+        )  # fmt: skip
+    return union_all(*parts).subquery("usage") if len(parts) > 1 else parts[0].subquery("usage")
+
+
+def _days(
+    q: ConsumptionQuery, groups: Groups | None, spans: list[tuple[dt.date, dt.date]], sign: int
+) -> Any:
+    """The daily rollups of these day spans, their metrics times ``sign``. Per-user-day
+    rollups when the model does not matter: a seventh of the usage rollups' rows."""
+    daily: Any = UsageRollup if q.by_model or q.models is not None else UserDayRollup
+    model = daily.model if daily is UsageRollup else literal("")
+    metrics = [(getattr(daily, name) * sign).label(name) for name in CONSUMPTION_METRICS]
+    in_spans = or_(*[(daily.day >= low) & (daily.day < high) for low, high in spans])
+    return select(
+        daily.day.label("day"), daily.account_id, daily.user_email, model.label("model"), *metrics
+    ).where(in_spans, *_filters(q, daily, groups))
+
+
+def _group_columns(q: ConsumptionQuery, s: Any) -> list[Any]:
+    return [
+        s.c.account_id if q.by_user else literal("").label("account_id"),
+        s.c.user_email if q.by_user else literal("").label("user_email"),
+        s.c.model if q.by_model else literal("").label("model"),
+    ]
+
+
+def _grouped(dialect: str, q: ConsumptionQuery, groups: Groups | None) -> tuple[Any, list[Any]]:
+    """The statement of ``(period, account, user, model, *metrics)`` per group, and its key."""
+    s = _source(q, groups)
+    period = period_expression(dialect, s.c.day, q.granularity, q.start).label("period")
+    key = [period, *_group_columns(q, s)]
+    sums = [func.sum(s.c[name]).label(name) for name in CONSUMPTION_METRICS]
+    return select(*key, *sums).group_by(*key).having(func.sum(s.c.events) > 0), key
+
+
+async def consumption(
+    session: AsyncSession,
+    q: ConsumptionQuery,
+    *,
+    limit: int,
+    after: Sequence[Any] | None = None,
+    groups: Groups | None = None,
+) -> list[tuple[Any, ...]]:
+    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)``, in
+    key order after ``after``; ``groups`` keeps only those groups (the top N)."""
+    stmt, key = _grouped(session.get_bind().dialect.name, q, groups)
+    # Ordered as grouped, with the keyset in HAVING: one sort, not a second over the groups.
+    if after is not None:
+        stmt = stmt.having(tuple_(*key) > tuple_(*after))
+    stmt = stmt.order_by(*key).limit(limit + 1)
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def every_group(session: AsyncSession, q: ConsumptionQuery) -> list[tuple[Any, ...]]:
+    """Every ``(period, account, user, model, *metrics)`` of the query, in no order."""
+    stmt, _ = _grouped(session.get_bind().dialect.name, q, None)
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def top_groups(
+    session: AsyncSession, q: ConsumptionQuery, limit: int
+) -> list[tuple[str, str, str]]:
+    """The ``limit`` groups with the highest charged cost over the whole range (ties by
+    tokens, then by name, so the choice is stable)."""
+    s = _source(dataclasses.replace(q, granularity="total"))
+    keys = _group_columns(q, s)
+    cost = func.sum(s.c.charged_cents_e6)
+    tokens = func.sum(
+        s.c.input_tokens + s.c.output_tokens + s.c.cache_read_tokens + s.c.cache_write_tokens
+    )
+    stmt = (
+        select(*keys)
+        .group_by(*keys)
+        .having(func.sum(s.c.events) > 0)
+        .order_by(cost.desc(), tokens.desc(), *keys)
+        .limit(limit)
+    )
+    return [(a, u, m) for a, u, m in (await session.execute(stmt)).all()]
+
+
+async def consumption_totals(
+    session: AsyncSession, q: ConsumptionQuery, groups: Groups | None = None
+) -> tuple[int, ...]:
+    # Totals do not depend on the periods, nor (without groups) on the model: read the
+    # fewest, narrowest rows.
+    q = dataclasses.replace(q, granularity="total", by_model=q.by_model and groups is not None)
+    s = _source(q, groups)
+    sums = [func.coalesce(func.sum(s.c[name]), 0) for name in CONSUMPTION_METRICS]
+    row = (await session.execute(select(*sums))).one()
+    return tuple(int(v) for v in row)
