@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,10 @@ async def test_a_spike_fires_once_and_is_announced_once(
         (victim, _day(SPIKE_DAY_MS).isoformat())
     ]
     assert {a["user_email"] for a in first} == {victim}, "only the spiking user is flagged"
+    cost = spikes[0]["details"]
+    # One unit (dollars) throughout: a spike this far out has a MAD far below its value.
+    assert Decimal(cost["median"]) < Decimal(cost["value"])
+    assert Decimal(cost["mad"]) * 8 < Decimal(cost["value"]) - Decimal(cost["median"])
     for a in first:
         assert a["event_ids"], "an anomaly links the events behind it"
         assert {owners[f] for f in a["event_ids"]} == {(victim, _day(SPIKE_DAY_MS))}

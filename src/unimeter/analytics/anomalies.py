@@ -111,7 +111,8 @@ def find(
                 window = min(t.baseline_days, (day - first).days)
                 found = spike(values.values.get(day, 0), values.baseline(day, window), t, minimum)
                 if found:
-                    details = {k: show(v) if k in ("value", "median") else v
+                    # Every amount in the signal's unit (dollars for money), z as is.
+                    details = {k: show(v) if k in ("value", "median", "mad") else v
                                for k, v in found.items()}  # fmt: skip
                     out.append(Finding(kind, user, day, "", {"metric": kind, **details}))
     out += _new_models(t, days, model_days, first_seen, money["model_min_cost"])
