@@ -291,3 +291,40 @@ async def test_a_body_that_is_not_a_form_asks_for_the_key(
         assert broken.status_code == 400
         assert "Paste your API key" in broken.text
         assert await accounts(api, tenant_id="odd") == []
+
+
+async def test_links_are_listed_by_status_and_can_be_revoked(
+    database_url: str, data_dir: Path
+) -> None:
+    async with connect_world(database_url, data_dir) as api:
+        used = await new_link(api, tenant_id="cust-1")
+        assert (await submit(api, used, SPARE_KEY)).status_code == 200
+        pending = [await new_link(api, tenant_id=f"cust-{n}") for n in (2, 3, 4)]
+        foreign = await new_link(api, env="other", tenant_id="cust-9")
+
+        first = await api.get("/link-tokens", limit=2)
+        assert first.status_code == 200
+        body = first.json()
+        rest = (await api.get("/link-tokens", limit=2, next_cursor=body["next_cursor"])).json()
+        listed = body["result"] + rest["result"]
+        # Newest first; the simulated clock stands still, so ties go by id.
+        assert listed == sorted(listed, key=lambda t: (t["created_at"], t["id"]), reverse=True)
+        assert {t["id"] for t in listed} == {t["id"] for t in (*pending, used)}
+        assert len(listed) == 4 and rest["next_cursor"] is None, "keyset pages end"
+        by_id = {t["id"]: t for t in listed}
+        assert by_id[used["id"]]["status"] == "used"
+        assert by_id[used["id"]]["integrated_account_id"] == (await accounts(api))[-1]["id"]
+        assert {by_id[t["id"]]["status"] for t in pending} == {"pending"}
+        assert all("link_token" not in t and t["id"] != foreign["id"] for t in listed)
+        only = (await api.get("/link-tokens", tenant_id="cust-3")).json()["result"]
+        assert [t["id"] for t in only] == [pending[1]["id"]]
+
+        revoked = await api.client.delete(f"/link-tokens/{pending[0]['id']}", headers=api.auth())
+        assert revoked.status_code == 200 and revoked.json()["status"] == "expired"
+        refused = await submit(api, pending[0], SPARE_KEY)
+        assert refused.status_code == 410 and "expired" in refused.text
+        again = await api.client.delete(f"/link-tokens/{used['id']}", headers=api.auth())
+        assert again.json()["status"] == "used", "a used link stays as it was"
+        elsewhere = await api.client.delete(f"/link-tokens/{foreign['id']}", headers=api.auth())
+        assert elsewhere.status_code == 404
+        assert len(await accounts(api)) == 2, "one link, one account (plus the world's own)"

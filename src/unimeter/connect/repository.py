@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.db import keyset
 from unimeter.db.models import LinkToken
+from unimeter.kit.cursors import Position
 
 
 async def add_link_token(session: AsyncSession, token: LinkToken) -> LinkToken:
@@ -38,3 +42,38 @@ async def claim(session: AsyncSession, token_id: str, account_id: str, now: int)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+async def page_link_tokens(
+    session: AsyncSession,
+    environment_id: str,
+    tenant_id: str | None,
+    position: Position | None,
+    limit: int,
+) -> Sequence[LinkToken]:
+    stmt = select(LinkToken).where(LinkToken.environment_id == environment_id)
+    if tenant_id is not None:
+        stmt = stmt.where(LinkToken.tenant_id == tenant_id)
+    columns = [LinkToken.created_at, LinkToken.id]
+    return (
+        await session.scalars(keyset.apply(stmt, columns, position, limit, descending=True))
+    ).all()
+
+
+async def get_link_token(
+    session: AsyncSession, environment_id: str, token_id: str
+) -> LinkToken | None:
+    stmt = select(LinkToken).where(
+        LinkToken.id == token_id, LinkToken.environment_id == environment_id
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def expire(session: AsyncSession, token_id: str, now: int) -> None:
+    """End an unused link now (a used one stays as it is: it already made its account)."""
+    await session.execute(
+        update(LinkToken)
+        .where(LinkToken.id == token_id, LinkToken.used_at.is_(None), LinkToken.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )

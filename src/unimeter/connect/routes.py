@@ -10,24 +10,26 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
 
 from unimeter.api.deps import PrincipalDep, RuntimeDep
-from unimeter.api.errors import COMMON_ERRORS, ApiError
+from unimeter.api.errors import COMMON_ERRORS, ApiError, not_found
+from unimeter.api.pagination import ListResponse, envelope, read_cursor
 from unimeter.api.ratelimit import Limit, RateLimiter
+from unimeter.db.keyset import slice_page
 from unimeter.db.models import LinkToken
 from unimeter.kit.netpolicy import URLRefusedError, check_url
 from unimeter.runtime import Runtime
 from unimeter.sync.dispatch import SyncDispatch
 
-from . import pages, service
-from .schemas import LinkTokenCreate, LinkTokenOut
+from . import pages, repository, service
+from .schemas import LinkTokenCreate, LinkTokenInfo, LinkTokenOut
 
 router = APIRouter(tags=["connect"])
 STATIC = Path(__file__).parent / "static"
@@ -74,6 +76,40 @@ async def create_link_token(
     response.headers["Cache-Control"] = "no-store"
     url = f"{str(request.base_url).rstrip('/')}/connect/{created.plaintext}"
     return LinkTokenOut.of(created.token, created.plaintext, url)
+
+
+@router.get("/link-tokens", response_model=ListResponse[LinkTokenInfo], responses=COMMON_ERRORS)
+async def list_link_tokens(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    tenant_id: Annotated[str | None, Query(max_length=255)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_cursor: str | None = None,
+) -> dict[str, Any]:
+    """Link tokens of the environment, newest first, with their status (never the token)."""
+    filters = {"route": "link-tokens", "tenant_id": tenant_id}
+    position = read_cursor(request, next_cursor, filters)
+    async with runtime.db.reader() as session:
+        rows = await repository.page_link_tokens(
+            session, principal.environment_id, tenant_id, position, limit
+        )
+    page = slice_page(rows, limit, position, lambda t: [t.created_at, t.id])
+    now = runtime.clock()
+    return envelope(
+        request, page, filters, lambda t: LinkTokenInfo.of(t, service.status_of(t, now))
+    )
+
+
+@router.delete("/link-tokens/{token_id}", response_model=LinkTokenInfo, responses=COMMON_ERRORS)
+async def revoke_link_token(
+    token_id: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> LinkTokenInfo:
+    """Revoke a link that was not used yet: its page then says the link has expired."""
+    token = await service.revoke(runtime, principal.environment_id, token_id[:64])
+    if token is None:
+        raise not_found("link token")
+    return LinkTokenInfo.of(token, service.status_of(token, runtime.clock()))
 
 
 def _check(field: str, url: str, *, allow_private: bool, resolve: bool) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +11,7 @@ from unimeter.accounts.schemas import iso
 from unimeter.db.models import LinkToken
 
 DEFAULT_EXPIRY_DAYS = 7
+LinkStatus = Literal["pending", "used", "expired"]
 MAX_EXPIRY_DAYS = 30
 
 
@@ -57,5 +59,35 @@ class LinkTokenOut(BaseModel):
             name=token.name,
             redirect_url=token.redirect_url,
             expires_at=expires_at,
+            created_at=created_at,
+        )
+
+
+class LinkTokenInfo(BaseModel):
+    """A link token as listed later: never the token itself (only its hash is kept)."""
+
+    id: str
+    tenant_id: str
+    name: str | None
+    redirect_url: str | None
+    status: LinkStatus
+    integrated_account_id: str | None = Field(description="The account it linked, once used")
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, token: LinkToken, status: LinkStatus) -> LinkTokenInfo:
+        expires_at, created_at = iso(token.expires_at), iso(token.created_at)
+        assert expires_at is not None and created_at is not None
+        return cls(
+            id=token.id,
+            tenant_id=token.tenant_id,
+            name=token.name,
+            redirect_url=token.redirect_url,
+            status=status,
+            integrated_account_id=token.account_id,
+            expires_at=expires_at,
+            used_at=iso(token.used_at),
             created_at=created_at,
         )

@@ -20,6 +20,7 @@ from unimeter.kit import tokens
 from unimeter.runtime import Runtime
 
 from . import repository
+from .schemas import LinkStatus
 
 log = logging.getLogger("unimeter.connect")
 
@@ -129,3 +130,22 @@ async def _validated(runtime: Runtime, request: LinkRequest) -> str:
         # The page says "try again later"; the operator needs the cause (it never holds the key).
         log.warning("link: %s", exc)
         raise LinkProblemError("unavailable") from exc
+
+
+def status_of(token: LinkToken, now: int) -> LinkStatus:
+    """``used`` once it made an account, ``expired`` after its expiry (or revocation),
+    ``pending`` while it can still be used."""
+    if token.used_at is not None:
+        return "used"
+    return "expired" if token.expires_at <= now else "pending"
+
+
+async def revoke(runtime: Runtime, environment_id: str, token_id: str) -> LinkToken | None:
+    """Make an unused link unusable from now on; None when the environment has no such link."""
+    async with runtime.db.session() as session:
+        token = await repository.get_link_token(session, environment_id, token_id)
+        if token is None:
+            return None
+        await repository.expire(session, token.id, runtime.clock())
+    async with runtime.db.reader() as session:
+        return await repository.get_link_token(session, environment_id, token_id)
