@@ -23,6 +23,7 @@ from tests.support.cli import CLI
 from tests.support.server import running_server
 from tests.support.world import make_sim
 from unimeter.accounts.service import environment_id
+from unimeter.sync.service import sync_account
 from unimeter.webhooks.service import create_webhook
 
 DAY_MS = 86_400_000
@@ -57,12 +58,15 @@ async def _prepare(url: str, data_dir: Path) -> tuple[dict[str, str], dict[str, 
     sim = make_sim(api_keys=KEYS, now_ms=None, users=24, days=45)
     yesterday = (sim.clock.now_ms() // DAY_MS - 1) * DAY_MS
     sim.inject_spike(KEYS[0], _heaviest_seated(sim), yesterday, factor=25)
-    async with api_world(url, data_dir, sim=sim) as api:
+    async with api_world(url, data_dir, sim=sim, synced=False) as api:
         env = await environment_id(api.world.runtime, "default")
+        # Before the syncs, so the anomalies they find are queued for it.
         await create_webhook(
             api.world.runtime, env, url=WEBHOOK_URL, event_types=["usage:anomaly_detected"],
             is_active=True,
         )  # fmt: skip
+        for account in api.accounts.values():
+            await sync_account(api.world.runtime, account)
         return dict(api.tokens), dict(api.accounts)
 
 

@@ -172,8 +172,15 @@ def test_adoption_audit_and_accounts_match_the_api(chromium: Any, dashboard: Das
         page.goto(f"{dashboard.base}/app/accounts?account={acc(dashboard)}")
         assert page.locator(f"section.account#{acc(dashboard)}").count() == 1
         assert "succeeded" in page.inner_text(f"section.account#{acc(dashboard)}")
+        hook = dashboard.api("/webhooks")["result"][0]
+        sent = dashboard.api(f"/webhooks/{hook['id']}/deliveries")["result"]
         page.goto(f"{dashboard.base}/app/webhooks?account={acc(dashboard)}")
-        assert WEBHOOK_URL in page.inner_text("#webhooks")
+        section = page.locator(f"section.webhook#{hook['id']}")
+        assert WEBHOOK_URL in section.inner_text()
+        shown = section.locator("tbody tr[data-status]").evaluate_all(
+            "rows => rows.map(r => r.cells[1].textContent)"
+        )
+        assert shown == [d["event_type"] for d in sent[:10]] and shown, "its deliveries"
         assert watch.errors == []
 
 

@@ -26,7 +26,7 @@ from unimeter.runtime import Runtime
 from unimeter.sync import state_repository
 from unimeter.sync.schemas import SyncRunOut
 from unimeter.webhooks import repository as webhooks_repo
-from unimeter.webhooks.schemas import WebhookOut
+from unimeter.webhooks.schemas import DeliveryOut, WebhookOut
 
 from .charts import Chart, Series
 
@@ -233,7 +233,14 @@ async def accounts_with_runs(runtime: Runtime, ctx: Context, runs: int = 10) -> 
     return out
 
 
-async def webhooks(runtime: Runtime, principal: Principal) -> list[WebhookOut]:
+async def webhooks(
+    runtime: Runtime, principal: Principal, recent: int = 10
+) -> list[tuple[WebhookOut, list[DeliveryOut]]]:
+    """Each webhook with its latest deliveries, so a failing endpoint shows at a glance."""
+    out = []
     async with runtime.db.reader() as session:
         rows = await webhooks_repo.page_webhooks(session, principal.environment_id, None, 200)
-    return [WebhookOut.of(w) for w in rows]
+        for webhook in rows:
+            sent = await webhooks_repo.page_deliveries(session, webhook.id, None, None, recent)
+            out.append((WebhookOut.of(webhook), [DeliveryOut.of(d, []) for d in sent]))
+    return out
