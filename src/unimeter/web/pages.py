@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -48,6 +49,15 @@ def _change(row: dict[str, Any], name: str) -> Markup:
     return Markup('<span class="note"> {} {}</span>').format(arrow, abs(delta))
 
 
+def _when(value: Any, empty: str = "—") -> str:
+    """A timestamp to the minute, in UTC like every date on the dashboard."""
+    if value is None:
+        return empty
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
 def _records(run: Any) -> int:
     return sum(s.inserted + s.updated for s in run.streams.values())
 
@@ -59,7 +69,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(fmt=fmt, money=Decimal, pct=_pct, change=_change, records=_records, nav=NAV)
+    env.globals.update(
+        fmt=fmt, money=Decimal, pct=_pct, change=_change, records=_records, when=_when, nav=NAV
+    )
     return env
 
 
