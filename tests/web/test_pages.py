@@ -35,6 +35,23 @@ async def test_every_page_answers_for_a_signed_in_token(database_url: str, data_
             assert api.accounts["other"] not in response.text, "another environment's account"
 
 
+async def test_pages_show_an_earlier_day_when_asked(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        await sign_in(api)
+        account = api.accounts["default"]
+        today = (await api.get("/analytics/seats", integrated_account_id=account)).json()
+        day = (dt.date.fromisoformat(today["as_of"]) - dt.timedelta(days=20)).isoformat()
+        then = (await api.get("/analytics/seats", integrated_account_id=account, as_of=day)).json()
+        page = await api.client.get("/app/seats", params={"account": account, "as_of": day})
+        assert page.status_code == 200
+        assert f"as of {day}" in page.text
+        assert f'data-metric="active_7d" data-value="{then["active_7d"]}"' in page.text
+        assert f'href="/app/consumption?account={account}&amp;as_of={day}"' in page.text
+        for junk in ("2026-13-45", "yesterday", "9999-01-01"):
+            shown = await api.client.get("/app/seats", params={"account": account, "as_of": junk})
+            assert shown.status_code == 200 and f"as of {today['as_of']}" in shown.text, junk
+
+
 async def test_forms_need_the_csrf_token_and_our_origin(database_url: str, data_dir: Path) -> None:
     async with api_world(database_url, data_dir) as api:
         await sign_in(api)

@@ -39,11 +39,12 @@ def _days(days: int) -> int:
 
 
 async def _ctx(request: Request, runtime: Runtime, principal: Any, account: str | None) -> Context:
-    return await service.context(runtime, principal, account)
+    as_of = service.parse_day(request.query_params.get("as_of"))
+    return await service.context(runtime, principal, account, as_of)
 
 
 def _query(ctx: Context, days: int) -> str:
-    return urlencode({"account": ctx.account.id, "days": days})
+    return f"{ctx.query}&{urlencode({'days': days})}"
 
 
 def _render(request: Request, name: str, ctx: Context, days: int | None, **data: Any) -> Response:
@@ -102,7 +103,8 @@ async def overview(
     seats = await service.seats(runtime, ctx)
     daily = await service.consumption(runtime, ctx, service.window(ctx, days))
     before = await service.consumption(runtime, ctx, service.window(ctx, days, back=1))
-    charts = await _charts(runtime, ctx, days, "daily-spend", "daily-tokens", "top-users")
+    charts = await _charts(runtime, ctx, days, "top-users")
+    charts.update(_daily_charts(daily))
     charts["seat-status"] = service.seats_chart(seats)
     open_anomalies = len(await service.anomaly_list(runtime, ctx, "open"))
     return _render(
@@ -163,9 +165,8 @@ async def consumption_page(
     users = await service.consumption(
         runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS
     )
-    charts = await _charts(
-        runtime, ctx, days, "daily-spend", "daily-tokens", "model-spend", "team-spend"
-    )
+    charts = await _charts(runtime, ctx, days, "model-spend", "team-spend")
+    charts.update(_daily_charts(await _daily(runtime, ctx, days)))
     return _render(
         request, "consumption.html", ctx, days, title="Consumption", active="/app/consumption",
         users=users, charts=charts, ranges=service.RANGES,
@@ -301,6 +302,14 @@ async def _chart(
     build: Callable[[dict[str, Any]], Chart], body: Awaitable[dict[str, Any]]
 ) -> Chart:
     return build(await body)
+
+
+def _daily_charts(daily: dict[str, Any]) -> dict[str, Chart]:
+    """Both per-day charts from one read of the daily figures."""
+    return {
+        "daily-spend": service.daily_spend_chart(daily),
+        "daily-tokens": service.daily_tokens_chart(daily),
+    }
 
 
 async def _charts(runtime: Runtime, ctx: Context, days: int, *ids: str) -> dict[str, Chart]:

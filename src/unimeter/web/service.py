@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from unimeter.accounts import repository as accounts_repo
 from unimeter.accounts.schemas import AccountOut
@@ -46,10 +47,30 @@ class Context:
     accounts: list[IntegratedAccount]
     account: IntegratedAccount
     scope: analytics.Scope
+    # The last day the pages cover: today, or an earlier day the viewer chose.
     today: dt.date
+    as_of: dt.date | None = None
+
+    @property
+    def query(self) -> str:
+        """The query string that keeps this view (account and day) across pages."""
+        params = {"account": self.account.id}
+        if self.as_of is not None:
+            params["as_of"] = self.as_of.isoformat()
+        return urlencode(params)
 
 
-async def context(runtime: Runtime, principal: Principal, account_id: str | None) -> Context:
+def parse_day(text: str | None) -> dt.date | None:
+    """A ``YYYY-MM-DD`` from a link or the date picker; anything else means "today"."""
+    try:
+        return dt.date.fromisoformat(text) if text and len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+async def context(
+    runtime: Runtime, principal: Principal, account_id: str | None, as_of: dt.date | None = None
+) -> Context:
     async with runtime.db.reader() as session:
         accounts = list(await accounts_repo.list_accounts(session, principal.environment_id))
     if not accounts:
@@ -62,7 +83,10 @@ async def context(runtime: Runtime, principal: Principal, account_id: str | None
     scope = await analytics.resolve_scope(
         runtime, principal.environment_id, integrated_account_id=chosen.id, tenant_id=None
     )
-    return Context(principal, accounts, chosen, scope, analytics.today(runtime))
+    today = analytics.today(runtime)
+    if as_of is not None and as_of >= today:
+        as_of = None  # the future holds no usage: show today
+    return Context(principal, accounts, chosen, scope, as_of or today, as_of)
 
 
 def money(cost: dict[str, Any], kind: str = "charged") -> Decimal:

@@ -33,6 +33,6 @@ document.querySelectorAll("table.sortable").forEach((table) => {
   });
 });
 
-document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
-  select.addEventListener("change", () => select.form.submit());
+document.querySelectorAll("[data-autosubmit]").forEach((field) => {
+  field.addEventListener("change", () => field.form.submit());
 });
