@@ -274,7 +274,9 @@ async def _daily(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
     return await service.consumption(runtime, ctx, service.window(ctx, days))
 
 
-async def _by(runtime: Runtime, ctx: Context, days: int, dim: str, top: int) -> dict[str, Any]:
+async def _by(
+    runtime: Runtime, ctx: Context, days: int, dim: str, top: int | None
+) -> dict[str, Any]:
     return await service.consumption(runtime, ctx, service.window(ctx, days), by=(dim,), top=top)
 
 
@@ -287,7 +289,8 @@ CHARTS: dict[str, ChartBuilder] = {
     ),
     "model-spend": lambda r, c, d: _chart(
         lambda b: service.ranked_chart("model-spend", "Spend by model", b, "model"),
-        _by(r, c, d, "model", service.TOP_MODELS),
+        # Every model: a team uses a handful, and without a ranking it is one read, not four.
+        _by(r, c, d, "model", None),
     ),
     "team-spend": lambda r, c, d: _chart(service.team_chart, service.team_spend(r, c, d)),
     "seat-status": lambda r, c, d: _chart(service.seats_chart, service.seats(r, c)),

@@ -33,7 +33,6 @@ from .charts import Chart, Series
 
 RANGES = (7, 30, 90)
 TOP_USERS = 20
-TOP_MODELS = 10
 ANOMALY_STATUSES = ("open", "acknowledged", "resolved")
 
 
