@@ -92,6 +92,11 @@ async def test_forms_need_the_csrf_token_and_our_origin(database_url: str, data_
 
 async def test_a_bad_or_foreign_token_sees_nothing(database_url: str, data_dir: Path) -> None:
     async with api_world(database_url, data_dir) as api:
+        planted = await api.client.post(
+            "/app/login", data={"token": api.tokens["default"]},
+            headers={"Origin": "https://evil.example"},
+        )  # fmt: skip
+        assert planted.status_code == 403 and "set-cookie" not in planted.headers
         refused = await api.client.post("/app/login", data={"token": "umk_nope"})
         assert refused.status_code == 401 and "not valid" in refused.text
         assert "unimeter_session" not in refused.headers.get("set-cookie", "")

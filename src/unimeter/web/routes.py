@@ -25,6 +25,7 @@ from .session import (
     SignInRequiredError,
     cookie_settings,
     csrf_token,
+    same_origin,
     session_token,
 )
 
@@ -70,6 +71,8 @@ async def login_form(request: Request, runtime: RuntimeDep) -> Response:
 async def login(
     request: Request, runtime: RuntimeDep, token: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
+    if not same_origin(request):
+        raise CsrfRejectedError  # another site must not sign a visitor in to its environment
     principal = await authenticate(runtime, token.strip()) if token.strip() else None
     if principal is None:
         return page(
