@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -103,13 +104,17 @@ async def overview(
 ) -> Response:
     ctx = await _ctx(request, runtime, principal, account)
     days = 30
-    seats = await service.seats(runtime, ctx)
-    daily = await service.consumption(runtime, ctx, service.window(ctx, days))
-    before = await service.consumption(runtime, ctx, service.window(ctx, days, back=1))
-    charts = await _charts(runtime, ctx, days, "top-users")
+    # Independent reads, each in its own session: run together, they share the cores.
+    seats, daily, before, charts, anomalies = await asyncio.gather(
+        service.seats(runtime, ctx),
+        service.consumption(runtime, ctx, service.window(ctx, days)),
+        service.consumption(runtime, ctx, service.window(ctx, days, back=1)),
+        _charts(runtime, ctx, days, "top-users"),
+        service.anomaly_list(runtime, ctx, "open"),
+    )
     charts.update(_daily_charts(daily))
     charts["seat-status"] = service.seats_chart(seats)
-    open_anomalies = len(await service.anomaly_list(runtime, ctx, "open"))
+    open_anomalies = len(anomalies)
     return _render(
         request, "overview.html", ctx, days, title="Overview", active="/app", seats=seats,
         spend=daily["totals"], previous=before["totals"], charts=charts,
@@ -165,11 +170,14 @@ async def consumption_page(
 ) -> Response:
     ctx = await _ctx(request, runtime, principal, account)
     days = _days(days)
-    users = await service.consumption(
-        runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS
+    users, daily, charts = await asyncio.gather(
+        service.consumption(
+            runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS
+        ),
+        _daily(runtime, ctx, days),
+        _charts(runtime, ctx, days, "model-spend", "team-spend"),
     )
-    charts = await _charts(runtime, ctx, days, "model-spend", "team-spend")
-    charts.update(_daily_charts(await _daily(runtime, ctx, days)))
+    charts.update(_daily_charts(daily))
     return _render(
         request, "consumption.html", ctx, days, title="Consumption", active="/app/consumption",
         users=users, charts=charts, ranges=service.RANGES,
@@ -319,7 +327,8 @@ def _daily_charts(daily: dict[str, Any]) -> dict[str, Chart]:
 
 
 async def _charts(runtime: Runtime, ctx: Context, days: int, *ids: str) -> dict[str, Chart]:
-    return {chart_id: await CHARTS[chart_id](runtime, ctx, days) for chart_id in ids}
+    built = await asyncio.gather(*(CHARTS[chart_id](runtime, ctx, days) for chart_id in ids))
+    return dict(zip(ids, built, strict=True))
 
 
 @router.get("/charts/{chart_id}.csv")
