@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.api import ApiWorld, api_world
+from tests.support.api import KEYS, ApiWorld, api_world
+from tests.support.world import make_sim
+from unimeter.sync.service import sync_account
 from unimeter.web.charts import Chart, Series, fmt
 
 PAGES = ("", "/seats", "/consumption?days=7", "/adoption", "/audit", "/anomalies", "/accounts",
@@ -130,6 +132,40 @@ async def test_chart_csv_holds_the_figures_of_the_api(database_url: str, data_di
         }
         unknown = await api.client.get("/app/charts/nope.csv", params={"account": account})
         assert unknown.status_code == 404
+
+
+async def test_a_tenant_with_several_workspaces_is_viewed_as_a_whole(
+    database_url: str, data_dir: Path
+) -> None:
+    spare = "crsr_" + "3" * 64
+    sim = make_sim(api_keys=(*KEYS, spare))
+    async with api_world(database_url, data_dir, sim=sim) as api:
+        second = await api.world.link(spare, tenant_id="tenant-default", environment="default")
+        await sync_account(api.world.runtime, second)
+        await sign_in(api)
+        whole = (await api.get("/analytics/seats", tenant_id="tenant-default")).json()
+        one = (await api.get("/analytics/seats", integrated_account_id=second)).json()
+        picker = await api.client.get("/app/seats")
+        assert (
+            '<option value="tenant:tenant-default" >All of tenant tenant-default' in (picker.text)
+            or 'value="tenant:tenant-default"' in picker.text
+        )
+        page = await api.client.get("/app/seats", params={"account": "tenant:tenant-default"})
+        assert page.status_code == 200
+        assert f'data-metric="provisioned" data-value="{whole["provisioned"]}"' in page.text
+        assert whole["provisioned"] > one["provisioned"], "both workspaces are counted"
+        assert 'name="seat_price"' not in page.text, "a price is set per workspace"
+        refused = await api.client.post(
+            "/app/seats/price?account=tenant:tenant-default",
+            data={"csrf": _csrf(page.text), "seat_price": "40"},
+        )
+        assert refused.status_code == 400 and "choose it first" in refused.text
+        elsewhere = await api.client.get("/app/seats", params={"account": "tenant:tenant-other"})
+        assert elsewhere.status_code == 404, "another environment's tenant"
+
+
+def _csrf(html: str) -> str:
+    return html.split('name="csrf" value="')[1].split('"')[0]
 
 
 def _next_day(day: str) -> str:

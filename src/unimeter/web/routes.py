@@ -345,7 +345,7 @@ async def chart_csv(
         return Response("no such chart\n", status_code=404, media_type="text/plain")
     ctx = await _ctx(request, runtime, principal, account)
     chart = await build(runtime, ctx, _days(days))
-    name = f"{chart_id}-{ctx.account.id}.csv"
+    name = f"{chart_id}-{ctx.tenant or ctx.account.id}.csv"
     return Response(
         chart.csv(),
         media_type="text/csv; charset=utf-8",

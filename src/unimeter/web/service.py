@@ -8,6 +8,7 @@ account and range. Charts are built from those rendered rows.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -40,10 +41,14 @@ class NoAccountError(LookupError):
     """The environment has no integrated account yet (or not the one asked for)."""
 
 
+TENANT_PREFIX = "tenant:"
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     principal: Principal
     accounts: list[IntegratedAccount]
+    # The account shown, or the first of the tenant when the view covers a whole tenant.
     account: IntegratedAccount
     scope: analytics.Scope
     # The last day the pages cover: today, or an earlier day the viewer chose.
@@ -51,9 +56,24 @@ class Context:
     as_of: dt.date | None = None
 
     @property
+    def tenant(self) -> str | None:
+        return self.scope.tenant_id
+
+    @property
+    def selection(self) -> str:
+        """What the workspace picker holds: an account id, or ``tenant:<tenant_id>``."""
+        return f"{TENANT_PREFIX}{self.tenant}" if self.tenant else self.account.id
+
+    @property
+    def tenants(self) -> list[str]:
+        """Tenants with several accounts: each can be viewed as a whole."""
+        counts = Counter(a.tenant_id for a in self.accounts if a.tenant_id)
+        return sorted(t for t, n in counts.items() if n > 1)
+
+    @property
     def query(self) -> str:
-        """The query string that keeps this view (account and day) across pages."""
-        params = {"account": self.account.id}
+        """The query string that keeps this view (account or tenant, and day) across pages."""
+        params = {"account": self.selection}
         if self.as_of is not None:
             params["as_of"] = self.as_of.isoformat()
         return urlencode(params)
@@ -68,24 +88,31 @@ def parse_day(text: str | None) -> dt.date | None:
 
 
 async def context(
-    runtime: Runtime, principal: Principal, account_id: str | None, as_of: dt.date | None = None
+    runtime: Runtime, principal: Principal, selection: str | None, as_of: dt.date | None = None
 ) -> Context:
+    """The view asked for: an account id, ``tenant:<tenant_id>``, or (nothing) the first
+    account of the environment."""
     async with runtime.db.reader() as session:
         accounts = list(await accounts_repo.list_accounts(session, principal.environment_id))
     if not accounts:
         raise NoAccountError("no integrated account is linked in this environment yet")
-    chosen = next((a for a in accounts if a.id == account_id), None)
-    if chosen is None:
-        if account_id:
-            raise NoAccountError("no such integrated account in this environment")
-        chosen = accounts[0]
+    tenant = selection[len(TENANT_PREFIX) :] if selection and selection.startswith(
+        TENANT_PREFIX
+    ) else None  # fmt: skip
+    if tenant is not None:
+        members = [a for a in accounts if a.tenant_id == tenant]
+    else:
+        members = [a for a in accounts if a.id == selection] if selection else accounts[:1]
+    if not members:
+        raise NoAccountError("no such integrated account or tenant in this environment")
     scope = await analytics.resolve_scope(
-        runtime, principal.environment_id, integrated_account_id=chosen.id, tenant_id=None
-    )
+        runtime, principal.environment_id,
+        integrated_account_id=None if tenant else members[0].id, tenant_id=tenant,
+    )  # fmt: skip
     today = analytics.today(runtime)
     if as_of is not None and as_of >= today:
         as_of = None  # the future holds no usage: show today
-    return Context(principal, accounts, chosen, scope, as_of or today, as_of)
+    return Context(principal, accounts, members[0], scope, as_of or today, as_of)
 
 
 def money(cost: dict[str, Any], kind: str = "charged") -> Decimal:
@@ -107,6 +134,8 @@ async def seat_price(runtime: Runtime, ctx: Context) -> str | None:
 
 async def set_seat_price(runtime: Runtime, ctx: Context, text: str) -> None:
     """``""`` clears the price; otherwise ValueError for anything but a dollar amount."""
+    if ctx.tenant is not None:
+        raise ValueError("a seat price belongs to one workspace: choose it first")
     price = parse_dollars(text) if text.strip() else None
     await account_settings.update(runtime, ctx.account.id, {"seat_price_cents_e6": price})
 
