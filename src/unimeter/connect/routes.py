@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse
 
 from unimeter.api.deps import PrincipalDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ApiError, not_found
+from unimeter.api.origin import same_origin
 from unimeter.api.pagination import ListResponse, envelope, read_cursor
 from unimeter.api.ratelimit import Limit, RateLimiter
 from unimeter.db.keyset import slice_page
@@ -148,7 +149,7 @@ async def connect_page(
 
 @router.post("/connect/{link_token}", include_in_schema=False)
 async def submit_key(link_token: str, request: Request, runtime: RuntimeDep) -> Response:
-    if not _same_origin(request):
+    if not same_origin(request):
         return pages.problem(request, pages.FOREIGN_ORIGIN)
     fields = await _fields(request)
     try:
@@ -232,12 +233,3 @@ async def _fields(request: Request) -> FormData:
 def _text(fields: FormData, name: str) -> str:
     value = fields.get(name)
     return value if isinstance(value, str) else ""
-
-
-def _same_origin(request: Request) -> bool:
-    """No Origin (an old browser, a script) passes: the link token is the capability. A
-    present Origin must name this host; ``null`` (sandboxed frames, some redirects) does not."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()

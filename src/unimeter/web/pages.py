@@ -25,6 +25,8 @@ NAV = (
     ("/app/webhooks", "Webhooks"),
 )
 
+TITLES = dict(NAV)
+
 # Everything is served from here: no CDN, no inline script, no framing.
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "

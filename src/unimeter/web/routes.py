@@ -7,17 +7,18 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from unimeter.api.deps import RuntimeDep
+from unimeter.api.origin import same_origin
 from unimeter.auth.service import authenticate
 from unimeter.runtime import Runtime
 from unimeter.sync.dispatch import SyncDispatch
 
 from . import service
 from .charts import Chart
-from .pages import STATIC, page
+from .pages import STATIC, TITLES, page
 from .service import Context
 from .session import (
     CsrfDep,
@@ -26,7 +27,6 @@ from .session import (
     SignInRequiredError,
     cookie_settings,
     csrf_token,
-    same_origin,
     session_token,
 )
 
@@ -40,20 +40,29 @@ def _days(days: int) -> int:
     return days if days in service.RANGES else 30
 
 
-async def _ctx(request: Request, runtime: Runtime, principal: Any, account: str | None) -> Context:
+async def _view(
+    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
+) -> Context:
+    """What a page shows: the chosen account (or tenant) and day, in the token's environment."""
     as_of = service.parse_day(request.query_params.get("as_of"))
     return await service.context(runtime, principal, account, as_of)
+
+
+ViewDep = Annotated[Context, Depends(_view)]
 
 
 def _query(ctx: Context, days: int) -> str:
     return f"{ctx.query}&{urlencode({'days': days})}"
 
 
-def _render(request: Request, name: str, ctx: Context, days: int | None, **data: Any) -> Response:
+def _render(request: Request, path: str, ctx: Context, days: int | None, **data: Any) -> Response:
+    """The page at ``path`` (a NAV entry): its template, title and highlighted tab."""
     token = session_token(request) or ""
+    template = (path.removeprefix("/app").strip("/") or "overview") + ".html"
     return page(
-        request, name, ctx=ctx, days=days, query=_query(ctx, days or 30),
-        csrf=csrf_token(request.app.state.runtime, token), **data,
+        request, template, ctx=ctx, days=days, query=_query(ctx, days or 30),
+        csrf=csrf_token(request.app.state.runtime, token), title=TITLES[path], active=path,
+        **data,
     )  # fmt: skip
 
 
@@ -99,10 +108,7 @@ async def logout(request: Request) -> Response:
 
 
 @router.get("")
-async def overview(
-    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
-) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
+async def overview(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
     days = 30
     # Independent reads, each in its own session: run together, they share the cores.
     seats, daily, before, charts, anomalies = await asyncio.gather(
@@ -116,17 +122,14 @@ async def overview(
     charts["seat-status"] = service.seats_chart(seats)
     open_anomalies = len(anomalies)
     return _render(
-        request, "overview.html", ctx, days, title="Overview", active="/app", seats=seats,
+        request, "/app", ctx, days, seats=seats,
         spend=daily["totals"], previous=before["totals"], charts=charts,
         open_anomalies=open_anomalies,
     )  # fmt: skip
 
 
 @router.get("/seats")
-async def seats_page(
-    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
-) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
+async def seats_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
     return await _seats(request, runtime, ctx)
 
 
@@ -136,7 +139,7 @@ async def _seats(
     seats = await service.seats(runtime, ctx)
     charts = {"seat-status": service.seats_chart(seats)}
     return _render(
-        request, "seats.html", ctx, None, title="Seats", active="/app/seats", seats=seats,
+        request, "/app/seats", ctx, None, seats=seats,
         charts=charts, price=await service.seat_price(runtime, ctx), error=error,
         status_code=400 if error else 200,
     )  # fmt: skip
@@ -146,12 +149,10 @@ async def _seats(
 async def set_seat_price(
     request: Request,
     runtime: RuntimeDep,
-    principal: SessionDep,
+    ctx: ViewDep,
     seat_price: Annotated[str, Form(max_length=40)] = "",
-    account: AccountParam = None,
 ) -> Response:
     """The monthly price of a seat (Cursor does not expose it), for reclaimable spend."""
-    ctx = await _ctx(request, runtime, principal, account)
     try:
         await service.set_seat_price(runtime, ctx, seat_price.strip().lstrip("$"))
     except ValueError as exc:
@@ -164,11 +165,9 @@ async def set_seat_price(
 async def consumption_page(
     request: Request,
     runtime: RuntimeDep,
-    principal: SessionDep,
-    account: AccountParam = None,
+    ctx: ViewDep,
     days: Days = 30,
 ) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
     days = _days(days)
     users, daily, charts = await asyncio.gather(
         service.consumption(
@@ -179,33 +178,27 @@ async def consumption_page(
     )
     charts.update(_daily_charts(daily))
     return _render(
-        request, "consumption.html", ctx, days, title="Consumption", active="/app/consumption",
+        request, "/app/consumption", ctx, days,
         users=users, charts=charts, ranges=service.RANGES,
     )  # fmt: skip
 
 
 @router.get("/adoption")
-async def adoption_page(
-    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
-) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
+async def adoption_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
     body = await service.adoption_scorecards(runtime, ctx)
     charts = {"team-activity": service.adoption_chart(body)}
     return _render(
-        request, "adoption.html", ctx, None, title="Adoption", active="/app/adoption",
+        request, "/app/adoption", ctx, None,
         body=body, charts=charts,
     )  # fmt: skip
 
 
 @router.get("/audit")
-async def audit_page(
-    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
-) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
+async def audit_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
     body = await service.audit_findings(runtime, ctx)
     charts = {"audit-findings": service.audit_chart(body)}
     return _render(
-        request, "audit.html", ctx, None, title="Audit", active="/app/audit", body=body,
+        request, "/app/audit", ctx, None, body=body,
         charts=charts,
     )  # fmt: skip
 
@@ -214,15 +207,13 @@ async def audit_page(
 async def anomalies_page(
     request: Request,
     runtime: RuntimeDep,
-    principal: SessionDep,
-    account: AccountParam = None,
+    ctx: ViewDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
     status = status if status in service.ANOMALY_STATUSES else None
     rows = await service.anomaly_list(runtime, ctx, status)
     return _render(
-        request, "anomalies.html", ctx, None, title="Anomalies", active="/app/anomalies",
+        request, "/app/anomalies", ctx, None,
         rows=rows, status=status, statuses=service.ANOMALY_STATUSES,
     )  # fmt: skip
 
@@ -242,14 +233,9 @@ async def update_anomaly(
 
 
 @router.get("/accounts")
-async def accounts_page(
-    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
-) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
+async def accounts_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
     rows = await service.accounts_with_runs(runtime, ctx)
-    return _render(
-        request, "accounts.html", ctx, None, title="Accounts", active="/app/accounts", rows=rows
-    )
+    return _render(request, "/app/accounts", ctx, None, rows=rows)
 
 
 @router.post("/accounts/{account_id}/sync", dependencies=[CsrfDep])
@@ -257,7 +243,7 @@ async def sync_now(
     account_id: str, request: Request, runtime: RuntimeDep, principal: SessionDep
 ) -> Response:
     """Start a sync (or join the one already queued or running), as the API's POST does."""
-    ctx = await _ctx(request, runtime, principal, account_id[:64])
+    ctx = await service.context(runtime, principal, account_id[:64])
     if ctx.account.status == "active":
         dispatch: SyncDispatch = request.app.state.sync_dispatch
         await dispatch.request(ctx.account.id, trigger="dashboard")
@@ -266,14 +252,9 @@ async def sync_now(
 
 
 @router.get("/webhooks")
-async def webhooks_page(
-    request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
-) -> Response:
-    ctx = await _ctx(request, runtime, principal, account)
-    rows = await service.webhooks(runtime, principal)
-    return _render(
-        request, "webhooks.html", ctx, None, title="Webhooks", active="/app/webhooks", rows=rows
-    )
+async def webhooks_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
+    rows = await service.webhooks(runtime, ctx.principal)
+    return _render(request, "/app/webhooks", ctx, None, rows=rows)
 
 
 # --- charts as CSV, static files --------------------------------------------------------------
@@ -336,14 +317,12 @@ async def chart_csv(
     chart_id: str,
     request: Request,
     runtime: RuntimeDep,
-    principal: SessionDep,
-    account: AccountParam = None,
+    ctx: ViewDep,
     days: Days = 30,
 ) -> Response:
     build = CHARTS.get(chart_id)
     if build is None:
         return Response("no such chart\n", status_code=404, media_type="text/plain")
-    ctx = await _ctx(request, runtime, principal, account)
     chart = await build(runtime, ctx, _days(days))
     name = f"{chart_id}-{ctx.tenant or ctx.account.id}.csv"
     return Response(

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Form, Request
 
 from unimeter.api.deps import RuntimeDep
+from unimeter.api.origin import same_origin
 from unimeter.auth.service import Principal, authenticate
 from unimeter.runtime import Runtime
 
@@ -49,15 +49,6 @@ async def current(request: Request, runtime: RuntimeDep) -> Principal:
 
 
 SessionDep = Annotated[Principal, Depends(current)]
-
-
-def same_origin(request: Request) -> bool:
-    """Browsers send Origin on POST; when they do, it must be this server."""
-    origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    host = request.headers.get("host", "")
-    return urlsplit(origin).netloc == host
 
 
 async def checked_form(
