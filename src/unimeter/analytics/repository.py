@@ -39,8 +39,7 @@ from unimeter.db.models import (
     UserDayRollup,
 )
 
-from .consumption_repository import CONSUMPTION_METRICS as CONSUMPTION_METRICS
-from .consumption_repository import ConsumptionQuery as ConsumptionQuery
+from .consumption_repository import CONSUMPTION_METRICS
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,8 @@ from . import adoption, anomalies, audit, render, service
 from . import chargeback as charges
 from . import settings as account_settings
 from .chargeback import ChargeBy, SourceChoice
+from .consumption_repository import ConsumptionQuery
 from .directory import DirectoryError
-from .repository import ConsumptionQuery
 from .schemas import (
     AnomalyKind,
     AnomalyStatus,

@@ -17,7 +17,7 @@ from unimeter.accounts import service as accounts
 from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.analytics import adoption, anomalies, audit, render, service
 from unimeter.analytics import chargeback as charges
-from unimeter.analytics.repository import ConsumptionQuery
+from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.kit.cursors import Position
 from unimeter.runtime import Runtime
 

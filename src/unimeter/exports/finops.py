@@ -18,8 +18,8 @@ from typing import Any, cast
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
+from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.analytics.render import period_end
-from unimeter.analytics.repository import ConsumptionQuery
 from unimeter.analytics.service import Scope
 from unimeter.runtime import Runtime
 

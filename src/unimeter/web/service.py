@@ -20,7 +20,7 @@ from unimeter.analytics import adoption, anomalies, audit, render
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
 from unimeter.analytics import settings as account_settings
-from unimeter.analytics.repository import ConsumptionQuery
+from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.auth.service import Principal
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars, parse_dollars
