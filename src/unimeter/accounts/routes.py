@@ -12,7 +12,9 @@ from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError
 from unimeter.api.pagination import ListResponse, envelope, read_cursor
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.db.keyset import slice_page
+from unimeter.db.models import IntegratedAccount
 from unimeter.kit.netpolicy import URLRefusedError, check_url
+from unimeter.runtime import Runtime
 from unimeter.sync.dispatch import SyncDispatch
 from unimeter.sync.schemas import SyncRequest, SyncRunOut
 
@@ -60,7 +62,7 @@ async def create_account(
         raise _vendor_errors(exc) from exc
     if request.app.state.auto_sync:
         await _dispatch(request).request(account.id, trigger="initial")
-    return AccountOut.of(account)
+    return await _out(runtime, account)
 
 
 @router.get("/integrated-accounts", response_model=ListResponse[AccountOut])
@@ -86,12 +88,13 @@ async def list_accounts(
             limit=limit,
         )
     page = slice_page(rows, limit, position, lambda a: [a.created_at, a.id])
-    return envelope(request, page, filters, AccountOut.of)
+    capabilities = await service.capabilities(runtime, page.items)
+    return envelope(request, page, filters, lambda a: AccountOut.of(a, capabilities[a.id]))
 
 
 @router.get("/integrated-accounts/{account_id}", response_model=AccountOut)
 async def get_account(account_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> AccountOut:
-    return AccountOut.of(await account_in_scope(runtime, principal, account_id))
+    return await _out(runtime, await account_in_scope(runtime, principal, account_id))
 
 
 @router.patch("/integrated-accounts/{account_id}", response_model=AccountOut, responses=VALIDATION)
@@ -119,7 +122,7 @@ async def update_account(
         )
     except (CredentialsRejectedError, VendorUnavailableError) as exc:
         raise _vendor_errors(exc) from exc
-    return AccountOut.of(updated)
+    return await _out(runtime, updated)
 
 
 @router.delete("/integrated-accounts/{account_id}", response_model=Deleted)
@@ -158,6 +161,11 @@ async def request_sync(
         since_ms = int(since.timestamp() * 1000)
     run, _ = await _dispatch(request).request(account.id, full=body.full, since_ms=since_ms)
     return SyncRunOut.of(run)
+
+
+async def _out(runtime: Runtime, account: IntegratedAccount) -> AccountOut:
+    capabilities = await service.capabilities(runtime, [account])
+    return AccountOut.of(account, capabilities[account.id])
 
 
 def _dispatch(request: Request) -> SyncDispatch:

@@ -13,6 +13,7 @@ from unimeter.sync.cadence import (
     MAX_FREQUENCY_MINUTES,
     MIN_FREQUENCY_MINUTES,
 )
+from unimeter.sync.capabilities import Availability, Capability
 
 AccountStatus = Literal["active", "needs_reauth", "validation_error"]
 
@@ -56,6 +57,32 @@ class AccountUpdate(BaseModel):
     sync_frequency_minutes: Frequency | None = Field(None, description=FREQUENCY_DESCRIPTION)
 
 
+class CapabilityOut(BaseModel):
+    status: Availability = Field(
+        description="available (read by the last sync), unavailable (the vendor refused it: "
+        "the account's plan lacks it) or unknown (not tried yet)"
+    )
+    provides: str = Field(
+        description="What the stream feeds: members, daily_activity, usage_events, spend, "
+        "teams or audit_log"
+    )
+    reason: str | None = Field(description="What the vendor answered, when unavailable")
+    checked_at: dt.datetime | None = Field(description="When a sync last tried the stream")
+    next_check_at: dt.datetime | None = Field(
+        description="When an unavailable stream is tried again (at most once a day)"
+    )
+
+    @classmethod
+    def of(cls, c: Capability) -> CapabilityOut:
+        return cls(
+            status=c.status,
+            provides=c.provides,
+            reason=c.reason,
+            checked_at=iso(c.checked_at),
+            next_check_at=iso(c.next_check_at),
+        )
+
+
 class AccountOut(BaseModel):
     id: str
     integration: str
@@ -68,9 +95,14 @@ class AccountOut(BaseModel):
     next_sync_at: dt.datetime | None = Field(description="When the next scheduled sync runs")
     created_at: dt.datetime
     updated_at: dt.datetime
+    capabilities: dict[str, CapabilityOut] | None = Field(
+        None,
+        description="Per stream, whether the vendor offers it to this account (null in "
+        "webhook payloads)",
+    )
 
     @classmethod
-    def of(cls, a: IntegratedAccount) -> AccountOut:
+    def of(cls, a: IntegratedAccount, capabilities: list[Capability] | None = None) -> AccountOut:
         return cls(
             id=a.id,
             integration=a.integration,
@@ -83,6 +115,9 @@ class AccountOut(BaseModel):
             next_sync_at=iso(a.next_sync_at) if a.status == "active" else None,
             created_at=iso(a.created_at) or dt.datetime.now(dt.UTC),
             updated_at=iso(a.updated_at) or dt.datetime.now(dt.UTC),
+            capabilities=None
+            if capabilities is None
+            else {c.stream: CapabilityOut.of(c) for c in capabilities},
         )
 
 

@@ -20,6 +20,7 @@ from unimeter.db.models import IntegratedAccount
 from unimeter.kit.crypto import MasterKey, decrypt, encrypt, key_check, rewrap
 from unimeter.runtime import Runtime, write_pending_key
 from unimeter.sync import cadence
+from unimeter.sync import capabilities as stream_capabilities
 from unimeter.webhooks.service import publish
 from unimeter.webhooks.service import rewrap_secrets as rewrap_webhook_secrets
 
@@ -176,6 +177,15 @@ async def get_account(runtime: Runtime, account_id: str) -> IntegratedAccount:
     if account is None:
         raise AccountNotFoundError(account_id)
     return account
+
+
+async def capabilities(
+    runtime: Runtime, accounts: Sequence[IntegratedAccount]
+) -> dict[str, list[stream_capabilities.Capability]]:
+    """What each account's vendor offers it, stream by stream (``unknown`` before a sync)."""
+    specs = {a.id: runtime.connector(a.integration).streams for a in accounts}
+    async with runtime.db.reader() as session:
+        return await stream_capabilities.for_accounts(session, specs)
 
 
 async def remove_account(runtime: Runtime, account_id: str) -> None:

@@ -18,6 +18,11 @@ from unimeter.connectors.cursor.simulator import (
 )
 
 
+class PlanChoice(StrEnum):
+    ENTERPRISE = "enterprise"
+    TEAM = "team"
+
+
 class RateLimitChoice(StrEnum):
     REAL = "real"
     OFF = "off"
@@ -64,6 +69,10 @@ def simulator_command(
             help="A key that authenticates but lacks the admin scope (answers 401); repeatable.",
         ),
     ] = None,
+    plan: Annotated[
+        PlanChoice,
+        typer.Option(help="The teams' Cursor plan: team is refused Enterprise-only endpoints."),
+    ] = PlanChoice.ENTERPRISE,
     rate_limits: Annotated[
         RateLimitChoice, typer.Option(help="Enforce Cursor's rate limits or not.")
     ] = RateLimitChoice.REAL,
@@ -100,6 +109,7 @@ def simulator_command(
             retention_days=retention_days,
             api_keys=tuple(api_key or ()),
             read_only_keys=tuple(read_only_key or ()),
+            plan=plan.value,
             rate_limits=rate_limits.value,
             minute_seconds=minute_seconds,
             fault_rate=fault_rate,
@@ -118,7 +128,7 @@ def simulator_command(
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     base = f"http://{host}:{port}"
-    console.print(f"[bold]Cursor API simulator[/bold] on {base}")
+    console.print(f"[bold]Cursor API simulator[/bold] on {base} ({config.plan} plan)")
     for key in sim.keys:
         team = sim.team(key)
         console.print(f"  team {team.roster.team_name!r} ({len(team.members)} members): {key}")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -60,6 +61,9 @@ def sync_command(
         return
     for report in reports:
         console.print(summary_table(report))
+        for warning in report.warnings:
+            # Not an error: the run succeeded with every stream the plan includes.
+            console.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
 
 
 async def sync_with_progress(runtime: Runtime, account_id: str, options: SyncOptions) -> SyncReport:
@@ -93,6 +97,9 @@ def summary_table(report: SyncReport) -> Table:
         title=f"{report.account_id}: {report.status} in {report.seconds:.1f} s",
     )  # fmt: skip
     for name, s in report.streams.items():
+        if s.status == "unavailable":
+            table.add_row(name, "not in plan", "", "", str(s.requests), "", "", f"{s.seconds:.1f}")
+            continue
         table.add_row(
             name, str(s.inserted), str(s.updated), str(s.unchanged), str(s.requests),
             str(s.retries), str(s.rate_limited), f"{s.seconds:.1f}",

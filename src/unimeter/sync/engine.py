@@ -30,6 +30,7 @@ from . import (
     usage_repository,
 )
 from . import state_repository as repository
+from .capabilities import RECHECK_UNAVAILABLE_MS
 from .counts import Counts
 from .records import (
     AuditEventRecord,
@@ -54,6 +55,7 @@ from .source import (
     Source,
     SourceAuthError,
     StreamSpec,
+    StreamUnavailableError,
     Window,
 )
 from .windows import DAY_MS, day_floor, incremental_start, plan_windows
@@ -182,6 +184,11 @@ class SyncEngine:
         started = time.perf_counter()
         try:
             found = await source.probe_floor(now, MAX_BACKFILL_DAYS)
+        except StreamUnavailableError as exc:
+            # The probe's stream is gated: where data starts is unknown, so go back as far
+            # as any vendor keeps it (the empty windows cost a request each).
+            log.info("cannot find the oldest data of %s: %s", account_id, exc)
+            return day_floor(now - MAX_BACKFILL_DAYS * DAY_MS)
         finally:
             report.streams["probe"] = _from_counters(source.counters("probe"), started)
         return day_floor(now) if found is None else found
@@ -199,15 +206,54 @@ class SyncEngine:
         stats = report.streams[spec.name]
         started = time.perf_counter()
         try:
+            if await self._known_unavailable(account_id, spec, options, stats):
+                return
             if spec.windowed:
                 await self._windowed(account_id, source, spec, options, floor, stats, progress)
             else:
                 await self._snapshot(account_id, source, spec, report.run_id, stats, progress)
+            await self._record_availability(account_id, spec, stats, None)
+        except StreamUnavailableError as exc:
+            if spec.required:
+                raise
+            log.warning("account %s: stream %s is unavailable: %s", account_id, spec.name, exc)
+            await self._record_availability(account_id, spec, stats, str(exc))
         finally:
             _copy_counters(source.counters(spec.name), stats)
             stats.seconds = time.perf_counter() - started
             if progress:
                 progress(spec.name, stats)
+
+    async def _known_unavailable(
+        self, account_id: str, spec: StreamSpec, options: SyncOptions, stats: StreamStats
+    ) -> bool:
+        """Whether the stream was refused less than a day ago: then it is not asked again
+        (it would cost a request and fail the same way), unless a run asks for it by name."""
+        if spec.required or (options.streams is not None and spec.name in options.streams):
+            return False
+        async with self.db.reader() as session:
+            state = await repository.get_state(session, account_id, spec.name)
+        if state.availability != "unavailable" or state.checked_at is None:
+            return False
+        if self.clock() - state.checked_at >= RECHECK_UNAVAILABLE_MS:
+            return False
+        stats.status, stats.unavailable_reason = "unavailable", state.unavailable_reason
+        return True
+
+    async def _record_availability(
+        self, account_id: str, spec: StreamSpec, stats: StreamStats, reason: str | None
+    ) -> None:
+        if reason is not None:
+            stats.status, stats.unavailable_reason = "unavailable", reason
+        async with self.db.session() as session:
+            await repository.save_state(
+                session,
+                account_id,
+                spec.name,
+                availability="available" if reason is None else "unavailable",
+                unavailable_reason=reason,
+                checked_at=self.clock(),
+            )
 
     async def _snapshot(
         self,

@@ -36,6 +36,10 @@ class StreamStats:
     windows: int = 0
     windows_done: int = 0
     records: int = 0
+    # ``synced``, or ``unavailable`` when the vendor does not offer the stream to this
+    # account (its plan lacks it): then ``unavailable_reason`` says what the vendor answered.
+    status: str = "synced"
+    unavailable_reason: str | None = None
 
     def count(self, c: Counts) -> None:
         self.inserted += c.inserted
@@ -71,6 +75,15 @@ class SyncReport:
     attribution: dict[str, int] = field(default_factory=dict)
     trigger: str = "manual"
 
+    @property
+    def warnings(self) -> list[str]:
+        """One line per stream the account's vendor plan does not include."""
+        return [
+            unavailable_warning(name, stats.unavailable_reason)
+            for name, stats in self.streams.items()
+            if stats.status == "unavailable"
+        ]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
@@ -80,6 +93,7 @@ class SyncReport:
             "error": self.error,
             "streams": {name: _public(s) for name, s in self.streams.items()},
             "attribution": self.attribution,
+            "warnings": self.warnings,
         }
 
 
@@ -101,6 +115,10 @@ def totals_of(streams: dict[str, StreamStats]) -> StreamStats:
         totals.waited_seconds += s.waited_seconds
         totals.backoff_seconds += s.backoff_seconds
     return totals
+
+
+def unavailable_warning(stream: str, reason: str | None) -> str:
+    return f"{stream} unavailable: {reason or 'refused by the vendor'}"
 
 
 def one_line(exc: BaseException) -> str:

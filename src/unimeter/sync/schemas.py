@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from unimeter.db.models import SyncRun
 
+from .report import unavailable_warning
+
 
 def iso(ms: int | None) -> dt.datetime | None:
     return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
@@ -24,6 +26,12 @@ class StreamStatsOut(BaseModel):
     seconds: float = 0.0
     waited_seconds: float = Field(0.0, description="Time spent waiting on rate limits")
     backoff_seconds: float = Field(0.0, description="Part of it spent before retries")
+    status: str = Field(
+        "synced",
+        description="synced, or unavailable when the vendor does not offer the stream to "
+        "this account (its plan lacks it)",
+    )
+    unavailable_reason: str | None = Field(None, description="What the vendor answered")
 
 
 class SyncRunOut(BaseModel):
@@ -46,6 +54,9 @@ class SyncRunOut(BaseModel):
         "Retry-After), retries after errors, or pacing under the client-side rate budget"
     )
     error: str | None
+    warnings: list[str] = Field(
+        description="Streams the account's plan does not include; the run still succeeds"
+    )
     streams: dict[str, StreamStatsOut]
 
     @classmethod
@@ -73,6 +84,11 @@ class SyncRunOut(BaseModel):
             waited_seconds=run.waited_seconds,
             wait_reason=wait_reason(run, streams),
             error=run.error,
+            warnings=[
+                unavailable_warning(name, s.unavailable_reason)
+                for name, s in streams.items()
+                if s.status == "unavailable"
+            ],
             streams=streams,
         )
 

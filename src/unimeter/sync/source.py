@@ -44,6 +44,12 @@ class StreamSpec:
     lookback_days: int = 1
     # A deeper re-read at most once a day, for values that keep changing for longer.
     settle_days: int = 0
+    # A required stream failing fails the run; any other may be unavailable to an account
+    # (its plan lacks it) while the rest of the run succeeds.
+    required: bool = False
+    # What the stream feeds, in neutral terms, so analyses can say what they lack:
+    # ``members``, ``daily_activity``, ``usage_events``, ``spend``, ``teams``, ``audit_log``.
+    provides: str = ""
 
 
 class RequestCounters(Protocol):
@@ -81,3 +87,8 @@ class SourceAuthError(SourceError):
 
 class SourceUnavailableError(SourceError):
     """The vendor could not be reached or kept failing; the next run resumes."""
+
+
+class StreamUnavailableError(SourceError):
+    """The vendor does not offer this stream to this account (its plan lacks it: a 403 or
+    404); the message says what the vendor answered."""

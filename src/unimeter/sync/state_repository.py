@@ -23,13 +23,25 @@ class StreamState:
     watermark_ms: int | None
     floor_ms: int | None
     settled_at: int | None
+    availability: str | None = None
+    unavailable_reason: str | None = None
+    checked_at: int | None = None
+
+
+def _state(row: SyncState) -> StreamState:
+    return StreamState(
+        row.watermark_ms,
+        row.floor_ms,
+        row.settled_at,
+        row.availability,
+        row.unavailable_reason,
+        row.checked_at,
+    )
 
 
 async def get_state(session: AsyncSession, account_id: str, stream: str) -> StreamState:
     row = await session.get(SyncState, (account_id, stream))
-    if row is None:
-        return StreamState(None, None, None)
-    return StreamState(row.watermark_ms, row.floor_ms, row.settled_at)
+    return StreamState(None, None, None) if row is None else _state(row)
 
 
 async def save_state(session: AsyncSession, account_id: str, stream: str, **values: Any) -> None:
@@ -44,7 +56,20 @@ async def save_state(session: AsyncSession, account_id: str, stream: str, **valu
 
 async def all_states(session: AsyncSession, account_id: str) -> dict[str, StreamState]:
     rows = await session.scalars(select(SyncState).where(SyncState.account_id == account_id))
-    return {r.stream: StreamState(r.watermark_ms, r.floor_ms, r.settled_at) for r in rows}
+    return {r.stream: _state(r) for r in rows}
+
+
+async def states_of(
+    session: AsyncSession, account_ids: list[str]
+) -> dict[str, dict[str, StreamState]]:
+    """Every stream state of several accounts, by account then stream."""
+    out: dict[str, dict[str, StreamState]] = {a: {} for a in account_ids}
+    if not account_ids:
+        return out
+    rows = await session.scalars(select(SyncState).where(SyncState.account_id.in_(account_ids)))
+    for r in rows:
+        out[r.account_id][r.stream] = _state(r)
+    return out
 
 
 # -- runs -----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from . import mapping
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
 from .retry import RetryPolicy
-from .source import CursorSource
+from .source import STREAMS, CursorSource
 
 INTEGRATION = "cursor"
 
@@ -22,6 +22,8 @@ class CursorConnector:
     proxy_prefixes = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
     # Roles that administer the team (a free owner is an unpaid admin).
     admin_roles = frozenset({"owner", "free-owner"})
+    # What a sync reads, and what each stream feeds (for capabilities and analysis notes).
+    streams = STREAMS
 
     def __init__(
         self,

@@ -20,6 +20,7 @@ from unimeter.sync.source import (
     SourceAuthError,
     SourceUnavailableError,
     StreamSpec,
+    StreamUnavailableError,
     Window,
 )
 from unimeter.sync.windows import DAY_MS, plan_windows
@@ -38,12 +39,15 @@ from .models import DailyUsageResponse, GroupsResponse, UsageEventsResponse
 log = logging.getLogger("unimeter.cursor")
 
 STREAMS: tuple[StreamSpec, ...] = (
-    StreamSpec("members", windowed=False),
-    StreamSpec("daily_usage", windowed=True, lookback_days=2),
-    StreamSpec("usage_events", windowed=True, lookback_days=1, settle_days=3),
-    StreamSpec("spend", windowed=False),
-    StreamSpec("billing_groups", windowed=True, lookback_days=2),
-    StreamSpec("audit_logs", windowed=True, lookback_days=1),
+    StreamSpec("members", windowed=False, required=True, provides="members"),
+    StreamSpec("daily_usage", windowed=True, lookback_days=2, provides="daily_activity"),
+    StreamSpec(
+        "usage_events", windowed=True, lookback_days=1, settle_days=3, provides="usage_events"
+    ),
+    StreamSpec("spend", windowed=False, provides="spend"),
+    # Enterprise-only at Cursor: a team on a lower plan gets 403 for these two.
+    StreamSpec("billing_groups", windowed=True, lookback_days=2, provides="teams"),
+    StreamSpec("audit_logs", windowed=True, lookback_days=1, provides="audit_log"),
 )
 
 EVENTS_PAGE = 1000  # Cursor's maximum
@@ -191,11 +195,7 @@ class CursorSource:
             if known is not None:
                 day = known[1]  # read in an earlier window of this run
                 continue
-            try:
-                response = await _call(client.groups(billing_cycle=day))
-            except _NotAvailableError as exc:
-                log.info("billing groups are not available for this team: %s", exc)
-                return
+            response = await _call(client.groups(billing_cycle=day))
             start, end = _cycle_bounds(response, day)
             self._cycles_read.add((start, max(end, day + dt.timedelta(days=1))))
             record: GroupsRecord = mapping.groups_record(response)
@@ -207,10 +207,6 @@ class _PageSizeRefusedError(Exception):
     pass
 
 
-class _NotAvailableError(Exception):
-    pass
-
-
 async def _call(awaitable: Awaitable[T]) -> T:
     """Translate Cursor's errors into the engine's vocabulary (messages never hold keys)."""
     try:
@@ -218,7 +214,8 @@ async def _call(awaitable: Awaitable[T]) -> T:
     except CursorAuthError as exc:
         raise SourceAuthError(f"Cursor rejected the API key: {exc}") from exc
     except (CursorForbiddenError, CursorNotFoundError) as exc:
-        raise _NotAvailableError(str(exc)) from exc
+        # Cursor gates whole API families by plan (403 "Enterprise access required").
+        raise StreamUnavailableError(str(exc)) from exc
     except CursorBadRequestError as exc:
         if "pageSize" in str(exc):
             raise _PageSizeRefusedError(str(exc)) from exc

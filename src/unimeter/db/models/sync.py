@@ -53,6 +53,11 @@ class SyncState(Base):
     floor_ms: Mapped[int | None] = mapped_column(BigInteger)
     # When the last deep re-read (settlement of late cost adjustments) finished.
     settled_at: Mapped[int | None] = mapped_column(BigInteger)
+    # ``available`` or ``unavailable`` (the vendor refused it: the plan lacks it); NULL until
+    # the stream was first tried. ``checked_at`` is when that was last learned.
+    availability: Mapped[str | None] = mapped_column(String(20))
+    unavailable_reason: Mapped[str | None] = mapped_column(Text)
+    checked_at: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
 
 

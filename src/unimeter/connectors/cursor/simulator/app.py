@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import handlers
+from . import handlers, plans
 from .config import SimulatorConfig
 from .faults import Fault
 from .validation import CursorHTTPError, parse_json_object
@@ -94,6 +94,8 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
             svc = sim.services(key) if key else None
             if svc is None or key is None:
                 return JSONBody(_UNAUTHORIZED, status_code=401)
+            if plans.refused(sim.config.plan, request.url.path):
+                return JSONBody(plans.ENTERPRISE_REQUIRED, status_code=403)
             verdict = sim.limiter.hit(key, group)
             if not verdict.allowed:
                 headers = {"Retry-After": str(verdict.retry_after_seconds)}
@@ -150,6 +152,11 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
     async def remove_member(svc: TeamServices, request: Request) -> dict[str, Any]:
         return handlers.remove_member(svc, await json_body(request))
 
+    async def not_simulated(_svc: TeamServices, request: Request) -> dict[str, Any]:
+        raise CursorHTTPError(
+            404, {"error": "Not Found", "message": f"Not Found: {request.url.path}"}
+        )
+
     routes = [
         Route("/teams/members", endpoint("admin", members), methods=["GET"]),
         Route("/teams/daily-usage-data", endpoint("admin", daily_usage), methods=["POST"]),
@@ -168,6 +175,12 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
             methods=["POST"],
         ),
         Route("/teams/remove-member", endpoint("remove_member", remove_member), methods=["POST"]),
+        # Analytics and AI Code Tracking are not simulated yet, but their plan gate is.
+        Route(
+            "/analytics/{rest:path}",
+            endpoint("analytics", not_simulated),
+            methods=["GET", "POST"],
+        ),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .plans import PLANS, Plan
+
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -42,6 +44,8 @@ class SimulatorConfig:
     api_keys: tuple[str, ...] = ()
     # Keys that authenticate but lack the ``admin:*`` scope: every endpoint answers 401.
     read_only_keys: tuple[str, ...] = ()
+    # The teams' Cursor plan: ``team`` is refused the Enterprise-only endpoints (403).
+    plan: Plan = "enterprise"
     rate_limits: RateLimitMode = "real"
     # Wall-clock length of one rate-limit minute, so tests can run with 1-second minutes.
     minute_seconds: float = 60.0
@@ -70,6 +74,8 @@ class SimulatorConfig:
             raise ValueError("--days must be at least 1")
         if self.effective_retention_days < 1:
             raise ValueError("--retention-days must be at least 1")
+        if self.plan not in PLANS:
+            raise ValueError(f"--plan must be one of {', '.join(PLANS)}")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError("--fault-rate must be between 0 and 1")
         if self.minute_seconds <= 0:

@@ -13,6 +13,7 @@ LIMITS: dict[str, int] = {
     "usage_events": 60,
     "user_spend_limit": 250,
     "remove_member": 50,
+    "analytics": 100,
 }
 
 

@@ -1,0 +1,72 @@
+"""What the vendor offers an account, stream by stream, as the last sync learned it.
+
+A stream is ``available`` once it was read, ``unavailable`` when the vendor refused it (a
+403 or 404: the account's plan lacks it), and ``unknown`` until a sync has tried it. An
+unavailable stream is asked again once a day (``RECHECK_UNAVAILABLE_MS``), so a plan upgrade
+shows up by the next day without costing a request on every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import state_repository
+from .source import StreamSpec
+from .state_repository import StreamState
+from .windows import DAY_MS
+
+Availability = Literal["available", "unavailable", "unknown"]
+# A stream the vendor refused is asked again at most this often.
+RECHECK_UNAVAILABLE_MS = DAY_MS
+
+
+@dataclass(frozen=True, slots=True)
+class Capability:
+    stream: str
+    provides: str
+    status: Availability
+    reason: str | None = None
+    checked_at: int | None = None
+
+    @property
+    def next_check_at(self) -> int | None:
+        """When a sync asks for an unavailable stream again."""
+        if self.status != "unavailable" or self.checked_at is None:
+            return None
+        return self.checked_at + RECHECK_UNAVAILABLE_MS
+
+
+def capabilities_of(
+    specs: Iterable[StreamSpec], states: dict[str, StreamState]
+) -> list[Capability]:
+    out = []
+    for spec in specs:
+        state = states.get(spec.name)
+        status: Availability = "unknown"
+        if state is not None and state.availability in ("available", "unavailable"):
+            status = "available" if state.availability == "available" else "unavailable"
+        out.append(
+            Capability(
+                stream=spec.name,
+                provides=spec.provides,
+                status=status,
+                reason=state.unavailable_reason if state and status == "unavailable" else None,
+                checked_at=state.checked_at if state else None,
+            )
+        )
+    return out
+
+
+async def for_accounts(
+    session: AsyncSession, specs_by_account: dict[str, tuple[StreamSpec, ...]]
+) -> dict[str, list[Capability]]:
+    """The capabilities of several accounts, each with its connector's streams."""
+    states = await state_repository.states_of(session, list(specs_by_account))
+    return {
+        account_id: capabilities_of(specs, states[account_id])
+        for account_id, specs in specs_by_account.items()
+    }
