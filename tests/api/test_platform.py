@@ -26,8 +26,10 @@ async def test_create_list_get_update_delete_account(database_url: str, data_dir
         account = created.json()
         assert set(account) == {
             "id", "integration", "tenant_id", "name", "status", "last_synced_at", "last_error",
-            "sync_frequency_minutes", "next_sync_at", "created_at", "updated_at",
+            "sync_frequency_minutes", "next_sync_at", "created_at", "updated_at", "capabilities",
         }  # fmt: skip
+        # Not synced yet: every stream's availability is still unknown.
+        assert {c["status"] for c in account["capabilities"].values()} == {"unknown"}
         assert account["status"] == "active"
         assert KEYS[0] not in created.text
 

@@ -17,7 +17,8 @@ from unimeter.runtime import Runtime
 
 from . import adoption_repository as repo
 from .adoption_repository import ADOPTION_METRICS
-from .chargeback import SourceChoice, team_maps
+from .chargeback import SourceChoice, team_maps_noted
+from .coverage import as_dicts
 from .repository import SeatHolder
 from .service import Scope
 from .teams import TeamMap
@@ -123,7 +124,7 @@ async def adoption(
 ) -> dict[str, Any]:
     """Scorecards per team for ``[start, end)`` and the same-length period before it."""
     previous_start = start - (end - start)
-    maps = await team_maps(runtime, scope, source)
+    maps, notes = await team_maps_noted(runtime, scope, source)
     now = await _people(runtime, scope, maps, start, end)
     before = await _people(runtime, scope, maps, previous_start, start)
     teams = sorted(set(now) | set(before), key=lambda t: (t is None, t or ""))
@@ -139,6 +140,7 @@ async def adoption(
         "end_date": end.isoformat(),
         "previous_start_date": previous_start.isoformat(),
         "sources": {a: m.source for a, m in maps.items()},
+        "notes": as_dicts(notes),
         "result": rows,
         "all": scorecard(everyone, start, end),
     }

@@ -10,9 +10,11 @@ from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 from unimeter.runtime import Runtime
 
-from . import chargeback, repository
+from . import chargeback, coverage, repository
 from . import settings as account_settings
+from .coverage import Note
 from .service import Scope, seats
+from .teams import TeamMap
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +35,37 @@ KINDS = (
 )
 
 
-async def audit(runtime: Runtime, scope: Scope, as_of: dt.date) -> list[Finding]:
-    report = await seats(runtime, scope, as_of, idle_days=30)
+# Findings that compare the members with an uploaded directory.
+DIRECTORY_KINDS = ("missing_from_directory", "offboarded_with_seat")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    findings: list[Finding]
+    # What could not be checked, and why (no audit log, no directory upload).
+    notes: list[Note]
+    # Kinds no account of the scope could be checked for: their counts are unknown, not 0.
+    unchecked: frozenset[str]
+
+
+async def audit(runtime: Runtime, scope: Scope, as_of: dt.date) -> AuditReport:
     maps = await chargeback.team_maps(runtime, scope, "directory")
+    findings = await _findings(runtime, scope, as_of, maps)
+    notes = coverage.directory_notes(maps, DIRECTORY_KINDS)
+    notes += coverage.removal_notes(await coverage.gaps(runtime, scope))
+    accounts = set(scope.account_ids)
+    unchecked = frozenset(
+        kind
+        for kind in KINDS
+        if accounts <= {n.integrated_account_id for n in notes if kind in n.affects}
+    )
+    return AuditReport(findings, notes, unchecked)
+
+
+async def _findings(
+    runtime: Runtime, scope: Scope, as_of: dt.date, maps: dict[str, TeamMap]
+) -> list[Finding]:
+    report = await seats(runtime, scope, as_of, idle_days=30)
     settings = await account_settings.for_accounts(runtime, scope.account_ids)
     findings: list[Finding] = []
     for seat in report.seats:

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.runtime import Runtime
 from unimeter.sync.records import UNASSIGNED_GROUP_TYPE
 
+from . import coverage, repository
 from . import directory as directory_upload
-from . import repository
 from .consumption_repository import CONSUMPTION_METRICS, ConsumptionQuery, every_group
+from .coverage import Note
 from .service import Scope
 from .teams import Assignment, Source, TeamMap, day_of
 
@@ -99,6 +100,14 @@ async def team_maps(runtime: Runtime, scope: Scope, choice: SourceChoice) -> dic
         return {a: await team_map(session, a, choice) for a in scope.account_ids}
 
 
+async def team_maps_noted(
+    runtime: Runtime, scope: Scope, choice: SourceChoice
+) -> tuple[dict[str, TeamMap], list[Note]]:
+    """The team maps, and a note for each account that has none to offer."""
+    maps = await team_maps(runtime, scope, choice)
+    return maps, coverage.team_notes(await coverage.gaps(runtime, scope), maps)
+
+
 # --- chargeback -----------------------------------------------------------------------------
 
 
@@ -133,13 +142,15 @@ class ChargebackReport:
     # (period, team or cost center; None = unallocated) → charge
     charges: dict[tuple[dt.date, str | None], Charge]
     total: Charge
+    # Accounts whose people have no team at all (no billing groups, no directory).
+    notes: list[Note] = field(default_factory=list)
 
 
 async def chargeback(
     runtime: Runtime, scope: Scope, *, start: dt.date, end: dt.date, by: ChargeBy,
     granularity: str, source: SourceChoice,
 ) -> ChargebackReport:  # fmt: skip
-    maps = await team_maps(runtime, scope, source)
+    maps, notes = await team_maps_noted(runtime, scope, source)
     if by == "cost_center" and any(m.source != "directory" for m in maps.values()):
         raise ChargebackError(
             "cost centers come from a directory upload (PUT /directory); billing groups have none"
@@ -156,7 +167,7 @@ async def chargeback(
     charges = {key: Charge.of(rows[key], users[key]) for key in rows}
     everyone = set().union(*users.values())
     total = Charge.of([list(c.metrics.values()) for c in charges.values()], everyone)
-    return ChargebackReport(by, {a: m.source for a, m in maps.items()}, charges, total)
+    return ChargebackReport(by, {a: m.source for a, m in maps.items()}, charges, total, notes)
 
 
 async def _costs(

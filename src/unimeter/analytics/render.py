@@ -8,8 +8,9 @@ from typing import Any
 from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 
-from .audit import KINDS, Finding
+from .audit import KINDS, AuditReport
 from .chargeback import ChargebackReport, CycleReconciliation, MemberDrift
+from .coverage import Note, as_dicts
 from .service import ConsumptionPage, Seat, SeatsReport
 from .teams import TeamMap
 
@@ -145,6 +146,7 @@ def chargeback(
         "by": report.by,
         "granularity": granularity,
         "sources": report.sources,
+        "notes": as_dicts(report.notes),
         "result": rows,
         "totals": {"users": len(report.total.users), **totals(report.total.metrics)},
     }
@@ -177,7 +179,7 @@ def reconciliation(cycles: list[CycleReconciliation]) -> dict[str, Any]:
     }
 
 
-def team_mapping(maps: dict[str, TeamMap], email: str | None) -> dict[str, Any]:
+def team_mapping(maps: dict[str, TeamMap], email: str | None, notes: list[Note]) -> dict[str, Any]:
     rows = []
     for account_id, team_map in maps.items():
         for a in team_map.assignments():
@@ -194,16 +196,19 @@ def team_mapping(maps: dict[str, TeamMap], email: str | None) -> dict[str, Any]:
                 "valid_to": a.last_day.isoformat() if a.last_day else None,
             })  # fmt: skip
     rows.sort(key=lambda r: (r["email"], r["valid_from"] or "", r["integrated_account_id"]))
-    return {"result": rows}
+    return {"notes": as_dicts(notes), "result": rows}
 
 
-def audit(findings: list[Finding], as_of: dt.date) -> dict[str, Any]:
-    counts = dict.fromkeys(KINDS, 0)
-    for f in findings:
-        counts[f.type] += 1
+def audit(report: AuditReport, as_of: dt.date) -> dict[str, Any]:
+    counts: dict[str, int | None] = dict.fromkeys(KINDS, 0)
+    for f in report.findings:
+        counts[f.type] = (counts[f.type] or 0) + 1
+    for kind in report.unchecked:
+        counts[kind] = None  # not checked: unknown, not zero
     return {
         "as_of": as_of.isoformat(),
         "counts": counts,
+        "notes": as_dicts(report.notes),
         "result": [
             {
                 "type": f.type,
@@ -212,6 +217,6 @@ def audit(findings: list[Finding], as_of: dt.date) -> dict[str, Any]:
                 "user_id": f.user_id,
                 "evidence": f.evidence,
             }
-            for f in findings
+            for f in report.findings
         ],
     }

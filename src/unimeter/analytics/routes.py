@@ -244,8 +244,8 @@ async def team_mapping(
 ) -> JSON:
     """Who belonged to which team and cost center, and when (days inclusive, UTC)."""
     scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
-    maps = await charges.team_maps(runtime, scope, source)
-    return JSON({"scope": scope.describe(), **render.team_mapping(maps, email)})
+    maps, notes = await charges.team_maps_noted(runtime, scope, source)
+    return JSON({"scope": scope.describe(), **render.team_mapping(maps, email, notes)})
 
 
 @router.get("/adoption", response_model=None, response_class=JSON)

@@ -201,11 +201,19 @@ def _emit(
     if output is Format.csv:
         every = list(dict.fromkeys(k for r in flat for k in r))
         _csv(flat, every)
+        _notes(body, Console(stderr=True, highlight=False))  # keep the CSV itself clean
         return
     table = Table(*columns)
     for r in flat:
         table.add_row(*("" if r.get(c) is None else str(r.get(c)) for c in columns))
     console.print(table)
+    _notes(body, console)
+
+
+def _notes(body: dict[str, Any], out: Console) -> None:
+    """What the answer could not include (a stream the plan lacks, no directory upload)."""
+    for note in body.get("notes", []):
+        out.print(f"note: {note['message']}", markup=False, soft_wrap=True)
 
 
 def _days(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:

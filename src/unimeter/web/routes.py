@@ -169,17 +169,18 @@ async def consumption_page(
     days: Days = 30,
 ) -> Response:
     days = _days(days)
-    users, daily, charts = await asyncio.gather(
+    users, daily, charts, team_notes = await asyncio.gather(
         service.consumption(
             runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS
         ),
         _daily(runtime, ctx, days),
         _charts(runtime, ctx, days, "model-spend", "team-spend"),
+        service.team_notes(runtime, ctx),
     )
     charts.update(_daily_charts(daily))
     return _render(
         request, "/app/consumption", ctx, days,
-        users=users, charts=charts, ranges=service.RANGES,
+        users=users, charts=charts, ranges=service.RANGES, team_notes=team_notes,
     )  # fmt: skip
 
 

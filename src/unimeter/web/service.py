@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from unimeter.accounts import repository as accounts_repo
+from unimeter.accounts import service as accounts_service
 from unimeter.accounts.schemas import AccountOut
 from unimeter.analytics import adoption, anomalies, audit, render
 from unimeter.analytics import chargeback as charges
@@ -249,8 +250,15 @@ async def audit_findings(runtime: Runtime, ctx: Context) -> dict[str, Any]:
     return render.audit(findings, ctx.today)
 
 
+async def team_notes(runtime: Runtime, ctx: Context) -> list[dict[str, Any]]:
+    """Why people have no team, where an account has no team mapping to offer."""
+    _maps, notes = await charges.team_maps_noted(runtime, ctx.scope, "auto")
+    return [n.as_dict() for n in notes]
+
+
 def audit_chart(body: dict[str, Any]) -> Chart:
-    counts = body["counts"]
+    # Kinds that could not be checked have no count to draw.
+    counts = {k: v for k, v in body["counts"].items() if v is not None}
     return Chart(
         "audit-findings", "Findings by type", [k.replace("_", " ") for k in counts],
         [Series("findings", list(counts.values()))], kind="bars", label_header="finding",
@@ -275,14 +283,15 @@ async def set_anomaly_status(
 
 
 async def accounts_with_runs(runtime: Runtime, ctx: Context, runs: int = 10) -> list[Any]:
-    out = []
+    out: list[tuple[IntegratedAccount, list[SyncRunOut]]] = []
     async with runtime.db.reader() as session:
         for account in ctx.accounts:
             history = await state_repository.list_runs(
                 session, ctx.principal.environment_id, account.id, None, runs
             )
-            out.append((AccountOut.of(account), [SyncRunOut.of(r) for r in history]))
-    return out
+            out.append((account, [SyncRunOut.of(r) for r in history]))
+    capabilities = await accounts_service.capabilities(runtime, [a for a, _ in out])
+    return [(AccountOut.of(a, capabilities[a.id]), runs) for a, runs in out]
 
 
 async def webhooks(
