@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.support.compare import (
@@ -31,10 +32,11 @@ async def _count(w: World, model: type[AuditEvent] | type[BillingGroup], account
     return int(total or 0)
 
 
+@pytest.mark.parametrize("transport", ["asgi", "http"])
 async def test_team_plan_syncs_every_available_stream_exactly(
-    database_url: str, data_dir: Path
+    database_url: str, data_dir: Path, transport: str
 ) -> None:
-    async with world(database_url, data_dir, sim=make_sim(plan="team")) as w:
+    async with world(database_url, data_dir, sim=make_sim(plan="team"), transport=transport) as w:
         account_id = await w.link()
         report = await sync_account(w.runtime, account_id)
 
