@@ -44,15 +44,35 @@ class JsonFormatter(logging.Formatter):
         return redact_text(orjson.dumps(entry, default=str).decode())
 
 
-def configure(log_format: LogFormat | None = None, level: str | None = None) -> None:
+class OneLineFormatter(logging.Formatter):
+    """Text records whose exception shows as its last line (type and message) instead of a
+    traceback: a one-shot CLI command prints one line per problem."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        text = record.exc_text or (self.formatException(record.exc_info) if record.exc_info else "")
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+        last = next((part.strip() for part in reversed(text.splitlines()) if part.strip()), "")
+        return f"{line} ({last})" if last else line
+
+
+def configure(
+    log_format: LogFormat | None = None, level: str | None = None, *, tracebacks: bool = True
+) -> None:
     """Install the root handler (replacing any), with redaction on the handler itself so
-    records from every library pass through it."""
+    records from every library pass through it. Without ``tracebacks``, text records keep
+    one line each (JSON records are one line anyway)."""
     chosen = log_format or os.environ.get("UNIMETER_LOG_FORMAT", "text")
     handler = logging.StreamHandler()
     if chosen == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("unimeter: %(levelname)s %(name)s: %(message)s"))
+        text = "unimeter: %(levelname)s %(name)s: %(message)s"
+        handler.setFormatter(logging.Formatter(text) if tracebacks else OneLineFormatter(text))
     handler.addFilter(RedactingFilter())
     resolved = (level or os.environ.get("UNIMETER_LOG_LEVEL", "WARNING")).upper()
     logging.basicConfig(level=resolved, handlers=[handler], force=True)
