@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import traceback
 from typing import Any, Literal
 
 import orjson
@@ -45,19 +46,40 @@ class JsonFormatter(logging.Formatter):
 
 
 class OneLineFormatter(logging.Formatter):
-    """Text records whose exception shows as its last line (type and message) instead of a
-    traceback: a one-shot CLI command prints one line per problem."""
+    """Text records whose exception shows as its type and message instead of a traceback:
+    a one-shot CLI command prints one line per problem."""
 
     def format(self, record: logging.LogRecord) -> str:
         saved = record.exc_info, record.exc_text, record.stack_info
-        text = record.exc_text or (self.formatException(record.exc_info) if record.exc_info else "")
+        exception = _exception_line(record, self)
         record.exc_info, record.exc_text, record.stack_info = None, None, None
         try:
             line = super().format(record)
         finally:
             record.exc_info, record.exc_text, record.stack_info = saved
-        last = next((part.strip() for part in reversed(text.splitlines()) if part.strip()), "")
-        return f"{line} ({last})" if last else line
+        return f"{line} ({exception})" if exception else line
+
+
+def _exception_line(record: logging.LogRecord, formatter: logging.Formatter) -> str:
+    """The last exception of the (already redacted) traceback text, from its ``Type:`` line
+    to the end, on one line."""
+    text = record.exc_text
+    if not text and record.exc_info:
+        text = formatter.formatException(record.exc_info)
+    lines = [part.strip() for part in (text or "").splitlines() if part.strip()]
+    if not lines:
+        return ""
+    start = len(lines) - 1
+    error = record.exc_info[1] if record.exc_info else None
+    if error is not None:
+        # The name as tracebacks print it (``module.Name`` outside builtins); only its
+        # prefix is used, so the unredacted message never leaves this function.
+        name = traceback.format_exception_only(type(error), error)[0].split(":", 1)[0].strip()
+        start = next(
+            (i for i in range(len(lines) - 1, -1, -1) if lines[i].split(":", 1)[0] == name),
+            start,
+        )
+    return " ".join(lines[start:])
 
 
 def configure(
