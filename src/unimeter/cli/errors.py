@@ -68,7 +68,8 @@ def explain(exc: BaseException) -> str:
     """One line for ``exc`` (without the ``error:`` prefix).
 
     An exception that is not known itself is explained by the first known one it was
-    raised from: a connector's private wrapper says no more than the vendor error inside.
+    raised ``from``: a connector's private wrapper says no more than the vendor error
+    inside. (Not by one it merely met while handling another: that is a bug of its own.)
     """
     for link in _chain(exc):
         line = _known(link)
@@ -100,7 +101,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__ or current.__context__
+        current = current.__cause__
 
 
 def _known(exc: BaseException) -> str | None:
