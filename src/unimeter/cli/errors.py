@@ -173,7 +173,7 @@ def _database(exc: BaseException) -> str:
             f"cannot connect to the database: {text}; check UNIMETER_DATABASE_URL and that "
             "PostgreSQL is running"
         )
-    return f"database error ({type(original).__name__}): {text}"
+    return f"database error ({type(original).__name__}): {text}; {DEBUG_HINT}"
 
 
 def _never_connected(exc: BaseException) -> bool:
