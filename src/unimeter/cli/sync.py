@@ -58,10 +58,7 @@ def sync_command(
                     raise  # the store is broken: the other accounts would fail the same way
                 failures.append(Failure(account_id, errors.explain(exc)))
                 continue
-            if report.status == "failed":
-                failures.append(Failure(account_id, report.error or "the run failed"))
-            else:
-                reports.append(report)
+            reports.append(report)
         return reports, failures
 
     reports, failures = run(main)
@@ -71,13 +68,17 @@ def sync_command(
     else:
         for report in reports:
             console.print(summary_table(report))
-    if failures:
-        fail(failure_line(failures, total=len(reports) + len(failures)))
+    # A run may also end failed without raising: its report says why.
+    failed = [
+        Failure(r.account_id, r.error or "the run failed") for r in reports if r.status == "failed"
+    ]
+    if failures or failed:
+        fail(failure_line([*failed, *failures], total=len(reports) + len(failures)))
 
 
 @dataclass(frozen=True, slots=True)
 class Failure:
-    """A sync that ended without a report: the vendor refused or stayed down, or a bug."""
+    """A sync that failed: the vendor refused or stayed down, or a bug."""
 
     account_id: str
     error: str
