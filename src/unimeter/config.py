@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir)
     # PostgreSQL (or any SQLAlchemy URL); unset means SQLite in the data directory.
     database_url: str | None = None
+    # How long an SQLite write waits for another process's write to finish before it fails
+    # with "database is locked".
+    sqlite_busy_timeout_ms: int = Field(default=60_000, ge=0)
     # Apply pending migrations when a command opens the store.
     auto_migrate: bool = True
     # Our API's own limits ("requests/seconds"); "off" disables one (benchmarks do).

@@ -68,7 +68,7 @@ async def open_runtime(
     try:
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, url)
-        db = Database(url)
+        db = Database(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import CLI
+from tests.support.cli import CLI, one_line_error
 from tests.support.databases import SQLiteDatabases
 from tests.support.live import serve
 from tests.support.world import make_sim
@@ -27,15 +27,6 @@ def served() -> Iterator[tuple[SimulatedCursor, str]]:
 @pytest.fixture
 def cli(sqlite_databases: SQLiteDatabases, data_dir: Path) -> CLI:
     return CLI(data_dir=data_dir, database_url=sqlite_databases.create())
-
-
-def _one_line_error(result: object) -> str:
-    stderr = getattr(result, "stderr", "")
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in stderr
-    return lines[0]
 
 
 def test_link_sync_export_remove(
@@ -112,7 +103,7 @@ def test_invalid_key_stores_nothing(cli: CLI, served: tuple[SimulatedCursor, str
         "accounts", "link", "cursor", "--api-key", "crsr_" + "f" * 64, "--base-url", base_url
     )
     assert result.returncode == 1
-    assert "rejected the API key" in _one_line_error(result)
+    assert "rejected the API key" in one_line_error(result)
     assert "crsr_" + "f" * 64 not in result.stderr
     assert json.loads(cli("accounts", "list", "--json").stdout) == []
 
@@ -122,7 +113,7 @@ def test_unreachable_cursor_is_one_line(cli: CLI) -> None:
         "accounts", "link", "cursor", "--api-key", "crsr_x", "--base-url", "http://127.0.0.1:9"
     )
     assert result.returncode == 1
-    assert "could not reach Cursor" in _one_line_error(result)
+    assert "could not reach Cursor" in one_line_error(result)
 
 
 @pytest.mark.parametrize(
@@ -163,4 +154,4 @@ def test_bad_arguments_give_one_line_errors(
 ) -> None:
     result = cli(*args)
     assert result.returncode == code, result.stderr
-    assert fragment in _one_line_error(result)
+    assert fragment in one_line_error(result)

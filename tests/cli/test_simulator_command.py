@@ -71,6 +71,35 @@ def test_simulator_command_answers_the_readme_curl() -> None:
     assert f"read-only key (no admin scope): {READ_ONLY}" in out
 
 
+def test_force_fault_answers_every_request_with_it() -> None:
+    port = _free_port()
+    options = ["--port", str(port), "--force-fault", "429", "--minute-seconds", "1"]
+    proc = subprocess.Popen(
+        [*_unimeter(), "simulator", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        key = default_api_key(42)
+        deadline = time.monotonic() + 30
+        answers: list[httpx.Response] = []
+        while len(answers) < 2:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, "simulator did not start"
+            try:
+                answers.append(httpx.get(f"http://127.0.0.1:{port}/teams/members", auth=(key, "")))
+            except httpx.TransportError:
+                time.sleep(0.05)
+        for response in answers:
+            assert (response.status_code, response.headers["retry-after"]) == (429, "1")
+            assert response.json() == {"code": "error", "message": "Rate limit exceeded"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    assert "every request fails: --force-fault 429" in out
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -80,6 +109,7 @@ def test_simulator_command_answers_the_readme_curl() -> None:
         ["--fault-rate", "2"],
         ["--rate-limits", "maybe"],
         ["--read-only-key", "has space"],
+        ["--force-fault", "418"],
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(args: list[str]) -> None:

@@ -84,11 +84,13 @@ def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     saved_level = root.level
     saved_named = _named_state()
 
-    def run(log_format: logs.LogFormat | None = None, level: str | None = None) -> None:
+    def run(
+        log_format: logs.LogFormat | None = None, level: str | None = None, **options: bool
+    ) -> None:
         for handler in root.handlers[:]:
             if handler in saved_handlers:
                 root.removeHandler(handler)
-        logs.configure(log_format, level)
+        logs.configure(log_format, level, **options)
 
     yield run
 
@@ -207,6 +209,24 @@ def test_text_record_is_one_prefixed_line(
     configure("text", "INFO")
     logging.getLogger(LOGGER).warning("disk %s at %d%%", "full", 97)
     assert capsys.readouterr().err == f"unimeter: WARNING {LOGGER}: disk full at 97%\n"
+
+
+def test_text_without_tracebacks_keeps_the_exception_on_the_same_line_redacted(
+    configure: Callable[..., None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure("text", "INFO", tracebacks=False)
+    try:
+        _raise(f"Cursor rejected {CURSOR_KEY}\nsecond line")
+    except RuntimeError:
+        logging.getLogger(LOGGER).exception("sync of %s failed", "acc_1")
+    err = capsys.readouterr().err
+    assert len(_lines(err)) == 1, err
+    assert err.startswith(f"unimeter: ERROR {LOGGER}: sync of acc_1 failed (RuntimeError: Cursor")
+    assert err.endswith(" second line)\n")
+    assert "Traceback" not in err and CURSOR_KEY not in err
+
+    logging.getLogger(LOGGER).error("no exception here")
+    assert capsys.readouterr().err == f"unimeter: ERROR {LOGGER}: no exception here\n"
 
 
 # --- redaction ----------------------------------------------------------------------------

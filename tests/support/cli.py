@@ -34,3 +34,16 @@ class CLI:
         return subprocess.run(
             [unimeter_exe(), *args], env=self.env(), capture_output=True, text=True, timeout=timeout
         )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *secrets: str) -> str:
+    """The single ``error:`` line of a failed command; fails the test on a zero exit code,
+    a traceback, more than one line on stderr, or a secret anywhere in the output."""
+    assert result.returncode != 0, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    for secret in secrets:
+        assert secret not in result.stdout + result.stderr
+    return lines[0]

@@ -10,36 +10,28 @@ from typing import NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from unimeter.accounts.service import AccountNotFoundError, EnvironmentNotFoundError
-from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.kit.redact import redact_text
-from unimeter.runtime import Runtime, StartupError, open_runtime
-from unimeter.sync.queue import QueueUnavailableError
-from unimeter.sync.report import SyncAuthError, SyncBusyError
+from unimeter.runtime import Runtime, open_runtime
 
 T = TypeVar("T")
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
-# Errors a user can act on; anything else is a bug and keeps its traceback.
-EXPECTED: tuple[type[BaseException], ...] = (
-    StartupError,
-    AccountNotFoundError,
-    EnvironmentNotFoundError,
-    CredentialsRejectedError,
-    VendorUnavailableError,
-    SyncBusyError,
-    SyncAuthError,
-    QueueUnavailableError,
-)
+
+def print_error(message: str) -> None:
+    """``error: …`` on stderr, redacted, never wrapped (one line whatever the width)."""
+    err_console.print(f"error: {redact_text(message)}", markup=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"error: {redact_text(message)}", markup=False, soft_wrap=True)
+    print_error(message)
     raise typer.Exit(code)
 
 
 def run(main: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Open the runtime, run ``main`` in one event loop, close, and turn errors into one line."""
+    """Open the runtime, run ``main`` in one event loop, and close.
+
+    Errors propagate, so a command may handle those it expects; whatever is left becomes
+    one line at the entry point (:func:`unimeter.cli.main.main`)."""
 
     async def wrapper() -> T:
         runtime = await open_runtime()
@@ -48,10 +40,7 @@ def run(main: Callable[[Runtime], Awaitable[T]]) -> T:
         finally:
             await runtime.close()
 
-    try:
-        return asyncio.run(wrapper())
-    except EXPECTED as exc:
-        fail(str(exc))
+    return asyncio.run(wrapper())
 
 
 def parse_day(value: str | None, option: str) -> dt.date | None:

@@ -35,7 +35,6 @@ from unimeter.connectors.cursor.simulator import create_app as simulator_app
 from unimeter.runtime import Runtime, StartupError, open_runtime
 from unimeter.sync.report import SyncOptions
 
-from .common import EXPECTED, fail
 from .sync import summary_table, sync_with_progress
 
 # Long lines (URLs, tokens, curl commands) are never wrapped, so they copy and paste whole;
@@ -80,12 +79,7 @@ class Demo:
 
 def demo_command() -> None:
     """Run the product on embedded defaults against a simulated Cursor team (see README)."""
-    try:
-        code = asyncio.run(_main())
-    except demo.DemoError as exc:
-        fail(str(exc))
-    except EXPECTED as exc:
-        fail(str(exc))
+    code = asyncio.run(_main())  # failures become one line in the CLI's entry point
     raise typer.Exit(code)
 
 

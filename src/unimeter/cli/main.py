@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from typing import Annotated, NoReturn
+
 import typer
 
 from unimeter import __version__
 from unimeter.observability import logging as logs
 
+from . import errors
 from .accounts import app as accounts_app
 from .admin import db_app, keys_app
+from .common import print_error
 from .demo import demo_command
 from .export import export_command
 from .report import app as report_app
@@ -25,6 +30,33 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+# Commands that run until stopped: their log is an operator's record, warnings and
+# tracebacks included. The others speak through their output and one error line, so they
+# log only errors (UNIMETER_LOG_LEVEL overrides), each on one line unless --debug.
+LONG_RUNNING = frozenset({"serve", "worker", "demo", "simulator"})
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            help=f"Show the traceback of an unexpected error (or set {errors.DEBUG_ENV}=1).",
+        ),
+    ] = False,
+) -> None:
+    """Unified usage metering for AI developer tools, starting with Cursor."""
+    if debug:
+        os.environ[errors.DEBUG_ENV] = "1"
+    if ctx.invoked_subcommand not in LONG_RUNNING:
+        level = os.environ.get("UNIMETER_LOG_LEVEL", "ERROR")
+        logs.configure(level=level, tracebacks=errors.debug_enabled())
+
+
 app.command("demo")(demo_command)
 app.command("simulator")(simulator_command)
 app.add_typer(accounts_app, name="accounts")
@@ -46,11 +78,13 @@ def version() -> None:
 
 
 def main() -> None:
-    """Run the CLI; usage errors print one line instead of a help panel."""
+    """Run the CLI. Whatever goes wrong ends in one line on stderr and a non-zero exit code:
+    usage errors, failures a person can act on, and bugs alike (``--debug`` shows a bug's
+    traceback)."""
     logs.configure()
     try:
         code = app(standalone_mode=False)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         raise SystemExit(130) from None
     except Exception as exc:
@@ -58,10 +92,17 @@ def main() -> None:
         message = getattr(exc, "format_message", None)
         exit_code = getattr(exc, "exit_code", None)
         if not callable(message) or not isinstance(exit_code, int):
-            raise
+            _report(exc)
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(message(), err=True)
         else:
             typer.echo(f"error: {message()}", err=True)
         raise SystemExit(exit_code) from None
     raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _report(exc: Exception) -> NoReturn:
+    if errors.debug_enabled():
+        raise exc
+    print_error(errors.explain(exc))
+    raise SystemExit(1) from None

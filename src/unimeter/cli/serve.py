@@ -11,8 +11,9 @@ from unimeter.api.app import Background, create_app
 from unimeter.config import Settings
 from unimeter.db.engine import resolve_urls
 from unimeter.observability import logging as logs
+from unimeter.runtime import Runtime
 
-from .common import fail
+from .common import fail, run
 
 LOG_FORMAT_HELP = "Log lines as text or json (secrets are redacted either way)."
 
@@ -38,6 +39,10 @@ def serve_command(
         backend = resolve_urls(Settings().resolved_database_url).backend
     except ValueError as exc:
         fail(str(exc))
+    # Open the store once before serving: an unreachable database, a failed migration or a
+    # wrong master key is one line here, rather than a traceback logged by uvicorn's
+    # lifespan. The app opens its own runtime in uvicorn's event loop.
+    run(_ready)
     background = Background(scheduler=scheduler, queue=not scheduler and backend == "postgresql")
     uvicorn.run(
         create_app(background=background),
@@ -49,3 +54,7 @@ def serve_command(
         log_config=None,
         proxy_headers=False,
     )
+
+
+async def _ready(_runtime: Runtime) -> None:
+    """Nothing to do: opening the runtime (migrations, the key check) is the test."""

@@ -11,6 +11,7 @@ import uvicorn
 from rich.console import Console
 
 from unimeter.connectors.cursor.simulator import (
+    Fault,
     Quirks,
     SimulatedCursor,
     SimulatorConfig,
@@ -82,6 +83,14 @@ def simulator_command(
     fault_rate: Annotated[
         float, typer.Option(help="Share of requests that fail (5xx, drops, slow, truncated).")
     ] = 0.0,
+    force_fault: Annotated[
+        Fault | None,
+        typer.Option(
+            help="Answer every request with this fault (after authentication): a status "
+            "(401, 403, 404, 429, 500, 502, 503), a dropped connection (drop), a cut body "
+            "(truncate), an HTML page instead of JSON (html), or a slow answer (slow)."
+        ),
+    ] = None,
     slow_seconds: Annotated[float, typer.Option(help="Delay of an injected slow response.")] = 2.0,
     activity_scale: Annotated[
         float, typer.Option(help="Multiplies every member's activity.")
@@ -113,6 +122,7 @@ def simulator_command(
             rate_limits=rate_limits.value,
             minute_seconds=minute_seconds,
             fault_rate=fault_rate,
+            force_fault=force_fault,
             slow_seconds=slow_seconds,
             activity_scale=activity_scale,
             quirks=Quirks(
@@ -134,6 +144,8 @@ def simulator_command(
         console.print(f"  team {team.roster.team_name!r} ({len(team.members)} members): {key}")
     for key in config.read_only_keys:
         console.print(f"  read-only key (no admin scope): {key}", soft_wrap=True)
+    if force_fault is not None:
+        console.print(f"  every request fails: --force-fault {force_fault.value}")
     console.print("Try:")
     console.print(
         f"  curl -u {sim.keys[0]}: -X POST {base}/teams/filtered-usage-events "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -24,6 +25,7 @@ from unimeter.runtime import Runtime
 from unimeter.sync.report import StreamStats, SyncOptions, SyncReport
 from unimeter.sync.service import sync_account
 
+from . import errors
 from .common import day_start_ms, fail, parse_day, run
 
 console = Console(highlight=False)
@@ -43,27 +45,66 @@ def sync_command(
     options = SyncOptions(full=full, since_ms=day_start_ms(since_day) if since_day else None)
     show_progress = not as_json and sys.stderr.isatty()
 
-    async def main(runtime: Runtime) -> list[SyncReport]:
+    async def main(runtime: Runtime) -> tuple[list[SyncReport], list[Failure]]:
         ids = account_ids or [a.id for a in await accounts.list_accounts(runtime)]
         for account_id in ids:
             await accounts.get_account(runtime, account_id)  # fail fast on a typo
-        reports = []
+        reports: list[SyncReport] = []
+        failures: list[Failure] = []
         for account_id in ids:
-            if show_progress:
-                reports.append(await sync_with_progress(runtime, account_id, options))
-            else:
-                reports.append(await sync_account(runtime, account_id, options))
-        return reports
+            try:
+                report = await _sync_one(runtime, account_id, options, show_progress)
+            except Exception as exc:
+                if errors.is_database_error(exc):
+                    raise  # the store is broken: the other accounts would fail the same way
+                failures.append(Failure(account_id, errors.explain(exc)))
+                continue
+            reports.append(report)
+        return reports, failures
 
-    reports = run(main)
+    reports, failures = run(main)
     if as_json:
-        typer.echo(json.dumps([r.as_dict() for r in reports]))
-        return
-    for report in reports:
-        console.print(summary_table(report))
-        for warning in report.warnings:
-            # Not an error: the run succeeded with every stream the plan includes.
-            console.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
+        rows = [r.as_dict() for r in reports] + [f.as_dict() for f in failures]
+        typer.echo(json.dumps(rows))
+    else:
+        for report in reports:
+            console.print(summary_table(report))
+            for warning in report.warnings:
+                # Not an error: the run succeeded with every stream the plan includes.
+                console.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
+    # A run may also end failed without raising: its report says why.
+    failed = [
+        Failure(r.account_id, r.error or "the run failed") for r in reports if r.status == "failed"
+    ]
+    if failures or failed:
+        fail(failure_line([*failed, *failures], total=len(reports) + len(failures)))
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A sync that failed: the vendor refused or stayed down, or a bug."""
+
+    account_id: str
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"account_id": self.account_id, "status": "failed", "error": self.error}
+
+
+def failure_line(failures: list[Failure], *, total: int) -> str:
+    """One line however many accounts failed (stderr stays one line per command)."""
+    if total == 1:
+        return f"sync of {failures[0].account_id} failed: {failures[0].error}"
+    each = "; ".join(f"{f.account_id}: {f.error}" for f in failures)
+    return f"{len(failures)} of {total} syncs failed: {each}"
+
+
+async def _sync_one(
+    runtime: Runtime, account_id: str, options: SyncOptions, show_progress: bool
+) -> SyncReport:
+    if show_progress:
+        return await sync_with_progress(runtime, account_id, options)
+    return await sync_account(runtime, account_id, options)
 
 
 async def sync_with_progress(runtime: Runtime, account_id: str, options: SyncOptions) -> SyncReport:

@@ -72,7 +72,7 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
     engine = create_async_engine(
         url, json_serializer=_json_serializer, json_deserializer=orjson.loads
     )
@@ -85,7 +85,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         for pragma in (
             "PRAGMA journal_mode=WAL",
             "PRAGMA synchronous=NORMAL",
-            "PRAGMA busy_timeout=60000",
+            f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
         ):
             cursor.execute(pragma)
@@ -101,14 +101,15 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
 class Database:
     """The async engines of one store, and the unit-of-work sessions on top of them."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 60_000) -> None:
         self.urls = resolve_urls(url)
         if self.urls.backend == "sqlite":
             path = sqlite_path(self.urls.sync_url)
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self.read_engine = _sqlite_engine(self.urls.async_url, immediate=False)
-            self.write_engine = _sqlite_engine(self.urls.async_url, immediate=True)
+            url = self.urls.async_url
+            self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
+            self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
         else:
             engine = create_async_engine(
                 self.urls.async_url,

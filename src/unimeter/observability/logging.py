@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import traceback
 from typing import Any, Literal
 
 import orjson
@@ -44,15 +45,56 @@ class JsonFormatter(logging.Formatter):
         return redact_text(orjson.dumps(entry, default=str).decode())
 
 
-def configure(log_format: LogFormat | None = None, level: str | None = None) -> None:
+class OneLineFormatter(logging.Formatter):
+    """Text records whose exception shows as its type and message instead of a traceback:
+    a one-shot CLI command prints one line per problem."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        exception = _exception_line(record, self)
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            line = super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+        return f"{line} ({exception})" if exception else line
+
+
+def _exception_line(record: logging.LogRecord, formatter: logging.Formatter) -> str:
+    """The last exception of the (already redacted) traceback text, from its ``Type:`` line
+    to the end, on one line."""
+    text = record.exc_text
+    if not text and record.exc_info:
+        text = formatter.formatException(record.exc_info)
+    lines = [part.strip() for part in (text or "").splitlines() if part.strip()]
+    if not lines:
+        return ""
+    start = len(lines) - 1
+    error = record.exc_info[1] if record.exc_info else None
+    if error is not None:
+        # The name as tracebacks print it (``module.Name`` outside builtins); only its
+        # prefix is used, so the unredacted message never leaves this function.
+        name = traceback.format_exception_only(type(error), error)[0].split(":", 1)[0].strip()
+        start = next(
+            (i for i in range(len(lines) - 1, -1, -1) if lines[i].split(":", 1)[0] == name),
+            start,
+        )
+    return " ".join(lines[start:])
+
+
+def configure(
+    log_format: LogFormat | None = None, level: str | None = None, *, tracebacks: bool = True
+) -> None:
     """Install the root handler (replacing any), with redaction on the handler itself so
-    records from every library pass through it."""
+    records from every library pass through it. Without ``tracebacks``, text records keep
+    one line each (JSON records are one line anyway)."""
     chosen = log_format or os.environ.get("UNIMETER_LOG_FORMAT", "text")
     handler = logging.StreamHandler()
     if chosen == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("unimeter: %(levelname)s %(name)s: %(message)s"))
+        text = "unimeter: %(levelname)s %(name)s: %(message)s"
+        handler.setFormatter(logging.Formatter(text) if tracebacks else OneLineFormatter(text))
     handler.addFilter(RedactingFilter())
     resolved = (level or os.environ.get("UNIMETER_LOG_LEVEL", "WARNING")).upper()
     logging.basicConfig(level=resolved, handlers=[handler], force=True)

@@ -6,11 +6,12 @@ import json
 from collections import Counter
 
 import httpx
+import pytest
 
 from tests.support.live import serve
-from unimeter.connectors.cursor.simulator import create_app
+from unimeter.connectors.cursor.simulator import Fault, create_app
 
-from .conftest import make_sim
+from .conftest import client_for, make_sim
 
 
 def _outcome(client: httpx.Client) -> str:
@@ -56,3 +57,61 @@ def test_no_faults_by_default() -> None:
         httpx.Client(base_url=base_url, auth=(sim.keys[0], "")) as client,
     ):
         assert {_outcome(client) for _ in range(30)} == {"ok"}
+
+
+# (fault, status, body or None for a body that is not JSON, Retry-After)
+FORCED = [
+    (Fault.UNAUTHORIZED, 401, {"error": "Unauthorized", "message": "Invalid API key"}, None),
+    (
+        Fault.FORBIDDEN,
+        403,
+        {"error": "Forbidden", "message": "Enterprise access required"},
+        None,
+    ),
+    (
+        Fault.NOT_FOUND,
+        404,
+        {"error": "Not Found", "message": "Not Found: /teams/members"},
+        None,
+    ),
+    # Cursor's Retry-After is one minute: here a 2-second simulated minute.
+    (Fault.RATE_LIMITED, 429, {"code": "error", "message": "Rate limit exceeded"}, "2"),
+    (
+        Fault.SERVER_ERROR,
+        500,
+        {"error": "Internal Server Error", "message": "An unexpected error occurred"},
+        None,
+    ),
+    (Fault.BAD_GATEWAY, 502, None, None),
+    (Fault.NOT_JSON, 200, None, None),
+]
+
+
+@pytest.mark.parametrize(("fault", "status", "body", "retry_after"), FORCED)
+async def test_a_forced_fault_answers_every_request_in_cursors_shape(
+    fault: Fault, status: int, body: dict[str, str] | None, retry_after: str | None
+) -> None:
+    sim = make_sim(force_fault=fault, minute_seconds=2.0)
+    async with client_for(sim) as client:
+        answers = [await client.get("/teams/members") for _ in range(3)]
+    for response in answers:
+        assert response.status_code == status
+        assert response.headers.get("retry-after") == retry_after
+        if body is None:
+            assert response.headers["content-type"].startswith("text/html")
+            with pytest.raises(json.JSONDecodeError):
+                response.json()
+        else:
+            assert response.json() == body
+    assert sim.faults.injected[fault] == 3
+
+
+async def test_a_forced_fault_comes_after_authentication_and_can_be_lifted() -> None:
+    sim = make_sim(force_fault=Fault.UNAVAILABLE)
+    async with client_for(sim, key="crsr_unknown") as stranger:
+        assert (await stranger.get("/teams/members")).json()["message"] == "Invalid API key"
+    async with client_for(sim) as client:
+        unavailable = await client.get("/teams/members")
+        assert (unavailable.status_code, unavailable.headers["retry-after"]) == (503, "1")
+        sim.faults.forced = None
+        assert (await client.get("/teams/members")).status_code == 200

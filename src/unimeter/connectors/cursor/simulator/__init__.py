@@ -2,6 +2,7 @@
 
 from .app import create_app
 from .config import Quirks, SimulatorConfig, default_api_key
+from .faults import Fault
 from .world import SimulatedCursor
 
-__all__ = ["Quirks", "SimulatedCursor", "SimulatorConfig", "create_app", "default_api_key"]
+__all__ = ["Fault", "Quirks", "SimulatedCursor", "SimulatorConfig", "create_app", "default_api_key"]

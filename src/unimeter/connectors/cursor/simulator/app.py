@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ _MISSING_SCOPE = {"error": "Unauthorized", "message": "API key missing required 
 _RATE_LIMITED = {"code": "error", "message": "Rate limit exceeded"}
 
 
+# The plan or feature is not enabled for the team (cursor-api.md §1.9).
 class JSONBody(Response):
     media_type = "application/json"
 
@@ -108,7 +110,7 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
                 Fault.TRUNCATED_BODY,
                 Fault.DROPPED_CONNECTION,
             ):
-                return _server_fault(fault)
+                return _fault_response(fault, request.url.path, sim.config.minute_seconds)
             try:
                 body = await handler(svc, request)
             except CursorHTTPError as exc:
@@ -195,7 +197,21 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
     return app
 
 
-def _server_fault(fault: Fault) -> Response:
+def _fault_response(fault: Fault, path: str, minute_seconds: float) -> Response:
+    """An injected failure, in the shape Cursor (or whatever stands in front of it) sends."""
+    if fault is Fault.UNAUTHORIZED:
+        return JSONBody(_UNAUTHORIZED, status_code=401)
+    if fault is Fault.FORBIDDEN:
+        return JSONBody(plans.ENTERPRISE_REQUIRED, status_code=403)
+    if fault is Fault.NOT_FOUND:
+        return JSONBody({"error": "Not Found", "message": f"Not Found: {path}"}, status_code=404)
+    if fault is Fault.RATE_LIMITED:
+        # Cursor's Retry-After is one minute: the simulator's (scaled) minute.
+        retry_after = str(max(1, math.ceil(minute_seconds)))
+        return JSONBody(_RATE_LIMITED, status_code=429, headers={"Retry-After": retry_after})
+    if fault is Fault.NOT_JSON:
+        html = b"<html><head><title>Sign in</title></head><body>Sign in to continue</body></html>"
+        return Response(html, status_code=200, media_type="text/html")
     if fault is Fault.BAD_GATEWAY:
         html = (
             b"<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>"

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .faults import Fault
 from .plans import PLANS, Plan
 
 DAY_MS = 86_400_000
@@ -50,6 +51,8 @@ class SimulatorConfig:
     # Wall-clock length of one rate-limit minute, so tests can run with 1-second minutes.
     minute_seconds: float = 60.0
     fault_rate: float = 0.0
+    # Answer every request (after authentication) with this fault: an outage, a revoked key.
+    force_fault: Fault | None = None
     # Delay of an injected slow response.
     slow_seconds: float = 2.0
     # Multiplies every user's event rate (for large benchmark teams).

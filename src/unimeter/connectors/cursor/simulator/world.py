@@ -38,7 +38,9 @@ class SimulatedCursor:
         self.limiter = RateLimiter(
             enabled=self.config.rate_limits == "real", minute_seconds=self.config.minute_seconds
         )
-        self.faults = FaultInjector(seed=self.config.seed, rate=self.config.fault_rate)
+        self.faults = FaultInjector(
+            seed=self.config.seed, rate=self.config.fault_rate, forced=self.config.force_fault
+        )
         self._teams: dict[str, TeamServices] = {}
         self._revoked: set[str] = set()
         for key in self.config.keys:
