@@ -27,7 +27,9 @@ from .session import (
     SignInRequiredError,
     cookie_settings,
     csrf_token,
-    session_token,
+    issue,
+    principal_of,
+    session_value,
 )
 
 router = APIRouter(prefix="/app", include_in_schema=False)
@@ -57,11 +59,11 @@ def _query(ctx: Context, days: int) -> str:
 
 def _render(request: Request, path: str, ctx: Context, days: int | None, **data: Any) -> Response:
     """The page at ``path`` (a NAV entry): its template, title and highlighted tab."""
-    token = session_token(request) or ""
+    session = session_value(request) or ""
     template = (path.removeprefix("/app").strip("/") or "overview") + ".html"
     return page(
         request, template, ctx=ctx, days=days, query=_query(ctx, days or 30),
-        csrf=csrf_token(request.app.state.runtime, token), title=TITLES[path], active=path,
+        csrf=csrf_token(request.app.state.runtime, session), title=TITLES[path], active=path,
         **data,
     )  # fmt: skip
 
@@ -71,8 +73,7 @@ def _render(request: Request, path: str, ctx: Context, days: int | None, **data:
 
 @router.get("/login")
 async def login_form(request: Request, runtime: RuntimeDep) -> Response:
-    token = session_token(request)
-    if token and await authenticate(runtime, token):
+    if await principal_of(runtime, request) is not None:
         return RedirectResponse("/app", status_code=303)
     return page(request, "login.html", title="Sign in")
 
@@ -90,14 +91,16 @@ async def login(
             error="That token is not valid (or was revoked). Create one with `unimeter tokens create`.",
         )  # fmt: skip
     response = RedirectResponse("/app", status_code=303)
-    response.set_cookie(value=token.strip(), **cookie_settings(request))  # type: ignore[arg-type]
+    # The token's id, signed and expiring: the cookie itself is never an API key.
+    session = issue(runtime, principal.token_id)
+    response.set_cookie(value=session, **cookie_settings(request, runtime))  # type: ignore[arg-type]
     return response
 
 
 @router.post("/logout", dependencies=[CsrfDep])
-async def logout(request: Request) -> Response:
+async def logout(request: Request, runtime: RuntimeDep) -> Response:
     response = RedirectResponse("/app/login", status_code=303)
-    settings = cookie_settings(request)
+    settings = cookie_settings(request, runtime)
     response.delete_cookie(
         str(settings["key"]), path=str(settings["path"]), httponly=True, samesite="strict"
     )
