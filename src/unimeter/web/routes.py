@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -36,6 +37,8 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 
 Days = Annotated[int, Query(description="Range in days")]
 AccountParam = Annotated[str | None, Query(alias="account", max_length=64)]
+# One person's usage (the anomalies page links here): their email, as stored.
+UserParam = Annotated[str | None, Query(alias="user", max_length=320)]
 
 
 def _days(days: int) -> int:
@@ -46,23 +49,29 @@ async def _view(
     request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
 ) -> Context:
     """What a page shows: the chosen account (or tenant) and day, in the token's environment."""
-    as_of = service.parse_day(request.query_params.get("as_of"))
-    return await service.context(runtime, principal, account, as_of)
+    text = request.query_params.get("as_of")
+    ctx = await service.context(runtime, principal, account, service.parse_day(text))
+    error = service.day_error(text)
+    return dataclasses.replace(ctx, notice=error) if error else ctx
 
 
 ViewDep = Annotated[Context, Depends(_view)]
 
 
-def _query(ctx: Context, days: int) -> str:
-    return f"{ctx.query}&{urlencode({'days': days})}"
+def _query(ctx: Context, days: int, user: str | None = None) -> str:
+    return f"{ctx.query}&{urlencode({'days': days, **({'user': user} if user else {})})}"
 
 
-def _render(request: Request, path: str, ctx: Context, days: int | None, **data: Any) -> Response:
+def _render(
+    request: Request, path: str, ctx: Context, days: int | None, user: str | None = None,
+    **data: Any,
+) -> Response:  # fmt: skip
     """The page at ``path`` (a NAV entry): its template, title and highlighted tab."""
     session = session_value(request) or ""
     template = (path.removeprefix("/app").strip("/") or "overview") + ".html"
+    data.setdefault("flash", ctx.notice)
     return page(
-        request, template, ctx=ctx, days=days, query=_query(ctx, days or 30),
+        request, template, ctx=ctx, days=days, query=_query(ctx, days or 30, user), user=user,
         csrf=csrf_token(request.app.state.runtime, session), title=TITLES[path], active=path,
         **data,
     )  # fmt: skip
@@ -170,18 +179,22 @@ async def consumption_page(
     runtime: RuntimeDep,
     ctx: ViewDep,
     days: Days = 30,
+    user: UserParam = None,
 ) -> Response:
-    days = _days(days)
+    days, user = _days(days), (user or "").strip() or None
+    # One person's usage has no team breakdown worth a chart.
+    ids = ("model-spend",) if user else ("model-spend", "team-spend")
     users, daily, charts = await asyncio.gather(
         service.consumption(
-            runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS
+            runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS,
+            user=user,
         ),
-        _daily(runtime, ctx, days),
-        _charts(runtime, ctx, days, "model-spend", "team-spend"),
-    )
+        _daily(runtime, ctx, days, user),
+        _charts(runtime, ctx, days, *ids, user=user),
+    )  # fmt: skip
     charts.update(_daily_charts(daily))
     return _render(
-        request, "/app/consumption", ctx, days,
+        request, "/app/consumption", ctx, days, user,
         users=users, charts=charts, ranges=service.RANGES,
     )  # fmt: skip
 
@@ -217,7 +230,8 @@ async def anomalies_page(
     rows = await service.anomaly_list(runtime, ctx, status)
     return _render(
         request, "/app/anomalies", ctx, None,
-        rows=rows, status=status, statuses=service.ANOMALY_STATUSES,
+        rows=[(a, service.anomaly_view(a)) for a in rows], status=status,
+        statuses=service.ANOMALY_STATUSES,
     )  # fmt: skip
 
 
@@ -262,37 +276,39 @@ async def webhooks_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> 
 
 # --- charts as CSV, static files --------------------------------------------------------------
 
-ChartBuilder = Callable[[Runtime, Context, int], Awaitable[Chart]]
+# Builders take the view, the range in days and (for the consumption charts) one person.
+ChartBuilder = Callable[[Runtime, Context, int, str | None], Awaitable[Chart]]
 
 
-async def _daily(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
-    return await service.consumption(runtime, ctx, service.window(ctx, days))
+async def _daily(runtime: Runtime, ctx: Context, days: int, user: str | None) -> dict[str, Any]:
+    return await service.consumption(runtime, ctx, service.window(ctx, days), user=user)
 
 
 async def _by(
-    runtime: Runtime, ctx: Context, days: int, dim: str, top: int | None
+    runtime: Runtime, ctx: Context, days: int, dim: str, top: int | None, user: str | None
 ) -> dict[str, Any]:
-    return await service.consumption(runtime, ctx, service.window(ctx, days), by=(dim,), top=top)
+    span = service.window(ctx, days)
+    return await service.consumption(runtime, ctx, span, by=(dim,), top=top, user=user)
 
 
 CHARTS: dict[str, ChartBuilder] = {
-    "daily-spend": lambda r, c, d: _chart(service.daily_spend_chart, _daily(r, c, d)),
-    "daily-tokens": lambda r, c, d: _chart(service.daily_tokens_chart, _daily(r, c, d)),
-    "top-users": lambda r, c, d: _chart(
+    "daily-spend": lambda r, c, d, u: _chart(service.daily_spend_chart, _daily(r, c, d, u)),
+    "daily-tokens": lambda r, c, d, u: _chart(service.daily_tokens_chart, _daily(r, c, d, u)),
+    "top-users": lambda r, c, d, u: _chart(
         lambda b: service.ranked_chart("top-users", "Top users by spend", b, "user_email"),
-        _by(r, c, d, "user", 5),
+        _by(r, c, d, "user", 5, u),
     ),
-    "model-spend": lambda r, c, d: _chart(
+    "model-spend": lambda r, c, d, u: _chart(
         lambda b: service.ranked_chart("model-spend", "Spend by model", b, "model"),
         # Every model: a team uses a handful, and without a ranking it is one read, not four.
-        _by(r, c, d, "model", None),
+        _by(r, c, d, "model", None, u),
     ),
-    "team-spend": lambda r, c, d: _chart(service.team_chart, service.team_spend(r, c, d)),
-    "seat-status": lambda r, c, d: _chart(service.seats_chart, service.seats(r, c)),
-    "team-activity": lambda r, c, d: _chart(
+    "team-spend": lambda r, c, d, u: _chart(service.team_chart, service.team_spend(r, c, d)),
+    "seat-status": lambda r, c, d, u: _chart(service.seats_chart, service.seats(r, c)),
+    "team-activity": lambda r, c, d, u: _chart(
         service.adoption_chart, service.adoption_scorecards(r, c)
     ),
-    "audit-findings": lambda r, c, d: _chart(service.audit_chart, service.audit_findings(r, c)),
+    "audit-findings": lambda r, c, d, u: _chart(service.audit_chart, service.audit_findings(r, c)),
 }
 
 
@@ -310,8 +326,10 @@ def _daily_charts(daily: dict[str, Any]) -> dict[str, Chart]:
     }
 
 
-async def _charts(runtime: Runtime, ctx: Context, days: int, *ids: str) -> dict[str, Chart]:
-    built = await asyncio.gather(*(CHARTS[chart_id](runtime, ctx, days) for chart_id in ids))
+async def _charts(
+    runtime: Runtime, ctx: Context, days: int, *ids: str, user: str | None = None
+) -> dict[str, Chart]:
+    built = await asyncio.gather(*(CHARTS[chart_id](runtime, ctx, days, user) for chart_id in ids))
     return dict(zip(ids, built, strict=True))
 
 
@@ -322,11 +340,12 @@ async def chart_csv(
     runtime: RuntimeDep,
     ctx: ViewDep,
     days: Days = 30,
+    user: UserParam = None,
 ) -> Response:
     build = CHARTS.get(chart_id)
     if build is None:
         return Response("no such chart\n", status_code=404, media_type="text/plain")
-    chart = await build(runtime, ctx, _days(days))
+    chart = await build(runtime, ctx, _days(days), (user or "").strip() or None)
     name = f"{chart_id}-{ctx.tenant or ctx.account.id}.csv"
     return Response(
         chart.csv(),
