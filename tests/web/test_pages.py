@@ -14,7 +14,7 @@ import httpx
 from tests.support.api import KEYS, ApiWorld, api_world
 from tests.support.world import NOW_MS, make_sim
 from unimeter.sync.service import sync_account
-from unimeter.web import service
+from unimeter.web import pages, service
 from unimeter.web.charts import Chart, Series, fmt
 
 DAY_MS = 86_400_000
@@ -245,3 +245,26 @@ def test_multiples_are_rounded_for_people() -> None:
     assert service.times(None) == "new (usually none)"
     assert service.signed_dollars("-1234.5") == "-$1,234.50"
     assert service.signed_dollars("0.004") == "+$0.00"
+
+
+async def test_audit_evidence_reads_as_money_and_minutes(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        await sign_in(api)
+        account = api.accounts["default"]
+        body = (await api.get("/analytics/audit", integrated_account_id=account)).json()
+        html = (await api.client.get("/app/audit", params={"account": account})).text
+    late = [f for f in body["result"] if f["type"] == "usage_after_removal"]
+    assert late, "the simulated team bills removed members"
+    table = html.split('id="findings"')[1]
+    for f in late:
+        charged, removed = f["evidence"]["charged"], f["evidence"]["removed_at"]
+        assert f"<dd>${Decimal(charged):,.2f}</dd>" in table
+        assert f"<dd>{removed[:10]} {removed[11:16]} UTC</dd>" in table
+    assert "None" not in table and "000Z" not in table
+
+
+def test_missing_evidence_is_a_dash() -> None:
+    assert (
+        pages._evidence("team", None) == "\u2014" and pages._evidence("valid_from", "") == "\u2014"
+    )
+    assert pages._evidence("events", 28) == "28" and pages._evidence("role", "owner") == "owner"
