@@ -8,6 +8,7 @@ import io
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 
@@ -268,3 +269,23 @@ def test_missing_evidence_is_a_dash() -> None:
         pages._evidence("team", None) == "\u2014" and pages._evidence("valid_from", "") == "\u2014"
     )
     assert pages._evidence("events", 28) == "28" and pages._evidence("role", "owner") == "owner"
+
+
+def test_a_seat_without_a_role_shows_a_dash() -> None:
+    seat = {"email": "a@x.test", "name": None, "role": None, "last_active": None, "days_idle": None}
+    seats = {
+        "as_of": "2026-03-01", "provisioned": 1, "active_7d": 0, "active_30d": 0,
+        "utilization_7d": 0.0, "utilization_30d": 0.0, "idle": [], "never_used": [seat],
+        "reclaimable": {"seats": 1, "priced_seats": 0, "monthly": None},
+    }  # fmt: skip
+    ctx = SimpleNamespace(
+        tenant=None, query="account=acc_1", selection="acc_1", accounts=[], tenants=[],
+        today="2026-03-01", principal=SimpleNamespace(environment_name="default"),
+    )  # fmt: skip
+    chart = Chart("seat-status", "Seats", [], [Series("seats", [])])
+    html = pages.TEMPLATES.get_template("seats.html").render(
+        ctx=ctx, seats=seats, charts={"seat-status": chart}, query="", csrf="", nav=(),
+        price=None,
+    )  # fmt: skip
+    row = html.split('id="idle-seats"')[1].split("</tr>")[1]
+    assert "None" not in row and "<td>\u2014</td>" in row and "never" in row
