@@ -299,4 +299,9 @@ def test_anomalies_show_no_internals(chromium: Any, dashboard: Dashboard) -> Non
             "rows => rows.map(r => r.dataset.email)"
         )
         assert rows == [found[0]["user_email"]]
+        earlier = (dt.date.fromisoformat(found[0]["day"]) - dt.timedelta(days=3)).isoformat()
+        page.fill("#as_of", earlier)
+        page.click("form.picker button[type=submit]")
+        page.wait_for_url(f"**as_of={earlier}**")
+        assert page.inner_text("#user") == found[0]["user_email"], "another day, same person"
         assert watch.errors == []
