@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Let webhook URLs point at loopback or private networks (tests, demos).
     allow_private_webhooks: bool = False
 
+    # How long a dashboard sign-in lasts before the token must be pasted again.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
     # Schedules. Wall-clock length of one scheduling "minute": tests and the demo compress
     # cadences with it, exactly as the simulator compresses Cursor's rate-limit minute.
     schedule_minute_seconds: float = Field(default=60.0, gt=0)

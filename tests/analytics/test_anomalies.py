@@ -16,9 +16,10 @@ from tests.support.databases import SQLiteDatabases
 from tests.support.world import NOW_MS, make_sim, world
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.support import create_hook, drain, hook_world
-from unimeter.analytics import anomalies
+from unimeter.analytics import anomalies, anomaly_details
 from unimeter.analytics import anomalies_repository as repo
-from unimeter.analytics.schemas import AnomalyThresholds
+from unimeter.analytics.schemas import AnomalyDetails, AnomalyOut, AnomalyThresholds
+from unimeter.api.pagination import ListResponse
 from unimeter.db.models import UsageEvent
 from unimeter.sync.service import sync_account
 
@@ -82,6 +83,7 @@ async def test_a_spike_fires_once_and_is_announced_once(
                                        json={"status": "acknowledged"}, headers=api.auth())  # fmt: skip
         open_only = await listed(api, status="open")
         other_env = await api.get(f"/analytics/anomalies/{first[0]['id']}", env="other")
+        documented = (await api.client.get("/openapi.json")).json()["components"]["schemas"]
         async with api.world.runtime.db.reader() as session:
             owners = {
                 fingerprint: (email, day)
@@ -97,8 +99,14 @@ async def test_a_spike_fires_once_and_is_announced_once(
     assert {a["user_email"] for a in first} == {victim}, "only the spiking user is flagged"
     cost = spikes[0]["details"]
     # One unit (dollars) throughout: a spike this far out has a MAD far below its value.
-    assert Decimal(cost["median"]) < Decimal(cost["value"])
-    assert Decimal(cost["mad"]) * 8 < Decimal(cost["value"]) - Decimal(cost["median"])
+    assert Decimal(cost["usual_cost"]) < Decimal(cost["cost"])
+    assert Decimal(cost["cost"]) - Decimal(cost["usual_cost"]) == Decimal(cost["excess_cost"])
+    assert Decimal(cost["cost_mad"]) * 8 < Decimal(cost["excess_cost"])
+    assert cost["multiple"] >= 3 and cost["tokens"] is None
+    typed = ListResponse[AnomalyOut].model_validate({"result": first, "next_cursor": None,
+                                                    "prev_cursor": None, "result_count": 1})  # fmt: skip
+    assert [a.model_dump(mode="json") for a in typed.result] == first, "exactly the schema"
+    assert set(documented["AnomalyDetails"]["properties"]) == set(AnomalyDetails.model_fields)
     for a in first:
         assert a["event_ids"], "an anomaly links the events behind it"
         assert {owners[f] for f in a["event_ids"]} == {(victim, _day(SPIKE_DAY_MS))}
@@ -163,3 +171,60 @@ async def test_ordinary_variation_stays_within_the_budget(sqlite_databases: SQLi
         alarms += len(found)
     assert judged > 4 * 30 * 40
     assert alarms <= judged / 2_000, (alarms, judged)
+
+
+def _synthetic() -> list[anomalies.Finding]:
+    """One user with 28 quiet days, then a day spiking on every signal and a new model."""
+    day = dt.date(2026, 3, 1)
+    base = [day - dt.timedelta(days=n) for n in range(1, 29)]
+    usual = 1_000_000_000  # $10 a day in millionths of a cent
+    users = [("a@x.test", d, usual + (n % 3) * 10_000_000, 1_000_000 + n, usual // 10)
+             for n, d in enumerate(base)]  # fmt: skip
+    users.append(("a@x.test", day, 40 * usual, 90_000_000, 30 * usual))
+    models = [("a@x.test", d, "cheap", usual, 100) for d in base]
+    models.append(("a@x.test", day, "opus", 9 * usual, 30))
+    return anomalies.find(AnomalyThresholds(), [day], users, models, {"a@x.test": base[-1]})
+
+
+def test_details_have_one_type_per_field_whatever_the_kind() -> None:
+    found = {f.kind: f.details for f in _synthetic()}
+    assert sorted(found) == sorted(anomalies.KINDS)
+    fields = set(AnomalyDetails.model_fields)
+    for kind, details in found.items():
+        assert set(details) == fields, f"{kind}: every field, null when it does not apply"
+        assert AnomalyDetails.model_validate(details).model_dump() == details
+    for name in fields:
+        kinds = {type(d[name]).__name__ for d in found.values() if d[name] is not None}
+        assert len(kinds) <= 1, (name, kinds)
+    cost = found["cost_spike"]
+    assert (cost["cost"], cost["usual_cost"], cost["excess_cost"]) == ("400", "10.1", "389.9")
+    assert cost["multiple"] == round(400 / 10.1, 2) and isinstance(cost["robust_z"], float)
+    tokens = found["token_spike"]
+    assert (tokens["tokens"], tokens["cost"], tokens["usual_cost"]) == (90_000_000, "400", "10.1")
+    assert isinstance(tokens["usual_tokens"], int) and tokens["cost_mad"] is None
+    model = found["expensive_model"]
+    assert (model["events"], model["cost_per_event"], model["usual_cost_per_event"]) == (
+        30,
+        "3",
+        "0.1",
+    )
+    assert (model["usual_cost"], model["excess_cost"], model["multiple"]) == ("3", "87", 30.0)
+    assert found["headless_spike"]["metric"] == "headless_cost"
+
+
+def test_details_stored_in_the_first_shape_read_as_today() -> None:
+    old = {
+        "cost_spike": {"metric": "cost_spike", "value": "412.5", "median": "10.25",
+                       "mad": "0.5", "robust_z": 67.3571725032237},
+        "token_spike": {"metric": "token_spike", "value": 90_000_000, "median": 1_000_000,
+                        "mad": 20_000, "robust_z": None},
+        "expensive_model": {"metric": "cost_per_event", "model": "opus", "value": "90",
+                            "cost_per_event": "3", "usual_cost_per_event": "0.1"},
+    }  # fmt: skip
+    read = {k: anomaly_details.stored(k, v).model_dump() for k, v in old.items()}
+    assert read["cost_spike"]["excess_cost"] == "402.25"
+    assert read["cost_spike"]["robust_z"] == 67.36 and read["cost_spike"]["multiple"] == 40.24
+    assert read["token_spike"]["tokens"] == 90_000_000 and read["token_spike"]["multiple"] == 90
+    assert read["token_spike"]["cost"] is None, "not recorded then: null, not a guess"
+    assert read["expensive_model"]["multiple"] == 30 and read["expensive_model"]["cost"] == "90"
+    assert anomaly_details.stored("cost_spike", {"value": "junk"}).cost is None

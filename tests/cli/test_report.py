@@ -6,11 +6,13 @@ import csv
 import datetime as dt
 import io
 import json
+from collections import Counter
 from pathlib import Path
 
 from tests.analytics.test_seats import expected_seats
-from tests.support.api import api_world
+from tests.support.api import KEYS, api_world
 from tests.support.cli import CLI
+from tests.support.world import NOW_MS, make_sim
 
 
 async def test_report_seats_and_consumption(sqlite_url: str, data_dir: Path) -> None:
@@ -113,3 +115,22 @@ async def test_every_report_prints_what_the_api_serves(sqlite_url: str, data_dir
         assert as_csv.returncode == 0, as_csv.stderr
         rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
         assert len(rows) == len(served[name][key]), name
+
+
+async def test_report_anomalies_table_shows_the_evidence(sqlite_url: str, data_dir: Path) -> None:
+    sim = make_sim(api_keys=KEYS)
+    truth = sim.truth(KEYS[0])
+    seated = {m.email for m in truth.members() if m.removed_ms is None}
+    counts = Counter(e.email for e in truth.events() if e.email in seated)
+    victim = max(sorted(counts), key=lambda email: counts[email])
+    sim.inject_spike(KEYS[0], victim, (NOW_MS // 86_400_000 - 1) * 86_400_000, factor=20)
+    async with api_world(sqlite_url, data_dir, sim=sim) as api:
+        account = api.accounts["default"]
+        found = (await api.get("/analytics/anomalies", integrated_account_id=account)).json()
+    spike = next(a for a in found["result"] if a["kind"] == "cost_spike")
+    cli = CLI(data_dir=data_dir, database_url=sqlite_url, extra_env={"COLUMNS": "250"})
+    table = cli("report", "anomalies", "--account", account)
+    assert table.returncode == 0, table.stderr
+    line = next(row for row in table.stdout.splitlines() if "cost_spike" in row)
+    for shown in (spike["details"]["multiple"], spike["details"]["cost"]):
+        assert f" {shown} " in line, (shown, line)

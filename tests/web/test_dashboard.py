@@ -260,3 +260,48 @@ def test_pages_fit_a_narrow_window(chromium: Any, dashboard: Dashboard, path: st
         assert overflow <= 1, f"the page scrolls sideways by {overflow}px"
         screenshot(page, "dashboard-narrow-" + (path.strip("/") or "overview"))
         assert watch.errors == []
+
+
+def test_the_date_picker_shows_iso_days(chromium: Any, dashboard: Dashboard) -> None:
+    # A US locale: a type=date input would show 12/04/2026 whatever the page's lang.
+    with signed_in(chromium, dashboard, locale="en-US") as (page, watch):
+        page.goto(f"{dashboard.base}/app/seats?account={acc(dashboard)}")
+        assert page.input_value("#as_of") == today(dashboard).isoformat()
+        assert page.get_attribute("#as_of", "type") == "text"
+        earlier = (today(dashboard) - dt.timedelta(days=20)).isoformat()
+        page.fill("#as_of", "12/04/2026")
+        assert not page.evaluate("document.querySelector('#as_of').checkValidity()")
+        page.fill("#as_of", earlier)
+        page.click("form.picker button[type=submit]")
+        page.wait_for_url(f"**as_of={earlier}**")
+        assert page.input_value("#as_of") == earlier
+        assert f"as of {earlier}" in page.inner_text("main")
+        page.goto(f"{dashboard.base}/app/seats?account={acc(dashboard)}&as_of=12/04/2026")
+        assert "YYYY-MM-DD" in page.inner_text("[role=status]")
+        assert watch.errors == []
+
+
+def test_anomalies_show_no_internals(chromium: Any, dashboard: Dashboard) -> None:
+    found = dashboard.api("/analytics/anomalies", integrated_account_id=acc(dashboard))["result"]
+    with signed_in(chromium, dashboard) as (page, watch):
+        page.goto(f"{dashboard.base}/app/anomalies?account={acc(dashboard)}")
+        text = page.inner_text("#anomalies")
+        for raw in ("None", "robust", "metric", "mad"):
+            assert raw not in text, raw
+        for a in found:
+            row = page.locator(f'tr[id="{a["id"]}"]')
+            assert "\u00d7 the usual" in row.inner_text()
+            assert row.locator(".impact").get_attribute("data-value") == a["details"]["excess_cost"]
+        page.click(f'tr[id="{found[0]["id"]}"] a.usage')
+        page.wait_for_url("**/app/consumption?**")
+        assert page.inner_text("#user") == found[0]["user_email"]
+        rows = page.locator("#top-users tbody tr[data-email]").evaluate_all(
+            "rows => rows.map(r => r.dataset.email)"
+        )
+        assert rows == [found[0]["user_email"]]
+        earlier = (dt.date.fromisoformat(found[0]["day"]) - dt.timedelta(days=3)).isoformat()
+        page.fill("#as_of", earlier)
+        page.click("form.picker button[type=submit]")
+        page.wait_for_url(f"**as_of={earlier}**")
+        assert page.inner_text("#user") == found[0]["user_email"], "another day, same person"
+        assert watch.errors == []

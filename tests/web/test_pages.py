@@ -5,15 +5,20 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections import Counter
+from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 
 from tests.support.api import KEYS, ApiWorld, api_world
-from tests.support.world import make_sim
+from tests.support.world import NOW_MS, make_sim
 from unimeter.sync.service import sync_account
+from unimeter.web import pages, service
 from unimeter.web.charts import Chart, Series, fmt
 
+DAY_MS = 86_400_000
 PAGES = ("", "/seats", "/consumption?days=7", "/adoption", "/audit", "/anomalies", "/accounts",
          "/webhooks")  # fmt: skip
 
@@ -49,9 +54,15 @@ async def test_pages_show_an_earlier_day_when_asked(database_url: str, data_dir:
         assert f"as of {day}" in page.text
         assert f'data-metric="active_7d" data-value="{then["active_7d"]}"' in page.text
         assert f'href="/app/consumption?account={account}&amp;as_of={day}"' in page.text
-        for junk in ("2026-13-45", "yesterday", "9999-01-01"):
+        assert 'id="as_of" name="as_of" type="text"' in page.text, "ISO text, not the locale's"
+        assert f'value="{day}"' in page.text and 'placeholder="YYYY-MM-DD"' in page.text
+        for junk, why in (("2026-13-45", "not a date"), ("12/04/2026", "not a date"),
+                          ("20260412", "not a date"), ("9999-01-01", "after today")):  # fmt: skip
             shown = await api.client.get("/app/seats", params={"account": account, "as_of": junk})
             assert shown.status_code == 200 and f"as of {today['as_of']}" in shown.text, junk
+            assert why in shown.text and 'role="status"' in shown.text, junk
+        plain = await api.client.get("/app/seats", params={"account": account})
+        assert 'role="status"' not in plain.text
 
 
 async def test_forms_need_the_csrf_token_and_our_origin(database_url: str, data_dir: Path) -> None:
@@ -182,3 +193,99 @@ def test_charts_escape_labels_and_keep_exact_values() -> None:
     assert chart.csv() == "team,charged\n<script>,1\nb&c,2\n"
     assert Chart("y", "empty", [], [Series("s", [])]).svg().startswith("<p")
     assert fmt(1_234_567) == "1.2M" and fmt("1234.5", "$") == "$1,234.50"  # type: ignore[arg-type]
+
+
+async def test_anomalies_read_as_multiples_and_dollars(database_url: str, data_dir: Path) -> None:
+    sim = make_sim(api_keys=KEYS)
+    truth = sim.truth(KEYS[0])
+    seated = {m.email for m in truth.members() if m.removed_ms is None}
+    counts = Counter(e.email for e in truth.events() if e.email in seated)
+    victim = max(sorted(counts), key=lambda email: counts[email])
+    spike_day = (NOW_MS // DAY_MS - 1) * DAY_MS
+    sim.inject_spike(KEYS[0], victim, spike_day, factor=20)
+    async with api_world(database_url, data_dir, sim=sim) as api:
+        await sign_in(api)
+        account = api.accounts["default"]
+        found = (await api.get("/analytics/anomalies", integrated_account_id=account)).json()
+        html = (await api.client.get("/app/anomalies", params={"account": account})).text
+        spike = next(a for a in found["result"] if a["kind"] == "cost_spike")
+        row = html.split(f'<tr id="{spike["id"]}"')[1].split("</tr>")[0]
+        usage = row.split('class="usage" href="')[1].split('"')[0].replace("&amp;", "&")
+        person = await api.client.get(usage)
+        day = spike["day"]
+        theirs = await api.get(
+            "/analytics/consumption", integrated_account_id=account, granularity="total",
+            start_date=(dt.date.fromisoformat(day) - dt.timedelta(days=6)).isoformat(),
+            end_date=_next_day(day), **{"emails[]": victim, "group_by[]": "user"},
+        )  # fmt: skip
+    for raw in ("robust", "None", "metric", "cost_mad", "e+", "0000000"):
+        assert raw not in row, raw
+    multiple = spike["details"]["multiple"]
+    shown = f"{multiple:,.0f}" if multiple >= 10 else f"{multiple:.1f}".removesuffix(".0")
+    assert f'<strong class="multiple">{shown}\u00d7 the usual spend</strong>' in row
+    excess = Decimal(spike["details"]["excess_cost"])
+    assert (
+        f"+${excess:,.2f}</span> over the usual ${Decimal(spike['details']['usual_cost']):,.2f}"
+        in row
+    )
+    assert f"<td>{victim}</td>" in row and '<td class="model"></td>' in row, "no model: blank"
+    assert person.status_code == 200 and f'<span id="user">{victim}</span>' in person.text
+    total = theirs.json()["totals"]["cost"]["charged"]
+    assert f'data-metric="charged" data-value="{total}"' in person.text, "their 7 days to the day"
+    assert 'id="chart-team-spend"' not in person.text
+    csv_link = person.text.split('<a class="csv" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert f"user={victim}".replace("@", "%40") in csv_link, "charts download the same rows"
+
+
+def test_multiples_are_rounded_for_people() -> None:
+    assert service.times(67.36) == "67\u00d7 the usual"
+    assert service.times(1234.4) == "1,234\u00d7 the usual"
+    assert (
+        service.times(3.46) == "3.5\u00d7 the usual" and service.times(3.0) == "3\u00d7 the usual"
+    )
+    assert service.times(None) == "new (usually none)"
+    assert service.signed_dollars("-1234.5") == "-$1,234.50"
+    assert service.signed_dollars("0.004") == "+$0.00"
+
+
+async def test_audit_evidence_reads_as_money_and_minutes(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir) as api:
+        await sign_in(api)
+        account = api.accounts["default"]
+        body = (await api.get("/analytics/audit", integrated_account_id=account)).json()
+        html = (await api.client.get("/app/audit", params={"account": account})).text
+    late = [f for f in body["result"] if f["type"] == "usage_after_removal"]
+    assert late, "the simulated team bills removed members"
+    table = html.split('id="findings"')[1]
+    for f in late:
+        charged, removed = f["evidence"]["charged"], f["evidence"]["removed_at"]
+        assert f"<dd>${Decimal(charged):,.2f}</dd>" in table
+        assert f"<dd>{removed[:10]} {removed[11:16]} UTC</dd>" in table
+    assert "None" not in table and "000Z" not in table
+
+
+def test_missing_evidence_is_a_dash() -> None:
+    assert (
+        pages._evidence("team", None) == "\u2014" and pages._evidence("valid_from", "") == "\u2014"
+    )
+    assert pages._evidence("events", 28) == "28" and pages._evidence("role", "owner") == "owner"
+
+
+def test_a_seat_without_a_role_shows_a_dash() -> None:
+    seat = {"email": "a@x.test", "name": None, "role": None, "last_active": None, "days_idle": None}
+    seats = {
+        "as_of": "2026-03-01", "provisioned": 1, "active_7d": 0, "active_30d": 0,
+        "utilization_7d": 0.0, "utilization_30d": 0.0, "idle": [], "never_used": [seat],
+        "reclaimable": {"seats": 1, "priced_seats": 0, "monthly": None},
+    }  # fmt: skip
+    ctx = SimpleNamespace(
+        tenant=None, query="account=acc_1", selection="acc_1", accounts=[], tenants=[],
+        today="2026-03-01", principal=SimpleNamespace(environment_name="default"),
+    )  # fmt: skip
+    chart = Chart("seat-status", "Seats", [], [Series("seats", [])])
+    html = pages.TEMPLATES.get_template("seats.html").render(
+        ctx=ctx, seats=seats, charts={"seat-status": chart}, query="", csrf="", nav=(),
+        price=None,
+    )  # fmt: skip
+    row = html.split('id="idle-seats"')[1].split("</tr>")[1]
+    assert "None" not in row and "<td>\u2014</td>" in row and "never" in row

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -23,12 +22,13 @@ from unimeter.db.base import new_id, now_ms
 from unimeter.db.keyset import PageSlice, slice_page
 from unimeter.db.models import Anomaly, IntegratedAccount
 from unimeter.kit.cursors import Position
-from unimeter.kit.money import dollars, parse_dollars
+from unimeter.kit.money import parse_dollars
 from unimeter.kit.times import iso
 from unimeter.runtime import Runtime
 from unimeter.webhooks import service as webhooks
 
 from . import anomalies_repository as repo
+from . import anomaly_details as evidence
 from . import repository as analytics_repo
 from . import settings as account_settings
 from .schemas import AnomalyThresholds
@@ -90,10 +90,10 @@ def find(
         cost[user][day], tokens[user][day], headless[user][day] = charged, used, agent
     money = {name: parse_dollars(getattr(t, name)) for name in
              ("min_cost", "model_min_cost", "headless_min_cost")}  # fmt: skip
-    signals: list[tuple[str, dict[str, dict[dt.date, int]], int, Callable[[int], Any]]] = [
-        ("cost_spike", cost, money["min_cost"], dollars),
-        ("token_spike", tokens, t.min_tokens, int),
-        ("headless_spike", headless, money["headless_min_cost"], dollars),
+    signals: list[tuple[str, dict[str, dict[dt.date, int]], int]] = [
+        ("cost_spike", cost, money["min_cost"]),
+        ("token_spike", tokens, t.min_tokens),
+        ("headless_spike", headless, money["headless_min_cost"]),
     ]
     floors = {kind: {user: _floor(v) for user, v in series.items()} for kind, series, *_ in signals}
     out: list[Finding] = []
@@ -101,7 +101,7 @@ def find(
         for user, first in first_seen.items():
             if (day - first).days < t.min_baseline_days:
                 continue  # too new to have a baseline
-            for kind, series, minimum, show in signals:
+            for kind, series, minimum in signals:
                 # No baseline median is below the series' floor, so a value under the minimum
                 # above that floor cannot be a spike: most users are skipped here.
                 if series.get(user, {}).get(day, 0) < minimum + floors[kind].get(user, 0):
@@ -111,10 +111,13 @@ def find(
                 window = min(t.baseline_days, (day - first).days)
                 found = spike(values.values.get(day, 0), values.baseline(day, window), t, minimum)
                 if found:
-                    # Every amount in the signal's unit (dollars for money), z as is.
-                    details = {k: show(v) if k in ("value", "median", "mad") else v
-                               for k, v in found.items()}  # fmt: skip
-                    out.append(Finding(kind, user, day, "", {"metric": kind, **details}))
+                    # The money at stake: the signal's own for money, the day's cost for tokens.
+                    money_series = values if kind != "token_spike" else Series(cost.get(user, {}))
+                    usual = statistics.median(money_series.baseline(day, window))
+                    details = evidence.spike(
+                        kind, found, cost=money_series.values.get(day, 0), usual_cost=usual
+                    )
+                    out.append(Finding(kind, user, day, "", details.model_dump()))
     out += _new_models(t, days, model_days, first_seen, money["model_min_cost"])
     return out
 
@@ -153,10 +156,8 @@ def _new_models(
                 if model in known or charged < min_cost or not events:
                     continue
                 if charged / events >= t.model_cost_multiple * max(per_event, 1):
-                    details = {"metric": "cost_per_event", "model": model,
-                               "value": dollars(charged), "cost_per_event": dollars(charged // events),
-                               "usual_cost_per_event": dollars(int(per_event))}  # fmt: skip
-                    out.append(Finding("expensive_model", user, day, model, details))
+                    details = evidence.new_model(charged, events, per_event)
+                    out.append(Finding("expensive_model", user, day, model, details.model_dump()))
     return out
 
 
@@ -236,7 +237,7 @@ def render(a: Anomaly) -> dict[str, Any]:
         "user_email": a.user_email,
         "day": a.day.isoformat(),
         "model": a.subject or None,
-        "details": a.details,
+        "details": evidence.stored(a.kind, a.details).model_dump(),
         "event_ids": a.event_ids,
         "links": {
             "usage": "/unified/usage-metering/usage?"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from unimeter.api.deps import AccountDep, PrincipalDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ApiError, bad_request
-from unimeter.api.pagination import codec, envelope, read_cursor
+from unimeter.api.pagination import ListResponse, codec, envelope, read_cursor
 from unimeter.api.responses import JSON
 from unimeter.kit.cursors import query_fingerprint
 from unimeter.kit.money import dollars, parse_dollars
@@ -23,6 +23,7 @@ from .consumption_repository import ConsumptionQuery
 from .directory import DirectoryError
 from .schemas import (
     AnomalyKind,
+    AnomalyOut,
     AnomalyStatus,
     AnomalyUpdate,
     ConsumptionDimension,
@@ -285,7 +286,12 @@ async def provisioning_audit(
     return JSON({"scope": scope.describe(), **render.audit(findings, day)})
 
 
-@router.get("/anomalies", response_model=None, response_class=JSON)
+@router.get(
+    "/anomalies",
+    response_model=None,
+    response_class=JSON,
+    responses={200: {"model": ListResponse[AnomalyOut]}},
+)
 async def list_anomalies(
     request: Request,
     runtime: RuntimeDep,
@@ -307,7 +313,12 @@ async def list_anomalies(
     return JSON(envelope(request, page, filters, anomalies.render))
 
 
-@router.get("/anomalies/{anomaly_id}", response_model=None, response_class=JSON)
+@router.get(
+    "/anomalies/{anomaly_id}",
+    response_model=None,
+    response_class=JSON,
+    responses={200: {"model": AnomalyOut}},
+)
 async def get_anomaly(anomaly_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> JSON:
     found = await anomalies.get(runtime, principal.environment_id, anomaly_id)
     if found is None:
@@ -315,7 +326,12 @@ async def get_anomaly(anomaly_id: str, runtime: RuntimeDep, principal: Principal
     return JSON(anomalies.render(found))
 
 
-@router.patch("/anomalies/{anomaly_id}", response_model=None, response_class=JSON)
+@router.patch(
+    "/anomalies/{anomaly_id}",
+    response_model=None,
+    response_class=JSON,
+    responses={200: {"model": AnomalyOut}},
+)
 async def update_anomaly(
     anomaly_id: str, body: AnomalyUpdate, runtime: RuntimeDep, principal: PrincipalDep
 ) -> JSON:

@@ -155,3 +155,61 @@ class AnomalyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: AnomalyStatus
+
+
+AnomalyMetric = Literal["cost", "headless_cost", "tokens", "cost_per_event"]
+
+
+class AnomalyDetails(BaseModel):
+    """The evidence of an anomaly (docs/metrics.md). Each field has one type whatever the
+    kind: money is exact decimal dollars as a string, ratios are numbers, counts integers;
+    a field that does not apply to the kind is null."""
+
+    metric: AnomalyMetric = Field(description="What was compared with the user's baseline")
+    cost: str | None = Field(
+        default=None,
+        description="The day's cost behind the anomaly, USD (the headless cost for "
+        "headless_spike, the cost on the new model for expensive_model)",
+    )
+    usual_cost: str | None = Field(
+        default=None,
+        description="What that cost usually is, USD: the baseline median, or for "
+        "expensive_model the same events at the user's usual cost per event",
+    )
+    excess_cost: str | None = Field(default=None, description="cost - usual_cost, USD")
+    multiple: float | None = Field(
+        default=None, description="The metric's value / its usual value; null when the usual is 0"
+    )
+    robust_z: float | None = Field(
+        default=None, description="Deviation in MAD units (x1.4826); null when the MAD is 0"
+    )
+    cost_mad: str | None = Field(default=None, description="MAD of the baseline cost, USD")
+    tokens: int | None = Field(default=None, description="token_spike: the day's tokens")
+    usual_tokens: int | None = Field(default=None, description="token_spike: the baseline median")
+    tokens_mad: int | None = Field(default=None, description="token_spike: MAD of the baseline")
+    events: int | None = Field(default=None, description="expensive_model: events on the model")
+    cost_per_event: str | None = Field(
+        default=None, description="expensive_model: on the model, USD"
+    )
+    usual_cost_per_event: str | None = Field(
+        default=None, description="expensive_model: the user's usual cost per event, USD"
+    )
+
+
+class AnomalyLinks(BaseModel):
+    usage: str = Field(description="The user's usage that day in the Unified Usage API")
+
+
+class AnomalyOut(BaseModel):
+    id: str
+    integrated_account_id: str
+    kind: AnomalyKind
+    status: AnomalyStatus
+    user_email: str
+    day: dt.date
+    model: str | None = Field(description="The new model (expensive_model), else null")
+    details: AnomalyDetails
+    event_ids: list[str] = Field(description="Up to 20 of the costliest events behind it")
+    links: AnomalyLinks
+    detected_at: str
+    updated_at: str

@@ -29,6 +29,18 @@ async def active_by_hash(
     return None if row is None else (row[0], row[1])
 
 
+async def active_by_id(session: AsyncSession, token_id: str) -> tuple[ApiToken, Environment] | None:
+    """A token by its id, unless revoked (a deleted token or environment is simply gone)."""
+    row = (
+        await session.execute(
+            select(ApiToken, Environment)
+            .join(Environment, Environment.id == ApiToken.environment_id)
+            .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
 async def list_tokens(session: AsyncSession, environment_id: str | None) -> Sequence[ApiToken]:
     stmt = select(ApiToken).order_by(ApiToken.created_at)
     if environment_id is not None:

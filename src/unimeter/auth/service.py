@@ -93,6 +93,20 @@ async def authenticate(runtime: Runtime, plaintext: str) -> Principal | None:
         return None
     async with runtime.db.reader() as session:
         found = await repository.active_by_hash(session, tokens.token_hash(plaintext))
+    return await _principal(runtime, found)
+
+
+async def principal_by_id(runtime: Runtime, token_id: str) -> Principal | None:
+    """The principal of an active token found by its id (the dashboard's session holds the
+    id, never the secret); None once the token is revoked or gone."""
+    async with runtime.db.reader() as session:
+        found = await repository.active_by_id(session, token_id)
+    return await _principal(runtime, found)
+
+
+async def _principal(
+    runtime: Runtime, found: tuple[ApiToken, Environment] | None
+) -> Principal | None:
     if found is None:
         return None
     token, env = found

@@ -337,7 +337,8 @@ def anomalies_report(
 
     body = run(main)
     _emit(body, body["result"], output,
-          ["day", "kind", "user_email", "model", "status", "details.value", "details.median"])  # fmt: skip
+          ["day", "kind", "user_email", "model", "status", "details.multiple",
+           "details.cost", "details.usual_cost"])  # fmt: skip
 
 
 @app.command("reconciliation")

@@ -60,6 +60,25 @@ def _when(value: Any, empty: str = "—") -> str:
     return str(value)
 
 
+# Evidence keys holding exact dollars (as the API returns them): shown as money.
+MONEY_KEYS = frozenset({"charged", "cost"})
+
+
+def _evidence(key: str, value: Any) -> str:
+    """One piece of a finding's evidence as a person reads it: no ``None``, no raw dollars,
+    no microseconds."""
+    if value is None or value == "":
+        return "—"
+    if key in MONEY_KEYS:
+        return fmt(Decimal(str(value)), "$")
+    if isinstance(value, str) and len(value) > 10 and value[10:11] == "T":
+        try:
+            return _when(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return str(value)
+
+
 def _records(run: Any) -> int:
     return sum(s.inserted + s.updated for s in run.streams.values())
 
@@ -72,7 +91,14 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        fmt=fmt, money=Decimal, pct=_pct, change=_change, records=_records, when=_when, nav=NAV
+        fmt=fmt,
+        money=Decimal,
+        pct=_pct,
+        change=_change,
+        records=_records,
+        when=_when,
+        nav=NAV,
+        evidence=_evidence,
     )
     return env
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,13 +28,17 @@ from .session import (
     SignInRequiredError,
     cookie_settings,
     csrf_token,
-    session_token,
+    issue,
+    principal_of,
+    session_value,
 )
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 Days = Annotated[int, Query(description="Range in days")]
 AccountParam = Annotated[str | None, Query(alias="account", max_length=64)]
+# One person's usage (the anomalies page links here): their email, as stored.
+UserParam = Annotated[str | None, Query(alias="user", max_length=320)]
 
 
 def _days(days: int) -> int:
@@ -44,24 +49,30 @@ async def _view(
     request: Request, runtime: RuntimeDep, principal: SessionDep, account: AccountParam = None
 ) -> Context:
     """What a page shows: the chosen account (or tenant) and day, in the token's environment."""
-    as_of = service.parse_day(request.query_params.get("as_of"))
-    return await service.context(runtime, principal, account, as_of)
+    text = request.query_params.get("as_of")
+    ctx = await service.context(runtime, principal, account, service.parse_day(text))
+    error = service.day_error(text)
+    return dataclasses.replace(ctx, notice=error) if error else ctx
 
 
 ViewDep = Annotated[Context, Depends(_view)]
 
 
-def _query(ctx: Context, days: int) -> str:
-    return f"{ctx.query}&{urlencode({'days': days})}"
+def _query(ctx: Context, days: int, user: str | None = None) -> str:
+    return f"{ctx.query}&{urlencode({'days': days, **({'user': user} if user else {})})}"
 
 
-def _render(request: Request, path: str, ctx: Context, days: int | None, **data: Any) -> Response:
+def _render(
+    request: Request, path: str, ctx: Context, days: int | None, user: str | None = None,
+    **data: Any,
+) -> Response:  # fmt: skip
     """The page at ``path`` (a NAV entry): its template, title and highlighted tab."""
-    token = session_token(request) or ""
+    session = session_value(request) or ""
     template = (path.removeprefix("/app").strip("/") or "overview") + ".html"
+    data.setdefault("flash", ctx.notice)
     return page(
-        request, template, ctx=ctx, days=days, query=_query(ctx, days or 30),
-        csrf=csrf_token(request.app.state.runtime, token), title=TITLES[path], active=path,
+        request, template, ctx=ctx, days=days, query=_query(ctx, days or 30, user), user=user,
+        csrf=csrf_token(request.app.state.runtime, session), title=TITLES[path], active=path,
         **data,
     )  # fmt: skip
 
@@ -71,8 +82,7 @@ def _render(request: Request, path: str, ctx: Context, days: int | None, **data:
 
 @router.get("/login")
 async def login_form(request: Request, runtime: RuntimeDep) -> Response:
-    token = session_token(request)
-    if token and await authenticate(runtime, token):
+    if await principal_of(runtime, request) is not None:
         return RedirectResponse("/app", status_code=303)
     return page(request, "login.html", title="Sign in")
 
@@ -90,14 +100,16 @@ async def login(
             error="That token is not valid (or was revoked). Create one with `unimeter tokens create`.",
         )  # fmt: skip
     response = RedirectResponse("/app", status_code=303)
-    response.set_cookie(value=token.strip(), **cookie_settings(request))  # type: ignore[arg-type]
+    # The token's id, signed and expiring: the cookie itself is never an API key.
+    session = issue(runtime, principal.token_id)
+    response.set_cookie(value=session, **cookie_settings(request, runtime))  # type: ignore[arg-type]
     return response
 
 
 @router.post("/logout", dependencies=[CsrfDep])
-async def logout(request: Request) -> Response:
+async def logout(request: Request, runtime: RuntimeDep) -> Response:
     response = RedirectResponse("/app/login", status_code=303)
-    settings = cookie_settings(request)
+    settings = cookie_settings(request, runtime)
     response.delete_cookie(
         str(settings["key"]), path=str(settings["path"]), httponly=True, samesite="strict"
     )
@@ -167,20 +179,25 @@ async def consumption_page(
     runtime: RuntimeDep,
     ctx: ViewDep,
     days: Days = 30,
+    user: UserParam = None,
 ) -> Response:
-    days = _days(days)
+    days, user = _days(days), (user or "").strip() or None
+    # One person's usage has no team breakdown worth a chart.
+    ids = ("model-spend",) if user else ("model-spend", "team-spend")
     users, daily, charts, team_notes = await asyncio.gather(
         service.consumption(
-            runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS
+            runtime, ctx, service.window(ctx, days), by=("user",), top=service.TOP_USERS,
+            user=user,
         ),
-        _daily(runtime, ctx, days),
-        _charts(runtime, ctx, days, "model-spend", "team-spend"),
+        _daily(runtime, ctx, days, user),
+        _charts(runtime, ctx, days, *ids, user=user),
         service.team_notes(runtime, ctx),
-    )
+    )  # fmt: skip
     charts.update(_daily_charts(daily))
     return _render(
-        request, "/app/consumption", ctx, days,
-        users=users, charts=charts, ranges=service.RANGES, team_notes=team_notes,
+        request, "/app/consumption", ctx, days, user,
+        users=users, charts=charts, ranges=service.RANGES,
+        team_notes=[] if user else team_notes,
     )  # fmt: skip
 
 
@@ -215,7 +232,8 @@ async def anomalies_page(
     rows = await service.anomaly_list(runtime, ctx, status)
     return _render(
         request, "/app/anomalies", ctx, None,
-        rows=rows, status=status, statuses=service.ANOMALY_STATUSES,
+        rows=[(a, service.anomaly_view(a)) for a in rows], status=status,
+        statuses=service.ANOMALY_STATUSES,
     )  # fmt: skip
 
 
@@ -260,37 +278,39 @@ async def webhooks_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> 
 
 # --- charts as CSV, static files --------------------------------------------------------------
 
-ChartBuilder = Callable[[Runtime, Context, int], Awaitable[Chart]]
+# Builders take the view, the range in days and (for the consumption charts) one person.
+ChartBuilder = Callable[[Runtime, Context, int, str | None], Awaitable[Chart]]
 
 
-async def _daily(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
-    return await service.consumption(runtime, ctx, service.window(ctx, days))
+async def _daily(runtime: Runtime, ctx: Context, days: int, user: str | None) -> dict[str, Any]:
+    return await service.consumption(runtime, ctx, service.window(ctx, days), user=user)
 
 
 async def _by(
-    runtime: Runtime, ctx: Context, days: int, dim: str, top: int | None
+    runtime: Runtime, ctx: Context, days: int, dim: str, top: int | None, user: str | None
 ) -> dict[str, Any]:
-    return await service.consumption(runtime, ctx, service.window(ctx, days), by=(dim,), top=top)
+    span = service.window(ctx, days)
+    return await service.consumption(runtime, ctx, span, by=(dim,), top=top, user=user)
 
 
 CHARTS: dict[str, ChartBuilder] = {
-    "daily-spend": lambda r, c, d: _chart(service.daily_spend_chart, _daily(r, c, d)),
-    "daily-tokens": lambda r, c, d: _chart(service.daily_tokens_chart, _daily(r, c, d)),
-    "top-users": lambda r, c, d: _chart(
+    "daily-spend": lambda r, c, d, u: _chart(service.daily_spend_chart, _daily(r, c, d, u)),
+    "daily-tokens": lambda r, c, d, u: _chart(service.daily_tokens_chart, _daily(r, c, d, u)),
+    "top-users": lambda r, c, d, u: _chart(
         lambda b: service.ranked_chart("top-users", "Top users by spend", b, "user_email"),
-        _by(r, c, d, "user", 5),
+        _by(r, c, d, "user", 5, u),
     ),
-    "model-spend": lambda r, c, d: _chart(
+    "model-spend": lambda r, c, d, u: _chart(
         lambda b: service.ranked_chart("model-spend", "Spend by model", b, "model"),
         # Every model: a team uses a handful, and without a ranking it is one read, not four.
-        _by(r, c, d, "model", None),
+        _by(r, c, d, "model", None, u),
     ),
-    "team-spend": lambda r, c, d: _chart(service.team_chart, service.team_spend(r, c, d)),
-    "seat-status": lambda r, c, d: _chart(service.seats_chart, service.seats(r, c)),
-    "team-activity": lambda r, c, d: _chart(
+    "team-spend": lambda r, c, d, u: _chart(service.team_chart, service.team_spend(r, c, d)),
+    "seat-status": lambda r, c, d, u: _chart(service.seats_chart, service.seats(r, c)),
+    "team-activity": lambda r, c, d, u: _chart(
         service.adoption_chart, service.adoption_scorecards(r, c)
     ),
-    "audit-findings": lambda r, c, d: _chart(service.audit_chart, service.audit_findings(r, c)),
+    "audit-findings": lambda r, c, d, u: _chart(service.audit_chart, service.audit_findings(r, c)),
 }
 
 
@@ -308,8 +328,10 @@ def _daily_charts(daily: dict[str, Any]) -> dict[str, Chart]:
     }
 
 
-async def _charts(runtime: Runtime, ctx: Context, days: int, *ids: str) -> dict[str, Chart]:
-    built = await asyncio.gather(*(CHARTS[chart_id](runtime, ctx, days) for chart_id in ids))
+async def _charts(
+    runtime: Runtime, ctx: Context, days: int, *ids: str, user: str | None = None
+) -> dict[str, Chart]:
+    built = await asyncio.gather(*(CHARTS[chart_id](runtime, ctx, days, user) for chart_id in ids))
     return dict(zip(ids, built, strict=True))
 
 
@@ -320,11 +342,12 @@ async def chart_csv(
     runtime: RuntimeDep,
     ctx: ViewDep,
     days: Days = 30,
+    user: UserParam = None,
 ) -> Response:
     build = CHARTS.get(chart_id)
     if build is None:
         return Response("no such chart\n", status_code=404, media_type="text/plain")
-    chart = await build(runtime, ctx, _days(days))
+    chart = await build(runtime, ctx, _days(days), (user or "").strip() or None)
     name = f"{chart_id}-{ctx.tenant or ctx.account.id}.csv"
     return Response(
         chart.csv(),

@@ -31,7 +31,7 @@ from unimeter.sync.schemas import SyncRunOut
 from unimeter.webhooks import repository as webhooks_repo
 from unimeter.webhooks.schemas import DeliveryOut, WebhookOut
 
-from .charts import Chart, Series
+from .charts import Chart, Series, fmt
 
 RANGES = (7, 30, 90)
 TOP_USERS = 20
@@ -55,6 +55,8 @@ class Context:
     # The last day the pages cover: today, or an earlier day the viewer chose.
     today: dt.date
     as_of: dt.date | None = None
+    # Why the day shown is not the one asked for (a malformed or future date), if it is not.
+    notice: str | None = None
 
     @property
     def tenant(self) -> str | None:
@@ -83,9 +85,18 @@ class Context:
 def parse_day(text: str | None) -> dt.date | None:
     """A ``YYYY-MM-DD`` from a link or the date picker; anything else means "today"."""
     try:
-        return dt.date.fromisoformat(text) if text and len(text) == 10 else None
+        day = dt.date.fromisoformat(text) if text and len(text) == 10 else None
     except ValueError:
         return None
+    # fromisoformat also takes 20260412; the picker and our links say 2026-04-12.
+    return day if day is not None and day.isoformat() == text else None
+
+
+def day_error(text: str | None) -> str | None:
+    """The message for a date that is not ``YYYY-MM-DD`` (the picker takes typed text)."""
+    if not text or parse_day(text) is not None:
+        return None
+    return f"{text[:30]!r} is not a date: write it as YYYY-MM-DD (UTC). Showing today."
 
 
 async def context(
@@ -111,9 +122,12 @@ async def context(
         integrated_account_id=None if tenant else members[0].id, tenant_id=tenant,
     )  # fmt: skip
     today = analytics.today(runtime)
+    notice = None
+    if as_of is not None and as_of > today:
+        notice = f"{as_of} is after today (UTC): showing today."
     if as_of is not None and as_of >= today:
         as_of = None  # the future holds no usage: show today
-    return Context(principal, accounts, members[0], scope, as_of or today, as_of)
+    return Context(principal, accounts, members[0], scope, as_of or today, as_of, notice)
 
 
 def money(cost: dict[str, Any], kind: str = "charged") -> Decimal:
@@ -164,14 +178,16 @@ async def consumption(
     *,
     by: tuple[str, ...] = (),
     top: int | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
-    """The same body as ``GET /analytics/consumption`` for the account and range: per day
-    when not grouped, over the whole range when grouped by user or model."""
+    """The same body as ``GET /analytics/consumption`` for the account and range (and one
+    person's email, when given): per day when not grouped, over the whole range when grouped
+    by user or model."""
     start, end = span
     granularity = "total" if by else "day"
     q = ConsumptionQuery(
         account_ids=ctx.scope.account_ids, start=start, end=end, by_user="user" in by,
-        by_model="model" in by, granularity=granularity,
+        by_model="model" in by, granularity=granularity, emails=(user,) if user else None,
     )  # fmt: skip
     page = await analytics.consumption_all(runtime, q, top=top)
     return render.consumption(page, granularity=granularity, start=start, end=end, dims=by)
@@ -265,11 +281,54 @@ def audit_chart(body: dict[str, Any]) -> Chart:
     )  # fmt: skip
 
 
+ANOMALY_KINDS = {
+    "cost_spike": "Spend spike",
+    "token_spike": "Token spike",
+    "headless_spike": "Headless spend spike",
+    "expensive_model": "Costlier new model",
+}
+METRIC_NOUNS = {
+    "cost": "spend",
+    "headless_cost": "headless spend",
+    "tokens": "tokens",
+    "cost_per_event": "cost per request",
+}
+
+
 async def anomaly_list(runtime: Runtime, ctx: Context, status: str | None) -> list[dict[str, Any]]:
     page = await anomalies.page(
         runtime, ctx.scope.account_ids, status=status, kind=None, position=None, limit=200
     )
     return [anomalies.render(a) for a in page.items]
+
+
+def times(multiple: float | None) -> str:
+    """``12\u00d7 the usual`` (times): whole numbers from 10, one decimal below."""
+    if multiple is None:
+        return "new (usually none)"
+    shown = f"{multiple:,.0f}" if multiple >= 10 else f"{multiple:.1f}".removesuffix(".0")
+    return f"{shown}\u00d7 the usual"
+
+
+def signed_dollars(amount: str) -> str:
+    value = Decimal(amount)
+    return ("-" if value < 0 else "+") + fmt(abs(value), "$")
+
+
+def anomaly_view(a: dict[str, Any]) -> dict[str, Any]:
+    """What the anomalies page says about one anomaly, in words and dollars."""
+    d = a["details"]
+    link = urlencode({"account": a["integrated_account_id"], "as_of": a["day"], "days": 7,
+                      "user": a["user_email"]})  # fmt: skip
+    return {
+        "kind": ANOMALY_KINDS.get(a["kind"], a["kind"].replace("_", " ")),
+        "multiple": f"{times(d['multiple'])} {METRIC_NOUNS.get(d['metric'], '')}".strip(),
+        "impact": signed_dollars(d["excess_cost"]) if d["excess_cost"] is not None else None,
+        "usual": fmt(d["usual_cost"], "$") if d["usual_cost"] is not None else None,
+        "cost": fmt(d["cost"], "$") if d["cost"] is not None else None,
+        "tokens": (fmt(d["tokens"]), fmt(d["usual_tokens"] or 0)) if d["tokens"] else None,
+        "usage": f"/app/consumption?{link}",
+    }
 
 
 async def set_anomaly_status(
