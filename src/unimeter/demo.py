@@ -1,8 +1,8 @@
 """The pieces of ``unimeter demo``: its data directory, its simulated Cursor, its ports.
 
 The demo runs the whole product on embedded defaults against a local simulator: a team of
-60 members with 120 days of history, a few planted anomalies, and a second team whose key a
-newcomer pastes into the Connect page.
+60 members with 120 days of history, a few planted anomalies, and a second team, on Cursor's
+Team plan, whose key a newcomer pastes into the Connect page.
 """
 
 from __future__ import annotations
@@ -106,9 +106,16 @@ def team_keys(seed: int = SEED) -> tuple[str, str]:
 
 
 def simulator(keys: tuple[str, ...]) -> SimulatedCursor:
-    # The clock follows the wall clock, so "the last 7 and 30 days" are full of data.
+    # The clock follows the wall clock, so "the last 7 and 30 days" are full of data. The
+    # second team is on Cursor's Team plan: once linked, it shows what a team without
+    # Enterprise gets (no audit log, no billing groups) and the notes that say so.
     config = SimulatorConfig(
-        seed=SEED, users=USERS, days=DAYS, api_keys=keys, minute_seconds=MINUTE_SECONDS
+        seed=SEED,
+        users=USERS,
+        days=DAYS,
+        api_keys=keys,
+        key_plans=tuple((key, "team") for key in keys[1:]),
+        minute_seconds=MINUTE_SECONDS,
     )
     return SimulatedCursor(config)
 

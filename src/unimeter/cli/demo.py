@@ -207,7 +207,10 @@ def _announce(d: Demo, access: Access) -> None:
         console.print(f"  {command}", markup=False)
     name = d.sim.team(d.keys[1]).roster.team_name
     console.print()
-    console.print(f"A second simulated team, {name!r}, is waiting to be linked:")
+    console.print(
+        f"A second simulated team, {name!r}, on Cursor's Team plan (no Enterprise APIs), "
+        "is waiting to be linked:"
+    )
     console.print(f"  open {access.connect_url}", markup=False)
     console.print(f"  and paste its key (a simulator key, made to be pasted): {d.keys[1]}")
     sys.stdout.flush()

@@ -69,3 +69,12 @@ async def test_the_key_is_checked_before_the_plan() -> None:
 def test_an_unknown_plan_is_refused() -> None:
     with pytest.raises(ValueError, match="--plan"):
         SimulatorConfig(plan="free").validate()  # type: ignore[arg-type]
+
+
+async def test_each_team_may_have_its_own_plan() -> None:
+    keys = ("crsr_" + "1" * 64, "crsr_" + "2" * 64)
+    sim = make_sim(api_keys=keys, key_plans=((keys[1], "team"),))
+    for key, status in ((keys[0], 200), (keys[1], 403)):
+        async with client_for(sim, key=key) as client:
+            response = await client.get("/teams/audit-logs")
+        assert response.status_code == status, key

@@ -96,7 +96,7 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
             svc = sim.services(key) if key else None
             if svc is None or key is None:
                 return JSONBody(_UNAUTHORIZED, status_code=401)
-            if plans.refused(sim.config.plan, request.url.path):
+            if plans.refused(sim.config.plan_of(key), request.url.path):
                 return JSONBody(plans.ENTERPRISE_REQUIRED, status_code=403)
             verdict = sim.limiter.hit(key, group)
             if not verdict.allowed:

@@ -47,6 +47,8 @@ class SimulatorConfig:
     read_only_keys: tuple[str, ...] = ()
     # The teams' Cursor plan: ``team`` is refused the Enterprise-only endpoints (403).
     plan: Plan = "enterprise"
+    # Teams on another plan than ``plan``, as (API key, plan) pairs.
+    key_plans: tuple[tuple[str, Plan], ...] = ()
     rate_limits: RateLimitMode = "real"
     # Wall-clock length of one rate-limit minute, so tests can run with 1-second minutes.
     minute_seconds: float = 60.0
@@ -65,6 +67,10 @@ class SimulatorConfig:
     def effective_retention_days(self) -> int:
         return self.days if self.retention_days is None else self.retention_days
 
+    def plan_of(self, key: str) -> Plan:
+        """The plan of the team that ``key`` belongs to."""
+        return dict(self.key_plans).get(key, self.plan)
+
     @property
     def keys(self) -> tuple[str, ...]:
         return self.api_keys or (default_api_key(self.seed),)
@@ -77,7 +83,7 @@ class SimulatorConfig:
             raise ValueError("--days must be at least 1")
         if self.effective_retention_days < 1:
             raise ValueError("--retention-days must be at least 1")
-        if self.plan not in PLANS:
+        if any(p not in PLANS for p in (self.plan, *(p for _, p in self.key_plans))):
             raise ValueError(f"--plan must be one of {', '.join(PLANS)}")
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError("--fault-rate must be between 0 and 1")
