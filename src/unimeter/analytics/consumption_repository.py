@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import and_, case, false, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import UsageRollup, UserDayRollup, UserModelMonthRollup
@@ -151,14 +151,29 @@ async def consumption(
     after: Sequence[Any] | None = None,
     groups: Groups | None = None,
 ) -> list[tuple[Any, ...]]:
-    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)``, in
-    key order after ``after``; ``groups`` keeps only those groups (the top N)."""
+    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)`` after
+    ``after``, in key order; with ``groups`` (the top N, costliest first) only those groups,
+    each period's costliest first: the keyset is then ``(period, rank)``."""
     stmt, key = _grouped(session.get_bind().dialect.name, q, groups)
+    if groups is not None:
+        key = [key[0], _rank(key[1:], groups)]
     # Ordered as grouped, with the keyset in HAVING: one sort, not a second over the groups.
     if after is not None:
         stmt = stmt.having(tuple_(*key) > tuple_(*after))
     stmt = stmt.order_by(*key).limit(limit + 1)
     return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+def _rank(columns: list[Any], groups: Groups) -> Any:
+    """A group's 1-based place in ``groups``, as SQL over its ``(account, user, model)``."""
+    account, user, model = columns
+    return case(
+        *(
+            (and_(account == a, user == u, model == m), n)
+            for n, (a, u, m) in enumerate(groups, start=1)
+        ),
+        else_=len(groups) + 1,
+    )
 
 
 async def every_group(session: AsyncSession, q: ConsumptionQuery) -> list[tuple[Any, ...]]:
