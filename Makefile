@@ -4,10 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install browser demo test lint typecheck unit bench clean
+.PHONY: help install browser focus-validator demo test lint typecheck unit bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,29 @@ browser: ## install the system chromium the browser tests drive (apt-get)
 	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
 	@chromium --version 2>/dev/null | head -1
 
+# The FinOps Foundation's FOCUS validator checks our FOCUS export (tests/exports/). It needs
+# Python >= 3.12, so it gets a venv of its own: python3.12 from PATH, else pyenv's. Without
+# one the target says so and the test skips. pyarrow 26 needs numpy 2, which the validator
+# refuses (numpy < 2).
+FOCUS_VALIDATOR_VERSION := 2.2.1
+FOCUS_VENV := .venv-focus
+FOCUS_STAMP := $(FOCUS_VENV)/.installed-$(FOCUS_VALIDATOR_VERSION)
+PYTHON312 ?= $(firstword $(shell python3.12 -c 'import sys; print(sys.executable)' 2>/dev/null) \
+  $(wildcard $(shell pyenv root 2>/dev/null)/versions/3.12*/bin/python3.12 \
+             $(HOME)/.pyenv/versions/3.12*/bin/python3.12))
+export UNIMETER_FOCUS_VALIDATOR := $(abspath $(FOCUS_VENV))/bin/focus-validator
+
+$(FOCUS_STAMP):
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo "focus-validator: no Python 3.12 found (PATH or pyenv); its test will skip"; \
+	else \
+	  rm -rf $(FOCUS_VENV) && $(PYTHON312) -m venv $(FOCUS_VENV) && \
+	  $(FOCUS_VENV)/bin/python -m pip install --quiet \
+	    'focus-validator==$(FOCUS_VALIDATOR_VERSION)' 'pyarrow<26' && touch $@; \
+	fi
+
+focus-validator: $(FOCUS_STAMP) ## the FOCUS validator (Python 3.12, .venv-focus) the export tests run
+
 demo: $(STAMP) ## run the product on embedded defaults against a simulated Cursor team
 	$(BIN)/unimeter demo
 
@@ -36,7 +59,7 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy --strict on src/
 	$(BIN)/mypy --strict src
 
-unit: $(STAMP) browser ## the test suite: two processes, then the timing-sensitive (slow) tests alone
+unit: $(STAMP) browser focus-validator ## the test suite: two processes, then the timing-sensitive (slow) tests alone
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow" --durations=10
 	$(BIN)/pytest -m slow --durations=5
 
@@ -50,4 +73,4 @@ bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	$(BIN)/python bench/analytics.py
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(FOCUS_VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -88,12 +88,15 @@ def prepare_data_dir(path: Path) -> bool:
 def settings(path: Path) -> Settings:
     # Embedded defaults whatever the environment says (SQLite in the data directory), and
     # loopback base URLs allowed: the simulator's second team is linked through the API or
-    # the Connect page at http://127.0.0.1:PORT. The server itself listens on loopback only.
+    # the Connect page at http://127.0.0.1:PORT. Webhooks may go to a receiver on this
+    # machine or the local network, as the README says (which private addresses the opt-in
+    # covers is kit/netpolicy.py's call). The server itself listens on loopback only.
     return Settings(
         data_dir=path.expanduser().resolve(),
         database_url=None,
         auto_migrate=True,
         allow_private_urls=True,
+        allow_private_webhooks=True,
     )
 
 

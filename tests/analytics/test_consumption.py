@@ -130,6 +130,15 @@ async def test_months_by_model_and_the_top_users(database_url: str, data_dir: Pa
             api, integrated_account_id=account, start_date=START,
             **{"group_by[]": "user"}, granularity="total", top=3,
         )  # fmt: skip
+        # Weekly, one row a page: each week's rows costliest first, across pages.
+        weekly, _ = await walk(
+            api, integrated_account_id=account, start_date=START,
+            **{"group_by[]": "user"}, granularity="week", top=3, limit=1,
+        )  # fmt: skip
+        weekly_whole, _ = await walk(
+            api, integrated_account_id=account, start_date=START,
+            **{"group_by[]": "user"}, granularity="week", top=3,
+        )  # fmt: skip
     events = truth.events()
     by_month = expected(events, lambda e: (_month(_day(e.timestamp_ms)), e.payload["model"]))
     got = {(dt.date.fromisoformat(r["period_start"]), r["model"]): measured(r) for r in months}
@@ -139,8 +148,11 @@ async def test_months_by_model_and_the_top_users(database_url: str, data_dir: Pa
 
     by_user = expected(events, lambda e: (e.email,))
     ranked = sorted(by_user, key=lambda k: (-by_user[k][5], -sum(by_user[k][1:5]), k))
-    top.sort(key=lambda r: r["rank"])
-    assert [r["rank"] for r in top] == [1, 2, 3]
+    assert [r["rank"] for r in top] == [1, 2, 3], "the costliest first, as returned"
+    order = [(r["period_start"], r["rank"]) for r in weekly]
+    assert order == sorted(order) and len(order) > 3, order
+    assert weekly == weekly_whole, "no row twice, none skipped between pages"
+    assert {r["user_email"] for r in weekly} == {r["user_email"] for r in top}
     assert [(r["user_email"],) for r in top] == ranked[:3]
     assert [measured(r) for r in top] == [by_user[k] for k in ranked[:3]]
     total = measured(top_body["totals"])

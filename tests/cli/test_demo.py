@@ -21,6 +21,9 @@ import pytest
 from tests.support.cli import CLI
 from unimeter import demo
 from unimeter.analytics.anomalies import SCAN_DAYS
+from unimeter.api.app import create_app
+from unimeter.auth.service import create_token
+from unimeter.runtime import open_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 READY_SECONDS = 180  # the spec says 90 on a 2-core machine; CI machines are noisy
@@ -237,3 +240,22 @@ def test_anomalies_are_planted_where_detection_looks() -> None:
     seated = {m.email for m in members if m.removed_ms is None or m.removed_ms > now}
     assert len({p.email for p in planted}) == 3 and {p.email for p in planted} <= seated
     assert all(today - SCAN_DAYS < p.day_ms // demo.DAY_MS < today for p in planted)
+
+
+async def test_the_demo_accepts_webhooks_on_loopback_and_private_networks(tmp_path: Path) -> None:
+    """As the README says: a webhook receiver on this machine or the local network can be
+    registered in the demo (a real install refuses them without the opt-in)."""
+    runtime = await open_runtime(demo.settings(tmp_path))
+    try:
+        app = create_app(runtime)
+        token = (await create_token(runtime, "default"))[1]
+        headers = {"Authorization": f"Bearer {token}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo.test") as client:
+            for url in ("http://127.0.0.1:9/hook", "http://localhost:9/hook",
+                        "http://10.1.2.3/hook", "http://192.168.1.20:8080/hook"):  # fmt: skip
+                response = await client.post("/webhooks", json={"url": url}, headers=headers)
+                assert response.status_code == 201, (url, response.text)
+        await app.state.sync_dispatch.close()
+    finally:
+        await runtime.close()

@@ -51,6 +51,7 @@ PROMISED = {
     "ChargeFrequency": ("String", False),
     "ConsumedQuantity": ("Decimal", True),
     "ConsumedUnit": ("String", True),
+    "InvoiceId": ("String", True),
     "RegionId": ("String", True),
     "RegionName": ("String", True),
     "ResourceId": ("String", True),
@@ -91,6 +92,8 @@ def check_value(name: str, value: str) -> None:
         return
     if kind == "Decimal":
         assert NUMERIC.fullmatch(value), (name, value)
+        # With a point, so readers that infer types see a decimal even for whole numbers.
+        assert "." in value, (name, value)
     elif kind == "DateTime":
         _instant(value)
     elif kind == "JSON":
@@ -119,6 +122,7 @@ def check_row(row: dict[str, str]) -> None:
     assert (row["SubAccountName"] == "") == (row["SubAccountId"] == "")
     assert row["ResourceId"] == row["ResourceName"] == ""
     assert row["RegionId"] == row["RegionName"] == row["AvailabilityZone"] == ""
+    assert row["InvoiceId"] == "", "the API ties no charge to an invoice"
     billed, effective = Decimal(row["BilledCost"]), Decimal(row["EffectiveCost"])
     assert Decimal(0) <= billed <= effective
     assert billed + Decimal(row["x_IncludedCost"]) == effective
@@ -145,7 +149,8 @@ def _csv_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value else "0"
+        digits = format(value.normalize(), "f") if value else "0"
+        return digits if "." in digits else digits + ".0"
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(value)
@@ -203,7 +208,9 @@ async def test_focus_rows_follow_the_spec_and_add_up_to_the_truth(
     )
     assert billed == usage_based
     assert 0 < billed < effective, "both included and usage-based usage are present"
-    assert sum(int(r["ConsumedQuantity"]) for r in rows) == sum(_tokens(e.payload) for e in events)
+    consumed = sum(Decimal(r["ConsumedQuantity"]) for r in rows)
+    assert consumed == sum(_tokens(e.payload) for e in events)
+    assert all(r["PricingQuantity"] == r["ConsumedQuantity"] for r in rows)
     assert sum(int(r["x_Events"]) for r in rows) == len(events)
 
     names = {m.email: m.name for m in truth.members()}

@@ -60,6 +60,14 @@ async def test_csv_writes_plain_text_values() -> None:
     ]
 
 
+async def test_csv_decimals_always_carry_a_point() -> None:
+    """Whole amounts and counts still read as decimals in readers that infer column types."""
+    columns = (Column("amount", "decimal", nullable=False),)
+    values = [money(0), Decimal(1234), money(100_000_000), Decimal("-3"), Decimal("1E+3")]
+    data = b"".join(await _collect(write("csv", columns, _rows([(v,) for v in values]))))
+    assert data.decode().splitlines() == ["amount", "0.0", "1234.0", "1.0", "-3.0", "1000.0"]
+
+
 async def test_parquet_keeps_types_and_exact_values() -> None:
     data = b"".join(await _collect(write("parquet", COLUMNS, _rows(ROWS))))
     table = pq.read_table(io.BytesIO(data))

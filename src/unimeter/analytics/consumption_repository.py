@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import false, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import and_, false, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import UsageRollup, UserDayRollup, UserModelMonthRollup
@@ -151,12 +151,37 @@ async def consumption(
     after: Sequence[Any] | None = None,
     groups: Groups | None = None,
 ) -> list[tuple[Any, ...]]:
-    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)``, in
-    key order after ``after``; ``groups`` keeps only those groups (the top N)."""
+    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)`` after
+    ``after``, in key order; with ``groups`` (the top N, costliest first) only those groups,
+    each period's costliest first: the keyset is then ``(period, rank)``."""
     stmt, key = _grouped(session.get_bind().dialect.name, q, groups)
+    if groups is not None:
+        return await _ranked_page(session, q, stmt, len(groups), limit=limit, after=after)
     # Ordered as grouped, with the keyset in HAVING: one sort, not a second over the groups.
     if after is not None:
         stmt = stmt.having(tuple_(*key) > tuple_(*after))
+    stmt = stmt.order_by(*key).limit(limit + 1)
+    return [tuple(row) for row in (await session.execute(stmt)).all()]
+
+
+async def _ranked_page(
+    session: AsyncSession,
+    q: ConsumptionQuery,
+    grouped: Any,
+    top: int,
+    *,
+    limit: int,
+    after: Sequence[Any] | None,
+) -> list[tuple[Any, ...]]:
+    """The grouped rows joined to their group's rank, ordered by ``(period, rank)``. A join,
+    not a CASE over the N groups, which costs N comparisons a row: for 1,000 users by day
+    over 90 days, 8 s against 1 s for the join (SQLite, in memory)."""
+    g, r = grouped.subquery("grouped"), _ranking(q, top).subquery("ranked")
+    names = ("account_id", "user_email", "model")
+    key = [g.c.period, r.c.rank]
+    stmt = select(*g.c).join_from(g, r, and_(*(g.c[n] == r.c[n] for n in names)))
+    if after is not None:
+        stmt = stmt.where(tuple_(*key) > tuple_(*after))
     stmt = stmt.order_by(*key).limit(limit + 1)
     return [tuple(row) for row in (await session.execute(stmt)).all()]
 
@@ -170,22 +195,30 @@ async def every_group(session: AsyncSession, q: ConsumptionQuery) -> list[tuple[
 async def top_groups(
     session: AsyncSession, q: ConsumptionQuery, limit: int
 ) -> list[tuple[str, str, str]]:
-    """The ``limit`` groups with the highest charged cost over the whole range (ties by
-    tokens, then by name, so the choice is stable)."""
+    """The ``limit`` groups with the highest charged cost over the whole range, costliest
+    first."""
+    return [(a, u, m) for a, u, m, _ in (await session.execute(_ranking(q, limit))).all()]
+
+
+def _ranking(q: ConsumptionQuery, limit: int) -> Any:
+    """``(account, user, model, rank)`` of the ``limit`` groups with the highest charged cost
+    over the whole range, rank 1 the costliest (ties by tokens, then by name, so the choice
+    and the ranks are stable)."""
     s = _source(dataclasses.replace(q, granularity="total"))
     keys = _group_columns(q, s)
     cost = func.sum(s.c.charged_cents_e6)
     tokens = func.sum(
         s.c.input_tokens + s.c.output_tokens + s.c.cache_read_tokens + s.c.cache_write_tokens
     )
-    stmt = (
-        select(*keys)
+    order = (cost.desc(), tokens.desc(), *keys)
+    rank = func.row_number().over(order_by=order).label("rank")
+    return (
+        select(*keys, rank)
         .group_by(*keys)
         .having(func.sum(s.c.events) > 0)
-        .order_by(cost.desc(), tokens.desc(), *keys)
+        .order_by(*order)
         .limit(limit)
     )
-    return [(a, u, m) for a, u, m in (await session.execute(stmt)).all()]
 
 
 async def consumption_totals(

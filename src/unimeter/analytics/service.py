@@ -203,7 +203,10 @@ async def consumption(
     next_key = None
     if len(rows) > limit and page:
         last = page[-1]
-        next_key = [_as_date(last[0]).isoformat(), last[1], last[2], last[3]]
+        group = (last[1], last[2], last[3])
+        # With top, each period's rows come costliest first: the keyset is (period, rank).
+        rest = [ranks[group]] if groups is not None else list(group)
+        next_key = [_as_date(last[0]).isoformat(), *rest]
     return ConsumptionPage(result, next_key, totals, others)
 
 

@@ -4,13 +4,19 @@ SQLite gets WAL, a busy timeout, and two engines: writers open their transaction
 ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing with
 "database is locked" on a read-to-write upgrade, while readers keep plain deferred
 transactions and are never blocked by a running sync.
+
+The SQLite file is readable by its owner only (0600, like ``secret.key``): it holds
+everyone's usage and the encrypted credentials. SQLite gives its ``-wal``, ``-shm`` and
+``-journal`` files the main file's mode, so creating that one 0600 covers them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import stat
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +78,25 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+STORE_FILE_MODE = 0o600
+SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def secure_sqlite_file(path: Path) -> None:
+    """Create the store file 0600 before SQLite does (it would use 0644 under the usual
+    umask), and take group and other access away from an existing store and its sidecars."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STORE_FILE_MODE))
+    for file in (path, *(path.with_name(path.name + suffix) for suffix in SIDECAR_SUFFIXES)):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:
+                file.chmod(mode & 0o700)
+        except (FileNotFoundError, PermissionError):
+            continue  # no such sidecar, or another user's file that is not ours to change
+
+
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
     engine = create_async_engine(
         url, json_serializer=_json_serializer, json_deserializer=orjson.loads
@@ -106,7 +131,7 @@ class Database:
         if self.urls.backend == "sqlite":
             path = sqlite_path(self.urls.sync_url)
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                secure_sqlite_file(path)
             url = self.urls.async_url
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)

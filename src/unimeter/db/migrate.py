@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from .engine import resolve_urls, sqlite_path
+from .engine import resolve_urls, secure_sqlite_file, sqlite_path
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -23,7 +23,7 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     path = sqlite_path(resolve_urls(url).sync_url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        secure_sqlite_file(path)
     command.upgrade(alembic_config(url), revision)
 
 

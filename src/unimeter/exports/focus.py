@@ -26,8 +26,9 @@ its UTC day.
 
 Columns (types and nullability from the FOCUS 1.2 column definitions):
 
-- Present: the 21 mandatory columns, the recommended ``ChargeFrequency`` and
-  ``ServiceSubcategory``, and the conditional ``ConsumedQuantity``/``ConsumedUnit``
+- Present: the 21 mandatory columns, the recommended ``ChargeFrequency``,
+  ``ServiceSubcategory`` and, always null, ``InvoiceId`` (the API ties no charge to an
+  invoice, and FOCUS asks for null then), and the conditional ``ConsumedQuantity``/``ConsumedUnit``
   (tokens), ``SkuId`` (the model), ``SubAccountId``/``SubAccountName`` (the user's email
   and display name; null for usage no user is attributed to), ``Tags`` and, always null,
   ``ResourceId``/``ResourceName`` (usage is not billed per provisioned resource) and
@@ -35,9 +36,11 @@ Columns (types and nullability from the FOCUS 1.2 column definitions):
 - Left out: commitment-discount and capacity-reservation columns (none), unit prices,
   ``SkuPriceId``/``SkuMeter``/``SkuPriceDetails`` and ``PricingCategory`` (rates differ by
   token kind and the price list has no price ids, so one unit price would be invented),
-  ``InvoiceId`` (rows are not tied to an invoice), account and sub-account types (one
-  type each).
+  account and sub-account types (one type each).
 - ``PricingQuantity``/``PricingUnit`` are total tokens / ``Tokens``, like the consumed ones.
+  Both quantities are decimals (FOCUS types them so): the CSV writes every decimal with a
+  point (``1234.0``), so readers that infer types do not take whole token counts for
+  integers.
 - ``Tags`` is a JSON object of provider-defined tags, prefixed ``unimeter/`` as FOCUS asks
   of provider-defined keys: ``unimeter/model``, ``unimeter/user`` and
   ``unimeter/tenant_id`` (only those with a value).
@@ -113,6 +116,7 @@ COLUMNS: tuple[FocusColumn, ...] = (
     _c("ConsumedUnit", STRING, True, "Conditional"),
     _c("ContractedCost", DECIMAL, False),
     _c("EffectiveCost", DECIMAL, False),
+    _c("InvoiceId", STRING, True, "Recommended"),
     _c("InvoiceIssuerName", STRING, False),
     _c("ListCost", DECIMAL, False),
     _c("PricingQuantity", DECIMAL, True, scale=0),
@@ -226,6 +230,7 @@ def row(charge: Charge, account: Account, user_name: str | None) -> tuple[object
         "ConsumedUnit": "Tokens",
         "ContractedCost": effective,
         "EffectiveCost": effective,
+        "InvoiceId": None,
         "InvoiceIssuerName": service,
         "ListCost": effective,
         "PricingQuantity": Decimal(tokens),

@@ -2,8 +2,9 @@
 
 A table is a list of ``Column`` and rows of Python values in column order: ``str``,
 ``int``, ``Decimal`` (money, exact), ``datetime.date``, ``datetime.datetime`` (UTC),
-``bool`` or ``None``. CSV writes decimals as plain decimal text, days as ``YYYY-MM-DD``,
-instants as ``YYYY-MM-DDTHH:MM:SSZ`` and null as an empty field. Parquet keeps the types:
+``bool`` or ``None``. CSV writes decimals as plain decimal text with a point (``2.5``,
+``0.0``, ``1234.0``), days as ``YYYY-MM-DD``, instants as ``YYYY-MM-DDTHH:MM:SSZ`` and null
+as an empty field. Parquet keeps the types:
 ``date32``, ``timestamp[ms, UTC]``, ``int64``, ``bool``, ``string`` and ``decimal128(38,
 scale)`` (money at scale 8: the store holds cents * 10**6, i.e. 10**-8 dollars, so every
 amount fits exactly).
@@ -50,7 +51,10 @@ def text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value else "0"
+        digits = format(value.normalize(), "f") if value else "0"
+        # Always a point: readers that infer column types (pandas, polars, DuckDB, the
+        # FOCUS validator) would take a column of whole amounts or token counts for integers.
+        return digits if "." in digits else digits + ".0"
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, dt.date):

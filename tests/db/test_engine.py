@@ -1,0 +1,68 @@
+"""The embedded SQLite store on disk: owner-only files, like the key file."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from unimeter.config import Settings
+from unimeter.db.engine import Database
+from unimeter.db.migrate import upgrade
+from unimeter.runtime import open_runtime
+
+STORE = "unimeter.db"
+
+
+@pytest.fixture
+def usual_umask() -> Iterator[None]:
+    """The common 022 umask, under which SQLite alone creates world-readable files."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _modes(directory: Path) -> dict[str, int]:
+    return {
+        p.name: stat.S_IMODE(p.stat().st_mode)
+        for p in directory.iterdir()
+        if p.name.startswith(STORE)
+    }
+
+
+@pytest.mark.usefixtures("usual_umask")
+async def test_a_new_store_and_its_wal_files_are_owner_only(tmp_path: Path) -> None:
+    runtime = await open_runtime(Settings(data_dir=tmp_path, database_url=None))
+    try:
+        async with runtime.db.session() as session:
+            await session.execute(text("SELECT 1"))
+        modes = _modes(tmp_path)
+    finally:
+        await runtime.close()
+    assert set(modes) >= {STORE, f"{STORE}-wal", f"{STORE}-shm"}, modes
+    assert all(mode == 0o600 for mode in modes.values()), {k: oct(v) for k, v in modes.items()}
+
+
+@pytest.mark.usefixtures("usual_umask")
+async def test_an_existing_world_readable_store_is_tightened_on_open(tmp_path: Path) -> None:
+    path = tmp_path / STORE
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    for name in (STORE, f"{STORE}-wal", f"{STORE}-shm"):
+        (tmp_path / name).touch()
+        (tmp_path / name).chmod(0o644)
+
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            await session.execute(text("SELECT 1"))
+        modes = _modes(tmp_path)
+    finally:
+        await db.dispose()
+    assert modes == {STORE: 0o600, f"{STORE}-wal": 0o600, f"{STORE}-shm": 0o600}, modes
