@@ -8,19 +8,16 @@ test skips. Each run is a subprocess whose console summary is parsed.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.api import KEYS, api_world
 from tests.support.world import make_sim
-from unimeter.connectors.cursor.simulator import SimulatorConfig
 
 START, END = "2020-01-01", "2030-01-01"
 FOCUS_VERSION = "1.2.0.1"
@@ -37,14 +34,6 @@ def _executable() -> Path:
         if candidate is not None and candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     pytest.skip("needs Python 3.12 for focus-validator (make focus-validator)")
-
-
-def _simulator_settings(plan: str) -> dict[str, Any]:
-    if "plan" in {f.name for f in dataclasses.fields(SimulatorConfig)}:
-        return {"plan": plan}
-    if plan != "enterprise":  # the simulator's only plan before it had a plan setting
-        pytest.skip("plan gating not merged yet")
-    return {}
 
 
 def _package(executable: Path) -> Path:
@@ -105,7 +94,7 @@ async def test_focus_export_passes_the_focus_validator(
     plan: str, sqlite_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
     executable = _executable()
-    sim = make_sim(api_keys=KEYS, users=12, **_simulator_settings(plan))
+    sim = make_sim(api_keys=KEYS, users=12, plan=plan)
     files = {}
     async with api_world(sqlite_url, data_dir, sim=sim) as api:
         account = api.accounts["default"]
