@@ -4,6 +4,14 @@ SQLite gets WAL, a busy timeout, and two engines: writers open their transaction
 ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing with
 "database is locked" on a read-to-write upgrade, while readers keep plain deferred
 transactions and are never blocked by a running sync.
+
+Every SQLite writer of a process queues on one asyncio lock, so ``BEGIN IMMEDIATE`` only
+ever waits for writers outside that queue. A reader session that wrote would be one: its
+deferred transaction would take SQLite's write lock behind the queue's back and keep it
+until the session closed, and every queued writer would wait in the busy handler, then
+fail with "database is locked". Reader connections are therefore ``query_only``: such a
+write fails at once, in the reader that made it (and it would have been rolled back
+anyway, as readers never commit).
 """
 
 from __future__ import annotations
@@ -87,6 +95,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
             "PRAGMA synchronous=NORMAL",
             "PRAGMA busy_timeout=60000",
             "PRAGMA foreign_keys=ON",
+            # Last: the pragmas above must still be able to switch the file to WAL.
+            *(() if immediate else ("PRAGMA query_only=ON",)),
         ):
             cursor.execute(pragma)
         cursor.close()
