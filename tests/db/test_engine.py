@@ -1,4 +1,6 @@
-"""The embedded SQLite store on disk: owner-only files, like the key file."""
+"""The embedded SQLite store: owner-only files, like the key file; and a reader can never
+take the write lock behind the in-process writer queue (which would leave queued writers to
+fail "database is locked")."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
+from unimeter.accounts import repository as accounts_repo
 from unimeter.config import Settings
 from unimeter.db.engine import Database
 from unimeter.db.migrate import upgrade
+from unimeter.db.models import Environment
 from unimeter.runtime import open_runtime
 
 STORE = "unimeter.db"
@@ -66,3 +71,21 @@ async def test_an_existing_world_readable_store_is_tightened_on_open(tmp_path: P
     finally:
         await db.dispose()
     assert modes == {STORE: 0o600, f"{STORE}-wal": 0o600, f"{STORE}-shm": 0o600}, modes
+
+
+async def test_a_write_in_a_reader_fails_at_once_and_leaves_writers_free(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        async with db.session() as session:
+            await accounts_repo.ensure_environment(session, "default")
+        async with db.reader() as reader:
+            with pytest.raises(OperationalError, match="readonly"):
+                await reader.execute(text("UPDATE environments SET name = 'renamed'"))
+            # The reader's transaction holds no write lock: a writer commits meanwhile.
+            async with db.session() as session:
+                await accounts_repo.ensure_environment(session, "other")
+        async with db.reader() as reader:
+            names = set(await reader.scalars(select(Environment.name)))
+        assert names == {"default", "other"}
+    finally:
+        await db.dispose()

@@ -8,6 +8,14 @@ transactions and are never blocked by a running sync.
 The SQLite file is readable by its owner only (0600, like ``secret.key``): it holds
 everyone's usage and the encrypted credentials. SQLite gives its ``-wal``, ``-shm`` and
 ``-journal`` files the main file's mode, so creating that one 0600 covers them.
+
+Every SQLite writer of a process queues on one asyncio lock, so ``BEGIN IMMEDIATE`` only
+ever waits for writers outside that queue. A reader session that wrote would be one: its
+deferred transaction would take SQLite's write lock behind the queue's back and keep it
+until the session closed, and every queued writer would wait in the busy handler, then
+fail with "database is locked". Reader connections are therefore ``query_only``: such a
+write fails at once, in the reader that made it (and it would have been rolled back
+anyway, as readers never commit).
 """
 
 from __future__ import annotations
@@ -112,6 +120,8 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
             "PRAGMA synchronous=NORMAL",
             f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
+            # Last: the pragmas above must still be able to switch the file to WAL.
+            *(() if immediate else ("PRAGMA query_only=ON",)),
         ):
             cursor.execute(pragma)
         cursor.close()
