@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -80,12 +81,25 @@ async def _api_error(_: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+def _message(error: Any) -> str:
+    """Pydantic's message, said for people: a string's length in characters (its generic
+    length check on secrets says "items"), and without the "Value error, " of our own
+    validators. The input itself is never echoed: it may be a secret."""
+    kind = error.get("type")
+    ctx = error.get("ctx") or {}
+    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str | SecretStr):
+        bound = "at least" if kind == "too_short" else "at most"
+        limit = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return f"String should have {bound} {limit} characters"
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     failures = [
         {
             "location": ".".join(str(part) for part in error.get("loc", ())),
-            "message": str(error.get("msg", "invalid")),
+            "message": _message(error),
         }
         for error in exc.errors()
     ]

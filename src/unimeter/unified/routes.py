@@ -14,6 +14,7 @@ from unimeter.accounts import service as accounts
 from unimeter.api.deps import AccountDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
 from unimeter.api.pagination import codec, read_cursor
+from unimeter.api.params import Moment
 from unimeter.api.responses import JSON
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.db.models import IntegratedAccount
@@ -104,7 +105,7 @@ async def list_users(
     account: AccountDep,
     status: Annotated[str | None, Query(description="active, inactive, deleted or invited")] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
-    updated_after: Annotated[dt.datetime | None, Query(description="RFC 3339")] = None,
+    updated_after: Annotated[Moment | None, Query(description="RFC 3339")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_cursor: str | None = None,
     cursor: Annotated[str | None, Query(description="Alias of next_cursor")] = None,

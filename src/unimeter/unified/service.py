@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.keyset import PageSlice, slice_page
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import Position
+from unimeter.kit.times import OutOfRangeError, check_day
 from unimeter.runtime import Runtime
 
 from . import render, repository
 from .repository import DIMENSIONS, UsageQuery
 
 DEFAULT_DAYS = 30
+DayT = TypeVar("DayT", bound=dt.date)
 MAX_STORED_DAYS = 3 * 366
 REMOTE_EVENTS_CAP = 500
 
@@ -67,17 +69,26 @@ def parse_bound(text: str, name: str, *, is_end: bool) -> dt.date:
     value = text.strip()
     try:
         if len(value) == 10:
-            return dt.date.fromisoformat(value)
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(0), dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
         raise UsageParamsError(f"{name} must be YYYY-MM-DD or RFC 3339, not {text!r}") from exc
     if moment.tzinfo is None:
         raise UsageParamsError(f"{name} needs a time zone (for example Z)")
+    _within_bounds(moment, name)  # before the conversion, which could overflow itself
     moment = moment.astimezone(dt.UTC)
     day = moment.date()
     if is_end and moment.time() != dt.time(0):
         day += dt.timedelta(days=1)
     return day
+
+
+def _within_bounds(day: DayT, name: str) -> DayT:
+    try:
+        return check_day(day)
+    except OutOfRangeError as exc:
+        raise UsageParamsError(f"{name} {exc}") from exc
 
 
 def date_range(params: UsageParams, today: dt.date, *, max_days: int) -> tuple[dt.date, dt.date]:
