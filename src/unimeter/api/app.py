@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
@@ -39,6 +39,7 @@ from unimeter.webhooks.routes import router as webhooks_router
 from . import errors
 from .cache import ResponseCache
 from .deps import RuntimeDep, parse_limit
+from .query import reject_unknown_query
 from .ratelimit import RateLimiter
 
 DESCRIPTION = """\
@@ -155,6 +156,8 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # Every route, whichever router it comes from: unknown query parameters are a 400.
+        dependencies=[Depends(reject_unknown_query)],
     )
     if runtime is not None:
         _attach(app, runtime, background)  # usable without running the lifespan (tests)
