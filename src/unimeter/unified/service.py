@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +23,6 @@ from . import render, repository
 from .repository import DIMENSIONS, UsageQuery
 
 DEFAULT_DAYS = 30
-DayT = TypeVar("DayT", bound=dt.date)
 MAX_STORED_DAYS = 3 * 366
 REMOTE_EVENTS_CAP = 500
 
@@ -84,9 +83,9 @@ def parse_bound(text: str, name: str, *, is_end: bool) -> dt.date:
     return day
 
 
-def _within_bounds(day: DayT, name: str) -> DayT:
+def _within_bounds(day: dt.date, name: str) -> None:
     try:
-        return check_day(day)
+        check_day(day)
     except OutOfRangeError as exc:
         raise UsageParamsError(f"{name} {exc}") from exc
 
