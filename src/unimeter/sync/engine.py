@@ -56,7 +56,7 @@ from .source import (
     StreamSpec,
     Window,
 )
-from .windows import MAX_BACKFILL_DAYS, DAY_MS, day_floor, incremental_start, plan_windows
+from .windows import DAY_MS, MAX_BACKFILL_DAYS, day_floor, incremental_start, plan_windows
 
 log = logging.getLogger("unimeter.sync")
 
