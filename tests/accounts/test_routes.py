@@ -58,3 +58,18 @@ async def test_a_backfill_start_is_bounded_by_the_vendors_history(
         )
         assert accepted.status_code == 202, accepted.text
         assert accepted.json()["since"].startswith(oldest)
+
+
+async def test_the_private_url_opt_in_never_reaches_link_local(
+    database_url: str, data_dir: Path
+) -> None:
+    # api_world opts in to private URLs; the address is refused before any request is made.
+    async with api_world(database_url, data_dir, synced=False) as api:
+        for base_url in ("http://169.254.169.254", "http://[fe80::1]:80", "http://2852039166"):
+            response = await api.client.post(
+                "/integrated-accounts", json=_link(base_url=base_url), headers=api.auth()
+            )
+            assert response.status_code == 400, (base_url, response.text)
+            assert "base_url" in response.json()["message"]
+        listed = await api.get("/integrated-accounts", tenant_id="cust-9")
+        assert listed.json()["result"] == []
