@@ -36,7 +36,7 @@ from unimeter.web.routes import router as web_router
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 from unimeter.webhooks.routes import router as webhooks_router
 
-from . import errors
+from . import docs, errors
 from .cache import ResponseCache
 from .deps import RuntimeDep, parse_limit
 from .query import reject_unknown_query
@@ -153,7 +153,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by api/docs.py from local assets
         redoc_url=None,
         lifespan=lifespan,
         # Every route, whichever router it comes from: unknown query parameters are a 400.
@@ -162,6 +162,7 @@ def create_app(
     if runtime is not None:
         _attach(app, runtime, background)  # usable without running the lifespan (tests)
     errors.install(app)
+    docs.install(app, title=app.title, openapi_url="/openapi.json")
     if cache_responses:
         app.add_middleware(ResponseCache)
     app.add_middleware(LatencyMiddleware)
