@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 
 from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
-from unimeter.analytics.routes import directory_router
+from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
 from unimeter.connect.routes import router as connect_router
 from unimeter.exports.routes import router as exports_router
@@ -39,6 +39,7 @@ from unimeter.webhooks.routes import router as webhooks_router
 from . import docs, errors
 from .cache import ResponseCache
 from .deps import RuntimeDep, parse_limit
+from .limits import Limits, RequestLimits
 from .query import reject_unknown_query
 from .ratelimit import RateLimiter
 
@@ -69,6 +70,13 @@ def _attach(app: FastAPI, runtime: Runtime, background: Background) -> None:
     app.state.limiter = RateLimiter()
     app.state.account_limit = parse_limit(runtime.settings.account_rate_limit)
     app.state.token_limit = parse_limit(runtime.settings.token_rate_limit)
+    settings = runtime.settings
+    app.state.limits = Limits(
+        max_body_bytes=settings.max_body_bytes,
+        max_url_bytes=settings.max_url_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        uploads={"/directory": max(settings.max_body_bytes, MAX_DIRECTORY_BYTES)},
+    )
     app.state.cursors = CursorCodec(runtime.key.key.derive("unimeter/cursors/v1"))
     queue = JobQueue(runtime) if background.queue else None
     app.state.sync_dispatch = SyncDispatch(runtime, queue=queue)
@@ -166,6 +174,7 @@ def create_app(
     if cache_responses:
         app.add_middleware(ResponseCache)
     app.add_middleware(LatencyMiddleware)
+    app.add_middleware(RequestLimits)  # outermost: refuses before anything else runs
     routers = (
         accounts_router,
         sync_router,
