@@ -49,7 +49,7 @@ async def test_pages_show_an_earlier_day_when_asked(database_url: str, data_dir:
         assert f"as of {day}" in page.text
         assert f'data-metric="active_7d" data-value="{then["active_7d"]}"' in page.text
         assert f'href="/app/consumption?account={account}&amp;as_of={day}"' in page.text
-        for junk in ("2026-13-45", "yesterday", "9999-01-01"):
+        for junk in ("2026-13-45", "yesterday", "9999-01-01", "0001-01-01"):
             shown = await api.client.get("/app/seats", params={"account": account, "as_of": junk})
             assert shown.status_code == 200 and f"as of {today['as_of']}" in shown.text, junk
 
