@@ -33,6 +33,8 @@ def install(app: FastAPI, *, title: str, openapi_url: str) -> None:
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon.png",
             oauth2_redirect_url=None,
+            # No badge that would ask validator.swagger.io about our document.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get(ASSETS + "/{name}", include_in_schema=False)
