@@ -55,8 +55,10 @@ class RequestLimits:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limits: Limits | None = getattr(scope["app"].state, "limits", None)
-        if scope["type"] != "http" or limits is None:
+        limits: Limits | None = (
+            getattr(scope["app"].state, "limits", None) if scope["type"] == "http" else None
+        )
+        if limits is None:
             await self.app(scope, receive, send)
             return
         refused = _refusal(scope, limits)
