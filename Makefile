@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install browser focus-validator demo test lint typecheck unit bench clean
+.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ unit: $(STAMP) browser focus-validator ## the test suite: two processes, then th
 	$(BIN)/pytest -m slow --durations=5
 
 test: lint typecheck unit ## everything CI runs
+
+fuzz: $(STAMP) ## schemathesis against a real `unimeter serve`: fails on any 5xx (FUZZ_EXAMPLES=30)
+	$(BIN)/python -m tests.support.fuzz
 
 bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	$(BIN)/python bench/simulator.py

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     # Our API's own limits ("requests/seconds"); "off" disables one (benchmarks do).
     account_rate_limit: str = "50/10"
     token_rate_limit: str = "500/10"
+    # Request size limits (413, 414, 431 with the error envelope). Uploads of a directory
+    # have their own (analytics.routes.MAX_DIRECTORY_BYTES).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_url_bytes: int = Field(default=16 * 1024, ge=1024, le=512 * 1024)
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=512 * 1024)
     # Let base URLs and webhook URLs point at loopback or private networks (tests, demos).
     allow_private_urls: bool = False
     # Let webhook URLs point at loopback or private networks (tests, demos).

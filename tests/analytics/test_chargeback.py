@@ -210,7 +210,7 @@ async def test_bad_uploads_are_refused_by_line_and_change_nothing(
         junk = b"x" * (50 * 1024 * 1024)
         too_big = await put_directory(api, junk)
         assert too_big.status_code == 413
-        assert "at most 10 MB" in too_big.json()["message"]
+        assert "larger than 10 MiB" in too_big.json()["message"]  # api/limits.py, unread
         after = await api.get("/directory", integrated_account_id=api.accounts["default"])
     assert after.json() == before.json()
     assert [e["email"] for e in after.json()["result"]] == ["ann@x.dev"]

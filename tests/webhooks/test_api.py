@@ -96,7 +96,6 @@ async def test_urls_are_checked(database_url: str, data_dir: Path) -> None:
             "http://localhost/hook",
             "http://hooks.localhost/x",
             "http://10.1.2.3/x",
-            "http://169.254.169.254/latest/meta-data",
             "http://[::1]:9/x",
         )
         for url in private:
@@ -107,6 +106,11 @@ async def test_urls_are_checked(database_url: str, data_dir: Path) -> None:
             assert body["error"] == "Bad Request"
             assert body["message"].startswith("url: ")
             assert "UNIMETER_ALLOW_PRIVATE_WEBHOOKS=1" in body["message"], url
+        metadata = await api.client.post(
+            "/webhooks", json={"url": "http://169.254.169.254/latest/meta-data"}, headers=api.auth()
+        )
+        assert metadata.status_code == 400
+        assert "never allowed" in metadata.json()["message"]  # no opt-in allows it
 
         hook = await create_hook(api, PUBLIC_URL)
         moved = await api.client.patch(

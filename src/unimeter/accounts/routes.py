@@ -17,6 +17,7 @@ from unimeter.kit.netpolicy import URLRefusedError, check_url
 from unimeter.runtime import Runtime
 from unimeter.sync.dispatch import SyncDispatch
 from unimeter.sync.schemas import SyncRequest, SyncRunOut
+from unimeter.sync.windows import BackfillStartError, check_backfill_start
 
 from . import repository, service
 from .schemas import AccountCreate, AccountOut, AccountStatus, AccountUpdate, Deleted
@@ -158,7 +159,10 @@ async def request_sync(
     since_ms = None
     if body.since is not None:
         since = dt.datetime(body.since.year, body.since.month, body.since.day, tzinfo=dt.UTC)
-        since_ms = int(since.timestamp() * 1000)
+        try:
+            since_ms = check_backfill_start(int(since.timestamp() * 1000), runtime.clock())
+        except BackfillStartError as exc:
+            raise ApiError(400, f"since: {exc}") from exc
     run, _ = await _dispatch(request).request(account.id, full=body.full, since_ms=since_ms)
     return SyncRunOut.of(run)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from unimeter.api.deps import AccountDep, PrincipalDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ApiError, bad_request
 from unimeter.api.pagination import ListResponse, codec, envelope, read_cursor
+from unimeter.api.params import Day
 from unimeter.api.responses import JSON
 from unimeter.kit.cursors import query_fingerprint
 from unimeter.kit.money import dollars, parse_dollars
@@ -68,7 +69,7 @@ async def seats(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
-    as_of: Annotated[dt.date | None, Query(description="Last day of the windows (UTC)")] = None,
+    as_of: Annotated[Day | None, Query(description="Last day of the windows (UTC)")] = None,
     idle_days: Annotated[int, Query(ge=1, le=365, description="Idle after this many")] = 30,
 ) -> JSON:
     """Seat utilization: provisioned, active in 7 and 30 days, idle and never-used seats."""
@@ -89,8 +90,8 @@ async def consumption(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
-    start_date: Annotated[dt.date | None, Query(description="Inclusive (UTC day)")] = None,
-    end_date: Annotated[dt.date | None, Query(description="Exclusive (UTC day)")] = None,
+    start_date: Annotated[Day | None, Query(description="Inclusive (UTC day)")] = None,
+    end_date: Annotated[Day | None, Query(description="Exclusive (UTC day)")] = None,
     group_by: Annotated[list[ConsumptionDimension] | None, Query(alias="group_by[]")] = None,
     granularity: Granularity = "day",
     emails: Annotated[list[str] | None, Query(alias="emails[]")] = None,
@@ -201,8 +202,8 @@ async def chargeback(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
-    start_date: Annotated[dt.date | None, Query(description="Inclusive (UTC day)")] = None,
-    end_date: Annotated[dt.date | None, Query(description="Exclusive (UTC day)")] = None,
+    start_date: Annotated[Day | None, Query(description="Inclusive (UTC day)")] = None,
+    end_date: Annotated[Day | None, Query(description="Exclusive (UTC day)")] = None,
     by: ChargeBy = "team",
     granularity: Granularity = "month",
     source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
@@ -255,10 +256,8 @@ async def adoption_scorecards(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
-    start_date: Annotated[dt.date | None, Query(description="Inclusive (UTC day)")] = None,
-    end_date: Annotated[
-        dt.date | None, Query(description="Exclusive (UTC day); default today")
-    ] = None,
+    start_date: Annotated[Day | None, Query(description="Inclusive (UTC day)")] = None,
+    end_date: Annotated[Day | None, Query(description="Exclusive (UTC day); default today")] = None,
     source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
 ) -> JSON:
     """Adoption per team: DAU/WAU/MAU, acceptance, feature shares, cohorts, and the change
@@ -276,7 +275,7 @@ async def provisioning_audit(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
-    as_of: Annotated[dt.date | None, Query(description="The day to audit (UTC)")] = None,
+    as_of: Annotated[Day | None, Query(description="The day to audit (UTC)")] = None,
 ) -> JSON:
     """Findings with evidence: seats missing from the directory, offboarded people holding
     a seat, admins outside the allow-list, usage after removal, never-active seats."""

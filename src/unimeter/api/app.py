@@ -11,13 +11,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
-from unimeter.analytics.routes import directory_router
+from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
 from unimeter.connect.routes import router as connect_router
 from unimeter.exports.routes import router as exports_router
@@ -36,9 +36,11 @@ from unimeter.web.routes import router as web_router
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 from unimeter.webhooks.routes import router as webhooks_router
 
-from . import errors
+from . import docs, errors
 from .cache import ResponseCache
 from .deps import RuntimeDep, parse_limit
+from .limits import Limits, RequestLimits
+from .query import reject_unknown_query
 from .ratelimit import RateLimiter
 
 DESCRIPTION = """\
@@ -68,6 +70,13 @@ def _attach(app: FastAPI, runtime: Runtime, background: Background) -> None:
     app.state.limiter = RateLimiter()
     app.state.account_limit = parse_limit(runtime.settings.account_rate_limit)
     app.state.token_limit = parse_limit(runtime.settings.token_rate_limit)
+    settings = runtime.settings
+    app.state.limits = Limits(
+        max_body_bytes=settings.max_body_bytes,
+        max_url_bytes=settings.max_url_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        uploads={"/directory": max(settings.max_body_bytes, MAX_DIRECTORY_BYTES)},
+    )
     app.state.cursors = CursorCodec(runtime.key.key.derive("unimeter/cursors/v1"))
     queue = JobQueue(runtime) if background.queue else None
     app.state.sync_dispatch = SyncDispatch(runtime, queue=queue)
@@ -152,16 +161,20 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by api/docs.py from local assets
         redoc_url=None,
         lifespan=lifespan,
+        # Every route, whichever router it comes from: unknown query parameters are a 400.
+        dependencies=[Depends(reject_unknown_query)],
     )
     if runtime is not None:
         _attach(app, runtime, background)  # usable without running the lifespan (tests)
     errors.install(app)
+    docs.install(app, title=app.title, openapi_url="/openapi.json")
     if cache_responses:
         app.add_middleware(ResponseCache)
     app.add_middleware(LatencyMiddleware)
+    app.add_middleware(RequestLimits)  # outermost: refuses before anything else runs
     routers = (
         accounts_router,
         sync_router,

@@ -13,8 +13,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import SecretStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 log = logging.getLogger("unimeter.api")
 
@@ -80,12 +82,25 @@ async def _api_error(_: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+def _message(error: Any) -> str:
+    """Pydantic's message, said for people: a string's length in characters (its generic
+    length check on secrets says "items"), and without the "Value error, " of our own
+    validators. The input itself is never echoed: it may be a secret."""
+    kind = error.get("type")
+    ctx = error.get("ctx") or {}
+    if kind in ("too_short", "too_long") and isinstance(error.get("input"), str | SecretStr):
+        bound = "at least" if kind == "too_short" else "at most"
+        limit = ctx.get("min_length" if kind == "too_short" else "max_length")
+        return f"String should have {bound} {limit} characters"
+    return str(error.get("msg", "invalid")).removeprefix("Value error, ")
+
+
 async def _validation_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     failures = [
         {
             "location": ".".join(str(part) for part in error.get("loc", ())),
-            "message": str(error.get("msg", "invalid")),
+            "message": _message(error),
         }
         for error in exc.errors()
     ]
@@ -99,9 +114,28 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route {request.method} {request.url.path}"
     headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return JSONResponse(
         envelope(exc.status_code, message), status_code=exc.status_code, headers=headers
     )
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own ``Allow`` names only the
+    first route that matched the path, and FastAPI makes one route per method; asking each
+    route about each method also works through included routers."""
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 async def _unexpected(_: Request, exc: Exception) -> Response:

@@ -15,6 +15,8 @@ from unimeter.runtime import Runtime
 
 from .common import fail, run
 
+# Above the largest URL plus headers api/limits.py accepts (config.py caps both).
+H11_BUFFER_BYTES = 2 * 1024 * 1024
 LOG_FORMAT_HELP = "Log lines as text or json (secrets are redacted either way)."
 
 
@@ -53,6 +55,9 @@ def serve_command(
         log_level=None,
         log_config=None,
         proxy_headers=False,
+        # h11 drops a request line plus headers above its buffer (16 KiB by default) without
+        # an answer; with room to read them, api/limits.py answers 414 or 431 instead.
+        h11_max_incomplete_event_size=H11_BUFFER_BYTES,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -13,6 +14,7 @@ from unimeter.analytics.routes import scope_of
 from unimeter.analytics.schemas import ConsumptionDimension, Granularity
 from unimeter.api.deps import PrincipalDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, bad_request
+from unimeter.api.params import Day
 from unimeter.runtime import Runtime
 
 from . import finops, tables
@@ -27,9 +29,9 @@ TenantQuery = Annotated[
     str | None, Query(description="Every account of this tenant_id", min_length=1, max_length=255)
 ]
 StartQuery = Annotated[
-    dt.date | None, Query(description="Inclusive (UTC day); default 30 days before end_date")
+    Day | None, Query(description="Inclusive (UTC day); default 30 days before end_date")
 ]
-EndQuery = Annotated[dt.date | None, Query(description="Exclusive (UTC day); default tomorrow")]
+EndQuery = Annotated[Day | None, Query(description="Exclusive (UTC day); default tomorrow")]
 FormatQuery = Annotated[Literal["csv", "parquet"], Query(description="csv or parquet")]
 
 FILE: dict[int | str, dict[str, Any]] = {
@@ -50,9 +52,19 @@ def _range(runtime: Runtime, start: dt.date | None, end: dt.date | None) -> tupl
         raise bad_request(str(exc)) from exc
 
 
-def _file(table: Table, fmt: tables.Format) -> StreamingResponse:
+async def _file(table: Table, fmt: tables.Format) -> StreamingResponse:
+    # The first chunk is made before the status line is sent: a failure while the query
+    # starts becomes an error envelope, not a 200 whose body breaks off.
+    chunks = tables.write(fmt, table.columns, table.rows())
+    first = await anext(chunks, b"")
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
     return StreamingResponse(
-        tables.write(fmt, table.columns, table.rows()),
+        body(),
         media_type=tables.MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{table.name}.{fmt}"'},
     )
@@ -73,7 +85,7 @@ async def focus(
     whole charge, included usage being prepaid by the seat fee."""
     scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
     start, end = _range(runtime, start_date, end_date)
-    return _file(finops.focus(runtime, scope, start, end), format)
+    return await _file(finops.focus(runtime, scope, start, end), format)
 
 
 @router.get("/consumption", response_model=None, response_class=StreamingResponse, responses=FILE)
@@ -96,7 +108,7 @@ async def consumption(
         table = finops.consumption(runtime, scope, start, end, dims=dims, granularity=granularity)
     except ExportError as exc:
         raise bad_request(str(exc)) from exc
-    return _file(table, format)
+    return await _file(table, format)
 
 
 @router.get("/chargeback", response_model=None, response_class=StreamingResponse, responses=FILE)
@@ -122,4 +134,4 @@ async def chargeback(
         )
     except ExportError as exc:
         raise bad_request(str(exc)) from exc
-    return _file(table, format)
+    return await _file(table, format)

@@ -2,7 +2,9 @@
 
 Base URLs and webhook URLs come from API callers. Without this check a caller could make
 unimeter call its own cloud metadata service or internal admin ports (SSRF). Tests and the
-demo talk to 127.0.0.1 and opt in with ``UNIMETER_ALLOW_PRIVATE_URLS=1``.
+demo talk to 127.0.0.1 and opt in with ``UNIMETER_ALLOW_PRIVATE_URLS=1``. The opt-in covers
+loopback and private ranges only: link-local addresses and the clouds' metadata services are
+refused always, by name, by literal and by what a name resolves to now.
 """
 
 from __future__ import annotations
@@ -14,6 +16,21 @@ from urllib.parse import urlsplit
 
 class URLRefusedError(ValueError):
     """The URL is not allowed as an outbound target."""
+
+
+# Instance metadata services (AWS, GCP, Azure, OCI: 169.254.169.254; AWS over IPv6;
+# Alibaba), besides every link-local address they mostly live in.
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
+)
+METADATA_NAMES = ("metadata.google.internal", "metadata.goog", "metadata", "instance-data")
+
+
+def _never(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Refused even with the opt-in: link-local (169.254.0.0/16, fe80::/10) and metadata."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_link_local or address in METADATA_ADDRESSES
 
 
 def check_url(
@@ -28,10 +45,15 @@ def check_url(
         raise URLRefusedError("the URL must be http(s)://host[:port][/path]")
     if parts.username or parts.password:
         raise URLRefusedError("the URL must not contain credentials")
-    if allow_private:
-        return url.strip().rstrip("/")
+    host = parts.hostname.lower().rstrip(".")
+    if host in METADATA_NAMES:
+        raise URLRefusedError(f"{parts.hostname} is a cloud metadata service; it is never allowed")
     for address in _addresses(parts.hostname, resolve):
-        if not address.is_global:
+        if _never(address):
+            raise URLRefusedError(
+                f"{parts.hostname} is a link-local or cloud metadata address; it is never allowed"
+            )
+        if not allow_private and not address.is_global:
             raise URLRefusedError(
                 f"{parts.hostname} is a loopback, private or reserved address; set "
                 f"{opt_in}=1 to allow it"

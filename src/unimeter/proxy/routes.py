@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from unimeter.accounts import service as accounts
 from unimeter.api.deps import AccountDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError
+from unimeter.api.query import passthrough_query
 from unimeter.connectors.cursor.errors import CursorError
 
 from .service import ProxyPathError, forward
@@ -46,6 +47,8 @@ for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         proxy_cursor,
         methods=[_method],
         operation_id=f"proxy_cursor_{_method.lower()}",
+        # The query string goes to the vendor as it is: any parameter is allowed.
+        dependencies=[Depends(passthrough_query)],
         response_class=Response,
         responses={
             200: {"description": "Cursor's response: status, body and Retry-After unchanged"}

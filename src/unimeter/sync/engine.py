@@ -58,11 +58,10 @@ from .source import (
     StreamUnavailableError,
     Window,
 )
-from .windows import DAY_MS, day_floor, incremental_start, plan_windows
+from .windows import DAY_MS, MAX_BACKFILL_DAYS, day_floor, incremental_start, plan_windows
 
 log = logging.getLogger("unimeter.sync")
 
-MAX_BACKFILL_DAYS = 365
 SETTLE_EVERY_MS = DAY_MS
 
 

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .source import Window
 
 DAY_MS = 86_400_000
+# How far back a backfill may start: the vendor keeps about a year of history it will return
+# (the first sync probes no further), so an older start only fails at the vendor.
+MAX_BACKFILL_DAYS = 365
+
+
+class BackfillStartError(ValueError):
+    """A requested backfill start outside what the vendor can return."""
+
+
+def check_backfill_start(since_ms: int, now_ms: int) -> int:
+    """``since_ms`` if a backfill may start there: not before ``MAX_BACKFILL_DAYS`` days ago
+    (UTC days), and not after today."""
+    earliest = day_floor(now_ms) - MAX_BACKFILL_DAYS * DAY_MS
+    if since_ms < earliest:
+        raise BackfillStartError(
+            f"a backfill starts at most {MAX_BACKFILL_DAYS} days back (the vendor returns no "
+            f"older history); the earliest start now is {_day(earliest)}"
+        )
+    if since_ms > now_ms:
+        raise BackfillStartError(f"a backfill cannot start in the future (today is {_day(now_ms)})")
+    return since_ms
+
+
+def _day(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).date().isoformat()
 
 
 def day_floor(ms: int) -> int:

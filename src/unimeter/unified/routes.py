@@ -14,6 +14,7 @@ from unimeter.accounts import service as accounts
 from unimeter.api.deps import AccountDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
 from unimeter.api.pagination import codec, read_cursor
+from unimeter.api.params import Moment
 from unimeter.api.responses import JSON
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.db.models import IntegratedAccount
@@ -33,6 +34,7 @@ from .schemas import (
     UnifiedUser,
     UsageList,
     UserList,
+    UserStatus,
 )
 
 router = APIRouter(
@@ -42,6 +44,11 @@ router = APIRouter(
 )
 
 ListQuery = Annotated[list[str], Query()]
+
+
+def _plain(name: str) -> Any:
+    """``name=a,b`` besides ``name[]=a``: accepted, declared (so not unknown), undocumented."""
+    return Query(alias=name, include_in_schema=False)
 
 
 def _both(bracketed: list[str], plain: list[str]) -> tuple[str, ...]:
@@ -102,9 +109,9 @@ async def list_users(
     request: Request,
     runtime: RuntimeDep,
     account: AccountDep,
-    status: Annotated[str | None, Query(description="active, inactive, deleted or invited")] = None,
+    status: Annotated[UserStatus | None, Query()] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
-    updated_after: Annotated[dt.datetime | None, Query(description="RFC 3339")] = None,
+    updated_after: Annotated[Moment | None, Query(description="RFC 3339")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_cursor: str | None = None,
     cursor: Annotated[str | None, Query(description="Alias of next_cursor")] = None,
@@ -191,14 +198,18 @@ async def list_usage(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_cursor: str | None = None,
     cursor: Annotated[str | None, Query(description="Alias of next_cursor")] = None,
+    user_ids_plain: Annotated[list[str] | None, _plain("user_ids")] = None,
+    emails_plain: Annotated[list[str] | None, _plain("emails")] = None,
+    model_ids_plain: Annotated[list[str] | None, _plain("model_ids")] = None,
+    surfaces_plain: Annotated[list[str] | None, _plain("surfaces")] = None,
+    group_by_plain: Annotated[list[str] | None, _plain("group_by")] = None,
 ) -> JSON:
     """Per-period usage records; the default grain is (user, product, day)."""
     params = _usage_params(
-        start_date, end_date, _both(user_ids or [], request.query_params.getlist("user_ids")),
-        _both(emails or [], request.query_params.getlist("emails")),
-        _both(model_ids or [], request.query_params.getlist("model_ids")),
-        _both(surfaces or [], request.query_params.getlist("surfaces")),
-        tuple(group_by or ()) + _both([], request.query_params.getlist("group_by")), granularity,
+        start_date, end_date, _both(user_ids or [], user_ids_plain or []),
+        _both(emails or [], emails_plain or []), _both(model_ids or [], model_ids_plain or []),
+        _both(surfaces or [], surfaces_plain or []),
+        tuple(group_by or ()) + _both([], group_by_plain or []), granularity,
         include_inactive, include_remote_data, tuple(exclude_fields or ()), response_format,
     )  # fmt: skip
     filters = {"route": "usage", "account": account.id, "mode": mode, **params.filters()}

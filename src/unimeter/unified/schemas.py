@@ -15,6 +15,7 @@ Granularity = Literal["day", "week", "month", "total"]
 Dimension = Literal["user", "model", "surface"]
 ResponseFormat = Literal["unified", "raw"]
 Mode = Literal["stored", "live"]
+UserStatus = Literal["active", "inactive", "deleted", "invited"]
 
 
 class _Open(BaseModel):

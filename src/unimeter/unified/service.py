@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.db.keyset import PageSlice, slice_page
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import Position
+from unimeter.kit.times import OutOfRangeError, check_day
 from unimeter.runtime import Runtime
 
 from . import render, repository
@@ -67,17 +68,26 @@ def parse_bound(text: str, name: str, *, is_end: bool) -> dt.date:
     value = text.strip()
     try:
         if len(value) == 10:
-            return dt.date.fromisoformat(value)
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(0), dt.UTC)
+        else:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
         raise UsageParamsError(f"{name} must be YYYY-MM-DD or RFC 3339, not {text!r}") from exc
     if moment.tzinfo is None:
         raise UsageParamsError(f"{name} needs a time zone (for example Z)")
+    _within_bounds(moment, name)  # before the conversion, which could overflow itself
     moment = moment.astimezone(dt.UTC)
     day = moment.date()
     if is_end and moment.time() != dt.time(0):
         day += dt.timedelta(days=1)
     return day
+
+
+def _within_bounds(day: dt.date, name: str) -> None:
+    try:
+        check_day(day)
+    except OutOfRangeError as exc:
+        raise UsageParamsError(f"{name} {exc}") from exc
 
 
 def date_range(params: UsageParams, today: dt.date, *, max_days: int) -> tuple[dt.date, dt.date]:

@@ -25,6 +25,7 @@ from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.auth.service import Principal
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars, parse_dollars
+from unimeter.kit.times import check_day
 from unimeter.runtime import Runtime
 from unimeter.sync import state_repository
 from unimeter.sync.schemas import SyncRunOut
@@ -83,10 +84,11 @@ class Context:
 
 
 def parse_day(text: str | None) -> dt.date | None:
-    """A ``YYYY-MM-DD`` from a link or the date picker; anything else means "today"."""
+    """A ``YYYY-MM-DD`` from a link or the date picker, within the input bounds of
+    kit/times.py; anything else means "today"."""
     try:
-        day = dt.date.fromisoformat(text) if text and len(text) == 10 else None
-    except ValueError:
+        day = check_day(dt.date.fromisoformat(text)) if text and len(text) == 10 else None
+    except ValueError:  # OutOfRangeError included
         return None
     # fromisoformat also takes 20260412; the picker and our links say 2026-04-12.
     return day if day is not None and day.isoformat() == text else None

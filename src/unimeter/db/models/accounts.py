@@ -42,8 +42,9 @@ class IntegratedAccount(Base):
     # Per-account tuning (cadence, lookbacks, seat price); documented where it is read.
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     last_synced_at: Mapped[int | None] = mapped_column(BigInteger)
-    # Scheduled sync cadence; NULL means on demand only.
-    sync_frequency_minutes: Mapped[int | None] = mapped_column(Integer, default=60)
+    # Scheduled sync cadence; NULL means on demand only. No column default: with one, the
+    # ORM would store it in place of an explicit None (the default lives in LinkRequest).
+    sync_frequency_minutes: Mapped[int | None] = mapped_column(Integer)
     # When the scheduler next syncs the account (NULL: not scheduled).
     next_sync_at: Mapped[int | None] = mapped_column(BigInteger)
     # Bumped with every change to the account's synced data; response caches key on it.
