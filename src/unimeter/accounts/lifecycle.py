@@ -21,7 +21,7 @@ NEEDS_REAUTH = "needs_reauth"
 
 async def announce(session: AsyncSession, account: IntegratedAccount, *event_types: str) -> None:
     await session.flush()
-    data = AccountOut.of(account).model_dump(mode="json")
+    data = AccountOut.of(account).model_dump(mode="json", exclude={"capabilities"})
     for event_type in event_types:
         await publish(session, account.environment_id, event_type, data)
 

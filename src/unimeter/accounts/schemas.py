@@ -97,7 +97,7 @@ class AccountOut(BaseModel):
     updated_at: dt.datetime
     capabilities: dict[str, CapabilityOut] | None = Field(
         None,
-        description="Per stream, whether the vendor offers it to this account (null in "
+        description="Per stream, whether the vendor offers it to this account (not in "
         "webhook payloads)",
     )
 

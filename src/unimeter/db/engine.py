@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 from sqlalchemy import event
@@ -133,6 +133,32 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
     return engine
 
 
+T = TypeVar("T")
+
+
+async def _settle(step: Awaitable[T]) -> T:
+    """Run ``step`` to completion even when the task is cancelled meanwhile, then re-raise
+    the cancellation.
+
+    A cancellation that lands inside a SQLite statement or a commit makes the pool drop the
+    connection mid-transaction, and a connection dropped that way may stay open, holding
+    the file's write lock, until it is garbage collected: every later writer then fails with
+    "database is locked" after its busy timeout. A sync cancels its other streams when one
+    fails, and a run's heartbeat is cancelled when the run ends, so units of work are
+    settled rather than cut.
+    """
+    task = asyncio.ensure_future(step)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return task.result()
+
+
 class Database:
     """The async engines of one store, and the unit-of-work sessions on top of them."""
 
@@ -179,13 +205,26 @@ class Database:
 
     @asynccontextmanager
     async def _unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        async with self._writers() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        session = self._writers()
+        try:
+            yield session
+            await _settle(session.commit())
+        except BaseException:
+            await _settle(session.rollback())
+            raise
+        finally:
+            # Returning the connection to the pool rolls back whatever is still open on it.
+            await _settle(session.close())
+
+    async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``work`` in one unit of work that a cancellation cannot cut in half: it takes
+        effect once the unit has committed (or rolled back). For tasks that get cancelled."""
+
+        async def unit() -> T:
+            async with self.session() as session:
+                return await work(session)
+
+        return await _settle(unit())
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -14,9 +14,11 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.accounts import repository as accounts_repository
 from unimeter.db.base import now_ms
@@ -159,8 +161,8 @@ class SyncEngine:
             self._member_ids[account_id] = await members_repository.member_ids_by_email(
                 session, account_id
             )
-        await asyncio.gather(
-            *(self._stream(account_id, source, s, options, floor, report, progress) for s in rest)
+        await _all_or_none(
+            [self._stream(account_id, source, s, options, floor, report, progress) for s in rest]
         )
 
     async def _floor(
@@ -244,15 +246,12 @@ class SyncEngine:
     ) -> None:
         if reason is not None:
             stats.status, stats.unavailable_reason = "unavailable", reason
-        async with self.db.session() as session:
-            await repository.save_state(
-                session,
-                account_id,
-                spec.name,
-                availability="available" if reason is None else "unavailable",
-                unavailable_reason=reason,
-                checked_at=self.clock(),
-            )
+        values = {
+            "availability": "available" if reason is None else "unavailable",
+            "unavailable_reason": reason,
+            "checked_at": self.clock(),
+        }
+        await self._save_state(account_id, spec.name, **values)
 
     async def _snapshot(
         self,
@@ -265,12 +264,10 @@ class SyncEngine:
     ) -> None:
         stats.windows = 1
         async for batch in source.fetch(spec.name, None):
-            async with self.db.session() as session:
-                stats.count(await self._write(session, account_id, run_id, batch))
+            stats.count(await self._write_batch(account_id, run_id, batch))
             if progress:
                 progress(spec.name, stats)
-        async with self.db.session() as session:
-            await repository.save_state(session, account_id, spec.name, watermark_ms=self.clock())
+        await self._save_state(account_id, spec.name, watermark_ms=self.clock())
         stats.windows_done = 1
 
     async def _windowed(
@@ -304,13 +301,11 @@ class SyncEngine:
         windows = plan_windows(start, end, spec.max_window_days)
         stats.windows = len(windows)
         if state.floor_ms is None and floor is not None:
-            async with self.db.session() as session:
-                await repository.save_state(session, account_id, spec.name, floor_ms=floor)
+            await self._save_state(account_id, spec.name, floor_ms=floor)
         for window in windows:
             await self._window(account_id, source, spec, window, stats, progress)
         if settling:
-            async with self.db.session() as session:
-                await repository.save_state(session, account_id, spec.name, settled_at=now)
+            await self._save_state(account_id, spec.name, settled_at=now)
 
     async def _window(
         self,
@@ -322,20 +317,39 @@ class SyncEngine:
         progress: Progress | None,
     ) -> None:
         async for batch in source.fetch(spec.name, window):
-            async with self.db.session() as session:
-                stats.count(await self._write(session, account_id, None, batch))
+            stats.count(await self._write_batch(account_id, None, batch))
             if progress:
                 progress(spec.name, stats)
+
         # Only now is the whole window committed, so only now may the watermark pass it.
-        async with self.db.session() as session:
+        async def advance(session: AsyncSession) -> None:
             state = await repository.get_state(session, account_id, spec.name)
             if state.watermark_ms is None or window.end_ms > state.watermark_ms:
                 await repository.save_state(
                     session, account_id, spec.name, watermark_ms=window.end_ms
                 )
+
+        await self.db.write(advance)
         stats.windows_done += 1
         if progress:
             progress(spec.name, stats)
+
+    # Streams are cancelled when another one fails: their writes go through ``db.write``,
+    # which a cancellation cannot cut in half (see db/engine.py).
+
+    async def _save_state(self, account_id: str, stream: str, **values: Any) -> None:
+        async def save(session: AsyncSession) -> None:
+            await repository.save_state(session, account_id, stream, **values)
+
+        await self.db.write(save)
+
+    async def _write_batch(
+        self, account_id: str, run_id: str | None, batch: list[Record]
+    ) -> Counts:
+        async def write(session: AsyncSession) -> Counts:
+            return await self._write(session, account_id, run_id, batch)
+
+        return await self.db.write(write)
 
     async def _write(
         self, session: Any, account_id: str, run_id: str | None, batch: list[Record]
@@ -383,6 +397,20 @@ class SyncEngine:
         if counts.inserted or counts.updated:
             await rollups_repository.mark_dirty(session, account_id, _days_of(events))
         return counts
+
+
+async def _all_or_none(coroutines: list[Coroutine[Any, Any, None]]) -> None:
+    """Run concurrently; the first failure cancels the others (a stream still writing after
+    its run closed and released the account's lock could overlap the next run), then is
+    raised as itself."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _days_of(events: list[UsageEventRecord]) -> set[dt.date]:

@@ -83,13 +83,19 @@ class RunTracker:
         self, account_id: str, run_id: str, snapshot: Callable[[], SyncReport]
     ) -> None:
         """Renew the lease and record progress until cancelled."""
+
+        async def beat(session: AsyncSession) -> bool:
+            if not await repository.heartbeat(session, account_id, run_id):
+                return False
+            await repository.update_run(session, run_id, **_figures(snapshot()))
+            return True
+
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
-            async with self.db.session() as session:
-                if not await repository.heartbeat(session, account_id, run_id):
-                    log.warning("lost the sync lock of %s", account_id)
-                    return
-                await repository.update_run(session, run_id, **_figures(snapshot()))
+            # Cancelled when the run ends: a beat already begun is finished, never cut.
+            if not await self.db.write(beat):
+                log.warning("lost the sync lock of %s", account_id)
+                return
 
     async def close(self, account_id: str, report: SyncReport) -> None:
         if report.status == "running":  # cancelled (shutdown) before it could finish

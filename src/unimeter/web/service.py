@@ -25,7 +25,7 @@ from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.auth.service import Principal
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars, parse_dollars
-from unimeter.kit.times import check_day
+from unimeter.kit.times import DAY_BOUNDS, check_day
 from unimeter.runtime import Runtime
 from unimeter.sync import state_repository
 from unimeter.sync.schemas import SyncRunOut
@@ -98,6 +98,12 @@ def day_error(text: str | None) -> str | None:
     """The message for a date that is not ``YYYY-MM-DD`` (the picker takes typed text)."""
     if not text or parse_day(text) is not None:
         return None
+    try:
+        outside = dt.date.fromisoformat(text).isoformat() == text
+    except ValueError:
+        outside = False
+    if outside:  # a real day, but before or after anything the store can hold
+        return f"{text} is after today or outside {DAY_BOUNDS} (UTC): showing today."
     return f"{text[:30]!r} is not a date: write it as YYYY-MM-DD (UTC). Showing today."
 
 
