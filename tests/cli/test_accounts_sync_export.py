@@ -122,6 +122,8 @@ def test_unreachable_cursor_is_one_line(cli: CLI) -> None:
         (["sync", "acc_nope"], 1, "no integrated account"),
         (["sync"], 2, "--all"),
         (["sync", "--all", "--since", "June"], 2, "YYYY-MM-DD"),
+        (["sync", "--all", "--since", "1970-01-01"], 2, "at most 365 days back"),
+        (["sync", "--all", "--since", "2999-01-01"], 2, "cannot start in the future"),
         (
             ["export", "events", "--account", "acc_nope", "--format", "csv"],
             1,

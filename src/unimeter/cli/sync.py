@@ -21,9 +21,11 @@ from rich.progress import (
 from rich.table import Table
 
 from unimeter.accounts import service as accounts
+from unimeter.db.base import now_ms
 from unimeter.runtime import Runtime
 from unimeter.sync.report import StreamStats, SyncOptions, SyncReport
 from unimeter.sync.service import sync_account
+from unimeter.sync.windows import BackfillStartError, check_backfill_start
 
 from . import errors
 from .common import day_start_ms, fail, parse_day, run
@@ -42,7 +44,13 @@ def sync_command(
     if bool(account_ids) == all_accounts:
         fail("name the accounts to sync, or pass --all (not both)", 2)
     since_day = parse_day(since, "--since")
-    options = SyncOptions(full=full, since_ms=day_start_ms(since_day) if since_day else None)
+    since_ms = day_start_ms(since_day) if since_day else None
+    if since_ms is not None:
+        try:
+            check_backfill_start(since_ms, now_ms())
+        except BackfillStartError as exc:
+            fail(f"--since: {exc}", 2)
+    options = SyncOptions(full=full, since_ms=since_ms)
     show_progress = not as_json and sys.stderr.isatty()
 
     async def main(runtime: Runtime) -> tuple[list[SyncReport], list[Failure]]:
