@@ -13,6 +13,7 @@ import httpx
 from tests.support.live import serve
 from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.config import Settings
+from unimeter.connectors.cursor.budget import RateBudget
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.retry import RetryPolicy
 from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig, create_app
@@ -75,8 +76,13 @@ async def world(
 ) -> AsyncIterator[World]:
     sim = sim or make_sim()
     with endpoint(sim, transport) as (base_url, asgi):
+        # A budget of its own: a 429 another test provoked must not hold this one up.
         connector = CursorConnector(
-            minute_seconds=minute_seconds, transport=asgi, retry=retry, timeout=timeout
+            minute_seconds=minute_seconds,
+            transport=asgi,
+            retry=retry,
+            timeout=timeout,
+            budget=RateBudget(minute_seconds=minute_seconds),
         )
         config = Settings(data_dir=data_dir, database_url=database_url, **settings)
         runtime = await open_runtime(config, connector=connector, clock=sim.clock.now_ms)

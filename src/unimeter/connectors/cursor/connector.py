@@ -7,6 +7,7 @@ import httpx
 from unimeter.connectors.base import CredentialsRejectedError, Validation, VendorUnavailableError
 
 from . import mapping
+from .budget import RateBudget
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
 from .retry import RetryPolicy
@@ -32,8 +33,11 @@ class CursorConnector:
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 60.0,
+        budget: RateBudget | None = None,
     ) -> None:
         self.minute_seconds = minute_seconds
+        # None: the process-wide budget of each key (every client of the process shares it).
+        self.budget = budget
         self.transport = transport
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
@@ -46,6 +50,7 @@ class CursorConnector:
             minute_seconds=self.minute_seconds,
             retry=self.retry,
             timeout=self.timeout,
+            budget=self.budget,
         )
 
     def source(self, client: CursorClient) -> CursorSource:
@@ -68,6 +73,7 @@ class CursorConnector:
             minute_seconds=self.minute_seconds,
             retry=RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0),
             timeout=min(self.timeout, 20.0),
+            budget=self.budget,
         )
         async with client:
             try:
