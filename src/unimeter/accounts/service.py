@@ -183,9 +183,7 @@ async def capabilities(
     runtime: Runtime, accounts: Sequence[IntegratedAccount]
 ) -> dict[str, list[stream_capabilities.Capability]]:
     """What each account's vendor offers it, stream by stream (``unknown`` before a sync)."""
-    specs = {a.id: runtime.connector(a.integration).streams for a in accounts}
-    async with runtime.db.reader() as session:
-        return await stream_capabilities.for_accounts(session, specs)
+    return await stream_capabilities.for_accounts(runtime, accounts)
 
 
 async def remove_account(runtime: Runtime, account_id: str) -> None:

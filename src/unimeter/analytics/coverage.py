@@ -44,9 +44,7 @@ Gaps = dict[str, dict[str, str]]
 
 async def gaps(runtime: Runtime, scope: Scope) -> Gaps:
     """Per account, what the vendor refused it (the last sync's word; unknown is no gap)."""
-    specs = {a.id: runtime.connector(a.integration).streams for a in scope.accounts}
-    async with runtime.db.reader() as session:
-        found = await capabilities.for_accounts(session, specs)
+    found = await capabilities.for_accounts(runtime, scope.accounts)
     return {
         account_id: {
             c.provides: c.reason or "refused by the vendor"

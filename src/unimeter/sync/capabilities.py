@@ -8,11 +8,12 @@ shows up by the next day without costing a request on every run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from unimeter.db.models import IntegratedAccount
+from unimeter.runtime import Runtime
 
 from . import state_repository
 from .source import StreamSpec
@@ -62,11 +63,12 @@ def capabilities_of(
 
 
 async def for_accounts(
-    session: AsyncSession, specs_by_account: dict[str, tuple[StreamSpec, ...]]
+    runtime: Runtime, accounts: Sequence[IntegratedAccount]
 ) -> dict[str, list[Capability]]:
-    """The capabilities of several accounts, each with its connector's streams."""
-    states = await state_repository.states_of(session, list(specs_by_account))
+    """What each account's vendor offers it, stream by stream (``unknown`` before a sync)."""
+    async with runtime.db.reader() as session:
+        states = await state_repository.states_of(session, [a.id for a in accounts])
     return {
-        account_id: capabilities_of(specs, states[account_id])
-        for account_id, specs in specs_by_account.items()
+        a.id: capabilities_of(runtime.connector(a.integration).streams, states[a.id])
+        for a in accounts
     }

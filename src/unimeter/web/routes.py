@@ -173,6 +173,10 @@ async def set_seat_price(
     return RedirectResponse(f"/app/seats?{query}", status_code=303)
 
 
+async def _no_notes() -> list[dict[str, Any]]:
+    return []  # one person's page has no team chart to explain
+
+
 @router.get("/consumption")
 async def consumption_page(
     request: Request,
@@ -191,13 +195,13 @@ async def consumption_page(
         ),
         _daily(runtime, ctx, days, user),
         _charts(runtime, ctx, days, *ids, user=user),
-        service.team_notes(runtime, ctx),
+        service.team_notes(runtime, ctx) if not user else _no_notes(),
     )  # fmt: skip
     charts.update(_daily_charts(daily))
     return _render(
         request, "/app/consumption", ctx, days, user,
         users=users, charts=charts, ranges=service.RANGES,
-        team_notes=[] if user else team_notes,
+        team_notes=team_notes,
     )  # fmt: skip
 
 
