@@ -38,13 +38,13 @@ from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.models import MembersResponse, UsageEventsResponse
 from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig, create_app
 from unimeter.connectors.cursor.source import CursorSource
+from unimeter.connectors.windows import DAY_MS, day_floor, plan_windows
 from unimeter.db.base import new_id
 from unimeter.db.models import IntegratedAccount, SyncState
 from unimeter.runtime import open_runtime
-from unimeter.sync import members_repository, usage_repository
-from unimeter.sync.report import SyncOptions
+from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
-from unimeter.sync.windows import DAY_MS, day_floor, plan_windows
+from unimeter.sync.store import members_repository, usage_repository
 
 KEY = "crsr_" + "b" * 64
 EVENTS_ONLY = SyncOptions(streams=frozenset({"members", "usage_events"}))

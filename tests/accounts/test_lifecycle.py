@@ -30,7 +30,7 @@ from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import SimulatedCursor
 from unimeter.connectors.cursor.simulator import create_app as create_simulator
 from unimeter.runtime import Runtime, open_runtime
-from unimeter.sync.scheduler import Scheduler
+from unimeter.sync.scheduling.scheduler import Scheduler
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 
 REVOKED = "crsr_" + "7" * 64

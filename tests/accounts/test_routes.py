@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.support.api import KEYS, api_world
 from tests.support.world import SIM_BASE_URL
-from unimeter.sync.windows import MAX_BACKFILL_DAYS
+from unimeter.connectors.windows import MAX_BACKFILL_DAYS
 
 
 def _link(**extra: object) -> dict[str, object]:

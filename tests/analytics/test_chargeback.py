@@ -17,7 +17,7 @@ from tests.support.world import make_sim
 from unimeter.connectors.cursor.simulator import Quirks
 from unimeter.connectors.cursor.simulator.truth import TeamTruth, TruthEvent
 from unimeter.db.models import UsageEvent
-from unimeter.sync import rollups_repository as rollups
+from unimeter.sync.store import rollups_repository as rollups
 
 START, END = "2020-01-01", "2030-01-01"
 

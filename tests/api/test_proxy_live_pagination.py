@@ -163,6 +163,6 @@ async def test_page_walk_never_repeats_or_skips_while_a_sync_writes(
 
 
 def _options() -> Any:
-    from unimeter.sync.report import SyncOptions
+    from unimeter.sync.engine.report import SyncOptions
 
     return SyncOptions(full=True)

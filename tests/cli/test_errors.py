@@ -12,7 +12,7 @@ import pytest
 from tests.support.cli import CLI, one_line_error
 from unimeter.cli.errors import explain
 from unimeter.connectors.cursor.errors import CursorForbiddenError
-from unimeter.sync.source import SourceUnavailableError
+from unimeter.connectors.source import SourceUnavailableError
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from tests.support.compare import (
 )
 from tests.support.world import world
 from unimeter.db.models import SpendSnapshot, SyncRun, SyncState, UsageEvent, UsageEventRevision
-from unimeter.sync.report import SyncOptions
+from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
 
 

@@ -16,9 +16,9 @@ from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.config import Settings
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import create_app
+from unimeter.connectors.source import SourceUnavailableError
 from unimeter.runtime import open_runtime
 from unimeter.sync.service import sync_account
-from unimeter.sync.source import SourceUnavailableError
 
 
 class SpendDownEventsStuck(httpx.AsyncBaseTransport):

@@ -17,7 +17,7 @@ from tests.support.compare import (
 from tests.support.world import World, make_sim, world
 from unimeter.accounts import service as accounts
 from unimeter.db.models import AuditEvent, BillingGroup, SyncRun
-from unimeter.sync.report import SyncOptions
+from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.schemas import SyncRunOut
 from unimeter.sync.service import sync_account
 

@@ -18,11 +18,11 @@ from tests.support.world import SIM_BASE_URL, make_sim, world
 from unimeter.accounts.service import get_account
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.models import DailyUsage, Member, SyncRun, UsageEvent
-from unimeter.sync import state_repository
-from unimeter.sync.dispatch import SyncDispatch
-from unimeter.sync.report import SyncAuthError, SyncBusyError, SyncOptions
+from unimeter.sync.engine.report import SyncAuthError, SyncBusyError, SyncOptions
+from unimeter.sync.scheduling.dispatch import SyncDispatch
 from unimeter.sync.schemas import SyncRunOut
 from unimeter.sync.service import sync_account
+from unimeter.sync.store import state_repository
 
 DAY = 86_400_000
 

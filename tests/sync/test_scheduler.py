@@ -10,9 +10,9 @@ from sqlalchemy import select
 from tests.support.world import World, make_sim, world
 from unimeter.accounts import service as accounts
 from unimeter.db.models import IntegratedAccount, SyncRun
-from unimeter.sync import cadence
-from unimeter.sync.dispatch import SyncDispatch
-from unimeter.sync.scheduler import Scheduler
+from unimeter.sync.scheduling import cadence
+from unimeter.sync.scheduling.dispatch import SyncDispatch
+from unimeter.sync.scheduling.scheduler import Scheduler
 
 KEYS = ("crsr_" + "a" * 64, "crsr_" + "b" * 64)
 MINUTE_MS = 60_000

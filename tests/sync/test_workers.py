@@ -31,9 +31,9 @@ from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.base import now_ms
 from unimeter.db.models import SyncRun
 from unimeter.runtime import Runtime, open_runtime
-from unimeter.sync import cadence
-from unimeter.sync.dispatch import SyncDispatch
-from unimeter.sync.queue import JobQueue
+from unimeter.sync.scheduling import cadence
+from unimeter.sync.scheduling.dispatch import SyncDispatch
+from unimeter.sync.scheduling.queue import JobQueue
 
 pytestmark = pytest.mark.slow
 

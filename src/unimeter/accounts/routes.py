@@ -11,13 +11,13 @@ from unimeter.api.deps import PrincipalDep, RuntimeDep, account_in_scope
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError
 from unimeter.api.pagination import ListResponse, envelope, read_cursor
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.windows import BackfillStartError, check_backfill_start
 from unimeter.db.keyset import slice_page
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.netpolicy import URLRefusedError, check_url
 from unimeter.runtime import Runtime
-from unimeter.sync.dispatch import SyncDispatch
+from unimeter.sync.scheduling.dispatch import SyncDispatch
 from unimeter.sync.schemas import SyncRequest, SyncRunOut
-from unimeter.sync.windows import BackfillStartError, check_backfill_start
 
 from . import repository, service
 from .schemas import AccountCreate, AccountOut, AccountStatus, AccountUpdate, Deleted

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from unimeter.db.models import IntegratedAccount
-from unimeter.sync.cadence import (
+from unimeter.sync.engine.capabilities import Availability, Capability
+from unimeter.sync.scheduling.cadence import (
     DEFAULT_FREQUENCY_MINUTES,
     MAX_FREQUENCY_MINUTES,
     MIN_FREQUENCY_MINUTES,
 )
-from unimeter.sync.capabilities import Availability, Capability
 
 AccountStatus = Literal["active", "needs_reauth", "validation_error"]
 

@@ -19,8 +19,8 @@ from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.crypto import MasterKey, decrypt, encrypt, key_check, rewrap
 from unimeter.runtime import Runtime, write_pending_key
-from unimeter.sync import cadence
-from unimeter.sync import capabilities as stream_capabilities
+from unimeter.sync.engine import capabilities as stream_capabilities
+from unimeter.sync.scheduling import cadence
 from unimeter.webhooks.service import publish
 from unimeter.webhooks.service import rewrap_secrets as rewrap_webhook_secrets
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.db import keyset
 from unimeter.db.models import Anomaly, UsageEvent, UsageRollup, UserDayRollup
 from unimeter.kit.cursors import Position
-from unimeter.sync.rollups_repository import INTERACTIVE_SURFACE
+from unimeter.sync.store.rollups_repository import INTERACTIVE_SURFACE
 
 
 async def latest_day(session: AsyncSession, account_id: str) -> dt.date | None:

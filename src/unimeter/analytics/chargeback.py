@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.records import UNASSIGNED_GROUP_TYPE
 from unimeter.runtime import Runtime
-from unimeter.sync.records import UNASSIGNED_GROUP_TYPE
 
 from . import coverage, repository
 from . import directory as directory_upload

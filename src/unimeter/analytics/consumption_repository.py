@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import UsageRollup, UserDayRollup, UserModelMonthRollup
 from unimeter.db.periods import period_expression
-from unimeter.sync.rollups_repository import NARROW_SUMS, next_month
+from unimeter.sync.store.rollups_repository import NARROW_SUMS, next_month
 
 CONSUMPTION_METRICS = NARROW_SUMS
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from unimeter.runtime import Runtime
-from unimeter.sync import capabilities
+from unimeter.sync.engine import capabilities
 
 from .service import Scope
 from .teams import TeamMap

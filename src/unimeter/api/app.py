@@ -26,10 +26,10 @@ from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
 from unimeter.runtime import Runtime, open_runtime
-from unimeter.sync.dispatch import SyncDispatch
-from unimeter.sync.queue import JobQueue
 from unimeter.sync.routes import router as sync_router
-from unimeter.sync.scheduler import Scheduler
+from unimeter.sync.scheduling.dispatch import SyncDispatch
+from unimeter.sync.scheduling.queue import JobQueue
+from unimeter.sync.scheduling.scheduler import Scheduler
 from unimeter.unified.routes import router as unified_router
 from unimeter.web import routes as web_routes
 from unimeter.web.routes import router as web_router

@@ -14,7 +14,7 @@ from unimeter.accounts import service
 from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
-from unimeter.sync.cadence import (
+from unimeter.sync.scheduling.cadence import (
     DEFAULT_FREQUENCY_MINUTES,
     MAX_FREQUENCY_MINUTES,
     MIN_FREQUENCY_MINUTES,

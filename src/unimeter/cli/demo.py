@@ -33,7 +33,7 @@ from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import SimulatedCursor
 from unimeter.connectors.cursor.simulator import create_app as simulator_app
 from unimeter.runtime import Runtime, StartupError, open_runtime
-from unimeter.sync.report import SyncOptions
+from unimeter.sync.engine.report import SyncOptions
 
 from .sync import summary_table, sync_with_progress
 

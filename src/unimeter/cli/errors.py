@@ -28,13 +28,13 @@ from unimeter.connectors.cursor.errors import (
     CursorForbiddenError,
     CursorNotFoundError,
 )
+from unimeter.connectors.source import SourceAuthError, SourceError, SourceUnavailableError
 from unimeter.demo import DemoError
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.keys import ENV_VAR as KEY_ENV_VAR
 from unimeter.runtime import StartupError
-from unimeter.sync.queue import QueueUnavailableError
-from unimeter.sync.report import SyncAuthError, SyncBusyError
-from unimeter.sync.source import SourceAuthError, SourceError, SourceUnavailableError
+from unimeter.sync.engine.report import SyncAuthError, SyncBusyError
+from unimeter.sync.scheduling.queue import QueueUnavailableError
 
 DEBUG_ENV = "UNIMETER_DEBUG"
 DEBUG_HINT = f"run again with --debug (or {DEBUG_ENV}=1) for the traceback"

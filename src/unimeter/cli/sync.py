@@ -21,11 +21,11 @@ from rich.progress import (
 from rich.table import Table
 
 from unimeter.accounts import service as accounts
+from unimeter.connectors.windows import BackfillStartError, check_backfill_start
 from unimeter.db.base import now_ms
 from unimeter.runtime import Runtime
-from unimeter.sync.report import StreamStats, SyncOptions, SyncReport
+from unimeter.sync.engine.report import StreamStats, SyncOptions, SyncReport
 from unimeter.sync.service import sync_account
-from unimeter.sync.windows import BackfillStartError, check_backfill_start
 
 from . import errors
 from .common import day_start_ms, fail, parse_day, run

@@ -11,7 +11,7 @@ from prometheus_client import start_http_server
 
 from unimeter.observability import logging as logs
 from unimeter.runtime import Runtime
-from unimeter.sync.queue import JobQueue
+from unimeter.sync.scheduling.queue import JobQueue
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 
 from .common import run

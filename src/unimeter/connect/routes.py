@@ -27,7 +27,7 @@ from unimeter.db.keyset import slice_page
 from unimeter.db.models import LinkToken
 from unimeter.kit.netpolicy import URLRefusedError, check_url
 from unimeter.runtime import Runtime
-from unimeter.sync.dispatch import SyncDispatch
+from unimeter.sync.scheduling.dispatch import SyncDispatch
 
 from . import pages, repository, service
 from .schemas import LinkTokenCreate, LinkTokenInfo, LinkTokenOut

@@ -10,9 +10,8 @@ from unimeter.api.deps import PrincipalDep, RuntimeDep, account_in_scope
 from unimeter.api.errors import COMMON_ERRORS, not_found
 from unimeter.api.pagination import ListResponse, envelope, read_cursor
 from unimeter.db.keyset import slice_page
-
-from . import state_repository
-from .schemas import SyncRunOut
+from unimeter.sync.schemas import SyncRunOut
+from unimeter.sync.store import state_repository
 
 router = APIRouter(tags=["sync runs"], responses=COMMON_ERRORS)
 

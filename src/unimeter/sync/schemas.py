@@ -8,8 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from unimeter.db.models import SyncRun
-
-from .report import unavailable_warning
+from unimeter.sync.engine.report import unavailable_warning
 
 
 def iso(ms: int | None) -> dt.datetime | None:

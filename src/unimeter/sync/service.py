@@ -9,10 +9,9 @@ from unimeter.analytics import anomalies
 from unimeter.db.base import now_ms
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
-
-from . import state_repository
-from .engine import SyncEngine
-from .report import Progress, SyncAuthError, SyncOptions, SyncReport
+from unimeter.sync.engine.report import Progress, SyncAuthError, SyncOptions, SyncReport
+from unimeter.sync.engine.runner import SyncEngine
+from unimeter.sync.store import state_repository
 
 log = logging.getLogger(__name__)
 

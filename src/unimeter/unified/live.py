@@ -21,8 +21,8 @@ from unimeter.db.base import Base
 from unimeter.db.engine import Database
 from unimeter.db.models import Environment, IntegratedAccount
 from unimeter.runtime import Runtime
-from unimeter.sync.engine import SyncEngine
-from unimeter.sync.report import SyncOptions
+from unimeter.sync.engine.report import SyncOptions
+from unimeter.sync.engine.runner import SyncEngine
 
 LIVE_MAX_DAYS = 30
 

@@ -17,11 +17,11 @@ from unimeter.api.pagination import codec, read_cursor
 from unimeter.api.params import Moment
 from unimeter.api.responses import JSON
 from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.source import SourceError
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import query_fingerprint
 from unimeter.runtime import Runtime
-from unimeter.sync.report import SyncAuthError
-from unimeter.sync.source import SourceError
+from unimeter.sync.engine.report import SyncAuthError
 
 from . import repository, service
 from .live import LIVE_MAX_DAYS, live_store

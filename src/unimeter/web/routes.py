@@ -15,7 +15,7 @@ from unimeter.api.deps import RuntimeDep
 from unimeter.api.origin import same_origin
 from unimeter.auth.service import authenticate
 from unimeter.runtime import Runtime
-from unimeter.sync.dispatch import SyncDispatch
+from unimeter.sync.scheduling.dispatch import SyncDispatch
 
 from . import service
 from .charts import Chart

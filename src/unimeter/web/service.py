@@ -27,8 +27,8 @@ from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars, parse_dollars
 from unimeter.kit.times import DAY_BOUNDS, check_day
 from unimeter.runtime import Runtime
-from unimeter.sync import state_repository
 from unimeter.sync.schemas import SyncRunOut
+from unimeter.sync.store import state_repository
 from unimeter.webhooks import repository as webhooks_repo
 from unimeter.webhooks.schemas import DeliveryOut, WebhookOut
 

@@ -14,7 +14,7 @@ import hashlib
 import logging
 from typing import Any
 
-from unimeter.sync.records import (
+from unimeter.connectors.records import (
     UNASSIGNED_GROUP_TYPE,
     AuditEventRecord,
     DailyUsageRecord,

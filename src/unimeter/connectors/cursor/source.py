@@ -14,8 +14,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from unimeter.sync.records import GroupsRecord, MemberRecord, SpendSnapshotRecord
-from unimeter.sync.source import (
+from unimeter.connectors.records import GroupsRecord, MemberRecord, SpendSnapshotRecord
+from unimeter.connectors.source import (
     Record,
     SourceAuthError,
     SourceUnavailableError,
@@ -23,7 +23,7 @@ from unimeter.sync.source import (
     StreamUnavailableError,
     Window,
 )
-from unimeter.sync.windows import DAY_MS, plan_windows
+from unimeter.connectors.windows import DAY_MS, plan_windows
 
 from . import mapping
 from .client import CursorClient, RequestStats

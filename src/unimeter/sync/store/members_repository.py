@@ -7,16 +7,15 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.records import (
+    MemberRecord,
+)
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     Member,
     MemberIdentity,
 )
-
-from .counts import Counts
-from .records import (
-    MemberRecord,
-)
+from unimeter.sync.store.counts import Counts
 
 # -- members --------------------------------------------------------------------------------
 

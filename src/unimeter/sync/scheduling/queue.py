@@ -58,7 +58,7 @@ class JobQueue:
 
     def _register(self) -> None:
         # Imported here: the tasks call back into the dispatch layer, which imports us.
-        from .dispatch import SyncDispatch, run_queued
+        from unimeter.sync.scheduling.dispatch import SyncDispatch, run_queued
 
         runtime = self.runtime
 

@@ -7,6 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.records import (
+    AuditEventRecord,
+    GroupsRecord,
+    SpendSnapshotRecord,
+)
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     AuditEvent,
@@ -16,13 +21,7 @@ from unimeter.db.models import (
     SpendSnapshot,
     SpendSnapshotMember,
 )
-
-from .counts import Counts, chunks
-from .records import (
-    AuditEventRecord,
-    GroupsRecord,
-    SpendSnapshotRecord,
-)
+from unimeter.sync.store.counts import Counts, chunks
 
 # -- spend, groups, audit -------------------------------------------------------------------
 

@@ -21,20 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.accounts import repository as accounts_repository
-from unimeter.db.base import now_ms
-from unimeter.db.engine import Database
-
-from . import (
-    attribution,
-    billing_repository,
-    members_repository,
-    rollups_repository,
-    usage_repository,
-)
-from . import state_repository as repository
-from .capabilities import RECHECK_UNAVAILABLE_MS
-from .counts import Counts
-from .records import (
+from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
     GroupsRecord,
@@ -42,16 +29,7 @@ from .records import (
     SpendSnapshotRecord,
     UsageEventRecord,
 )
-from .report import (
-    Progress,
-    StreamStats,
-    SyncAuthError,
-    SyncOptions,
-    SyncReport,
-    one_line,
-)
-from .runs import RunTracker
-from .source import (
+from unimeter.connectors.source import (
     Record,
     RequestCounters,
     Source,
@@ -60,7 +38,34 @@ from .source import (
     StreamUnavailableError,
     Window,
 )
-from .windows import DAY_MS, MAX_BACKFILL_DAYS, day_floor, incremental_start, plan_windows
+from unimeter.connectors.windows import (
+    DAY_MS,
+    MAX_BACKFILL_DAYS,
+    day_floor,
+    incremental_start,
+    plan_windows,
+)
+from unimeter.db.base import now_ms
+from unimeter.db.engine import Database
+from unimeter.sync.engine.capabilities import RECHECK_UNAVAILABLE_MS
+from unimeter.sync.engine.report import (
+    Progress,
+    StreamStats,
+    SyncAuthError,
+    SyncOptions,
+    SyncReport,
+    one_line,
+)
+from unimeter.sync.engine.runs import RunTracker
+from unimeter.sync.store import (
+    attribution,
+    billing_repository,
+    members_repository,
+    rollups_repository,
+    usage_repository,
+)
+from unimeter.sync.store import state_repository as repository
+from unimeter.sync.store.counts import Counts
 
 log = logging.getLogger("unimeter.sync")
 

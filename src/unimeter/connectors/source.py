@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from .records import (
+from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
     GroupsRecord,

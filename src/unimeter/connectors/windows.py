@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .source import Window
+from unimeter.connectors.source import Window
 
 DAY_MS = 86_400_000
 # How far back a backfill may start: the vendor keeps about a year of history it will return

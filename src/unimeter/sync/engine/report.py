@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .counts import Counts
+from unimeter.sync.store.counts import Counts
 
 
 class SyncBusyError(Exception):

@@ -20,11 +20,10 @@ from unimeter.db.base import new_id, now_ms
 from unimeter.db.engine import Database
 from unimeter.db.models import IntegratedAccount, SyncRun
 from unimeter.observability import metrics
+from unimeter.sync.engine.report import SyncBusyError, SyncOptions, SyncReport, totals_of
+from unimeter.sync.schemas import SyncRunOut
+from unimeter.sync.store import state_repository as repository
 from unimeter.webhooks.service import publish
-
-from . import state_repository as repository
-from .report import SyncBusyError, SyncOptions, SyncReport, totals_of
-from .schemas import SyncRunOut
 
 log = logging.getLogger("unimeter.sync")
 

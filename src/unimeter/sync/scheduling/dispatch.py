@@ -17,15 +17,14 @@ from unimeter.accounts import repository as accounts_repo
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import IntegratedAccount, SyncRun
 from unimeter.runtime import Runtime
-
-from . import cadence
-from . import state_repository as runs_repo
-from .report import SyncAuthError, SyncOptions
-from .runs import INTERRUPTED
-from .service import sync_account
+from unimeter.sync.engine.report import SyncAuthError, SyncOptions
+from unimeter.sync.engine.runs import INTERRUPTED
+from unimeter.sync.scheduling import cadence
+from unimeter.sync.service import sync_account
+from unimeter.sync.store import state_repository as runs_repo
 
 if TYPE_CHECKING:
-    from .queue import JobQueue
+    from unimeter.sync.scheduling.queue import JobQueue
 
 log = logging.getLogger("unimeter.sync")
 
@@ -86,7 +85,7 @@ class SyncDispatch:
         async with self.runtime.db.session() as session:
             queued = await runs_repo.queued_runs(session)
             if queued and self.runtime.db.backend == "postgresql":
-                from .queue import run_ids_with_jobs
+                from unimeter.sync.scheduling.queue import run_ids_with_jobs
 
                 owned = await run_ids_with_jobs(session)
                 queued = [run for run in queued if run.id not in owned]

@@ -10,8 +10,7 @@ import asyncio
 import logging
 
 from unimeter.db.models import SyncRun
-
-from .dispatch import SyncDispatch
+from unimeter.sync.scheduling.dispatch import SyncDispatch
 
 log = logging.getLogger("unimeter.scheduler")
 

@@ -16,18 +16,17 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.records import (
+    DailyUsageRecord,
+    UsageEventRecord,
+)
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     DailyUsage,
     UsageEvent,
     UsageEventRevision,
 )
-
-from .counts import Counts, chunks
-from .records import (
-    DailyUsageRecord,
-    UsageEventRecord,
-)
+from unimeter.sync.store.counts import Counts, chunks
 
 # -- daily usage ----------------------------------------------------------------------------
 

@@ -12,13 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from unimeter.connectors.source import StreamSpec
+from unimeter.connectors.windows import DAY_MS
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
-
-from . import state_repository
-from .source import StreamSpec
-from .state_repository import StreamState
-from .windows import DAY_MS
+from unimeter.sync.store import state_repository
+from unimeter.sync.store.state_repository import StreamState
 
 Availability = Literal["available", "unavailable", "unknown"]
 # A stream the vendor refused is asked again at most this often.
