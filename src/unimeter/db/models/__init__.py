@@ -17,6 +17,7 @@ from .billing import (
     SpendSnapshotMember,
 )
 from .connect import LinkToken
+from .facts import UsageFact
 from .rollups import RollupDirtyDay, UsageRollup, UserDayRollup, UserModelMonthRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
@@ -46,6 +47,7 @@ __all__ = [
     "SyncState",
     "UsageEvent",
     "UsageEventRevision",
+    "UsageFact",
     "UsageRollup",
     "UserDayRollup",
     "UserModelMonthRollup",

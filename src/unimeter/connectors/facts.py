@@ -1,0 +1,72 @@
+"""The canonical usage fact: what every connector reports, in one vendor-neutral shape.
+
+A fact is one (member or actor, product, surface, model, UTC day) with optional metric
+groups. A connector fills what its vendor knows and leaves the rest ``None``: **None means
+unknown, never zero**, and readers hide a group no fact of the answer reports.
+
+Two kinds of fact may describe the same member-day:
+
+- *detail* facts, split by surface and model (Cursor derives them from its usage events;
+  Anthropic's Claude Code report is per model);
+- one *day total* (``is_day_total``, surface and model empty), the vendor's own per-day
+  aggregate (Cursor's daily usage). It may overlap the detail facts, so readers never add
+  the two: split by model or surface they read detail facts only; unsplit, each metric
+  comes from the day totals when the connector lists it in ``day_total_metrics``, and from
+  the detail facts otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+# The metric groups, each a tuple of integer metrics (money as cents x 10**6).
+METRIC_GROUPS: dict[str, tuple[str, ...]] = {
+    # Requests as the vendor counts them, and how each was paid for.
+    "requests": (
+        "requests", "requests_included", "requests_usage_based", "requests_api_key",
+        "requests_errored", "requests_premium",
+    ),
+    # Requests by feature, for the vendors whose tools have these features.
+    "features": (
+        "chat_requests", "agent_requests", "edit_requests", "inline_edit_requests",
+        "review_requests", "completions_shown", "completions_accepted",
+    ),
+    "tokens": ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"),
+    # Exact money by charge type: everything charged, inside the plan, beyond it.
+    "charges": ("cost_cents_e6", "included_cents_e6", "usage_based_cents_e6"),
+    "code": (
+        "lines_added", "lines_removed", "accepted_lines_added", "accepted_lines_removed",
+        "applies", "accepts", "rejects", "tool_actions_accepted", "tool_actions_rejected",
+    ),
+    "work": ("sessions", "commits", "pull_requests"),
+}  # fmt: skip
+
+METRICS: tuple[str, ...] = tuple(name for group in METRIC_GROUPS.values() for name in group)
+
+# The empty key part: no person (usage of an API key, or events nobody can be attributed),
+# no actor, no surface split, no model.
+NONE = ""
+
+
+@dataclass(slots=True)
+class UsageFactRecord:
+    """One fact as a connector produces it; ``metrics`` holds only what the vendor knows."""
+
+    day: dt.date
+    product: str
+    user_email: str = NONE  # the member's email; NONE for an actor or unattributed usage
+    actor: str = NONE  # an API key, service account or agent id when no person is known
+    surface: str = NONE  # ide | cli | cloud_agent | automation | service_account | api | …
+    model: str = NONE
+    is_day_total: bool = False
+    metrics: dict[str, int] = field(default_factory=dict)
+    # Activity: was the person active that day (None: the vendor does not say).
+    is_active: bool | None = None
+    client_version: str | None = None
+
+    def key(self) -> tuple[dt.date, str, str, str, str, str, bool]:
+        return (
+            self.day, self.product, self.user_email, self.actor, self.surface, self.model,
+            self.is_day_total,
+        )  # fmt: skip
