@@ -30,7 +30,7 @@ async def _all_text(runtime: object, database_url: str) -> str:
     if database_url.startswith("sqlite"):
         path = Path(database_url.removeprefix("sqlite:///"))
         return "".join(p.read_bytes().decode("latin-1") for p in path.parent.glob(path.name + "*"))
-    chunks = []
+    chunks: list[str] = []
     async with runtime.db.reader() as session:  # type: ignore[attr-defined]
         for table in Base.metadata.sorted_tables:
             result = await session.execute(text(f"SELECT t::text FROM {table.name} t"))
