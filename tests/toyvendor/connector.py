@@ -55,6 +55,8 @@ class ToyConnector:
     admin_roles = frozenset({"owner", "admin"})
     # No teams (chargeback) and no feature counts (adoption).
     analyses = frozenset({"seats", "consumption", "audit", "anomalies", "focus"})
+    # The simulator is for the tests only: ``unimeter simulator`` and the demo never show it.
+    simulator = None
 
     def __init__(
         self,

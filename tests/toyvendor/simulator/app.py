@@ -77,6 +77,8 @@ def _admit(sim: SimulatedToy, request: Request) -> None:
     if forced is not None:
         raise _fault(forced)
     plan = GATED.get(request.url.path)
+    if plan is not None and sim.config.plan == "legacy":
+        raise ApiError(404, "not_found_error", f"no route {request.url.path}")
     if plan is not None and sim.config.plan != plan:
         raise ApiError(403, "plan_error", f"the {plan} plan is required for this endpoint")
 

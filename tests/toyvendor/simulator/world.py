@@ -19,7 +19,8 @@ from typing import Any, Literal
 
 DAY_MS = 86_400_000
 
-Plan = Literal["basic", "enterprise"]
+# ``legacy`` predates the audit log: its organizations get 404 for it, ``basic`` gets 403.
+Plan = Literal["legacy", "basic", "enterprise"]
 
 MODELS = ("toy-large", "toy-small", "toy-vision")
 # Price per token in cents x 10**6 (input, output, cache read, cache write).
