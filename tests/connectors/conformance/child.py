@@ -24,7 +24,7 @@ async def main(harness: str, account_id: str, now_ms: int) -> None:
     try:
         runtime.registry.register(HARNESSES[harness].child_connector(), replace=True)
         report = await sync_account(runtime, account_id)
-        print(report.status)
+        sys.stdout.write(report.status + "\n")
     finally:
         await runtime.close()
 
