@@ -7,7 +7,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 
-from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
 from unimeter.connectors.contract import (
     CredentialField,
     Credentials,
@@ -15,9 +14,11 @@ from unimeter.connectors.contract import (
     Product,
     ProxyRequest,
     ProxyResponse,
+    SimulatorSpec,
     Validation,
 )
-from unimeter.connectors.source import Source
+from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping
 from .client import DEFAULT_BASE_URL, ToyClient
@@ -31,10 +32,11 @@ _DROPPED = frozenset({"authorization", "x-organization-id", "host", "content-len
 
 
 class ToyConnector:
-    slug = SLUG
-    display_name = "Toy AI"
-    products = (Product(mapping.PRODUCT, "Toy Assistant"),)
-    credential_fields = (
+    slug: str = SLUG
+    display_name: str = "Toy AI"
+    workspace_term: str = "organization"
+    products: tuple[Product, ...] = (Product(mapping.PRODUCT, "Toy Assistant"),)
+    credential_fields: tuple[CredentialField, ...] = (
         CredentialField(
             "api_key",
             "Admin API key",
@@ -49,14 +51,14 @@ class ToyConnector:
             help="Shown under Settings → Organization.",
         ),
     )
-    default_base_url = DEFAULT_BASE_URL
-    proxy_prefixes = ("/v1/",)
-    streams = STREAMS
-    admin_roles = frozenset({"owner", "admin"})
+    default_base_url: str = DEFAULT_BASE_URL
+    proxy_prefixes: tuple[str, ...] = ("/v1/",)
+    streams: tuple[StreamSpec, ...] = STREAMS
+    admin_roles: frozenset[str] = frozenset({"owner", "admin"})
     # No teams (chargeback) and no feature counts (adoption).
-    analyses = frozenset({"seats", "consumption", "audit", "anomalies", "focus"})
+    analyses: frozenset[str] = frozenset({"seats", "consumption", "audit", "anomalies", "focus"})
     # The simulator is for the tests only: ``unimeter simulator`` and the demo never show it.
-    simulator = None
+    simulator: SimulatorSpec | None = None
 
     def __init__(
         self,

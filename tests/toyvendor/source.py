@@ -13,14 +13,12 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
-from unimeter.connectors.source import (
-    Record,
+from unimeter.connectors.errors import (
     SourceAuthError,
     SourceUnavailableError,
-    StreamSpec,
     StreamUnavailableError,
-    Window,
 )
+from unimeter.connectors.source import Record, StreamSpec, Window
 
 from . import mapping
 from .client import RequestStats, ToyClient

@@ -14,9 +14,13 @@ from tests.toyvendor.connector import ToyConnector
 from tests.toyvendor.mapping import MappingError, cents_e6, usage_fact
 from tests.toyvendor.simulator import Fault, SimulatedToy, ToyConfig, create_app
 from tests.toyvendor.truth import ToyTruth
-from unimeter.connectors.base import CredentialsRejectedError
 from unimeter.connectors.contract import Connector, ProxyRequest
-from unimeter.connectors.source import SourceAuthError, StreamUnavailableError, Window
+from unimeter.connectors.errors import (
+    CredentialsRejectedError,
+    SourceAuthError,
+    StreamUnavailableError,
+)
+from unimeter.connectors.source import Window
 
 BASE = "http://toy.sim"
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from unimeter.connectors.errors import CredentialsRejectedError
 
 from tests.connectors.conformance.harness import Gate, VendorHarness
 from tests.connectors.conformance.world import link, runtime_for, store_snapshot
 from unimeter.accounts import service as accounts
+from unimeter.connectors.errors import CredentialsRejectedError
 from unimeter.db.models import SyncRun
 from unimeter.sync.engine.report import SyncAuthError
 from unimeter.sync.service import sync_account

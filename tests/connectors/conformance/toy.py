@@ -14,13 +14,14 @@ from tests.connectors.conformance.harness import CredentialKind, Gate, Transport
 from tests.support.live import serve
 from tests.toyvendor.connector import ToyConnector
 from tests.toyvendor.simulator import SimulatedToy, ToyConfig, create_app
+from tests.toyvendor.simulator.world import Plan
 from tests.toyvendor.truth import PRODUCT, ToyTruth
 from unimeter.connectors.contract import Connector, Credentials
 from unimeter.db.models import AuditEvent, Member, UsageFact
 from unimeter.runtime import Runtime
 
 SIM_BASE_URL = "http://toy.sim"
-PLANS = {None: "enterprise", 403: "basic", 404: "legacy"}
+PLANS: dict[Gate | None, Plan] = {None: "enterprise", 403: "basic", 404: "legacy"}
 
 
 @dataclass
@@ -96,7 +97,7 @@ class ToyHarness:
     ) -> Iterator[ToyVendor]:
         config = ToyConfig(
             seed=seed, users=10, days=40, plan=PLANS[gate], max_page_size=5 if small_pages else 100
-        )  # type: ignore[arg-type]
+        )
         sim = SimulatedToy(config)
         app = create_app(sim)
         if transport == "http":
