@@ -58,6 +58,10 @@ class VendorHarness(Protocol):
     usage_stream: str
     # The optional streams a gated simulator refuses.
     gated_streams: frozenset[str]
+    # Snapshot streams that keep every reading by design (a new row per run, such as a
+    # spend snapshot), with their tables: the idempotency check leaves them out.
+    per_run_streams: frozenset[str]
+    per_run_tables: frozenset[str]
 
     def start(
         self,

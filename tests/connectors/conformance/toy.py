@@ -85,6 +85,8 @@ class ToyHarness:
     slug = "toy"
     usage_stream = "usage"
     gated_streams = frozenset({"audit_log"})
+    per_run_streams: frozenset[str] = frozenset()
+    per_run_tables: frozenset[str] = frozenset()
 
     @contextmanager
     def start(

@@ -49,12 +49,14 @@ async def link(
     return (await link_account(runtime, request)).id
 
 
-async def store_snapshot(runtime: Runtime, account_id: str) -> dict[str, list[tuple[Any, ...]]]:
+async def store_snapshot(
+    runtime: Runtime, account_id: str, *, leave_out: frozenset[str] = frozenset()
+) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the account owns, table by table, without bookkeeping and read times."""
     snapshot: dict[str, list[tuple[Any, ...]]] = {}
     async with runtime.db.reader() as session:
         for table in Base.metadata.sorted_tables:
-            if "account_id" not in table.c or table.name in BOOKKEEPING:
+            if "account_id" not in table.c or table.name in BOOKKEEPING | leave_out:
                 continue
             columns = [c for c in table.c if c.name not in VOLATILE]
             result = await session.execute(select(*columns).where(table.c.account_id == account_id))
