@@ -19,7 +19,7 @@ from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
 from unimeter.analytics.consumption_repository import ConsumptionQuery
-from unimeter.analytics.render import period_end
+from unimeter.analytics.render import known_events, period_end
 from unimeter.analytics.service import Scope
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
@@ -118,7 +118,8 @@ _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_to
 _MONEY = (("charged", "charged_cents_e6"), ("included", "included_cents_e6"),
           ("usage_based", "usage_based_cents_e6"))  # fmt: skip
 _METRIC_COLUMNS = (
-    Column("events", "int", nullable=False),
+    # Null where the vendor does not count requests (see ``render.known_events``).
+    Column("events", "int"),
     *(Column(name, "int", nullable=False) for name in _TOKENS),
     Column("total_tokens", "int", nullable=False),
     *(Column(name, "decimal", nullable=False) for name, _ in _MONEY),
@@ -133,7 +134,7 @@ _PERIOD_COLUMNS = (
 def _metrics(values: dict[str, int]) -> list[object]:
     tokens = [int(values[name]) for name in _TOKENS]
     amounts: list[Decimal] = [money(int(values[column])) for _, column in _MONEY]
-    return [int(values["events"]), *tokens, sum(tokens), *amounts, "USD"]
+    return [known_events(values), *tokens, sum(tokens), *amounts, "USD"]
 
 
 def consumption_columns(dims: tuple[str, ...]) -> tuple[Column, ...]:
