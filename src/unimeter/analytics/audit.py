@@ -53,6 +53,7 @@ async def audit(runtime: Runtime, scope: Scope, as_of: dt.date) -> AuditReport:
     findings = await _findings(runtime, scope, as_of, maps)
     notes = coverage.directory_notes(maps, DIRECTORY_KINDS)
     notes += coverage.removal_notes(await coverage.gaps(runtime, scope))
+    notes += coverage.record_notes(runtime, scope)
     accounts = set(scope.account_ids)
     unchecked = frozenset(
         kind
