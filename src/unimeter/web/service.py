@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from unimeter.accounts import repository as accounts_repo
 from unimeter.accounts import service as accounts_service
 from unimeter.accounts.schemas import AccountOut
-from unimeter.analytics import adoption, anomalies, audit, render
+from unimeter.analytics import adoption, anomalies, audit, render, vendors
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
 from unimeter.analytics import settings as account_settings
@@ -257,6 +257,17 @@ async def adoption_scorecards(runtime: Runtime, ctx: Context) -> dict[str, Any]:
     return await adoption.adoption(
         runtime, ctx.scope, start=end - dt.timedelta(days=30), end=end, source="auto"
     )
+
+
+def adoption_labels(runtime: Runtime, ctx: Context) -> dict[str, Any]:
+    """The scorecard's vendor-given keys, and the column titles made from them."""
+    labels = vendors.adoption_labels(runtime, (a.integration for a in ctx.scope.accounts))
+    key = labels.completion_acceptance
+    return {
+        "completion_acceptance": key,
+        "completion_title": key.replace("_", " ").capitalize(),
+        "features": [label for _, label in labels.features],
+    }
 
 
 def adoption_chart(body: dict[str, Any]) -> Chart:
