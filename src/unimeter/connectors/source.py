@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
@@ -22,6 +23,7 @@ Record = (
     | SpendSnapshotRecord
     | GroupsRecord
     | AuditEventRecord
+    | UsageFactRecord
 )
 
 
