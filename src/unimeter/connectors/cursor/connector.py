@@ -5,11 +5,13 @@ from __future__ import annotations
 import httpx
 
 from unimeter.connectors.base import CredentialsRejectedError, Validation, VendorUnavailableError
+from unimeter.connectors.contract import Product
 
 from . import mapping
 from .budget import RateBudget
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
+from .facts_profile import PROFILE
 from .retry import RetryPolicy
 from .source import STREAMS, CursorSource
 
@@ -18,6 +20,10 @@ INTEGRATION = "cursor"
 
 class CursorConnector:
     integration = INTEGRATION
+    display_name = "Cursor"
+    products = (Product("cursor", "Cursor"),)
+    # What readers must know of its usage facts (day totals, the adoption keys).
+    facts = PROFILE
     default_base_url = DEFAULT_BASE_URL
     # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
     proxy_prefixes = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
