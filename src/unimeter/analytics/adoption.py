@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from unimeter.connectors.facts import FactsProfile
 from unimeter.runtime import Runtime
 
 from . import adoption_repository as repo
@@ -23,7 +24,6 @@ from .coverage import Note, as_dicts
 from .repository import SeatHolder
 from .service import Scope
 from .teams import TeamMap
-from .vendors import AdoptionLabels
 
 # Cohort bounds as shares of the period's days (for 30 days: 1-5 light, 6-14 moderate).
 LIGHT_BELOW, HEAVY_FROM = 0.2, 0.5
@@ -50,7 +50,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def scorecard(
     people: list[Person], start: dt.date, end: dt.date,
-    labels: AdoptionLabels = vendors.CANONICAL,
+    labels: FactsProfile = vendors.CANONICAL,
 ) -> dict[str, Any]:  # fmt: skip
     """A metric no vendor reports sums to 0 over facts that leave it unknown: its ratios
     have no denominator and stay null."""
@@ -61,7 +61,7 @@ def scorecard(
     for p in people:
         for name in ADOPTION_METRICS:
             totals[name] += p.metrics[name]
-    features = sum(totals[f] for f, _ in labels.features)
+    features = sum(totals[f] for f, _ in labels.feature_mix)
     cohorts = dict.fromkeys(("none", "light", "moderate", "heavy"), 0)
     for p in people:
         cohorts[cohort(len(p.active_days), len(days))] += 1
@@ -78,7 +78,7 @@ def scorecard(
             totals["completions_accepted"], totals["completions_shown"]
         ),
         "edit_acceptance": _ratio(totals["accepts"], totals["applies"]),
-        "feature_shares": {label: _ratio(totals[f], features) for f, label in labels.features},
+        "feature_shares": {label: _ratio(totals[f], features) for f, label in labels.feature_mix},
         "cohorts": cohorts,
     }
 
@@ -145,7 +145,7 @@ def _day_total_accounts(runtime: Runtime, scope: Scope) -> dict[str, list[str]]:
     return out
 
 
-def _unreported_notes(period: _Period, labels: AdoptionLabels) -> list[Note]:
+def _unreported_notes(period: _Period, labels: FactsProfile) -> list[Note]:
     """Accounts with usage in the period but no fact reporting completions, edits or
     requests by feature: their vendor does not report them, so they are unknown."""
     return [
@@ -190,7 +190,7 @@ async def adoption(
 
 
 def _change(
-    current: dict[str, Any], previous: dict[str, Any], labels: AdoptionLabels
+    current: dict[str, Any], previous: dict[str, Any], labels: FactsProfile
 ) -> dict[str, float | None]:
     """Current minus previous, for every number both periods have."""
     out: dict[str, float | None] = {}

@@ -12,22 +12,14 @@ from typing import Any
 from sqlalchemy import func
 
 from unimeter.db.models.facts import UsageFact
+from unimeter.sync.store.rollups_repository import NARROW_METRICS
 
 FACT = UsageFact
 DETAIL = UsageFact.is_day_total.is_(False)
 DAY_TOTAL = UsageFact.is_day_total.is_(True)
 
-# The consumption metrics (the rollups' names) and the fact column each one sums.
-CONSUMPTION_COLUMNS = {
-    "events": "requests",
-    "input_tokens": "input_tokens",
-    "output_tokens": "output_tokens",
-    "cache_read_tokens": "cache_read_tokens",
-    "cache_write_tokens": "cache_write_tokens",
-    "charged_cents_e6": "cost_cents_e6",
-    "included_cents_e6": "included_cents_e6",
-    "usage_based_cents_e6": "usage_based_cents_e6",
-}
+# The consumption metrics (the narrow rollups' names) and the fact column each one sums.
+CONSUMPTION_COLUMNS = dict(NARROW_METRICS)
 
 
 def metric(name: str) -> Any:

@@ -1,60 +1,34 @@
 """What each vendor's connector declares about its usage facts, read in one place for the
-analyses: which metrics come from its day totals, and the names its tools give to the
-adoption figures (public keys stay the vendor's own words where its customers know them).
+analyses (:class:`~unimeter.connectors.facts.FactsProfile`): which metrics come from its day
+totals, and the adoption scorecard's keys in its words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 
+from unimeter.connectors.facts import FactsProfile
 from unimeter.runtime import Runtime
 
-# Requests by feature that make up the feature mix, with their canonical labels.
-FEATURES: tuple[tuple[str, str], ...] = (
-    ("agent_requests", "agent"),
-    ("chat_requests", "chat"),
-    ("edit_requests", "edit"),
-    ("inline_edit_requests", "inline_edit"),
-    ("review_requests", "review"),
-)
+CANONICAL = FactsProfile()
 
 
-@dataclass(frozen=True, slots=True)
-class AdoptionLabels:
-    """The scorecard's names: the key of completion acceptance, and the feature mix
-    (which feature metrics it adds up, each with its key in ``feature_shares``)."""
-
-    completion_acceptance: str = "completion_acceptance"
-    features: tuple[tuple[str, str], ...] = FEATURES
-
-
-CANONICAL = AdoptionLabels()
+def profile(runtime: Runtime, integration: str) -> FactsProfile:
+    found = getattr(runtime.connector(integration), "facts", None)
+    return found if isinstance(found, FactsProfile) else CANONICAL
 
 
 def day_total_metrics(runtime: Runtime, integration: str) -> frozenset[str]:
-    """The metrics an unsplit answer reads from this vendor's day totals (see
-    :mod:`unimeter.connectors.facts`)."""
-    found: frozenset[str] = getattr(
-        runtime.connector(integration), "day_total_metrics", frozenset()
-    )
-    return frozenset(found)
+    """The metrics an unsplit answer reads from this vendor's day totals."""
+    return profile(runtime, integration).day_total_metrics
 
 
-def adoption_labels(runtime: Runtime, integrations: Iterable[str]) -> AdoptionLabels:
-    """The labels of the scope's vendors when they agree, else the canonical ones."""
-    found = {_labels(runtime, i) for i in set(integrations)}
+def adoption_labels(runtime: Runtime, integrations: Iterable[str]) -> FactsProfile:
+    """The adoption keys of the scope's vendors when they agree, else the canonical ones."""
+    found = {_keys(profile(runtime, i)) for i in set(integrations)}
     return found.pop() if len(found) == 1 else CANONICAL
 
 
-def _labels(runtime: Runtime, integration: str) -> AdoptionLabels:
-    declared: Mapping[str, str] | None = getattr(
-        runtime.connector(integration), "adoption_labels", None
-    )
-    if not declared:
-        return CANONICAL
-    features = tuple((metric, declared.get(metric, label)) for metric, label in FEATURES)
-    return AdoptionLabels(
-        declared.get("completion_acceptance", CANONICAL.completion_acceptance),
-        tuple(f for f in features if f[1]),
-    )
+def _keys(p: FactsProfile) -> FactsProfile:
+    # Compared on the keys alone: vendors with the same words share them.
+    return FactsProfile(completion_acceptance=p.completion_acceptance, feature_mix=p.feature_mix)

@@ -266,7 +266,7 @@ def adoption_labels(runtime: Runtime, ctx: Context) -> dict[str, Any]:
     return {
         "completion_acceptance": key,
         "completion_title": key.replace("_", " ").capitalize(),
-        "features": [label for _, label in labels.features],
+        "features": [label for _, label in labels.feature_mix],
     }
 
 

@@ -25,12 +25,14 @@ from unimeter.connectors.contract import (
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.facts import FactsProfile
 from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping
 from .budget import RateBudget
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
+from .facts_profile import PROFILE
 from .retry import RetryPolicy
 from .source import STREAMS, CursorSource
 
@@ -56,6 +58,8 @@ class CursorConnector:
     display_name: str = "Cursor"
     workspace_term: str = "team"
     products: tuple[Product, ...] = (Product("cursor", "Cursor"),)
+    # What readers must know of its usage facts (day totals, the adoption keys).
+    facts: FactsProfile = PROFILE
     credential_fields: tuple[CredentialField, ...] = (
         CredentialField(
             name=API_KEY,
