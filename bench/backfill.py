@@ -38,6 +38,7 @@ from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.models import MembersResponse, UsageEventsResponse
 from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig, create_app
 from unimeter.connectors.cursor.source import CursorSource
+from unimeter.connectors.registration import default_registry
 from unimeter.connectors.windows import DAY_MS, day_floor, plan_windows
 from unimeter.db.base import new_id
 from unimeter.db.models import IntegratedAccount, SyncState
@@ -134,7 +135,7 @@ def _frames(path: str) -> Any:
 async def _ceiling(path: str, work: str) -> dict[str, Any]:
     """Parse, map and upsert the captured pages with the sync's own code; no HTTP."""
     settings = Settings(data_dir=Path(work), database_url=f"sqlite:///{work}/unimeter.db")
-    runtime = await open_runtime(settings, connector=CursorConnector())
+    runtime = await open_runtime(settings, registry=default_registry(CursorConnector()))
     try:
         account_id = new_id("acc")
         async with runtime.db.session() as session:
@@ -178,7 +179,9 @@ async def _sync_in_process(
     with serve_in_thread(create_app(sim)) as base_url:
         settings = Settings(data_dir=Path(work), database_url=f"sqlite:///{work}/unimeter.db")
         connector = CursorConnector(minute_seconds=minute)
-        runtime = await open_runtime(settings, connector=connector, clock=sim.clock.now_ms)
+        runtime = await open_runtime(
+            settings, registry=default_registry(connector), clock=sim.clock.now_ms
+        )
         try:
             account = await link_account(
                 runtime, LinkRequest("cursor", sim.keys[0], base_url=base_url)

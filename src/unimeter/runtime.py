@@ -1,4 +1,5 @@
-"""Opening the store: migrations, the master key (verified, fail-closed) and connectors.
+"""Opening the store: migrations, the master key (verified, fail-closed) and the connector
+registry.
 
 Every entry point (CLI command, API server, worker) goes through :func:`open_runtime`, so
 no process can run against a database whose secrets it cannot decrypt.
@@ -15,7 +16,9 @@ from pathlib import Path
 
 from unimeter.accounts import repository as accounts_repo
 from unimeter.config import Settings
-from unimeter.connectors.cursor.connector import INTEGRATION, CursorConnector
+from unimeter.connectors.contract import Connector
+from unimeter.connectors.registration import default_registry
+from unimeter.connectors.registry import ConnectorRegistry
 from unimeter.db.base import now_ms
 from unimeter.db.engine import Database
 from unimeter.db.migrate import upgrade
@@ -43,15 +46,14 @@ class Runtime:
     settings: Settings
     db: Database
     key: KeySource
-    connectors: dict[str, CursorConnector] = field(default_factory=dict)
+    # The vendors this process can link and sync (tests may register more).
+    registry: ConnectorRegistry = field(default_factory=ConnectorRegistry)
     # Epoch ms "now" for planning sync windows; tests bind it to a simulator's clock.
     clock: Callable[[], int] = now_ms
 
-    def connector(self, integration: str) -> CursorConnector:
-        try:
-            return self.connectors[integration]
-        except KeyError:
-            raise ValueError(f"unknown integration {integration!r}") from None
+    def connector(self, integration: str) -> Connector:
+        """Shorthand for ``registry.get``; UnknownIntegrationError for an unknown slug."""
+        return self.registry.get(integration)
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -60,7 +62,7 @@ class Runtime:
 async def open_runtime(
     settings: Settings | None = None,
     *,
-    connector: CursorConnector | None = None,
+    registry: ConnectorRegistry | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> Runtime:
     settings = settings or Settings()
@@ -78,13 +80,8 @@ async def open_runtime(
     except BaseException:
         await db.dispose()
         raise
-    minute = float(os.environ.get("UNIMETER_CURSOR_MINUTE_SECONDS", "60"))
     return Runtime(
-        settings=settings,
-        db=db,
-        key=key,
-        connectors={INTEGRATION: connector or CursorConnector(minute_seconds=minute)},
-        clock=clock,
+        settings=settings, db=db, key=key, registry=registry or default_registry(), clock=clock
     )
 
 

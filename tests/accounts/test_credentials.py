@@ -15,7 +15,7 @@ from tests.support.cli import CLI
 from tests.support.databases import SQLiteDatabases
 from tests.support.world import world
 from unimeter.accounts.repository import save_keyring
-from unimeter.accounts.service import api_key_of, get_account, rotate_keys
+from unimeter.accounts.service import credentials_of, get_account, rotate_keys
 from unimeter.config import Settings
 from unimeter.db.base import Base
 from unimeter.db.models import IntegratedAccount
@@ -51,7 +51,7 @@ async def test_api_key_is_never_stored_or_logged_in_plaintext(
             await sync_account(w.runtime, account_id)
         account = await get_account(w.runtime, account_id)
         assert account.credentials.startswith("v1.")
-        assert api_key_of(w.runtime, account) == key
+        assert credentials_of(w.runtime, account) == {"api_key": key}
         assert key not in await _all_text(w.runtime, database_url)
         assert key not in repr(account.__dict__)
     assert key not in caplog.text

@@ -53,7 +53,7 @@ async def test_sigkill_at_random_points_then_resume_is_exact(
         runtime = await open_runtime(settings)
         try:
             account = await link_account(
-                runtime, LinkRequest(integration="cursor", api_key=key, base_url=base_url)
+                runtime, LinkRequest(integration="cursor", credentials=key, base_url=base_url)
             )
         finally:
             await runtime.close()

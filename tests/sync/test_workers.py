@@ -137,7 +137,9 @@ async def test_three_workers_sync_thirty_accounts_once_per_period(
         try:
             first_slots: dict[str, int | None] = {}
             for key in keys:
-                link = accounts.LinkRequest(integration="cursor", api_key=key, base_url=base_url)
+                link = accounts.LinkRequest(
+                    integration="cursor", credentials=key, base_url=base_url
+                )
                 account = await accounts.link_account(runtime, link)
                 # Straight onto the 15-minute grid (no immediate first sync).
                 updated = await accounts.update_account(runtime, account, sync_frequency_minutes=15)
@@ -187,7 +189,10 @@ async def test_a_killed_worker_job_completes_on_another_with_exact_data(
         runtime = await open_runtime(_settings(pg_url, data_dir))
         try:
             link = accounts.LinkRequest(
-                integration="cursor", api_key=key, base_url=base_url, sync_frequency_minutes=None
+                integration="cursor",
+                credentials=key,
+                base_url=base_url,
+                sync_frequency_minutes=None,
             )
             account = await accounts.link_account(runtime, link)
             queue = JobQueue(runtime)

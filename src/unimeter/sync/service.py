@@ -35,7 +35,7 @@ async def sync_account(
                 )
         raise SyncAuthError(message)
     settings = runtime.settings
-    async with accounts.open_source(runtime, account) as (_client, source):
+    async with accounts.open_source(runtime, account) as source:
         engine = SyncEngine(
             runtime.db,
             clock=runtime.clock,

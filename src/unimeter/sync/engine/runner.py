@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.accounts import repository as accounts_repository
+from unimeter.connectors.errors import SourceAuthError, StreamUnavailableError
 from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
@@ -33,9 +34,7 @@ from unimeter.connectors.source import (
     Record,
     RequestCounters,
     Source,
-    SourceAuthError,
     StreamSpec,
-    StreamUnavailableError,
     Window,
 )
 from unimeter.connectors.windows import (
