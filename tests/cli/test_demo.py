@@ -21,9 +21,8 @@ import pytest
 from tests.support.cli import CLI
 from unimeter import demo
 from unimeter.analytics.anomalies import SCAN_DAYS
-from unimeter.api.app import create_app
+from unimeter.app import create_app, open_runtime
 from unimeter.auth.service import create_token
-from unimeter.runtime import open_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 READY_SECONDS = 180  # the spec says 90 on a 2-core machine; CI machines are noisy

@@ -13,11 +13,11 @@ import pytest
 
 from tests.support.world import FAST_RETRY, SIM_BASE_URL, make_sim
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.connectors.source import SourceUnavailableError
-from unimeter.runtime import open_runtime
 from unimeter.sync.service import sync_account
 
 

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from unimeter.accounts import service
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 from unimeter.sync.scheduling.cadence import (
@@ -19,6 +18,7 @@ from unimeter.sync.scheduling.cadence import (
     MAX_FREQUENCY_MINUTES,
     MIN_FREQUENCY_MINUTES,
 )
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, iso_or_never, run
 
