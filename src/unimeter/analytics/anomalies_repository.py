@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import keyset
-from unimeter.db.models import Anomaly, UsageEvent, UsageRollup, UserDayRollup
+from unimeter.db.models import Anomaly, UsageEvent, UsageFact, UserDayRollup
 from unimeter.kit.cursors import Position
 from unimeter.sync.store.rollups_repository import INTERACTIVE_SURFACE
 
@@ -57,10 +57,11 @@ async def user_model_days(
 ) -> list[tuple[str, dt.date, str, int, int]]:  # fmt: skip
     """``(user, day, model, charged, events)`` for days in ``[start, end]``, of every user
     or only of ``users``."""
-    r = UsageRollup
+    r = UsageFact
     stmt = (
-        select(r.user_email, r.day, r.model, func.sum(r.charged_cents_e6), func.sum(r.events))
+        select(r.user_email, r.day, r.model, func.sum(r.cost_cents_e6), func.sum(r.requests))
         .where(r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end)
+        .where(r.is_day_total.is_(False))
         .group_by(r.user_email, r.day, r.model)
     )
     batches = [None] if users is None else [

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import and_, false, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import UsageRollup, UserDayRollup, UserModelMonthRollup
+from unimeter.db.models import UsageFact, UserDayRollup, UserModelMonthRollup
 from unimeter.db.periods import period_expression
-from unimeter.sync.store.rollups_repository import NARROW_SUMS, next_month
+from unimeter.sync.store.rollups_repository import NARROW_METRICS, NARROW_SUMS, next_month
 
 CONSUMPTION_METRICS = NARROW_SUMS
 
@@ -117,13 +117,23 @@ def _days(
 ) -> Any:
     """The daily rollups of these day spans, their metrics times ``sign``. Per-user-day
     rollups when the model does not matter: a seventh of the usage rollups' rows."""
-    daily: Any = UsageRollup if q.by_model or q.models is not None else UserDayRollup
-    model = daily.model if daily is UsageRollup else literal("")
-    metrics = [(getattr(daily, name) * sign).label(name) for name in CONSUMPTION_METRICS]
+    by_model = q.by_model or q.models is not None
+    daily: Any = UsageFact if by_model else UserDayRollup
+    model = daily.model if by_model else literal("")
+    if by_model:  # the detail facts, under the narrow rollups' names
+        metrics = [
+            (func.coalesce(getattr(daily, fact), 0) * sign).label(name)
+            for name, fact in NARROW_METRICS
+        ]
+    else:
+        metrics = [(getattr(daily, name) * sign).label(name) for name in CONSUMPTION_METRICS]
     in_spans = or_(*[(daily.day >= low) & (daily.day < high) for low, high in spans])
+    where = [in_spans, *_filters(q, daily, groups)]
+    if by_model:
+        where.append(daily.is_day_total.is_(False))
     return select(
         daily.day.label("day"), daily.account_id, daily.user_email, model.label("model"), *metrics
-    ).where(in_spans, *_filters(q, daily, groups))
+    ).where(*where)
 
 
 def _group_columns(q: ConsumptionQuery, s: Any) -> list[Any]:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
@@ -25,6 +26,7 @@ Record = (
     | SpendSnapshotRecord
     | GroupsRecord
     | AuditEventRecord
+    | UsageFactRecord
 )
 
 

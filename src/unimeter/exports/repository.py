@@ -16,7 +16,7 @@ from unimeter.db.models import (
     SpendSnapshot,
     SpendSnapshotMember,
     UsageEvent,
-    UsageRollup,
+    UsageFact,
 )
 
 DAY_MS = 86_400_000
@@ -83,6 +83,11 @@ CHARGE_METRICS = (
     "events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
     "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
 )  # fmt: skip
+# The detail fact column behind each of them.
+_CHARGE_FACTS = (
+    "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+    "cost_cents_e6", "included_cents_e6", "usage_based_cents_e6",
+)  # fmt: skip
 
 
 async def charges(
@@ -91,14 +96,15 @@ async def charges(
     """``(account, day, user, model, *CHARGE_METRICS)`` per (account, day, user, model) of
     the rollups in ``[start, end)``, summed over surfaces, in that key order; only groups
     with events or a non-zero charge."""
-    r = UsageRollup
+    r = UsageFact
     key = (r.account_id, r.day, r.user_email, r.model)
-    sums = [func.sum(getattr(r, name)) for name in CHARGE_METRICS]
+    sums = [func.coalesce(func.sum(getattr(r, name)), 0) for name in _CHARGE_FACTS]
     stmt = (
         select(*key, *sums)
         .where(r.account_id.in_(account_ids), r.day >= start, r.day < end)
+        .where(r.is_day_total.is_(False))
         .group_by(*key)
-        .having(or_(func.sum(r.events) > 0, func.sum(r.charged_cents_e6) != 0))
+        .having(or_(func.sum(r.requests) > 0, func.sum(r.cost_cents_e6) != 0))
         .order_by(*key)
     )
     result = await session.stream(stmt.execution_options(yield_per=BATCH))

@@ -164,7 +164,9 @@ class CursorSource:
                 if response is None:
                     stable = False
                     break
-                yield [mapping.daily_usage_record(row) for row in response.data]
+                rows = [mapping.daily_usage_record(row) for row in response.data]
+                # The raw rows and the day totals mapped from them commit together.
+                yield [*rows, *(mapping.day_total_fact(r) for r in rows)]
             if stable:
                 return
         raise SourceUnavailableError("daily usage kept changing while being read")

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.errors import SourceAuthError, StreamUnavailableError
+from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
@@ -59,6 +60,7 @@ from unimeter.sync.hooks import SyncHooks
 from unimeter.sync.store import (
     attribution,
     billing_repository,
+    facts_repository,
     members_repository,
     rollups_repository,
     usage_repository,
@@ -372,16 +374,28 @@ class SyncEngine:
     async def _write_records(
         self, session: Any, account_id: str, run_id: str | None, batch: list[Record]
     ) -> Counts:
+        """Write one batch in the caller's transaction. A batch may mix record types (a
+        vendor's raw rows with the usage facts mapped from them): each type is written by
+        its repository, in the order the types first appear."""
         counts = Counts()
-        if not batch:
-            return counts
+        by_type: dict[type, list[Any]] = {}
+        for record in batch:
+            by_type.setdefault(type(record), []).append(record)
+        for records in by_type.values():
+            counts.add(await self._write_typed(session, account_id, run_id, records))
+        return counts
+
+    async def _write_typed(
+        self, session: Any, account_id: str, run_id: str | None, batch: list[Any]
+    ) -> Counts:
+        counts = Counts()
         first = batch[0]
         if isinstance(first, MemberRecord):
-            members = [r for r in batch if isinstance(r, MemberRecord)]
-            return await members_repository.upsert_members(session, account_id, members)
+            return await members_repository.upsert_members(session, account_id, batch)
+        if isinstance(first, UsageFactRecord):
+            return await facts_repository.write_facts(session, account_id, batch)
         if isinstance(first, SpendSnapshotRecord):
             for snapshot in batch:
-                assert isinstance(snapshot, SpendSnapshotRecord)
                 counts.add(
                     await billing_repository.insert_spend_snapshot(
                         session, account_id, run_id, snapshot
@@ -390,19 +404,16 @@ class SyncEngine:
             return counts
         if isinstance(first, GroupsRecord):
             for groups in batch:
-                assert isinstance(groups, GroupsRecord)
                 counts.add(await billing_repository.upsert_groups(session, account_id, groups))
             return counts
         if isinstance(first, AuditEventRecord):
-            audit = [r for r in batch if isinstance(r, AuditEventRecord)]
-            return await billing_repository.insert_audit_events(session, account_id, audit)
+            return await billing_repository.insert_audit_events(session, account_id, batch)
         member_ids = self._member_ids.get(account_id)
         if member_ids is None:
             member_ids = await members_repository.member_ids_by_email(session, account_id)
         if isinstance(first, DailyUsageRecord):
-            rows = [r for r in batch if isinstance(r, DailyUsageRecord)]
-            return await usage_repository.upsert_daily_usage(session, account_id, rows, member_ids)
-        events = [r for r in batch if isinstance(r, UsageEventRecord)]
+            return await usage_repository.upsert_daily_usage(session, account_id, batch, member_ids)
+        events: list[UsageEventRecord] = batch
         counts = await usage_repository.upsert_usage_events(session, account_id, events, member_ids)
         if counts.inserted or counts.updated:
             await rollups_repository.mark_dirty(session, account_id, _days_of(events))
