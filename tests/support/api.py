@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.support.world import World, make_sim, world
-from unimeter.api.app import create_app
+from unimeter.app import create_app
 from unimeter.auth.service import create_environment, create_token
 from unimeter.connectors.cursor.simulator import SimulatedCursor
 from unimeter.sync.service import sync_account
