@@ -14,8 +14,8 @@ import asyncio
 import sys
 
 from tests.connectors.conformance.harnesses import HARNESSES
+from unimeter.app import open_runtime
 from unimeter.config import Settings
-from unimeter.runtime import open_runtime
 from unimeter.sync.service import sync_account
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from tests.connectors.conformance.harness import Vendor, VendorHarness
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.contract import Connector, Credentials
 from unimeter.db.base import Base
-from unimeter.runtime import Runtime, open_runtime
+from unimeter.runtime import Runtime
 
 # Run bookkeeping, and columns that record when a row was (re)read rather than what it
 # says: two syncs of the same data differ only there.
