@@ -70,8 +70,8 @@ class SideBySide:
 async def side_by_side(database_url: str, data_dir: Path) -> AsyncIterator[SideBySide]:
     toy = SimulatedToy(ToyConfig(seed=4, users=8, days=40))
     with serve(create_toy_app(toy)) as toy_url:
-        settings = {"allow_private_urls": True, "account_rate_limit": "off",
-                    "token_rate_limit": "off"}  # fmt: skip
+        settings: dict[str, Any] = {"allow_private_urls": True, "account_rate_limit": "off",
+                                    "token_rate_limit": "off"}  # fmt: skip
         sim = make_sim(users=6, days=20)
         async with world(database_url, data_dir, sim=sim, transport="http", **settings) as w:
             # The one registration a vendor needs; nothing else in the product changes.
