@@ -166,10 +166,14 @@ async def adoption(
 ) -> dict[str, Any]:
     """Scorecards per team for ``[start, end)`` and the same-length period before it."""
     previous_start = start - (end - start)
-    labels = vendors.adoption_labels(runtime, (a.integration for a in scope.accounts))
     maps, notes = await team_maps_noted(runtime, scope, source)
     now = await _people(runtime, scope, maps, start, end)
     before = await _people(runtime, scope, maps, previous_start, start)
+    # The keys of the vendors whose facts report these metrics (a vendor that reports none
+    # has no say in what they are called), else of every vendor of the scope.
+    reporting = now.reporting | before.reporting
+    vendors_of = [a.integration for a in scope.accounts if a.id in reporting or not reporting]
+    labels = vendors.adoption_labels(runtime, vendors_of)
     teams = sorted(set(now.teams) | set(before.teams), key=lambda t: (t is None, t or ""))
     rows = []
     for team in teams:

@@ -211,7 +211,7 @@ async def adoption_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> 
     charts = {"team-activity": service.adoption_chart(body)}
     return _render(
         request, "/app/adoption", ctx, None,
-        body=body, charts=charts, labels=service.adoption_labels(runtime, ctx),
+        body=body, charts=charts, labels=service.adoption_labels(body),
     )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from unimeter.accounts import service as accounts_service
 from unimeter.accounts.schemas import AccountOut
-from unimeter.analytics import adoption, anomalies, audit, render, vendors
+from unimeter.analytics import adoption, anomalies, audit, render
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
 from unimeter.analytics import settings as account_settings
@@ -259,14 +259,15 @@ async def adoption_scorecards(runtime: Runtime, ctx: Context) -> dict[str, Any]:
     )
 
 
-def adoption_labels(runtime: Runtime, ctx: Context) -> dict[str, Any]:
-    """The scorecard's vendor-given keys, and the column titles made from them."""
-    labels = vendors.adoption_labels(runtime, (a.integration for a in ctx.scope.accounts))
-    key = labels.completion_acceptance
+def adoption_labels(body: dict[str, Any]) -> dict[str, Any]:
+    """The scorecard's keys, in its vendors' words, as the answer itself names them, and
+    the column titles made from them."""
+    card = body["all"]
+    key = next(k for k in card if k.endswith("_acceptance") and k != "edit_acceptance")
     return {
         "completion_acceptance": key,
         "completion_title": key.replace("_", " ").capitalize(),
-        "features": [label for _, label in labels.feature_mix],
+        "features": list(card["feature_shares"]),
     }
 
 
