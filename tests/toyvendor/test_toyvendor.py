@@ -168,3 +168,13 @@ def test_dollar_strings_become_exact_cents_e6() -> None:
                        "model": None, "requests": 2, "input_tokens": None, "cost_usd": "0.02"})  # fmt: skip
     assert (fact.user_email, fact.actor, fact.model) == ("", "key_1", "")
     assert fact.metrics == {"requests": 2, "cost_cents_e6": 2_000_000}
+
+
+def test_the_simulator_is_deterministic_from_its_seed() -> None:
+    def report(seed: int) -> list[dict[str, object]]:
+        sim = SimulatedToy(ToyConfig(seed=seed, days=5))
+        return [r.payload() for r in sim.usage(sim.first_day, sim.today)]
+
+    assert report(8) == report(8)
+    assert report(8) != report(9)
+    assert SimulatedToy(ToyConfig(seed=8)).admin_key == SimulatedToy(ToyConfig(seed=8)).admin_key
