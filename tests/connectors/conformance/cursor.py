@@ -91,6 +91,7 @@ class CursorHarness:
     slug = "cursor"
     usage_stream = "usage_events"
     gated_streams = frozenset({"billing_groups", "audit_logs"})
+    proxy_path = "/teams/members"
     # Spend is a point-in-time reading: each run stores one, for history.
     per_run_streams = frozenset({"spend"})
     per_run_tables = frozenset({"spend_snapshots", "spend_snapshot_members"})

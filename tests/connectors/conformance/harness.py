@@ -58,6 +58,8 @@ class VendorHarness(Protocol):
     usage_stream: str
     # The optional streams a gated simulator refuses.
     gated_streams: frozenset[str]
+    # A read-only path of the vendor's API the proxy may reach (GET).
+    proxy_path: str
     # Snapshot streams that keep every reading by design (a new row per run, such as a
     # spend snapshot), with their tables: the idempotency check leaves them out.
     per_run_streams: frozenset[str]

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from tests.connectors.conformance.harness import Gate, VendorHarness
 from tests.connectors.conformance.world import link, runtime_for, store_snapshot
 from unimeter.accounts import service as accounts
+from unimeter.connectors.contract import ProxyRequest
 from unimeter.connectors.errors import CredentialsRejectedError
 from unimeter.db.models import SyncRun
 from unimeter.sync.engine.report import SyncAuthError
@@ -39,6 +40,20 @@ async def test_validation_tells_valid_invalid_and_not_admin_apart(harness: Vendo
             assert refused.value.reason == kind
             for secret in vendor.credentials(kind).values():
                 assert secret not in str(refused.value)
+
+
+async def test_the_proxy_injects_credentials_and_answers_vendor_refusals(
+    harness: VendorHarness,
+) -> None:
+    with harness.start(seed=SEED) as vendor:
+        connector = vendor.connector()
+        request = ProxyRequest("GET", harness.proxy_path)
+        ok = await connector.proxy(vendor.credentials(), vendor.base_url, request)
+        assert ok.status == 200 and ok.body
+        refused = await connector.proxy(vendor.credentials("not_admin"), vendor.base_url, request)
+        assert refused.status in (401, 403)  # the vendor's answer, forwarded, not raised
+        for secret in vendor.credentials().values():
+            assert secret not in str(dict(ok.headers))
 
 
 async def test_sync_equals_ground_truth_over_http(

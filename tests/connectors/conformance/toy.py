@@ -85,6 +85,7 @@ class ToyHarness:
     slug = "toy"
     usage_stream = "usage"
     gated_streams = frozenset({"audit_log"})
+    proxy_path = "/v1/organization"
     per_run_streams: frozenset[str] = frozenset()
     per_run_tables: frozenset[str] = frozenset()
 
