@@ -276,6 +276,7 @@ async def test_the_connect_page_and_the_dashboard_serve_a_toy_account(
         for path in ("/app", "/app/accounts", "/app/seats", "/app/consumption", "/app/audit"):
             shown = await s.client.get(path, params={"account": toy_id})
             assert shown.status_code == 200, (path, shown.status_code)
-        assert toy_id in (await s.client.get("/app/accounts")).text
+        accounts = (await s.client.get("/app/accounts")).text
+        assert toy_id in accounts and 'data-integration="toy"' in accounts
         consumption = (await s.client.get("/app/consumption", params={"account": toy_id})).text
         assert "person0" in consumption
