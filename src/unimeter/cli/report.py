@@ -161,7 +161,8 @@ def consumption(
         return
     table = Table(*columns)
     for r in rows:
-        table.add_row(*(str(r.get(c, "")) for c in columns))
+        # A dash for unknown (a vendor that does not count requests), as on the dashboard.
+        table.add_row(*("—" if r.get(c, "") is None else str(r.get(c, "")) for c in columns))
     console.print(table)
     totals = body["totals"]
     console.print(f"total: ${totals['cost']['charged']}, {totals['tokens']['total']} tokens")

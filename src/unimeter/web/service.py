@@ -259,6 +259,18 @@ async def adoption_scorecards(runtime: Runtime, ctx: Context) -> dict[str, Any]:
     )
 
 
+def adoption_labels(body: dict[str, Any]) -> dict[str, Any]:
+    """The scorecard's keys, in its vendors' words, as the answer itself names them, and
+    the column titles made from them."""
+    card = body["all"]
+    key = next(k for k in card if k.endswith("_acceptance") and k != "edit_acceptance")
+    return {
+        "completion_acceptance": key,
+        "completion_title": key.replace("_", " ").capitalize(),
+        "features": list(card["feature_shares"]),
+    }
+
+
 def adoption_chart(body: dict[str, Any]) -> Chart:
     rows = body["result"]
     return Chart(
