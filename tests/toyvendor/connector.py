@@ -18,6 +18,7 @@ from unimeter.connectors.contract import (
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.facts import FactsProfile
 from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping
@@ -59,6 +60,8 @@ class ToyConnector:
     analyses: frozenset[str] = frozenset({"seats", "consumption", "audit", "anomalies", "focus"})
     # The simulator is for the tests only: ``unimeter simulator`` and the demo never show it.
     simulator: SimulatorSpec | None = None
+    # Detail facts only (no day totals), and no adoption keys of its own.
+    facts: FactsProfile = FactsProfile()
 
     def __init__(
         self,

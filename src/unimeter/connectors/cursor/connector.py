@@ -58,8 +58,6 @@ class CursorConnector:
     display_name: str = "Cursor"
     workspace_term: str = "team"
     products: tuple[Product, ...] = (Product("cursor", "Cursor"),)
-    # What readers must know of its usage facts (day totals, the adoption keys).
-    facts: FactsProfile = PROFILE
     credential_fields: tuple[CredentialField, ...] = (
         CredentialField(
             name=API_KEY,
@@ -68,6 +66,8 @@ class CursorConnector:
             min_length=8,
         ),
     )
+    # What readers must know of its usage facts (day totals, the adoption keys).
+    facts: FactsProfile = PROFILE
     default_base_url: str = DEFAULT_BASE_URL
     # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
     proxy_prefixes: tuple[str, ...] = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
