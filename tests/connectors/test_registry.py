@@ -16,13 +16,13 @@ from unimeter.connectors.contract import (
     Product,
     ProxyRequest,
     ProxyResponse,
-    SimulatorSpec,
     Validation,
     check_credentials,
 )
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.registration import default_registry
 from unimeter.connectors.registry import ConnectorRegistry, UnknownIntegrationError
+from unimeter.connectors.simulators import SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
 

@@ -16,15 +16,14 @@ from unimeter.connectors.contract import (
     ANALYSES,
     CredentialField,
     Credentials,
-    DemoWorld,
     ModelInfo,
     Product,
     ProxyRequest,
     ProxyResponse,
-    SimulatorSpec,
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.simulators import DemoWorld, SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping
