@@ -29,8 +29,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _support import machine, peak_rss_mb, serve_in_thread, simulator_process
-from unimeter.accounts.repository import ensure_environment
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor import mapping
 from unimeter.connectors.cursor.client import CursorClient
@@ -42,10 +42,10 @@ from unimeter.connectors.registration import default_registry
 from unimeter.connectors.windows import DAY_MS, day_floor, plan_windows
 from unimeter.db.base import new_id
 from unimeter.db.models import IntegratedAccount, SyncState
-from unimeter.runtime import open_runtime
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
 from unimeter.sync.store import members_repository, usage_repository
+from unimeter.tenancy.repository import ensure_environment
 
 KEY = "crsr_" + "b" * 64
 EVENTS_ONLY = SyncOptions(streams=frozenset({"members", "usage_events"}))

@@ -44,8 +44,6 @@ ALLOWED: dict[tuple[str, str], str] = {
 # shrinks this list as their branches merge (a stale entry fails the last test).
 TODO_ALLOWED: dict[tuple[str, str], str] = {
     ("unified/render.py", "cursor"): "PRODUCT on every record: products come from facts",
-    ("exports/focus.py", "cursor"): "SERVICES: the FOCUS service name per product",
-    ("exports/service.py", "userEmail"): "raw export restores the recovered email",
 }
 
 

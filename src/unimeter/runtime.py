@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.config import Settings
 from unimeter.connectors.contract import Connector
 from unimeter.connectors.registration import default_registry
@@ -31,6 +30,8 @@ from unimeter.kit.crypto import (
     verify_key_check,
 )
 from unimeter.kit.keys import ENV_VAR, KEY_FILE_NAME, KeySource, load_master_key, write_key_file
+from unimeter.sync.hooks import SyncHooks
+from unimeter.tenancy import repository as tenancy
 
 log = logging.getLogger("unimeter")
 
@@ -50,6 +51,8 @@ class Runtime:
     registry: ConnectorRegistry = field(default_factory=ConnectorRegistry)
     # Epoch ms "now" for planning sync windows; tests bind it to a simulator's clock.
     clock: Callable[[], int] = now_ms
+    # What a sync causes beyond its own tables; unimeter.app registers the real effects.
+    hooks: SyncHooks = field(default_factory=SyncHooks)
 
     def connector(self, integration: str) -> Connector:
         """Shorthand for ``registry.get``; UnknownIntegrationError for an unknown slug."""
@@ -76,7 +79,7 @@ async def open_runtime(
     try:
         key = await _verified_key(db, settings.data_dir)
         async with db.session() as session:
-            await accounts_repo.ensure_environment(session, accounts_repo.DEFAULT_ENVIRONMENT)
+            await tenancy.ensure_environment(session, tenancy.DEFAULT_ENVIRONMENT)
     except BaseException:
         await db.dispose()
         raise
@@ -87,12 +90,10 @@ async def open_runtime(
 
 async def _verified_key(db: Database, data_dir: Path) -> KeySource:
     async with db.session() as session:
-        ring = await accounts_repo.get_keyring(session)
+        ring = await tenancy.get_keyring(session)
         if ring is None:
             source = _load(data_dir, create=True)
-            await accounts_repo.save_keyring(
-                session, source.key.key_id, key_check(source.key), None
-            )
+            await tenancy.save_keyring(session, source.key.key_id, key_check(source.key), None)
             return source
         _finish_interrupted_rotation(data_dir, ring.check)
         source = _load(data_dir, create=False)

@@ -14,7 +14,6 @@ from sqlalchemy import select, text
 from tests.support.cli import CLI
 from tests.support.databases import SQLiteDatabases
 from tests.support.world import world
-from unimeter.accounts.repository import save_keyring
 from unimeter.accounts.service import credentials_of, get_account, rotate_keys
 from unimeter.config import Settings
 from unimeter.db.base import Base
@@ -23,6 +22,7 @@ from unimeter.kit.crypto import DecryptionError, MasterKey, decrypt, key_check, 
 from unimeter.kit.keys import write_key_file
 from unimeter.runtime import StartupError, open_runtime, write_pending_key
 from unimeter.sync.service import sync_account
+from unimeter.tenancy.repository import save_keyring
 
 
 async def _all_text(runtime: object, database_url: str) -> str:
@@ -30,7 +30,7 @@ async def _all_text(runtime: object, database_url: str) -> str:
     if database_url.startswith("sqlite"):
         path = Path(database_url.removeprefix("sqlite:///"))
         return "".join(p.read_bytes().decode("latin-1") for p in path.parent.glob(path.name + "*"))
-    chunks = []
+    chunks: list[str] = []
     async with runtime.db.reader() as session:  # type: ignore[attr-defined]
         for table in Base.metadata.sorted_tables:
             result = await session.execute(text(f"SELECT t::text FROM {table.name} t"))

@@ -21,10 +21,9 @@ import pytest
 from tests.support.cli import CLI
 from unimeter import demo
 from unimeter.analytics.anomalies import SCAN_DAYS
-from unimeter.api.app import create_app
+from unimeter.app import create_app, open_runtime
 from unimeter.auth.service import create_token
 from unimeter.connectors.cursor.simulator import demo as cursor_demo
-from unimeter.runtime import open_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 READY_SECONDS = 180  # the spec says 90 on a 2-core machine; CI machines are noisy

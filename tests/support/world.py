@@ -12,13 +12,14 @@ import httpx
 
 from tests.support.live import serve
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.budget import RateBudget
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.retry import RetryPolicy
 from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig, create_app
 from unimeter.connectors.registration import default_registry
-from unimeter.runtime import Runtime, open_runtime
+from unimeter.runtime import Runtime
 
 # 2026-06-15T12:34:56Z, a Monday afternoon.
 NOW_MS = 1_781_526_896_000

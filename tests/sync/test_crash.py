@@ -21,10 +21,10 @@ from tests.support.compare import (
 from tests.support.live import serve
 from tests.support.world import make_sim
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.models import SyncRun
-from unimeter.runtime import open_runtime
 
 # SIGKILL timing needs the machine to itself: `make test` runs slow tests serially.
 pytestmark = pytest.mark.slow

@@ -13,12 +13,12 @@ import pytest
 
 from tests.support.world import FAST_RETRY, SIM_BASE_URL, make_sim
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.connectors.errors import SourceUnavailableError
 from unimeter.connectors.registration import default_registry
-from unimeter.runtime import open_runtime
 from unimeter.sync.service import sync_account
 
 

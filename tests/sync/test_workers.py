@@ -26,11 +26,12 @@ from tests.support.databases import PostgresDatabases
 from tests.support.live import serve
 from tests.support.world import make_sim
 from unimeter.accounts import service as accounts
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.base import now_ms
 from unimeter.db.models import SyncRun
-from unimeter.runtime import Runtime, open_runtime
+from unimeter.runtime import Runtime
 from unimeter.sync.scheduling import cadence
 from unimeter.sync.scheduling.dispatch import SyncDispatch
 from unimeter.sync.scheduling.queue import JobQueue

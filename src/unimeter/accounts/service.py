@@ -21,22 +21,14 @@ from unimeter.kit.crypto import MasterKey, key_check, rewrap
 from unimeter.runtime import Runtime, write_pending_key
 from unimeter.sync.engine import capabilities as stream_capabilities
 from unimeter.sync.scheduling import cadence
+from unimeter.tenancy import repository as tenancy
+from unimeter.tenancy.errors import AccountNotFoundError, EnvironmentNotFoundError
 from unimeter.webhooks.service import publish
 from unimeter.webhooks.service import rewrap_secrets as rewrap_webhook_secrets
 
 from . import credentials as sealed
 from . import lifecycle, repository
 from .credentials import CredentialsInput
-
-
-class AccountNotFoundError(Exception):
-    def __init__(self, account_id: str) -> None:
-        super().__init__(f"no integrated account {account_id!r}")
-
-
-class EnvironmentNotFoundError(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no environment named {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +39,7 @@ class LinkRequest:
     tenant_id: str | None = None
     name: str | None = None
     base_url: str | None = None
-    environment: str = repository.DEFAULT_ENVIRONMENT
+    environment: str = tenancy.DEFAULT_ENVIRONMENT
     sync_frequency_minutes: int | None = cadence.DEFAULT_FREQUENCY_MINUTES
 
 
@@ -61,7 +53,7 @@ UNSET = _Unset()
 async def link_account(runtime: Runtime, request: LinkRequest) -> IntegratedAccount:
     base_url = await validate_credentials(runtime, request)
     async with runtime.db.session() as session:
-        env = await repository.environment_by_name(session, request.environment)
+        env = await tenancy.environment_by_name(session, request.environment)
         if env is None:
             raise EnvironmentNotFoundError(request.environment)
         return await add_linked_account(runtime, session, env.id, request, base_url)
@@ -127,7 +119,7 @@ async def update_account(
     if checked is not None:
         await connector.validate(checked, account.base_url)
     async with runtime.db.session() as session:
-        stored = await repository.get_account_for_update(session, account.id)
+        stored = await tenancy.get_account_for_update(session, account.id)
         if stored is None:
             raise AccountNotFoundError(account.id)
         if name is not None:
@@ -144,7 +136,7 @@ async def update_account(
                 events.append("integrated_account:reactivated")
             stored.status, stored.last_error = "active", None
         stored.updated_at = now_ms()
-        await repository.bump_data_version(session, stored.id)
+        await tenancy.bump_data_version(session, stored.id)
         await lifecycle.announce(session, stored, *events)
         return stored
 
@@ -164,16 +156,16 @@ async def list_accounts(
     async with runtime.db.reader() as session:
         env_id = None
         if environment is not None:
-            env = await repository.environment_by_name(session, environment)
+            env = await tenancy.environment_by_name(session, environment)
             if env is None:
                 raise EnvironmentNotFoundError(environment)
             env_id = env.id
-        return await repository.list_accounts(session, env_id)
+        return await tenancy.list_accounts(session, env_id)
 
 
 async def environment_id(runtime: Runtime, name: str) -> str:
     async with runtime.db.reader() as session:
-        env = await repository.environment_by_name(session, name)
+        env = await tenancy.environment_by_name(session, name)
     if env is None:
         raise EnvironmentNotFoundError(name)
     return env.id
@@ -181,7 +173,7 @@ async def environment_id(runtime: Runtime, name: str) -> str:
 
 async def get_account(runtime: Runtime, account_id: str) -> IntegratedAccount:
     async with runtime.db.reader() as session:
-        account = await repository.get_account(session, account_id)
+        account = await tenancy.get_account(session, account_id)
     if account is None:
         raise AccountNotFoundError(account_id)
     return account
@@ -196,7 +188,7 @@ async def capabilities(
 
 async def remove_account(runtime: Runtime, account_id: str) -> None:
     async with runtime.db.session() as session:
-        account = await repository.get_account(session, account_id)
+        account = await tenancy.get_account(session, account_id)
         if account is None or not await repository.delete_account(session, account_id):
             raise AccountNotFoundError(account_id)
         await publish(
@@ -257,10 +249,10 @@ async def rotate_keys(runtime: Runtime) -> MasterKey:
     new = MasterKey.generate()
     pending = write_pending_key(runtime.settings.data_dir, new)
     async with runtime.db.session() as session:
-        for account in await repository.list_accounts(session):
+        for account in await tenancy.list_accounts(session):
             account.credentials = rewrap(account.credentials, aad=account.id, old=old, new=new)
         await rewrap_webhook_secrets(session, old, new)
-        await repository.save_keyring(session, new.key_id, key_check(new), now_ms())
+        await tenancy.save_keyring(session, new.key_id, key_check(new), now_ms())
     if runtime.key.path is not None:
         pending.replace(runtime.key.path)
     return new

@@ -13,17 +13,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from unimeter.connectors.facts import FactsProfile
 from unimeter.runtime import Runtime
 
 from . import adoption_repository as repo
+from . import vendors
 from .adoption_repository import ADOPTION_METRICS
 from .chargeback import SourceChoice, team_maps_noted
-from .coverage import as_dicts
+from .coverage import Note, as_dicts
 from .repository import SeatHolder
 from .service import Scope
 from .teams import TeamMap
 
-FEATURES = ("agent_requests", "chat_requests", "composer_requests", "cmdk_requests")
 # Cohort bounds as shares of the period's days (for 30 days: 1-5 light, 6-14 moderate).
 LIGHT_BELOW, HEAVY_FROM = 0.2, 0.5
 
@@ -47,7 +48,12 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def scorecard(people: list[Person], start: dt.date, end: dt.date) -> dict[str, Any]:
+def scorecard(
+    people: list[Person], start: dt.date, end: dt.date,
+    labels: FactsProfile = vendors.CANONICAL,
+) -> dict[str, Any]:  # fmt: skip
+    """A metric no vendor reports sums to 0 over facts that leave it unknown: its ratios
+    have no denominator and stay null."""
     days = [start + dt.timedelta(days=n) for n in range((end - start).days)]
     last7 = set(days[-7:])
     last30 = set(days[-30:])
@@ -55,7 +61,7 @@ def scorecard(people: list[Person], start: dt.date, end: dt.date) -> dict[str, A
     for p in people:
         for name in ADOPTION_METRICS:
             totals[name] += p.metrics[name]
-    features = sum(totals[f] for f in FEATURES)
+    features = sum(totals[f] for f, _ in labels.feature_mix)
     cohorts = dict.fromkeys(("none", "light", "moderate", "heavy"), 0)
     for p in people:
         cohorts[cohort(len(p.active_days), len(days))] += 1
@@ -68,55 +74,91 @@ def scorecard(people: list[Person], start: dt.date, end: dt.date) -> dict[str, A
         "wau": sum(1 for p in people if p.active_days & last7),
         "mau": mau,
         "active_ratio": _ratio(mau, len(people)),
-        "tab_acceptance": _ratio(totals["tabs_accepted"], totals["tabs_shown"]),
+        labels.completion_acceptance: _ratio(
+            totals["completions_accepted"], totals["completions_shown"]
+        ),
         "edit_acceptance": _ratio(totals["accepts"], totals["applies"]),
-        "feature_shares": {
-            f.removesuffix("_requests"): _ratio(totals[f], features) for f in FEATURES
-        },
+        "feature_shares": {label: _ratio(totals[f], features) for f, label in labels.feature_mix},
         "cohorts": cohorts,
     }
 
 
 def _tally(
     roster: list[SeatHolder],
-    daily: list[tuple[Any, ...]],
-    events: list[tuple[str, str, set[dt.date]]],
-) -> list[Person]:
-    """Each seat holder with their summed metrics and active days (days marked active in
-    the daily rows, and days with usage events)."""
-    by_member: dict[int | None, Person] = {
-        h.member_id: Person(h.account_id, h.email) for h in roster
-    }
-    by_email = {(p.account_id, p.email.lower()): p for p in by_member.values()}
-    for account_id, member_id, email, days, *values in daily:
-        # Daily rows name the member when the sync matched one, else only the email.
-        who = by_member.get(member_id) or by_email.get((account_id, (email or "").lower()))
-        if who is not None:
-            who.active_days |= days
-            for name, value in zip(ADOPTION_METRICS, values, strict=True):
-                who.metrics[name] += int(value or 0)
-    for account_id, email, days in events:
+    facts: list[tuple[Any, ...]],
+    usage: list[tuple[str, str, set[dt.date]]],
+) -> tuple[list[Person], set[str]]:
+    """Each seat holder with their summed metrics and active days (days a fact marks
+    active, and days with usage), and the accounts whose facts report any metric."""
+    people = [Person(h.account_id, h.email) for h in roster]
+    by_email = {(p.account_id, p.email.lower()): p for p in people}
+    reporting: set[str] = set()
+    n = len(ADOPTION_METRICS)
+    for account_id, email, days, *values in facts:
+        sums, counts = values[:n], values[n:]
+        if any(counts):
+            reporting.add(account_id)
         if (who := by_email.get((account_id, email.lower()))) is not None:
             who.active_days |= days
-    return list(by_member.values())
+            for name, value in zip(ADOPTION_METRICS, sums, strict=True):
+                who.metrics[name] += int(value or 0)
+    for account_id, email, days in usage:
+        if (who := by_email.get((account_id, email.lower()))) is not None:
+            who.active_days |= days
+    return people, reporting
+
+
+@dataclass(frozen=True, slots=True)
+class _Period:
+    teams: dict[str | None, list[Person]]
+    # Accounts with facts in the period, and those whose facts report an adoption metric.
+    with_facts: set[str]
+    reporting: set[str]
 
 
 async def _people(
     runtime: Runtime, scope: Scope, maps: dict[str, TeamMap], start: dt.date, end: dt.date
-) -> dict[str | None, list[Person]]:
-    """The period's seat holders by team, with their active days and daily metrics."""
+) -> _Period:
+    """The period's seat holders by team, with their active days and summed metrics."""
     start_ms = (start - dt.date(1970, 1, 1)).days * 86_400_000
+    day_totals = _day_total_accounts(runtime, scope)
     async with runtime.db.reader() as session:
         roster = await repo.members_during(session, scope.account_ids, start_ms)
-        daily = await repo.member_days(session, scope.account_ids, start, end)
-        events = await repo.event_days(session, scope.account_ids, start, end)
-    people = _tally(roster, daily, events)
+        facts = await repo.member_days(session, scope.account_ids, start, end, day_totals)
+        usage = await repo.event_days(session, scope.account_ids, start, end)
+    people, reporting = _tally(roster, facts, usage)
     last_day = end - dt.timedelta(days=1)
     teams: dict[str | None, list[Person]] = defaultdict(list)
     for p in people:
         found = maps[p.account_id].at(p.email, last_day)
         teams[found.team if found else None].append(p)
-    return teams
+    with_facts = {row[0] for row in facts} | {a for a, _, _ in usage}
+    return _Period(teams, with_facts, reporting)
+
+
+def _day_total_accounts(runtime: Runtime, scope: Scope) -> dict[str, list[str]]:
+    """Metric -> the accounts whose vendor reports it in its day totals."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for account in scope.accounts:
+        for name in vendors.day_total_metrics(runtime, account.integration):
+            out[name].append(account.id)
+    return out
+
+
+def _unreported_notes(period: _Period, labels: FactsProfile) -> list[Note]:
+    """Accounts with usage in the period but no fact reporting completions, edits or
+    requests by feature: their vendor does not report them, so they are unknown."""
+    return [
+        Note(
+            "adoption_metrics_unreported",
+            account_id,
+            "This account's vendor does not report completions, edits or requests by "
+            "feature, so acceptance and feature shares are unknown for its people (their "
+            "activity still counts).",
+            (labels.completion_acceptance, "edit_acceptance", "feature_shares"),
+        )
+        for account_id in sorted(period.with_facts - period.reporting)
+    ]
 
 
 async def adoption(
@@ -127,29 +169,36 @@ async def adoption(
     maps, notes = await team_maps_noted(runtime, scope, source)
     now = await _people(runtime, scope, maps, start, end)
     before = await _people(runtime, scope, maps, previous_start, start)
-    teams = sorted(set(now) | set(before), key=lambda t: (t is None, t or ""))
+    # The keys of the vendors whose facts report these metrics (a vendor that reports none
+    # has no say in what they are called), else of every vendor of the scope.
+    reporting = now.reporting | before.reporting
+    vendors_of = [a.integration for a in scope.accounts if a.id in reporting or not reporting]
+    labels = vendors.adoption_labels(runtime, vendors_of)
+    teams = sorted(set(now.teams) | set(before.teams), key=lambda t: (t is None, t or ""))
     rows = []
     for team in teams:
-        current = scorecard(now.get(team, []), start, end)
-        previous = scorecard(before.get(team, []), previous_start, start)
+        current = scorecard(now.teams.get(team, []), start, end, labels)
+        previous = scorecard(before.teams.get(team, []), previous_start, start, labels)
         rows.append({"team": team, **current, "previous": previous,
-                     "change": _change(current, previous)})  # fmt: skip
-    everyone = [p for people in now.values() for p in people]
+                     "change": _change(current, previous, labels)})  # fmt: skip
+    everyone = [p for people in now.teams.values() for p in people]
     return {
         "start_date": start.isoformat(),
         "end_date": end.isoformat(),
         "previous_start_date": previous_start.isoformat(),
         "sources": {a: m.source for a, m in maps.items()},
-        "notes": as_dicts(notes),
+        "notes": as_dicts(notes + _unreported_notes(now, labels)),
         "result": rows,
-        "all": scorecard(everyone, start, end),
+        "all": scorecard(everyone, start, end, labels),
     }
 
 
-def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, float | None]:
+def _change(
+    current: dict[str, Any], previous: dict[str, Any], labels: FactsProfile
+) -> dict[str, float | None]:
     """Current minus previous, for every number both periods have."""
     out: dict[str, float | None] = {}
-    for name in ("members", "dau", "wau", "mau", "active_ratio", "tab_acceptance",
+    for name in ("members", "dau", "wau", "mau", "active_ratio", labels.completion_acceptance,
                  "edit_acceptance"):  # fmt: skip
         a, b = current[name], previous[name]
         out[name] = round(a - b, 4) if a is not None and b is not None else None

@@ -1,39 +1,59 @@
-"""SQL of the adoption scorecards: daily sums and active days per member, days with events
-per user, the roster. A covering index on ``daily_usage`` holds every column read here, so a period
-is a scan of a compact range of that index, not of the wide rows.
+"""SQL of the adoption scorecards: per person, the days marked active and the activity
+metrics summed from the usage facts, the days with usage, the roster.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import DailyUsage, Member, UserDayRollup
-from unimeter.db.models.usage import ADOPTION_METRICS as ADOPTION_METRICS
+from unimeter.db.models import Member, UsageFact, UserDayRollup
 from unimeter.db.periods import day_list, parse_day_list
 
 from .repository import SeatHolder
 
+# The activity metrics the scorecards sum: completions, edits and requests by feature.
+ADOPTION_METRICS = (
+    "completions_shown", "completions_accepted", "applies", "accepts", "agent_requests",
+    "chat_requests", "edit_requests", "inline_edit_requests", "review_requests",
+)  # fmt: skip
+
+
+def _chosen(name: str, day_total_accounts: Sequence[str]) -> Any:
+    """The metric from the day totals for accounts whose vendor reports it there, from the
+    detail facts otherwise: the two may overlap, so an unsplit answer never adds them."""
+    f = UsageFact
+    detail = f.is_day_total.is_(False)
+    if not day_total_accounts:
+        return case((detail, getattr(f, name)))
+    listed = f.account_id.in_(day_total_accounts)
+    wanted = or_(and_(listed, f.is_day_total.is_(True)), and_(~listed, detail))
+    return case((wanted, getattr(f, name)))
+
 
 async def member_days(
-    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
-) -> list[tuple[Any, ...]]:
-    """``(account, member id, email, active days, *ADOPTION_METRICS)`` per (member id,
-    email) pair of the daily rows: the days marked active, and the counters summed."""
-    d = DailyUsage
-    key = (d.account_id, d.member_id, d.email)
+    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date,
+    day_totals: Mapping[str, Sequence[str]],
+) -> list[tuple[Any, ...]]:  # fmt: skip
+    """``(account, email, active days, *sums, *counts)`` per person: the days a fact marks
+    active, each of ``ADOPTION_METRICS`` summed, and how many facts report it (0: the
+    vendor does not report it, unknown rather than zero). ``day_totals`` maps a metric to
+    the accounts whose vendor reports it in day totals."""
+    f = UsageFact
+    key = (f.account_id, f.user_email)
+    chosen = [_chosen(name, day_totals.get(name, ())) for name in ADOPTION_METRICS]
     dialect = session.get_bind().dialect.name
     rows = await session.execute(
-        select(*key, day_list(dialect, d.day, d.is_active.is_(True)),
-               *[func.sum(getattr(d, name)) for name in ADOPTION_METRICS])
-        .where(d.account_id.in_(account_ids), d.day >= start, d.day < end)
+        select(*key, day_list(dialect, f.day, f.is_active.is_(True)),
+               *[func.sum(c) for c in chosen], *[func.count(c) for c in chosen])
+        .where(f.account_id.in_(account_ids), f.user_email != "", f.day >= start, f.day < end)
         .group_by(*key)
     )  # fmt: skip
-    return [(a, m, e, parse_day_list(days), *v) for a, m, e, days, *v in rows.all()]
+    return [(a, e, parse_day_list(days), *v) for a, e, days, *v in rows.all()]
 
 
 async def event_days(

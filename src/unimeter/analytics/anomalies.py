@@ -29,6 +29,7 @@ from unimeter.webhooks import service as webhooks
 
 from . import anomalies_repository as repo
 from . import anomaly_details as evidence
+from . import records_repository
 from . import repository as analytics_repo
 from . import settings as account_settings
 from .schemas import AnomalyThresholds
@@ -209,7 +210,7 @@ async def _store(
         for f in findings:
             if (f.kind, f.email, f.day, f.subject) in known:
                 continue
-            events = await repo.costliest_events(
+            events = await records_repository.costliest_records(
                 session, account.id, f.email, f.day, model=f.subject or None,
                 headless=f.kind == "headless_spike",
             )  # fmt: skip

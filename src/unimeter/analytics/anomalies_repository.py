@@ -1,4 +1,5 @@
-"""SQL of anomaly detection: daily series per user from the rollups, and the anomaly rows."""
+"""SQL of anomaly detection: daily series per user from the rollups and the detail usage
+facts, and the anomaly rows (their evidence records come from ``records_repository``)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import keyset
-from unimeter.db.models import Anomaly, UsageEvent, UsageRollup, UserDayRollup
+from unimeter.db.models import Anomaly, UserDayRollup
 from unimeter.kit.cursors import Position
-from unimeter.sync.store.rollups_repository import INTERACTIVE_SURFACE
+
+from . import facts_sql
 
 
 async def latest_day(session: AsyncSession, account_id: str) -> dt.date | None:
@@ -39,11 +41,13 @@ async def user_days(
     """``(user, day, charged, tokens, headless charged)`` for days in ``[start, end]``."""
     r = UserDayRollup
     tokens = r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens
+    # Summed over the products a vendor reports a person's day in.
     rows = await session.execute(
-        select(r.user_email, r.day, r.charged_cents_e6, tokens, r.headless_cents_e6).where(
-            r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end
-        )
-    )
+        select(r.user_email, r.day, func.sum(r.charged_cents_e6), func.sum(tokens),
+               func.sum(r.headless_cents_e6))
+        .where(r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end)
+        .group_by(r.user_email, r.day)
+    )  # fmt: skip
     return [(u, d, int(c or 0), int(t or 0), int(h or 0)) for u, d, c, t, h in rows.all()]
 
 
@@ -55,14 +59,17 @@ async def user_model_days(
     session: AsyncSession, account_id: str, start: dt.date, end: dt.date,
     users: Sequence[str] | None = None,
 ) -> list[tuple[str, dt.date, str, int, int]]:  # fmt: skip
-    """``(user, day, model, charged, events)`` for days in ``[start, end]``, of every user
-    or only of ``users``."""
-    r = UsageRollup
+    """``(user, day, model, charged, requests)`` for days in ``[start, end]``, of every
+    user or only of ``users``, from the detail facts (a vendor that does not count requests
+    gives 0, and no cost per request to compare)."""
+    r = facts_sql.FACT
+    cost, requests = facts_sql.metric("cost_cents_e6"), facts_sql.metric("requests")
     stmt = (
-        select(r.user_email, r.day, r.model, func.sum(r.charged_cents_e6), func.sum(r.events))
-        .where(r.account_id == account_id, r.user_email != "", r.day >= start, r.day <= end)
+        select(r.user_email, r.day, r.model, func.sum(cost), func.sum(requests))
+        .where(r.account_id == account_id, facts_sql.DETAIL, r.user_email != "",
+               r.day >= start, r.day <= end)
         .group_by(r.user_email, r.day, r.model)
-    )
+    )  # fmt: skip
     batches = [None] if users is None else [
         users[n : n + USERS_PER_BATCH] for n in range(0, len(users), USERS_PER_BATCH)
     ]  # fmt: skip
@@ -72,20 +79,6 @@ async def user_model_days(
         rows = await session.execute(chosen)
         out += [(u, d, m, int(c or 0), int(n or 0)) for u, d, m, c, n in rows.all()]
     return out
-
-
-async def costliest_events(
-    session: AsyncSession, account_id: str, email: str, day: dt.date, *, model: str | None,
-    headless: bool, limit: int = 20,
-) -> list[str]:  # fmt: skip
-    e = UsageEvent
-    stmt = select(e.fingerprint).where(e.account_id == account_id, e.email == email, e.day == day)
-    if model is not None:
-        stmt = stmt.where(e.model == model)
-    if headless:
-        stmt = stmt.where(e.surface != INTERACTIVE_SURFACE)
-    stmt = stmt.order_by(e.charged_cents_e6.desc(), e.fingerprint).limit(limit)
-    return list((await session.scalars(stmt)).all())
 
 
 async def existing_keys(

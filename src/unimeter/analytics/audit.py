@@ -10,7 +10,7 @@ from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 from unimeter.runtime import Runtime
 
-from . import chargeback, coverage, repository
+from . import chargeback, coverage, records_repository, repository
 from . import settings as account_settings
 from .coverage import Note
 from .service import Scope, seats
@@ -53,6 +53,7 @@ async def audit(runtime: Runtime, scope: Scope, as_of: dt.date) -> AuditReport:
     findings = await _findings(runtime, scope, as_of, maps)
     notes = coverage.directory_notes(maps, DIRECTORY_KINDS)
     notes += coverage.removal_notes(await coverage.gaps(runtime, scope))
+    notes += coverage.record_notes(runtime, scope)
     accounts = set(scope.account_ids)
     unchecked = frozenset(
         kind
@@ -94,7 +95,7 @@ async def _findings(
 
 async def _after_removal(runtime: Runtime, scope: Scope) -> list[Finding]:
     async with runtime.db.reader() as session:
-        usage = await repository.usage_after_removal(session, scope.account_ids)
+        usage = await records_repository.usage_after_removal(session, scope.account_ids)
         removed = await repository.removed_members(session, scope.account_ids)
     out = []
     for u in usage:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.connectors.records import UNASSIGNED_GROUP_TYPE
 from unimeter.runtime import Runtime
 
-from . import coverage, repository
+from . import coverage, records_repository, repository
 from . import directory as directory_upload
 from .consumption_repository import CONSUMPTION_METRICS, ConsumptionQuery, every_group
 from .coverage import Note
@@ -224,8 +224,8 @@ async def reconcile(runtime: Runtime, scope: Scope) -> list[CycleReconciliation]
     snapshot."""
     out = []
     async with runtime.db.reader() as session:
-        for cycle in await repository.latest_snapshots(session, scope.account_ids):
-            charged = await repository.charged_by_user(
+        for cycle in await records_repository.latest_snapshots(session, scope.account_ids):
+            charged = await records_repository.charged_by_user(
                 session, cycle.account_id, cycle.cycle_start_ms, cycle.taken_at
             )
             emails = sorted(set(cycle.overall) | set(charged))

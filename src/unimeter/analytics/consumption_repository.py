@@ -1,7 +1,8 @@
 """SQL of consumption: tokens and cost by user, model and period, from the rollups.
 
 By month or in total, calendar months come from the monthly rollups (a few rows per member
-and model) and only a few days around them from the daily ones (see ``Plan``).
+and model) and only a few days around them from the daily ones (see ``Plan``). Days split
+by model come from the detail usage facts (``facts_sql``), summed over product and surface.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 from sqlalchemy import and_, false, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import UsageRollup, UserDayRollup, UserModelMonthRollup
+from unimeter.db.models import UserDayRollup, UserModelMonthRollup
 from unimeter.db.periods import period_expression
 from unimeter.sync.store.rollups_repository import NARROW_SUMS, next_month
+
+from . import facts_sql
 
 CONSUMPTION_METRICS = NARROW_SUMS
 
@@ -42,8 +45,8 @@ class Plan:
     """Where a range's usage is read from: calendar months ``[first, last)`` from the
     monthly rollups, ``added`` day spans from the daily ones, and ``taken`` day spans
     subtracted, where a month is read whole less the few days outside the range. Every
-    rollup row counts at least one event, so a group is in the range exactly when its net
-    event count is above zero."""
+    rollup row counts at least one request, token or charge, so a group is in the range
+    exactly when one of its net sums is not zero (see ``_in_range``)."""
 
     months: tuple[dt.date, dt.date] | None
     added: list[tuple[dt.date, dt.date]]
@@ -115,15 +118,33 @@ def _source(q: ConsumptionQuery, groups: Groups | None = None) -> Any:
 def _days(
     q: ConsumptionQuery, groups: Groups | None, spans: list[tuple[dt.date, dt.date]], sign: int
 ) -> Any:
-    """The daily rollups of these day spans, their metrics times ``sign``. Per-user-day
-    rollups when the model does not matter: a seventh of the usage rollups' rows."""
-    daily: Any = UsageRollup if q.by_model or q.models is not None else UserDayRollup
-    model = daily.model if daily is UsageRollup else literal("")
-    metrics = [(getattr(daily, name) * sign).label(name) for name in CONSUMPTION_METRICS]
+    """The days of these spans, their metrics times ``sign``: per-user-day rollups when the
+    model does not matter (a seventh of the rows), else the detail facts."""
+    by_model = q.by_model or q.models is not None
+    daily: Any = facts_sql.FACT if by_model else UserDayRollup
+    model = daily.model if by_model else literal("")
+    columns = facts_sql.consumption_columns() if by_model else {
+        name: getattr(daily, name) for name in CONSUMPTION_METRICS
+    }  # fmt: skip
+    metrics = [(columns[name] * sign).label(name) for name in CONSUMPTION_METRICS]
     in_spans = or_(*[(daily.day >= low) & (daily.day < high) for low, high in spans])
+    where = [in_spans, *_filters(q, daily, groups)]
+    if by_model:
+        where.append(facts_sql.DETAIL)
     return select(
         daily.day.label("day"), daily.account_id, daily.user_email, model.label("model"), *metrics
-    ).where(in_spans, *_filters(q, daily, groups))
+    ).where(*where)
+
+
+def _in_range(s: Any) -> Any:
+    """A group has usage in the range: net requests, tokens or charges (a vendor may report
+    any of them alone; for one that counts requests, a group with none has neither)."""
+    tokens = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    return or_(
+        func.sum(s.c.events) > 0,
+        *[func.sum(s.c[name]) > 0 for name in tokens],
+        func.sum(s.c.charged_cents_e6) != 0,
+    )
 
 
 def _group_columns(q: ConsumptionQuery, s: Any) -> list[Any]:
@@ -140,7 +161,7 @@ def _grouped(dialect: str, q: ConsumptionQuery, groups: Groups | None) -> tuple[
     period = period_expression(dialect, s.c.day, q.granularity, q.start).label("period")
     key = [period, *_group_columns(q, s)]
     sums = [func.sum(s.c[name]).label(name) for name in CONSUMPTION_METRICS]
-    return select(*key, *sums).group_by(*key).having(func.sum(s.c.events) > 0), key
+    return select(*key, *sums).group_by(*key).having(_in_range(s)), key
 
 
 async def consumption(
@@ -212,13 +233,7 @@ def _ranking(q: ConsumptionQuery, limit: int) -> Any:
     )
     order = (cost.desc(), tokens.desc(), *keys)
     rank = func.row_number().over(order_by=order).label("rank")
-    return (
-        select(*keys, rank)
-        .group_by(*keys)
-        .having(func.sum(s.c.events) > 0)
-        .order_by(*order)
-        .limit(limit)
-    )
+    return select(*keys, rank).group_by(*keys).having(_in_range(s)).order_by(*order).limit(limit)
 
 
 async def consumption_totals(

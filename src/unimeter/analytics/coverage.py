@@ -1,6 +1,6 @@
 """What an analysis could not compute, and why, so no answer hides a gap behind zeros.
 
-A vendor may not offer an account every stream (Cursor keeps the audit log and billing
+A vendor may not offer an account every stream (one vendor keeps the audit log and billing
 groups for Enterprise teams), and some inputs are ours to give (a directory upload). Each
 gap becomes a :class:`Note` that the API, the CLI and the dashboard show with the figures.
 """
@@ -19,6 +19,7 @@ from .teams import TeamMap
 
 AUDIT_LOG = "audit_log"
 TEAMS = "teams"
+USAGE_RECORDS = "usage_events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,24 @@ def removal_notes(found: Gaps) -> list[Note]:
         )
         for account_id, lacks in found.items()
         if AUDIT_LOG in lacks
+    ]
+
+
+def record_notes(runtime: Runtime, scope: Scope) -> list[Note]:
+    """A vendor that reports usage only per day, with no individual usage records: whether
+    usage came after a removal within a day is unknown, so it is not checked."""
+    return [
+        Note(
+            "usage_records_unavailable",
+            account.id,
+            "This account's vendor reports usage per day, without individual usage records, "
+            "so usage after removal cannot be checked.",
+            ("usage_after_removal",),
+        )
+        for account in scope.accounts
+        if not any(
+            s.provides == USAGE_RECORDS for s in runtime.connector(account.integration).streams
+        )
     ]
 
 

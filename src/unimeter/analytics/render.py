@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from unimeter.kit.money import dollars
@@ -10,6 +11,7 @@ from unimeter.kit.times import iso
 
 from .audit import KINDS, AuditReport
 from .chargeback import ChargebackReport, CycleReconciliation, MemberDrift
+from .consumption_repository import CONSUMPTION_METRICS
 from .coverage import Note, as_dicts
 from .service import ConsumptionPage, Seat, SeatsReport
 from .teams import TeamMap
@@ -68,6 +70,15 @@ def period_end(start: dt.date, granularity: str, range_end: dt.date) -> dt.date:
     return min(end, range_end)
 
 
+def known_events(metrics: Mapping[str, int]) -> int | None:
+    """The requests of some usage, or None (unknown) where it has tokens or charges and no
+    request at all: a vendor that counts requests counts one for any usage, so usage without
+    any comes from a vendor that does not count them (the rollups keep its unknown as 0)."""
+    events = metrics["events"]
+    usage = any(metrics[name] for name in CONSUMPTION_METRICS if name != "events")
+    return None if events == 0 and usage else events
+
+
 def totals(metrics: dict[str, int]) -> dict[str, Any]:
     tokens = {
         "input": metrics["input_tokens"],
@@ -76,7 +87,7 @@ def totals(metrics: dict[str, int]) -> dict[str, Any]:
         "cache_write": metrics["cache_write_tokens"],
     }
     return {
-        "events": metrics["events"],
+        "events": known_events(metrics),
         "tokens": {**tokens, "total": sum(tokens.values())},
         "cost": {
             "charged": dollars(metrics["charged_cents_e6"]),

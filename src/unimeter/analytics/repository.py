@@ -1,8 +1,9 @@
 """SQL of the analytics: seat holders, their last active day, settings, the team map's
 sources, reconciliation and the audit (consumption is in ``consumption_repository``).
 
-Analyses read rollups (``user_day_rollups``, ``daily_usage``), not raw events, so one over
-months of a large team stays a grouped scan of an index.
+Analyses read members, the usage facts and their rollups (``user_day_rollups``), not a
+vendor's raw records, so one over months of a large team stays a grouped scan of an index
+(the few answers that need raw records read them in ``records_repository``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal_column,
     null,
     select,
     tuple_,
@@ -27,15 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.db.models import (
     AnalyticsSettings,
     BillingGroup,
-    DailyUsage,
     DirectoryEntry,
     GroupMembership,
     IntegratedAccount,
     Member,
     MemberIdentity,
-    SpendSnapshot,
-    SpendSnapshotMember,
-    UsageEvent,
+    UsageFact,
     UserDayRollup,
 )
 
@@ -88,23 +85,24 @@ async def member_emails(
 async def last_active_days(
     session: AsyncSession, account_ids: Sequence[str], as_of: dt.date
 ) -> list[LastActive]:
-    """The last day on or before ``as_of`` each person was active: Cursor marked the day
-    active, or they have usage events on it. Daily rows name the member when the sync
-    matched one, else the email; event rollups name the email."""
-    d = DailyUsage
-    daily = (
-        select(d.account_id, d.member_id, d.email, func.max(d.day).label("day"))
-        .where(d.account_id.in_(account_ids), d.is_active.is_(True), d.day <= as_of)
-        .group_by(d.account_id, d.member_id, d.email)
-    )
+    """The last day on or before ``as_of`` each person was active: the vendor marked the
+    day active (a fact's ``is_active``), or they have usage on it (a rollup of the detail
+    facts). Both name the person by email."""
+    f = UsageFact
+    marked = (
+        select(f.account_id, null().label("member_id"), f.user_email, func.max(f.day))
+        .where(f.account_id.in_(account_ids), f.user_email != "", f.is_active.is_(True),
+               f.day <= as_of)
+        .group_by(f.account_id, f.user_email)
+    )  # fmt: skip
     r = UserDayRollup
-    events = (
+    used = (
         select(r.account_id, null().label("member_id"), r.user_email, func.max(r.day))
-        # Every rollup row has events; not asking keeps the scan inside an index.
+        # Every rollup row has usage; not asking keeps the scan inside an index.
         .where(r.account_id.in_(account_ids), r.user_email != "", r.day <= as_of)
         .group_by(r.account_id, r.user_email)
     )
-    rows: Sequence[Any] = (await session.execute(union_all(daily, events))).all()
+    rows: Sequence[Any] = (await session.execute(union_all(marked, used))).all()
     return [LastActive(a, m, e, day) for a, m, e, day in rows]
 
 
@@ -222,120 +220,6 @@ async def cost_by_user_day(
         )  # fmt: skip
         out += [tuple(row) for row in rows.all()]
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class CycleSnapshot:
-    account_id: str
-    cycle_start_ms: int
-    taken_at: int
-    # email → overall spend of the cycle so far, in cents * 10**6
-    overall: dict[str, int]
-
-
-async def latest_snapshots(
-    session: AsyncSession, account_ids: Sequence[str]
-) -> list[CycleSnapshot]:
-    """The latest spend snapshot of every billing cycle, with each member's overall spend."""
-    s = SpendSnapshot
-    latest = (
-        select(s.account_id, s.cycle_start_ms, func.max(s.taken_at).label("taken_at"))
-        .where(s.account_id.in_(account_ids), s.cycle_start_ms.is_not(None))
-        .group_by(s.account_id, s.cycle_start_ms)
-        .subquery()
-    )
-    chosen = await session.execute(
-        select(s.id, s.account_id, s.cycle_start_ms, s.taken_at).join(
-            latest,
-            (s.account_id == latest.c.account_id)
-            & (s.cycle_start_ms == latest.c.cycle_start_ms)
-            & (s.taken_at == latest.c.taken_at),
-        )
-    )
-    out = []
-    for snapshot_id, account_id, cycle_start, taken_at in chosen.all():
-        rows = await session.execute(
-            select(SpendSnapshotMember.email, SpendSnapshotMember.overall_cents_e6).where(
-                SpendSnapshotMember.snapshot_id == snapshot_id
-            )
-        )
-        overall = {email.lower(): int(cents) for email, cents in rows.all()}
-        out.append(CycleSnapshot(account_id, int(cycle_start or 0), int(taken_at), overall))
-    return sorted(out, key=lambda c: (c.account_id, c.cycle_start_ms))
-
-
-async def charged_by_user(
-    session: AsyncSession, account_id: str, start_ms: int, end_ms: int
-) -> dict[str, int]:
-    """Charged cents * 10**6 per user for events in ``[start_ms, end_ms]``: whole days from
-    the rollups, the partial first and last days from the events."""
-    first, last = _utc_day(start_ms), _utc_day(end_ms)
-    totals: dict[str, int] = {}
-
-    def add(rows: Sequence[Any]) -> None:
-        for email, cents in rows:
-            totals[email] = totals.get(email, 0) + int(cents or 0)
-
-    r, e = UserDayRollup, UsageEvent
-    if last > first + dt.timedelta(days=1):
-        add((await session.execute(
-            select(r.user_email, func.sum(r.charged_cents_e6))
-            .where(r.account_id == account_id, r.day > first, r.day < last)
-            .group_by(r.user_email)
-        )).all())  # fmt: skip
-    edges = [(start_ms, min(end_ms, _day_start_ms(first) + DAY_MS - 1))]
-    if last > first:
-        edges.append((_day_start_ms(last), end_ms))
-    # One labelled expression: PostgreSQL sees two bound "" parameters as two expressions.
-    owner = func.coalesce(e.email, literal_column("''")).label("owner")
-    for low, high in edges:
-        add((await session.execute(
-            select(owner, func.sum(e.charged_cents_e6))
-            .where(e.account_id == account_id, e.timestamp_ms >= low, e.timestamp_ms <= high)
-            .group_by(owner)
-        )).all())  # fmt: skip
-    return totals
-
-
-DAY_MS = 86_400_000
-
-
-def _utc_day(ms: int) -> dt.date:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).date()
-
-
-def _day_start_ms(day: dt.date) -> int:
-    return (day - dt.date(1970, 1, 1)).days * DAY_MS
-
-
-@dataclass(frozen=True, slots=True)
-class AfterRemoval:
-    account_id: str
-    member_id: int | None
-    email: str | None
-    events: int
-    charged_cents_e6: int
-    first_ms: int
-    last_ms: int
-
-
-async def usage_after_removal(
-    session: AsyncSession, account_ids: Sequence[str]
-) -> list[AfterRemoval]:
-    """Usage events the sync flagged as after their member's removal, per member."""
-    e = UsageEvent
-    rows = await session.execute(
-        select(
-            e.account_id, e.member_id, func.max(e.email), func.count(),
-            func.sum(e.charged_cents_e6), func.min(e.timestamp_ms), func.max(e.timestamp_ms),
-        )
-        .where(e.account_id.in_(account_ids), e.after_removal.is_(True))
-        .group_by(e.account_id, e.member_id)
-    )  # fmt: skip
-    return [
-        AfterRemoval(a, m, em, int(n), int(c or 0), int(f), int(la))
-        for a, m, em, n, c, f, la in rows.all()
-    ]
 
 
 async def removed_members(

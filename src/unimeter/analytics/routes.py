@@ -156,7 +156,7 @@ async def get_settings(runtime: RuntimeDep, account: AccountDep) -> JSON:
     "/settings", response_model=None, response_class=JSON, responses={200: {"model": SettingsOut}}
 )
 async def update_settings(runtime: RuntimeDep, account: AccountDep, body: SettingsUpdate) -> JSON:
-    """Set what Cursor does not expose (a seat's price), who may hold admin roles, and
+    """Set what vendors do not expose (a seat's price), who may hold admin roles, and
     anomaly thresholds. Only the fields sent change."""
     changes: dict[str, Any] = {}
     sent = body.model_fields_set

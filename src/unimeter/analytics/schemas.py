@@ -60,7 +60,7 @@ class Tokens(BaseModel):
 
 
 class Cost(BaseModel):
-    charged: str = Field(description="What Cursor charged, included and usage-based")
+    charged: str = Field(description="What the vendor charged, included and usage-based")
     included: str = Field(description="Part covered by the plan's included usage")
     usage_based: str = Field(description="Part billed as usage beyond the plan")
     currency: Literal["USD"] = "USD"
@@ -76,7 +76,9 @@ class ConsumptionRow(ConsumptionTotals):
     period_start: dt.date
     period_end: dt.date = Field(description="Exclusive")
     integrated_account_id: str | None = None
-    user_email: str | None = Field(None, description="Empty string: usage Cursor left unattributed")
+    user_email: str | None = Field(
+        None, description="Empty string: usage the vendor left unattributed"
+    )
     model: str | None = None
     rank: int | None = Field(None, description="With top: 1 for the costliest group")
 
@@ -124,7 +126,9 @@ class AnomalyThresholds(BaseModel):
 
 class SettingsOut(BaseModel):
     integrated_account_id: str
-    seat_price: Money | None = Field(description="Monthly price of one seat; Cursor has none")
+    seat_price: Money | None = Field(
+        description="Monthly price of one seat; vendors do not report it"
+    )
     allowed_admins: list[str] | None = Field(
         description="Emails allowed to hold admin roles; null: no allow-list (no findings)"
     )

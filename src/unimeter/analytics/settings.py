@@ -1,4 +1,4 @@
-"""Per-account analytics settings: what Cursor does not expose (a seat's price), who may be
+"""Per-account analytics settings: what vendors do not expose (a seat's price), who may be
 an admin, and anomaly thresholds. Unset values fall back to documented defaults."""
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from unimeter.accounts import service
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.connectors.contract import Connector
 from unimeter.connectors.registration import default_registry
 from unimeter.connectors.registry import UnknownIntegrationError
@@ -23,6 +22,7 @@ from unimeter.sync.scheduling.cadence import (
     MAX_FREQUENCY_MINUTES,
     MIN_FREQUENCY_MINUTES,
 )
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, iso_or_never, run
 

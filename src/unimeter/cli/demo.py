@@ -26,13 +26,13 @@ from rich.markup import escape
 from unimeter import demo
 from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.analytics import anomalies
-from unimeter.api.app import Background, create_app
+from unimeter.app import Background, create_app, open_runtime
 from unimeter.auth.service import create_token
 from unimeter.connect.service import LinkTokenRequest, create_link_token
 from unimeter.connectors.contract import Connector
 from unimeter.connectors.registration import default_registry
 from unimeter.connectors.simulators import DemoWorld
-from unimeter.runtime import Runtime, StartupError, open_runtime
+from unimeter.runtime import Runtime, StartupError
 from unimeter.sync.engine.report import SyncOptions
 
 from .sync import summary_table, sync_with_progress

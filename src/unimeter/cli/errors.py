@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from unimeter.accounts.service import AccountNotFoundError, EnvironmentNotFoundError
 from unimeter.analytics.service import ScopeNotFoundError
 from unimeter.auth.service import EnvironmentExistsError, TokenNotFoundError
 from unimeter.connectors.contract import CredentialsShapeError
@@ -38,6 +37,7 @@ from unimeter.kit.keys import ENV_VAR as KEY_ENV_VAR
 from unimeter.runtime import StartupError
 from unimeter.sync.engine.report import SyncAuthError, SyncBusyError
 from unimeter.sync.scheduling.queue import QueueUnavailableError
+from unimeter.tenancy.errors import AccountNotFoundError, EnvironmentNotFoundError
 
 DEBUG_ENV = "UNIMETER_DEBUG"
 DEBUG_HINT = f"run again with --debug (or {DEBUG_ENV}=1) for the traceback"

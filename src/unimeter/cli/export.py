@@ -14,12 +14,12 @@ from typing import Annotated, BinaryIO, cast
 import typer
 
 from unimeter.accounts import service as accounts
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.analytics import service as analytics
 from unimeter.exports import finops, tables
 from unimeter.exports.finops import ExportError, Table
-from unimeter.exports.service import Format, Kind, export_lines
+from unimeter.exports.service import Format, Kind, email_field, export_lines
 from unimeter.runtime import Runtime
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, parse_day, run
 from .report import scope_from_options
@@ -141,13 +141,14 @@ def _records(
     record_kind = cast(Kind, kind.value)
 
     async def main(runtime: Runtime) -> int:
-        await accounts.get_account(runtime, account)
+        linked = await accounts.get_account(runtime, account)
+        field = email_field(runtime, linked.integration)
         out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         count = 0
         try:
             async with runtime.db.reader() as session:
                 async for line in export_lines(
-                    session, record_kind, record_format, account, first, last
+                    session, record_kind, record_format, account, first, last, email_field=field
                 ):
                     out.write(line)
                     count += 1

@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.table import Table
 
 from unimeter.accounts import service as accounts
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.analytics import adoption, anomalies, audit, render, service
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.kit.cursors import Position
 from unimeter.runtime import Runtime
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, parse_day, run
 
@@ -161,7 +161,8 @@ def consumption(
         return
     table = Table(*columns)
     for r in rows:
-        table.add_row(*(str(r.get(c, "")) for c in columns))
+        # A dash for unknown (a vendor that does not count requests), as on the dashboard.
+        table.add_row(*("—" if r.get(c, "") is None else str(r.get(c, "")) for c in columns))
     console.print(table)
     totals = body["totals"]
     console.print(f"total: ${totals['cost']['charged']}, {totals['tokens']['total']} tokens")

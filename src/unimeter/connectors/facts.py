@@ -70,3 +70,25 @@ class UsageFactRecord:
             self.day, self.product, self.user_email, self.actor, self.surface, self.model,
             self.is_day_total,
         )  # fmt: skip
+
+
+# Requests by feature, each with its canonical key in the adoption scorecard's feature mix.
+FEATURE_MIX: tuple[tuple[str, str], ...] = (
+    ("agent_requests", "agent"), ("chat_requests", "chat"), ("edit_requests", "edit"),
+    ("inline_edit_requests", "inline_edit"), ("review_requests", "review"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FactsProfile:
+    """What readers must know of a connector's facts beyond the facts themselves (its
+    ``facts`` attribute; a connector without one has this default)."""
+
+    # Metrics an unsplit answer reads from the day totals rather than the detail facts
+    # (the two may overlap, see the module docstring).
+    day_total_metrics: frozenset[str] = frozenset()
+    # The adoption scorecard's keys, in the vendor's words where its customers know them:
+    # the key of completion acceptance, and the requests by feature the feature mix adds
+    # up, each with its key.
+    completion_acceptance: str = "completion_acceptance"
+    feature_mix: tuple[tuple[str, str], ...] = FEATURE_MIX

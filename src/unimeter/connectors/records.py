@@ -70,6 +70,9 @@ class DailyUsageRecord:
 class UsageEventRecord:
     fingerprint: str
     timestamp_ms: int
+    # The product the event is usage of (one of the connector's ``products``): the detail
+    # usage facts derived from events are keyed by it.
+    product: str
     email: str  # as received; empty when the vendor no longer knows it
     model: str
     kind: str

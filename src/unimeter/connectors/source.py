@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
@@ -25,6 +26,7 @@ Record = (
     | SpendSnapshotRecord
     | GroupsRecord
     | AuditEventRecord
+    | UsageFactRecord
 )
 
 
@@ -53,6 +55,9 @@ class StreamSpec:
     # What the stream feeds, in neutral terms, so analyses can say what they lack:
     # ``members``, ``daily_activity``, ``usage_events``, ``spend``, ``teams``, ``audit_log``.
     provides: str = ""
+    # The key of the stream's raw payloads that holds the person's email, if any: the raw
+    # export puts back an email the vendor blanked and the sync recovered.
+    email_field: str = ""
 
 
 class RequestCounters(Protocol):

@@ -19,8 +19,9 @@ from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
 from unimeter.analytics.consumption_repository import ConsumptionQuery
-from unimeter.analytics.render import period_end
+from unimeter.analytics.render import known_events, period_end
 from unimeter.analytics.service import Scope
+from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 
 from . import focus as focus_spec
@@ -74,23 +75,33 @@ def _name(kind: str, scope: Scope, start: dt.date, end: dt.date) -> str:
 
 
 def focus(runtime: Runtime, scope: Scope, start: dt.date, end: dt.date) -> Table:
-    """FOCUS 1.2 rows, one per (account, day, user, model) with usage (exports/focus.py)."""
-    accounts = {
-        a.id: focus_spec.Account(a.id, a.name, a.tenant_id, a.integration) for a in scope.accounts
-    }
+    """FOCUS 1.2 rows, one per (account, day, user, model, product) with usage
+    (exports/focus.py)."""
+    accounts = {a.id: _focus_account(runtime, a) for a in scope.accounts}
 
     async def rows() -> AsyncIterator[Row]:
         async with runtime.db.reader() as session:
             names = await repository.member_names(session, scope.account_ids)
             async for found in repository.charges(session, scope.account_ids, start, end):
-                account_id, day, email, model, *metrics = found
+                account_id, day, email, model, product, *metrics = found
                 charge = focus_spec.Charge(
-                    account_id, _as_date(day), email, model, *(int(v or 0) for v in metrics)
-                )
+                    account_id, _as_date(day), email, model, product,
+                    *(None if v is None else int(v) for v in metrics),
+                )  # fmt: skip
                 name = names.get((account_id, email.lower()))
                 yield focus_spec.row(charge, accounts[account_id], name)
 
     return Table(_name("focus", scope, start, end), focus_spec.TABLE, rows)
+
+
+def _focus_account(runtime: Runtime, account: IntegratedAccount) -> focus_spec.Account:
+    """What a FOCUS row needs of an account: its vendor and products, named by the
+    connector."""
+    connector = runtime.connector(account.integration)
+    services = {p.id: p.name for p in connector.products}
+    return focus_spec.Account(
+        account.id, account.name, account.tenant_id, connector.display_name, services
+    )
 
 
 def _as_date(value: Any) -> dt.date:
@@ -107,7 +118,8 @@ _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_to
 _MONEY = (("charged", "charged_cents_e6"), ("included", "included_cents_e6"),
           ("usage_based", "usage_based_cents_e6"))  # fmt: skip
 _METRIC_COLUMNS = (
-    Column("events", "int", nullable=False),
+    # Null where the vendor does not count requests (see ``render.known_events``).
+    Column("events", "int"),
     *(Column(name, "int", nullable=False) for name in _TOKENS),
     Column("total_tokens", "int", nullable=False),
     *(Column(name, "decimal", nullable=False) for name, _ in _MONEY),
@@ -122,7 +134,7 @@ _PERIOD_COLUMNS = (
 def _metrics(values: dict[str, int]) -> list[object]:
     tokens = [int(values[name]) for name in _TOKENS]
     amounts: list[Decimal] = [money(int(values[column])) for _, column in _MONEY]
-    return [int(values["events"]), *tokens, sum(tokens), *amounts, "USD"]
+    return [known_events(values), *tokens, sum(tokens), *amounts, "USD"]
 
 
 def consumption_columns(dims: tuple[str, ...]) -> tuple[Column, ...]:

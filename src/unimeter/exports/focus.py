@@ -1,17 +1,17 @@
 """The FOCUS 1.2 cost and usage export (FinOps Open Cost and Usage Specification).
 
-One row per (integrated account, UTC day, user, model) with usage, read from the usage
-rollups (never raw events): the rollup rows of the day, summed over surfaces. A row is kept
-when it has events or a non-zero charge; rollups only exist for days with events, so in
-practice every (day, user, model) with usage has a row, zero-cost ones included (errored
-requests, the user's own API key): they carry consumed tokens, and FOCUS allows
-``Usage`` rows of cost 0.
+One row per (integrated account, UTC day, user, model, product) with usage, read from the
+detail usage facts (never a vendor's raw records), summed over surfaces. A row is kept when
+it has requests, tokens or a non-zero charge, so every (day, user, model) with usage has a
+row, zero-cost ones included (errored requests, the user's own API key): they carry
+consumed tokens, and FOCUS allows ``Usage`` rows of cost 0. The provider is the vendor (its
+connector's display name), the service its product.
 
 Costs (decimal dollars, exact to 10**-8):
 
 - ``EffectiveCost`` = everything charged for the usage, included and usage-based. Usage
   included in the plan is paid for up front by the seat fee; its charge is the value
-  Cursor draws from the included allowance, i.e. the usage's share of that prepaid fee
+  the vendor draws from the included allowance, i.e. the usage's share of that prepaid fee
   (the amortised cost in FOCUS terms). The sum of EffectiveCost equals the consumption and
   chargeback totals.
 - ``BilledCost`` = the usage-based part only: what is invoiced on top of the seats. For
@@ -44,14 +44,18 @@ Columns (types and nullability from the FOCUS 1.2 column definitions):
 - ``Tags`` is a JSON object of provider-defined tags, prefixed ``unimeter/`` as FOCUS asks
   of provider-defined keys: ``unimeter/model``, ``unimeter/user`` and
   ``unimeter/tenant_id`` (only those with a value).
-- Custom columns, after the FOCUS ones: ``x_Events``, ``x_InputTokens``, ``x_OutputTokens``,
-  ``x_CacheReadTokens``, ``x_CacheWriteTokens``, ``x_IncludedCost``.
+- Custom columns, after the FOCUS ones: ``x_Events`` (requests), ``x_InputTokens``,
+  ``x_OutputTokens``, ``x_CacheReadTokens``, ``x_CacheWriteTokens``, ``x_IncludedCost``.
+  Requests and tokens are null where the vendor does not report them (unknown, not 0), and
+  so are ``ConsumedQuantity``/``PricingQuantity`` without tokens; costs a vendor does not
+  report are 0, as FOCUS wants every cost column filled.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Literal
 
@@ -64,8 +68,6 @@ Level = Literal["Mandatory", "Recommended", "Conditional", "Custom"]
 
 FOCUS_VERSION = "1.2"
 TAG_PREFIX = "unimeter/"
-# The product each integration meters, as FOCUS names it.
-SERVICES = {"cursor": "Cursor"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +136,11 @@ COLUMNS: tuple[FocusColumn, ...] = (
     _c("SubAccountId", STRING, True, "Conditional"),
     _c("SubAccountName", STRING, True, "Conditional"),
     _c("Tags", JSON, True, "Conditional"),
-    _c("x_Events", INTEGER, False, "Custom"),
-    _c("x_InputTokens", INTEGER, False, "Custom"),
-    _c("x_OutputTokens", INTEGER, False, "Custom"),
-    _c("x_CacheReadTokens", INTEGER, False, "Custom"),
-    _c("x_CacheWriteTokens", INTEGER, False, "Custom"),
+    _c("x_Events", INTEGER, True, "Custom"),
+    _c("x_InputTokens", INTEGER, True, "Custom"),
+    _c("x_OutputTokens", INTEGER, True, "Custom"),
+    _c("x_CacheReadTokens", INTEGER, True, "Custom"),
+    _c("x_CacheWriteTokens", INTEGER, True, "Custom"),
     _c("x_IncludedCost", DECIMAL, False, "Custom"),
 )  # fmt: skip
 NAMES = tuple(c.name for c in COLUMNS)
@@ -159,25 +161,32 @@ class Account:
     id: str
     name: str | None
     tenant_id: str | None
-    integration: str
+    provider: str  # the vendor, as its connector names it
+    # product id -> its name (the FOCUS service); an unknown product shows its id
+    services: Mapping[str, str] = field(default_factory=dict)
+
+    def service(self, product: str) -> str:
+        return self.services.get(product) or product or self.provider
 
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """One (account, day, user, model) of the rollups; money in cents * 10**6."""
+    """One (account, day, user, model, product) of the detail usage facts; money in
+    cents * 10**6; None: the vendor does not report it."""
 
     account_id: str
     day: dt.date
     user_email: str  # "" when no user is attributed
     model: str
-    events: int
-    input_tokens: int
-    output_tokens: int
-    cache_read_tokens: int
-    cache_write_tokens: int
-    charged_cents_e6: int
-    included_cents_e6: int
-    usage_based_cents_e6: int
+    product: str
+    events: int | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_tokens: int | None
+    cache_write_tokens: int | None
+    charged_cents_e6: int | None
+    included_cents_e6: int | None
+    usage_based_cents_e6: int | None
 
 
 def money(cents_e6: int) -> Decimal:
@@ -197,15 +206,15 @@ def billing_period(day: dt.date) -> tuple[dt.date, dt.date]:
 
 def row(charge: Charge, account: Account, user_name: str | None) -> tuple[object, ...]:
     """The FOCUS row of one charge, in ``COLUMNS`` order."""
-    service = SERVICES.get(account.integration, account.integration.title())
+    service, provider = account.service(charge.product), account.provider
     user = charge.user_email or None
     model = charge.model or None
-    tokens = (
-        charge.input_tokens + charge.output_tokens + charge.cache_read_tokens
-        + charge.cache_write_tokens
-    )  # fmt: skip
+    kinds = (charge.input_tokens, charge.output_tokens, charge.cache_read_tokens,
+             charge.cache_write_tokens)  # fmt: skip
+    known = [n for n in kinds if n is not None]
+    tokens = Decimal(sum(known)) if known else None
     period_start, period_end = billing_period(charge.day)
-    effective = money(charge.charged_cents_e6)
+    effective = money(charge.charged_cents_e6 or 0)
     tags = {
         f"{TAG_PREFIX}model": model,
         f"{TAG_PREFIX}user": user,
@@ -214,7 +223,7 @@ def row(charge: Charge, account: Account, user_name: str | None) -> tuple[object
     who = user or "an unattributed user"
     values: dict[str, object] = {
         "AvailabilityZone": None,
-        "BilledCost": money(charge.usage_based_cents_e6),
+        "BilledCost": money(charge.usage_based_cents_e6 or 0),
         "BillingAccountId": account.id,
         "BillingAccountName": account.name,
         "BillingCurrency": "USD",
@@ -226,17 +235,17 @@ def row(charge: Charge, account: Account, user_name: str | None) -> tuple[object
         "ChargeFrequency": "Usage-Based",
         "ChargePeriodEnd": _midnight(charge.day + dt.timedelta(days=1)),
         "ChargePeriodStart": _midnight(charge.day),
-        "ConsumedQuantity": Decimal(tokens),
-        "ConsumedUnit": "Tokens",
+        "ConsumedQuantity": tokens,
+        "ConsumedUnit": "Tokens" if tokens is not None else None,
         "ContractedCost": effective,
         "EffectiveCost": effective,
         "InvoiceId": None,
-        "InvoiceIssuerName": service,
+        "InvoiceIssuerName": provider,
         "ListCost": effective,
-        "PricingQuantity": Decimal(tokens),
-        "PricingUnit": "Tokens",
-        "ProviderName": service,
-        "PublisherName": service,
+        "PricingQuantity": tokens,
+        "PricingUnit": "Tokens" if tokens is not None else None,
+        "ProviderName": provider,
+        "PublisherName": provider,
         "RegionId": None,
         "RegionName": None,
         "ResourceId": None,
@@ -253,6 +262,6 @@ def row(charge: Charge, account: Account, user_name: str | None) -> tuple[object
         "x_OutputTokens": charge.output_tokens,
         "x_CacheReadTokens": charge.cache_read_tokens,
         "x_CacheWriteTokens": charge.cache_write_tokens,
-        "x_IncludedCost": money(charge.included_cents_e6),
+        "x_IncludedCost": money(charge.included_cents_e6 or 0),
     }
     return tuple(values[name] for name in NAMES)

@@ -16,7 +16,7 @@ from unimeter.db.models import (
     SpendSnapshot,
     SpendSnapshotMember,
     UsageEvent,
-    UsageRollup,
+    UsageFact,
 )
 
 DAY_MS = 86_400_000
@@ -78,29 +78,36 @@ async def spend(
         yield snapshot, member
 
 
-# The sums of a FOCUS charge, in the order of ``focus.Charge`` after its key.
+# The sums of a FOCUS charge, in the order of ``focus.Charge`` after its key, and the detail
+# fact metric behind each.
 CHARGE_METRICS = (
-    "events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
+    ("events", "requests"), ("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+    ("cache_read_tokens", "cache_read_tokens"), ("cache_write_tokens", "cache_write_tokens"),
+    ("charged_cents_e6", "cost_cents_e6"), ("included_cents_e6", "included_cents_e6"),
+    ("usage_based_cents_e6", "usage_based_cents_e6"),
 )  # fmt: skip
+_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
 async def charges(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
 ) -> AsyncIterator[tuple[Any, ...]]:
-    """``(account, day, user, model, *CHARGE_METRICS)`` per (account, day, user, model) of
-    the rollups in ``[start, end)``, summed over surfaces, in that key order; only groups
-    with events or a non-zero charge."""
-    r = UsageRollup
-    key = (r.account_id, r.day, r.user_email, r.model)
-    sums = [func.sum(getattr(r, name)) for name in CHARGE_METRICS]
+    """``(account, day, user, model, product, *CHARGE_METRICS)`` per (account, day, user,
+    model, product) of the detail usage facts in ``[start, end)``, summed over surfaces, in
+    that key order; only groups with requests, tokens or a non-zero charge. A metric no fact
+    of a group reports is NULL (unknown), not 0."""
+    f = UsageFact
+    key = (f.account_id, f.day, f.user_email, f.model, f.product)
+    sums = [func.sum(getattr(f, fact)) for _, fact in CHARGE_METRICS]
     stmt = (
         select(*key, *sums)
-        .where(r.account_id.in_(account_ids), r.day >= start, r.day < end)
+        .where(f.account_id.in_(account_ids), f.day >= start, f.day < end,
+               f.is_day_total.is_(False))
         .group_by(*key)
-        .having(or_(func.sum(r.events) > 0, func.sum(r.charged_cents_e6) != 0))
+        .having(or_(func.sum(f.requests) > 0, *[func.sum(getattr(f, t)) > 0 for t in _TOKENS],
+                    func.sum(f.cost_cents_e6) != 0))
         .order_by(*key)
-    )
+    )  # fmt: skip
     result = await session.stream(stmt.execution_options(yield_per=BATCH))
     async for row in result:
         yield tuple(row)

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import DailyUsage, Member, SpendSnapshot, SpendSnapshotMember, UsageEvent
+from unimeter.runtime import Runtime
 
 from . import repository
 
@@ -34,11 +35,19 @@ def iso(ms: int | None) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat(timespec="milliseconds")
 
 
-def event_payload(e: UsageEvent) -> dict[str, Any]:
+def event_payload(e: UsageEvent, email_field: str = "") -> dict[str, Any]:
+    """The vendor's payload as received, with the email the sync recovered through the
+    identity history where the vendor blanked it (in the vendor's own field)."""
     payload = dict(e.raw)
-    if not payload.get("userEmail") and e.email:
-        payload["userEmail"] = e.email  # recovered through the identity history
+    if email_field and not payload.get(email_field) and e.email:
+        payload[email_field] = e.email
     return payload
+
+
+def email_field(runtime: Runtime, integration: str, provides: str = "usage_events") -> str:
+    """The raw payload's email key of the vendor's stream that feeds ``provides``."""
+    streams = runtime.connector(integration).streams
+    return next((s.email_field for s in streams if s.provides == provides), "")
 
 
 def event_row(e: UsageEvent) -> dict[str, Any]:
@@ -92,10 +101,13 @@ async def export_lines(
     account_id: str,
     start: dt.date | None,
     end: dt.date | None,
+    *,
+    email_field: str = "",
 ) -> AsyncIterator[str]:
-    """Export lines (each ending in a newline), streamed from the database."""
+    """Export lines (each ending in a newline), streamed from the database. Raw payloads
+    get a recovered email back under ``email_field`` (see :func:`email_field`)."""
     rows: AsyncIterator[tuple[dict[str, Any], dict[str, Any]]] = _rows(
-        session, kind, account_id, start, end
+        session, kind, account_id, start, end, email_field
     )
     header_written = False
     async for raw, flat in rows:
@@ -109,11 +121,12 @@ async def export_lines(
 
 
 async def _rows(
-    session: AsyncSession, kind: Kind, account_id: str, start: dt.date | None, end: dt.date | None
-) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any]]]:
+    session: AsyncSession, kind: Kind, account_id: str, start: dt.date | None,
+    end: dt.date | None, email_field: str,
+) -> AsyncIterator[tuple[dict[str, Any], dict[str, Any]]]:  # fmt: skip
     if kind == "events":
         async for e in repository.events(session, account_id, start, end):
-            yield event_payload(e), event_row(e)
+            yield event_payload(e, email_field), event_row(e)
     elif kind == "daily-usage":
         async for d in repository.daily_usage(session, account_id, start, end):
             yield d.raw, daily_row(d)

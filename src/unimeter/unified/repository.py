@@ -31,7 +31,7 @@ from unimeter.db.models import (
     SpendSnapshot,
     SpendSnapshotMember,
     UsageEvent,
-    UsageRollup,
+    UsageFact,
 )
 from unimeter.db.periods import period_expression
 from unimeter.kit.cursors import Position
@@ -49,7 +49,13 @@ _ROLLUP_METRICS = (
     "events", "included_events", "usage_based_events", "api_key_events", "errored_events",
     "max_mode_events", "input_tokens", "output_tokens", "cache_read_tokens",
     "cache_write_tokens", "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
-    "token_fee_cents_e6", "request_units_e6",
+)  # fmt: skip
+# The detail fact column behind each of them.
+_FACT_COLUMNS = (
+    "requests", "requests_included", "requests_usage_based", "requests_api_key",
+    "requests_errored", "requests_premium", "input_tokens", "output_tokens",
+    "cache_read_tokens", "cache_write_tokens", "cost_cents_e6", "included_cents_e6",
+    "usage_based_cents_e6",
 )  # fmt: skip
 
 
@@ -94,13 +100,17 @@ def _filters(
 
 
 def _rollup_part(dialect: str, q: UsageQuery) -> Any:
-    r = UsageRollup
+    r = UsageFact
     columns: list[Any] = [period_expression(dialect, r.day, q.granularity, q.start).label("period")]
     columns += _dim_columns(q, r.user_email, r.model, r.surface)
     columns += [literal(0).label(name) for name in _DAILY_METRICS]
     columns += [literal(0).label("active_days"), literal(None).label("client_version")]
-    columns += [getattr(r, name).label(name) for name in _ROLLUP_METRICS]
-    return select(*columns).where(*_filters(r, r.user_email, q, r.model, r.surface))
+    columns += [
+        func.coalesce(getattr(r, column), 0).label(name)
+        for name, column in zip(_ROLLUP_METRICS, _FACT_COLUMNS, strict=True)
+    ]
+    where = _filters(r, r.user_email, q, r.model, r.surface)
+    return select(*columns).where(*where, r.is_day_total.is_(False))
 
 
 def _daily_part(dialect: str, q: UsageQuery) -> Any:
@@ -192,7 +202,7 @@ async def _user_day_keys(
     """The (day, user) keys of one page, from two index-ordered scans that stop early."""
     backwards = position is not None and position.direction == "prev"
     after = None if position is None else (dt.date.fromisoformat(position.key[0]), position.key[1])
-    d, r = DailyUsage, UsageRollup
+    d, r = DailyUsage, UsageFact
     daily = select(d.day, d.email).where(*_filters(d, d.email, q, None, None))
     if not q.include_inactive:
         requests = d.included_requests + d.usage_based_requests + d.api_key_requests
@@ -201,7 +211,7 @@ async def _user_day_keys(
         daily = daily.where(literal(False))
     rollups = (
         select(r.day, r.user_email)
-        .where(*_filters(r, r.user_email, q, r.model, r.surface))
+        .where(*_filters(r, r.user_email, q, r.model, r.surface), r.is_day_total.is_(False))
         .distinct()
     )
     keys: set[tuple[dt.date, str]] = set()

@@ -61,8 +61,10 @@ def _plain(value: Number) -> str:
     return str(value)
 
 
-def fmt(value: Number, unit: str = "") -> str:
-    """A short human figure: 1.2k, 3.4M; money with two decimals."""
+def fmt(value: Number | None, unit: str = "") -> str:
+    """A short human figure: 1.2k, 3.4M; money with two decimals; a dash for unknown."""
+    if value is None:
+        return "—"
     if unit == "$":
         return f"${Decimal(value):,.2f}"
     number = float(value)

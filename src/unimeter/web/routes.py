@@ -164,7 +164,7 @@ async def set_seat_price(
     ctx: ViewDep,
     seat_price: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """The monthly price of a seat (Cursor does not expose it), for reclaimable spend."""
+    """The monthly price of a seat (vendors do not expose it), for reclaimable spend."""
     try:
         await service.set_seat_price(runtime, ctx, seat_price.strip().lstrip("$"))
     except ValueError as exc:
@@ -211,7 +211,7 @@ async def adoption_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> 
     charts = {"team-activity": service.adoption_chart(body)}
     return _render(
         request, "/app/adoption", ctx, None,
-        body=body, charts=charts,
+        body=body, charts=charts, labels=service.adoption_labels(body),
     )  # fmt: skip
 
 
@@ -389,7 +389,7 @@ def install(app: FastAPI) -> None:
     async def no_account(request: Request, exc: Exception) -> Response:
         return page(
             request, "message.html", status_code=404, title="No workspace", heading="No workspace",
-            message=f"{exc}. Link a Cursor workspace with POST /integrated-accounts, "
+            message=f"{exc}. Link a workspace with POST /integrated-accounts, "
             "`unimeter accounts link`, or a Connect link (POST /link-tokens).",
         )  # fmt: skip
 

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.accounts import service as accounts_service
 from unimeter.accounts.schemas import AccountOut
 from unimeter.analytics import adoption, anomalies, audit, render
@@ -29,6 +28,7 @@ from unimeter.kit.times import DAY_BOUNDS, check_day
 from unimeter.runtime import Runtime
 from unimeter.sync.schemas import SyncRunOut
 from unimeter.sync.store import state_repository
+from unimeter.tenancy import repository as tenancy
 from unimeter.webhooks import repository as webhooks_repo
 from unimeter.webhooks.schemas import DeliveryOut, WebhookOut
 
@@ -113,7 +113,7 @@ async def context(
     """The view asked for: an account id, ``tenant:<tenant_id>``, or (nothing) the first
     account of the environment."""
     async with runtime.db.reader() as session:
-        accounts = list(await accounts_repo.list_accounts(session, principal.environment_id))
+        accounts = list(await tenancy.list_accounts(session, principal.environment_id))
     if not accounts:
         raise NoAccountError("no integrated account is linked in this environment yet")
     tenant = selection[len(TENANT_PREFIX) :] if selection and selection.startswith(
@@ -257,6 +257,18 @@ async def adoption_scorecards(runtime: Runtime, ctx: Context) -> dict[str, Any]:
     return await adoption.adoption(
         runtime, ctx.scope, start=end - dt.timedelta(days=30), end=end, source="auto"
     )
+
+
+def adoption_labels(body: dict[str, Any]) -> dict[str, Any]:
+    """The scorecard's keys, in its vendors' words, as the answer itself names them, and
+    the column titles made from them."""
+    card = body["all"]
+    key = next(k for k in card if k.endswith("_acceptance") and k != "edit_acceptance")
+    return {
+        "completion_acceptance": key,
+        "completion_title": key.replace("_", " ").capitalize(),
+        "features": list(card["feature_shares"]),
+    }
 
 
 def adoption_chart(body: dict[str, Any]) -> Chart:

@@ -23,6 +23,7 @@ from unimeter.connectors.contract import (
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.facts import FactsProfile
 from unimeter.connectors.simulators import DemoWorld, SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
@@ -30,6 +31,7 @@ from . import mapping
 from .budget import RateBudget
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
+from .facts_profile import PROFILE
 from .retry import RetryPolicy
 from .source import STREAMS, CursorSource
 
@@ -63,6 +65,8 @@ class CursorConnector:
             min_length=8,
         ),
     )
+    # What readers must know of its usage facts (day totals, the adoption keys).
+    facts: FactsProfile = PROFILE
     default_base_url: str = DEFAULT_BASE_URL
     # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
     proxy_prefixes: tuple[str, ...] = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")

@@ -14,6 +14,7 @@ import hashlib
 import logging
 from typing import Any
 
+from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
     MEMBER_REMOVED,
     UNASSIGNED_GROUP_TYPE,
@@ -43,6 +44,8 @@ from .models import (
 log = logging.getLogger("unimeter.cursor")
 
 E6 = 1_000_000
+# Cursor sells one product: every fact and event of a Cursor account is usage of it.
+PRODUCT_ID = "cursor"
 
 
 def raw(model: CursorModel) -> dict[str, Any]:
@@ -136,6 +139,44 @@ def daily_usage_record(row: DailyUsageRow) -> DailyUsageRecord:
     )
 
 
+def day_total_fact(r: DailyUsageRecord) -> UsageFactRecord:
+    """A member-day of daily usage as the canonical day total (Cursor's own aggregate).
+
+    It reports requests by how they were paid for and by feature, completions (tabs) and
+    code; tokens and charges come from the usage events, as detail facts.
+    """
+    requests = r.included_requests + r.usage_based_requests + r.api_key_requests
+    metrics = {
+        "requests": requests,
+        "requests_included": r.included_requests,
+        "requests_usage_based": r.usage_based_requests,
+        "requests_api_key": r.api_key_requests,
+        "chat_requests": r.chat_requests,
+        "agent_requests": r.agent_requests,
+        "edit_requests": r.composer_requests,
+        "inline_edit_requests": r.cmdk_requests,
+        "review_requests": r.bugbot_requests,
+        "completions_shown": r.tabs_shown,
+        "completions_accepted": r.tabs_accepted,
+        "lines_added": r.lines_added,
+        "lines_removed": r.lines_deleted,
+        "accepted_lines_added": r.accepted_lines_added,
+        "accepted_lines_removed": r.accepted_lines_deleted,
+        "applies": r.applies,
+        "accepts": r.accepts,
+        "rejects": r.rejects,
+    }
+    return UsageFactRecord(
+        day=r.day,
+        product=PRODUCT_ID,
+        user_email=r.email,
+        is_day_total=True,
+        metrics=metrics,
+        is_active=r.is_active,
+        client_version=r.client_version,
+    )
+
+
 def _day_of(epoch_ms: int | None) -> dt.date:
     if epoch_ms is None:
         raise ValueError("daily usage row without day or date")
@@ -200,6 +241,7 @@ def usage_event_record(e: UsageEvent, fingerprint: str, timestamp_ms: int) -> Us
     return UsageEventRecord(
         fingerprint=fingerprint,
         timestamp_ms=timestamp_ms,
+        product=PRODUCT_ID,
         email=(e.user_email or "").strip().lower(),
         model=e.model or "",
         kind=e.kind or "",

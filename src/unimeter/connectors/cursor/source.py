@@ -40,7 +40,12 @@ STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("members", windowed=False, required=True, provides="members"),
     StreamSpec("daily_usage", windowed=True, lookback_days=2, provides="daily_activity"),
     StreamSpec(
-        "usage_events", windowed=True, lookback_days=1, settle_days=3, provides="usage_events"
+        "usage_events",
+        windowed=True,
+        lookback_days=1,
+        settle_days=3,
+        provides="usage_events",
+        email_field="userEmail",
     ),
     StreamSpec("spend", windowed=False, provides="spend"),
     # Enterprise-only at Cursor: a team on a lower plan gets 403 for these two.
@@ -164,7 +169,9 @@ class CursorSource:
                 if response is None:
                     stable = False
                     break
-                yield [mapping.daily_usage_record(row) for row in response.data]
+                rows = [mapping.daily_usage_record(row) for row in response.data]
+                # The raw rows and the day totals mapped from them commit together.
+                yield [*rows, *(mapping.day_total_fact(r) for r in rows)]
             if stable:
                 return
         raise SourceUnavailableError("daily usage kept changing while being read")

@@ -18,7 +18,7 @@ from .billing import (
 )
 from .connect import LinkToken
 from .facts import UsageFact
-from .rollups import RollupDirtyDay, UsageRollup, UserDayRollup, UserModelMonthRollup
+from .rollups import RollupDirtyDay, UserDayRollup, UserModelMonthRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
@@ -48,7 +48,6 @@ __all__ = [
     "UsageEvent",
     "UsageEventRevision",
     "UsageFact",
-    "UsageRollup",
     "UserDayRollup",
     "UserModelMonthRollup",
     "Webhook",

@@ -1,7 +1,7 @@
-"""Usage rolled up per (member, model, surface, day), maintained by the sync.
+"""Narrow rollups of the detail usage facts, maintained by the sync.
 
-Aggregations over long ranges read these rows, never raw events. The natural key is also
-the keyset sort key of the unified usage API, and a sync never rewrites it for a row.
+Analyses over long ranges read these rows instead of the wide facts. Both are rebuilt from
+the detail facts (:mod:`unimeter.db.models.facts`) of every day a sync touched.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..base import Base, BigIntPK
 
-# The user key of events Cursor no longer attributes and we could not recover.
+# The user key of usage the vendor no longer attributes and we could not recover.
 UNATTRIBUTED = ""
 
 
@@ -30,40 +30,8 @@ class _UsageSums:
     usage_based_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class UsageRollup(_UsageSums, Base):
-    __tablename__ = "usage_rollups"
-    __table_args__ = (
-        # Named as migration 0002 created it (the naming convention would give a longer name).
-        UniqueConstraint(
-            "account_id",
-            "day",
-            "user_email",
-            "model",
-            "surface",
-            name="uq_usage_rollups_account_id",
-        ),
-        Index("ix_usage_rollups_account_user_day", "account_id", "user_email", "day"),
-    )
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = mapped_column(
-        ForeignKey("integrated_accounts.id", ondelete="CASCADE")
-    )
-    day: Mapped[dt.date] = mapped_column(Date)
-    user_email: Mapped[str] = mapped_column(String(320))
-    model: Mapped[str] = mapped_column(String(120))
-    surface: Mapped[str] = mapped_column(String(40))
-    included_events: Mapped[int] = mapped_column(Integer, default=0)
-    usage_based_events: Mapped[int] = mapped_column(Integer, default=0)
-    api_key_events: Mapped[int] = mapped_column(Integer, default=0)
-    errored_events: Mapped[int] = mapped_column(Integer, default=0)
-    max_mode_events: Mapped[int] = mapped_column(Integer, default=0)
-    token_fee_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
-    request_units_e6: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
 class RollupDirtyDay(Base):
-    """A day whose events changed and whose rollups must be rebuilt.
+    """A day whose events or detail facts changed and whose rollups must be rebuilt.
 
     Marked in the same transaction as the change, cleared by the rebuild, so a sync that
     dies in between leaves the mark for the next run instead of stale rollups.
@@ -78,16 +46,18 @@ class RollupDirtyDay(Base):
 
 
 class UserDayRollup(_UsageSums, Base):
-    """Usage per (member, day): the usage rollups summed over model and surface.
+    """Usage per (member, product, day): the detail facts summed over model and surface.
 
     Narrow and about a seventh of their rows, so analyses over months of a large team read
-    a compact range instead of wide rows scattered among the events. Rebuilt with the
-    usage rollups, from them, in the same transaction.
+    a compact range instead of wide rows. Rebuilt from the detail facts of a day in the
+    transaction that rebuilds them (or that writes a vendor's reported ones).
     """
 
     __tablename__ = "user_day_rollups"
     __table_args__ = (
-        UniqueConstraint("account_id", "day", "user_email"),
+        UniqueConstraint(
+            "account_id", "day", "user_email", "product", name="uq_user_day_rollups_key"
+        ),
         Index("ix_user_day_rollups_account_user_day", "account_id", "user_email", "day"),
     )
 
@@ -97,22 +67,28 @@ class UserDayRollup(_UsageSums, Base):
     )
     day: Mapped[dt.date] = mapped_column(Date)
     user_email: Mapped[str] = mapped_column(String(320))
+    product: Mapped[str] = mapped_column(String(40))
     # Charged for usage outside the editor (CLI, cloud agents, automations, service accounts).
     headless_cents_e6: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class UserModelMonthRollup(_UsageSums, Base):
-    """Usage per (member, model, calendar month): the usage rollups summed over surface and
-    the month's days.
+    """Usage per (member, product, model, calendar month): the detail facts summed over
+    surface and the month's days.
 
     Consumption by month over a quarter reads a few of these per member and model instead
     of ninety days of wide rows (only the partial months at either end of a range come
-    from the daily rollups). Rebuilt with the usage rollups, from them, in the same
-    transaction, for every month a rebuilt day belongs to.
+    from the daily rollups). Rebuilt with the user-day rollups, in the same transaction,
+    for every month a rebuilt day belongs to.
     """
 
     __tablename__ = "user_model_month_rollups"
-    __table_args__ = (UniqueConstraint("account_id", "month", "user_email", "model"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id", "month", "user_email", "product", "model",
+            name="uq_user_model_month_rollups_key",
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(
@@ -120,4 +96,5 @@ class UserModelMonthRollup(_UsageSums, Base):
     )
     month: Mapped[dt.date] = mapped_column(Date)  # the month's first day
     user_email: Mapped[str] = mapped_column(String(320))
+    product: Mapped[str] = mapped_column(String(40))
     model: Mapped[str] = mapped_column(String(120))

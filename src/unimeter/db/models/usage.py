@@ -161,6 +161,8 @@ class UsageEvent(Base):
     member_id: Mapped[int | None] = mapped_column(BigInteger)
     attribution: Mapped[str] = mapped_column(String(20), default="direct")
     after_removal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The product the event is usage of: the key of the detail usage facts derived from it.
+    product: Mapped[str] = mapped_column(String(40), server_default="")
     model: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(80))
     # Vendor-neutral classifications, decided by the connector from the vendor's fields.

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.accounts import repository as accounts_repository
 from unimeter.connectors.errors import SourceAuthError, StreamUnavailableError
+from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
     AuditEventRecord,
     DailyUsageRecord,
@@ -56,15 +56,18 @@ from unimeter.sync.engine.report import (
     one_line,
 )
 from unimeter.sync.engine.runs import RunTracker
+from unimeter.sync.hooks import SyncHooks
 from unimeter.sync.store import (
     attribution,
     billing_repository,
+    facts_repository,
     members_repository,
     rollups_repository,
     usage_repository,
 )
 from unimeter.sync.store import state_repository as repository
 from unimeter.sync.store.counts import Counts
+from unimeter.tenancy import repository as tenancy
 
 log = logging.getLogger("unimeter.sync")
 
@@ -79,8 +82,11 @@ class SyncEngine:
         clock: Callable[[], int] = now_ms,
         lease_ms: int = 120_000,
         heartbeat_seconds: float = 10.0,
+        hooks: SyncHooks | None = None,
     ) -> None:
         self.db = db
+        # No hooks: a sync that touches nothing but its store (a live read, a test).
+        self.hooks = hooks or SyncHooks()
         self.clock = clock
         self.lease_ms = lease_ms
         self.heartbeat_seconds = heartbeat_seconds
@@ -97,7 +103,9 @@ class SyncEngine:
         progress: Progress | None = None,
     ) -> SyncReport:
         options = options or SyncOptions()
-        runs = RunTracker(self.db, lease_ms=self.lease_ms, heartbeat_seconds=self.heartbeat_seconds)
+        runs = RunTracker(
+            self.db, self.hooks, lease_ms=self.lease_ms, heartbeat_seconds=self.heartbeat_seconds
+        )
         run_id = await runs.open(account_id, options, run_id)
         await runs.lock(account_id, run_id, wait=options.wait_for_lock)
         report = SyncReport(run_id, account_id, "running", {}, 0.0, trigger=options.trigger)
@@ -110,7 +118,7 @@ class SyncEngine:
             async with self.db.session() as session:
                 outcome, changed_days = await attribution.finalize(session, account_id)
                 await rollups_repository.mark_dirty(session, account_id, changed_days)
-                await accounts_repository.bump_data_version(session, account_id)
+                await tenancy.bump_data_version(session, account_id)
             report.attribution = asdict(outcome)
             report.attribution["rollup_rows"] = await self._refresh_rollups(account_id)
             report.status = "succeeded"
@@ -139,7 +147,7 @@ class SyncEngine:
             async with self.db.session() as session:
                 written += await rollups_repository.refresh(session, account_id, batch)
                 await rollups_repository.clear_dirty(session, account_id, batch)
-                await accounts_repository.bump_data_version(session, account_id)
+                await tenancy.bump_data_version(session, account_id)
         return written
 
     # -- streams ----------------------------------------------------------------------------
@@ -360,22 +368,34 @@ class SyncEngine:
     ) -> Counts:
         counts = await self._write_records(session, account_id, run_id, batch)
         if counts.inserted or counts.updated:
-            await accounts_repository.bump_data_version(session, account_id)
+            await tenancy.bump_data_version(session, account_id)
         return counts
 
     async def _write_records(
         self, session: Any, account_id: str, run_id: str | None, batch: list[Record]
     ) -> Counts:
+        """Write one batch in the caller's transaction. A batch may mix record types (a
+        vendor's raw rows with the usage facts mapped from them): each type is written by
+        its repository, in the order the types first appear."""
         counts = Counts()
-        if not batch:
-            return counts
+        by_type: dict[type, list[Any]] = {}
+        for record in batch:
+            by_type.setdefault(type(record), []).append(record)
+        for records in by_type.values():
+            counts.add(await self._write_typed(session, account_id, run_id, records))
+        return counts
+
+    async def _write_typed(
+        self, session: Any, account_id: str, run_id: str | None, batch: list[Any]
+    ) -> Counts:
+        counts = Counts()
         first = batch[0]
         if isinstance(first, MemberRecord):
-            members = [r for r in batch if isinstance(r, MemberRecord)]
-            return await members_repository.upsert_members(session, account_id, members)
+            return await members_repository.upsert_members(session, account_id, batch)
+        if isinstance(first, UsageFactRecord):
+            return await facts_repository.write_facts(session, account_id, batch)
         if isinstance(first, SpendSnapshotRecord):
             for snapshot in batch:
-                assert isinstance(snapshot, SpendSnapshotRecord)
                 counts.add(
                     await billing_repository.insert_spend_snapshot(
                         session, account_id, run_id, snapshot
@@ -384,19 +404,16 @@ class SyncEngine:
             return counts
         if isinstance(first, GroupsRecord):
             for groups in batch:
-                assert isinstance(groups, GroupsRecord)
                 counts.add(await billing_repository.upsert_groups(session, account_id, groups))
             return counts
         if isinstance(first, AuditEventRecord):
-            audit = [r for r in batch if isinstance(r, AuditEventRecord)]
-            return await billing_repository.insert_audit_events(session, account_id, audit)
+            return await billing_repository.insert_audit_events(session, account_id, batch)
         member_ids = self._member_ids.get(account_id)
         if member_ids is None:
             member_ids = await members_repository.member_ids_by_email(session, account_id)
         if isinstance(first, DailyUsageRecord):
-            rows = [r for r in batch if isinstance(r, DailyUsageRecord)]
-            return await usage_repository.upsert_daily_usage(session, account_id, rows, member_ids)
-        events = [r for r in batch if isinstance(r, UsageEventRecord)]
+            return await usage_repository.upsert_daily_usage(session, account_id, batch, member_ids)
+        events: list[UsageEventRecord] = batch
         counts = await usage_repository.upsert_usage_events(session, account_id, events, member_ids)
         if counts.inserted or counts.updated:
             await rollups_repository.mark_dirty(session, account_id, _days_of(events))

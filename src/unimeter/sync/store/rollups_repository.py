@@ -1,8 +1,15 @@
-"""SQL that rebuilds usage rollups for the days a sync touched.
+"""SQL that rebuilds the detail usage facts and the narrow rollups of the days a sync touched.
 
-A day's rollup rows are deleted and recomputed from its events in one transaction, so a
-reader sees either the old or the new day, never a mix. Rebuilding (rather than applying
-deltas) keeps rollups exactly equal to the events they summarise, whatever changed.
+A day is rebuilt in one transaction: its event-derived detail facts are deleted and
+recomputed from its usage events, then its user-day rollups (and the rollups of its month)
+from all its detail facts, so a reader sees either the old or the new day, never a mix.
+Rebuilding (rather than applying deltas) keeps facts and rollups exactly equal to what they
+summarise, whatever changed.
+
+Detail facts come from one of two places, per product: derived here from the product's
+usage events, or reported by the connector as :class:`~unimeter.connectors.facts.UsageFactRecord`
+and written by :mod:`.facts_repository` (a vendor without events). A rebuild deletes only the
+detail facts of products that have events on the day, so reported facts survive it.
 """
 
 from __future__ import annotations
@@ -11,13 +18,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Date, case, delete, func, insert, literal, select
+from sqlalchemy import Date, case, delete, false, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.facts import NONE
+from unimeter.db.base import now_ms
 from unimeter.db.models import (
     RollupDirtyDay,
     UsageEvent,
-    UsageRollup,
+    UsageFact,
     UserDayRollup,
     UserModelMonthRollup,
 )
@@ -35,7 +44,18 @@ def _sum_if(condition: Any, column: Any) -> Any:
     return func.sum(case((condition, column), else_=0))
 
 
-def _select(account_id: str, days: list[dt.date]) -> Any:
+# The detail fact columns derived from events, in the order of :func:`_from_events`.
+_FACT_TARGET = [
+    "account_id", "day", "user_email", "actor", "product", "surface", "model", "is_day_total",
+    "requests", "requests_included", "requests_usage_based", "requests_api_key",
+    "requests_errored", "requests_premium", "input_tokens", "output_tokens",
+    "cache_read_tokens", "cache_write_tokens", "cost_cents_e6", "included_cents_e6",
+    "usage_based_cents_e6", "updated_at",
+]  # fmt: skip
+
+
+def _from_events(account_id: str, days: list[dt.date], now: int) -> Any:
+    """One detail fact per (user, product, surface, model, day) of the events."""
     e = UsageEvent
     user = func.coalesce(e.email, literal(UNATTRIBUTED))
     return (
@@ -43,8 +63,11 @@ def _select(account_id: str, days: list[dt.date]) -> Any:
             e.account_id,
             e.day,
             user,
-            e.model,
+            literal(NONE),
+            e.product,
             e.surface,
+            e.model,
+            false(),
             func.count(),
             _count_if(e.charge_type == "included"),
             _count_if(e.charge_type == "usage_based"),
@@ -58,68 +81,69 @@ def _select(account_id: str, days: list[dt.date]) -> Any:
             func.sum(e.charged_cents_e6),
             _sum_if(e.charge_type == "included", e.charged_cents_e6),
             _sum_if(e.charge_type == "usage_based", e.charged_cents_e6),
-            func.sum(func.coalesce(e.token_fee_cents_e6, 0)),
-            func.sum(e.request_units_e6),
+            literal(now),
         )
         .where(e.account_id == account_id, e.day.in_(days))
-        .group_by(e.account_id, e.day, user, e.model, e.surface)
+        .group_by(e.account_id, e.day, user, e.product, e.surface, e.model)
     )
 
 
-_TARGET = [
-    "account_id", "day", "user_email", "model", "surface", "events", "included_events",
-    "usage_based_events", "api_key_events", "errored_events", "max_mode_events",
-    "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6", "token_fee_cents_e6",
-    "request_units_e6",
-]  # fmt: skip
+# Narrow rollup column -> the detail fact metric it sums (what consumption and chargeback add).
+NARROW_METRICS = (
+    ("events", "requests"),
+    ("input_tokens", "input_tokens"),
+    ("output_tokens", "output_tokens"),
+    ("cache_read_tokens", "cache_read_tokens"),
+    ("cache_write_tokens", "cache_write_tokens"),
+    ("charged_cents_e6", "cost_cents_e6"),
+    ("included_cents_e6", "included_cents_e6"),
+    ("usage_based_cents_e6", "usage_based_cents_e6"),
+)
+# The sums the narrow rollups keep (and consumption reports).
+NARROW_SUMS = tuple(column for column, _ in NARROW_METRICS)
 
-
-_USER_DAY = [
-    "account_id", "day", "user_email", "events", "input_tokens", "output_tokens",
-    "cache_read_tokens", "cache_write_tokens", "charged_cents_e6", "included_cents_e6",
-    "usage_based_cents_e6", "headless_cents_e6",
-]  # fmt: skip
-# Our surface for usage in the editor; every other surface is headless or an agent.
+# Our surface for usage in the editor. Usage on any other known surface is headless or an
+# agent; usage with no surface split (NONE) is not known to be either.
 INTERACTIVE_SURFACE = "ide"
 
 
+def _sums() -> list[Any]:
+    # A metric no fact reports sums to NULL; the narrow rollups keep it as zero.
+    return [func.coalesce(func.sum(getattr(UsageFact, m)), 0) for _, m in NARROW_METRICS]
+
+
+def _detail(account_id: str) -> list[Any]:
+    return [UsageFact.account_id == account_id, UsageFact.is_day_total.is_(False)]
+
+
 def _user_days(account_id: str, days: list[dt.date]) -> Any:
-    r = UsageRollup
+    f = UsageFact
+    headless = f.surface.not_in([INTERACTIVE_SURFACE, NONE])
     return (
         select(
-            r.account_id,
-            r.day,
-            r.user_email,
-            func.sum(r.events),
-            func.sum(r.input_tokens),
-            func.sum(r.output_tokens),
-            func.sum(r.cache_read_tokens),
-            func.sum(r.cache_write_tokens),
-            func.sum(r.charged_cents_e6),
-            func.sum(r.included_cents_e6),
-            func.sum(r.usage_based_cents_e6),
-            _sum_if(r.surface != INTERACTIVE_SURFACE, r.charged_cents_e6),
+            f.account_id,
+            f.day,
+            f.user_email,
+            f.product,
+            *_sums(),
+            func.coalesce(_sum_if(headless, func.coalesce(f.cost_cents_e6, 0)), 0),
         )
-        .where(r.account_id == account_id, r.day.in_(days))
-        .group_by(r.account_id, r.day, r.user_email)
+        .where(*_detail(account_id), f.day.in_(days))
+        .group_by(f.account_id, f.day, f.user_email, f.product)
     )
 
 
+_USER_DAY = ["account_id", "day", "user_email", "product", *NARROW_SUMS, "headless_cents_e6"]
+
+
 async def refresh(session: AsyncSession, account_id: str, days: Iterable[dt.date]) -> int:
-    """Recompute the rollups of ``days``; returns the number of rollup rows written."""
+    """Rebuild the event-derived detail facts of ``days`` and the narrow rollups of them
+    and their months; returns the number of detail facts written from events."""
     ordered = sorted(set(days))
     written = 0
     for start in range(0, len(ordered), DAYS_PER_BATCH):
         batch = ordered[start : start + DAYS_PER_BATCH]
-        await session.execute(
-            delete(UsageRollup).where(
-                UsageRollup.account_id == account_id, UsageRollup.day.in_(batch)
-            )
-        )
-        result = await session.execute(
-            insert(UsageRollup).from_select(_TARGET, _select(account_id, batch))
-        )
+        written += await _refresh_event_facts(session, account_id, batch)
         await session.execute(
             delete(UserDayRollup).where(
                 UserDayRollup.account_id == account_id, UserDayRollup.day.in_(batch)
@@ -128,17 +152,23 @@ async def refresh(session: AsyncSession, account_id: str, days: Iterable[dt.date
         await session.execute(
             insert(UserDayRollup).from_select(_USER_DAY, _user_days(account_id, batch))
         )
-        written += max(0, int(getattr(result, "rowcount", 0) or 0))
     for month in sorted({day.replace(day=1) for day in ordered}):
         await _refresh_month(session, account_id, month)
     return written
 
 
-# The sums the narrow rollups keep (and consumption reports).
-NARROW_SUMS = (
-    "events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-    "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
-)  # fmt: skip
+async def _refresh_event_facts(session: AsyncSession, account_id: str, days: list[dt.date]) -> int:
+    e, f = UsageEvent, UsageFact
+    # Events are never deleted, so the products with events on a day only grow: deleting
+    # theirs removes every fact an earlier rebuild derived, and nothing a connector reported.
+    with_events = select(e.product).where(e.account_id == account_id, e.day == f.day).distinct()
+    await session.execute(
+        delete(f).where(*_detail(account_id), f.day.in_(days), f.product.in_(with_events))
+    )
+    result = await session.execute(
+        insert(f).from_select(_FACT_TARGET, _from_events(account_id, days, now_ms()))
+    )
+    return max(0, int(getattr(result, "rowcount", 0) or 0))
 
 
 def next_month(month: dt.date) -> dt.date:
@@ -146,16 +176,15 @@ def next_month(month: dt.date) -> dt.date:
 
 
 async def _refresh_month(session: AsyncSession, account_id: str, month: dt.date) -> None:
-    """Re-sum a whole month from its (already rebuilt) daily usage rollups."""
-    m, r = UserModelMonthRollup, UsageRollup
+    """Re-sum a whole month from its (already rebuilt) detail facts."""
+    m, f = UserModelMonthRollup, UsageFact
     await session.execute(delete(m).where(m.account_id == account_id, m.month == month))
-    sums = [func.sum(getattr(r, name)) for name in NARROW_SUMS]
     source = (
-        select(r.account_id, literal(month, Date), r.user_email, r.model, *sums)
-        .where(r.account_id == account_id, r.day >= month, r.day < next_month(month))
-        .group_by(r.account_id, r.user_email, r.model)
+        select(f.account_id, literal(month, Date), f.user_email, f.product, f.model, *_sums())
+        .where(*_detail(account_id), f.day >= month, f.day < next_month(month))
+        .group_by(f.account_id, f.user_email, f.product, f.model)
     )
-    target = ["account_id", "month", "user_email", "model", *NARROW_SUMS]
+    target = ["account_id", "month", "user_email", "product", "model", *NARROW_SUMS]
     await session.execute(insert(m).from_select(target, source))
 
 

@@ -224,6 +224,7 @@ async def _write_events(
 
 def _event_values(r: UsageEventRecord) -> dict[str, Any]:
     return {
+        "product": r.product,
         "model": r.model,
         "kind": r.kind,
         "charge_type": r.charge_type,
