@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from tests.connectors.test_registry import Toy
 from tests.support.api import KEYS, api_world
 from tests.support.world import SIM_BASE_URL
 from unimeter.connectors.windows import MAX_BACKFILL_DAYS
@@ -73,3 +74,56 @@ async def test_the_private_url_opt_in_never_reaches_link_local(
             assert "base_url" in response.json()["message"]
         listed = await api.get("/integrated-accounts", tenant_id="cust-9")
         assert listed.json()["result"] == []
+
+
+async def test_integrations_list_the_registry_with_its_credential_fields(
+    database_url: str, data_dir: Path
+) -> None:
+    async with api_world(database_url, data_dir, synced=False) as api:
+        listed = (await api.get("/integrations")).json()
+        assert [i["slug"] for i in listed] == ["cursor"]
+        assert [f["name"] for f in listed[0]["credential_fields"]] == ["api_key"]
+        assert listed[0]["credential_fields"][0]["secret"] is True
+        # A test's own vendor joins the runtime's registry and is served at once.
+        api.world.runtime.registry.register(Toy())
+        listed = (await api.get("/integrations")).json()
+        assert [i["slug"] for i in listed] == ["cursor", "toy"]
+        assert [f["name"] for f in listed[1]["credential_fields"]] == ["org_id", "token"]
+
+
+async def test_an_unknown_integration_or_bad_credentials_are_refused_before_any_call(
+    database_url: str, data_dir: Path
+) -> None:
+    async with api_world(database_url, data_dir, synced=False) as api:
+        before = api.sim.requests[KEYS[0]]
+        unknown = await api.client.post(
+            "/integrated-accounts", json=_link(integration="jira"), headers=api.auth()
+        )
+        assert unknown.status_code == 422, unknown.text
+        body = unknown.json()
+        assert body["message"] == "unknown integration 'jira'; known integrations: cursor"
+        assert body["details"] == {"known_integrations": ["cursor"]}
+        for credentials, message in (
+            ({"token": KEYS[0]}, "credentials.unknown credential field(s) token"),
+            ({"api_key": " "}, "credentials.missing credential field(s): api_key"),
+        ):
+            refused = await api.client.post(
+                "/integrated-accounts", json=_link(credentials=credentials), headers=api.auth()
+            )
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["message"].startswith(message)
+            assert KEYS[0] not in refused.text
+        assert api.sim.requests[KEYS[0]] == before, "nothing reached the vendor"
+        assert (await api.get("/integrated-accounts", tenant_id="cust-9")).json()["result"] == []
+
+
+async def test_the_proxy_answers_only_for_the_accounts_own_integration(
+    database_url: str, data_dir: Path
+) -> None:
+    async with api_world(database_url, data_dir, synced=False) as api:
+        account = api.accounts["default"]
+        api.world.runtime.registry.register(Toy())
+        other = await api.get("/proxy/toy/v1/members", integrated_account_id=account)
+        assert other.status_code == 404, other.text
+        own = await api.get("/proxy/cursor/teams/members", integrated_account_id=account)
+        assert own.status_code == 200 and own.json()["teamMembers"]

@@ -60,8 +60,9 @@ EXPECTED: tuple[type[BaseException], ...] = (
 )
 _DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, psycopg.Error, sqlite3.Error, CommandError)
 _REAUTH = (
-    "the account now needs new credentials: PATCH /integrated-accounts/{id} with "
-    "credentials (they are validated first)"
+    # No colon after "credentials": the redacting filter would take what follows for one.
+    "the account now needs new credentials; PATCH /integrated-accounts/{id} with them "
+    "(they are validated first)"
 )
 
 

@@ -1,0 +1,115 @@
+"""The connector registry: lookup by slug, a clear error for an unknown one, and a vendor of
+a test's own registered beside the shipped ones."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+import pytest
+
+from unimeter.connectors.contract import (
+    Connector,
+    CredentialField,
+    Credentials,
+    CredentialsShapeError,
+    ModelInfo,
+    Product,
+    ProxyRequest,
+    ProxyResponse,
+    Validation,
+    check_credentials,
+)
+from unimeter.connectors.cursor.connector import CursorConnector
+from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.registration import default_registry
+from unimeter.connectors.registry import ConnectorRegistry, UnknownIntegrationError
+from unimeter.connectors.simulators import SimulatorSpec
+from unimeter.connectors.source import Source, StreamSpec
+
+
+class Toy:
+    """The smallest connector: two credential fields, no simulator."""
+
+    slug = "toy"
+    display_name = "Toy"
+    workspace_term = "org"
+    products: tuple[Product, ...] = (Product("toy", "Toy"),)
+    credential_fields: tuple[CredentialField, ...] = (
+        CredentialField("org_id", "Organisation id", secret=False),
+        CredentialField("token", "Token", min_length=8),
+    )
+    default_base_url = "https://toy.invalid"
+    proxy_prefixes: tuple[str, ...] = ("/v1/",)
+    streams: tuple[StreamSpec, ...] = (StreamSpec("members", windowed=False, required=True),)
+    admin_roles = frozenset({"admin"})
+    analyses = frozenset({"seats"})
+    simulator: SimulatorSpec | None = None
+    facts = FactsProfile()
+
+    async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
+        return Validation(members=0)
+
+    def open_source(
+        self, credentials: Credentials, base_url: str | None
+    ) -> AbstractAsyncContextManager[Source]:
+        raise NotImplementedError("this toy is never synced")
+
+    async def proxy(
+        self, credentials: Credentials, base_url: str | None, request: ProxyRequest
+    ) -> ProxyResponse:
+        return ProxyResponse(status=204, body=b"", headers={})
+
+    def describe_model(self, model_id: str) -> ModelInfo:
+        return ModelInfo(model_id, "toy")
+
+
+def test_the_default_registry_serves_cursor_and_takes_a_test_vendor() -> None:
+    registry = default_registry()
+    assert registry.slugs() == ("cursor",)
+    assert isinstance(registry.get("cursor"), Connector)
+    toy = Toy()
+    registry.register(toy)
+    assert registry.slugs() == ("cursor", "toy")
+    assert registry.get("toy") is toy and "toy" in registry
+    assert registry.default().slug == "cursor", "the first registered stays the default"
+
+
+def test_an_unknown_slug_names_the_known_ones() -> None:
+    with pytest.raises(UnknownIntegrationError) as caught:
+        default_registry().get("jira")
+    assert str(caught.value) == "unknown integration 'jira'; known integrations: cursor"
+    assert caught.value.known == ("cursor",)
+
+
+def test_a_slug_is_registered_once_unless_replaced() -> None:
+    registry = ConnectorRegistry([Toy()])
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(Toy())
+    replacement = Toy()
+    registry.register(replacement, replace=True)
+    assert registry.all() == (replacement,)
+    with pytest.raises(TypeError, match="Connector protocol"):
+        registry.register(object())  # type: ignore[arg-type]
+
+
+def test_overrides_replace_the_shipped_connector_of_their_slug() -> None:
+    configured = CursorConnector(minute_seconds=0.05)
+    registry = default_registry(configured, Toy())
+    assert registry.get("cursor") is configured
+    assert registry.slugs() == ("cursor", "toy")
+
+
+def test_credentials_must_have_exactly_the_declared_fields() -> None:
+    fields = Toy.credential_fields
+    check_credentials(fields, {"org_id": "o1", "token": "t" * 8})
+    cases = [
+        ({"org_id": "o1"}, "missing credential field(s): token"),
+        ({"org_id": "o1", "token": "  "}, "missing credential field(s): token"),
+        ({"org_id": "o1", "token": "t" * 8, "x": "1"}, "unknown credential field(s) x"),
+        ({"org_id": "o1", "token": "secret"}, "token: should have at least 8 characters"),
+    ]
+    for credentials, message in cases:
+        with pytest.raises(CredentialsShapeError) as caught:
+            check_credentials(fields, credentials)
+        assert str(caught.value).startswith(message)
+        assert "secret" not in str(caught.value), "a value is never part of the message"
