@@ -14,8 +14,9 @@ import socket
 from pathlib import Path
 
 from unimeter.config import Settings
-from unimeter.connectors.contract import Connector, DemoWorld
+from unimeter.connectors.contract import Connector
 from unimeter.connectors.registration import default_registry
+from unimeter.connectors.simulators import DemoWorld
 
 DAY_MS = 86_400_000
 SEED = 42

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from tests.connectors.test_registry import Toy
 from tests.support.api import ApiWorld
 from tests.webhooks.support import create_hook, deliveries
+from unimeter.accounts.service import credentials_of, get_account
 
 from .support import (
     READ_ONLY_KEY,
@@ -328,3 +330,32 @@ async def test_links_are_listed_by_status_and_can_be_revoked(
         elsewhere = await api.client.delete(f"/link-tokens/{foreign['id']}", headers=api.auth())
         assert elsewhere.status_code == 404
         assert len(await accounts(api)) == 2, "one link, one account (plus the world's own)"
+
+
+async def test_the_page_asks_for_the_fields_its_vendor_declares(
+    database_url: str, data_dir: Path
+) -> None:
+    """A link for another registered vendor: its name, its fields, its credentials stored."""
+    async with connect_world(database_url, data_dir) as api:
+        api.world.runtime.registry.register(Toy())
+        unknown = await api.client.post(
+            "/link-tokens", json={"tenant_id": "t", "integration": "jira"}, headers=api.auth()
+        )
+        assert unknown.status_code == 422
+        assert unknown.json()["details"] == {"known_integrations": ["cursor", "toy"]}
+        link = await new_link(api, tenant_id="toy-co", integration="toy")
+        assert link["integration"] == "toy"
+        form = await api.client.get(page(link))
+        assert "Connect your Toy org: Acme" in form.text
+        assert 'name="org_id"' in form.text and 'type="text" id="org_id"' in form.text
+        assert 'type="password" id="token"' in form.text and 'name="api_key"' not in form.text
+        half = await api.client.post(page(link), data={"org_id": "org-1"})
+        assert half.status_code == 400 and "Fill in every field" in half.text
+        done = await api.client.post(page(link), data={"org_id": "org-1", "token": "t" * 12})
+        assert done.status_code == 200, done.text
+        assert "Your Toy org is connected" in done.text
+        (linked,) = await accounts(api, tenant_id="toy-co")
+        assert linked["integration"] == "toy"
+        account = await get_account(api.world.runtime, linked["id"])
+        stored = credentials_of(api.world.runtime, account)
+        assert stored == {"org_id": "org-1", "token": "t" * 12}

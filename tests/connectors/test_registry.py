@@ -16,7 +16,6 @@ from unimeter.connectors.contract import (
     Product,
     ProxyRequest,
     ProxyResponse,
-    SimulatorSpec,
     Validation,
     check_credentials,
 )
@@ -24,6 +23,7 @@ from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.facts import FactsProfile
 from unimeter.connectors.registration import default_registry
 from unimeter.connectors.registry import ConnectorRegistry, UnknownIntegrationError
+from unimeter.connectors.simulators import SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
 
@@ -44,7 +44,7 @@ class Toy:
     admin_roles = frozenset({"admin"})
     analyses = frozenset({"seats"})
     simulator: SimulatorSpec | None = None
-    facts: FactsProfile = FactsProfile()
+    facts = FactsProfile()
 
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         return Validation(members=0)

@@ -15,12 +15,14 @@ from typing import Any
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg import sql
 from sqlalchemy import create_engine, inspect, pool
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine, make_url
 
 import unimeter.db.models  # noqa: F401  (registers every table)
@@ -202,3 +204,84 @@ def test_every_revision_downgrades_one_step_and_upgrades_back_to_the_same_schema
 
         command.downgrade(config, "-1")  # walk on down
     assert current_revision(url) is None
+
+
+def test_0009_names_the_vendor_of_old_links_and_reads_old_removals(
+    empty_database_url: str,
+) -> None:
+    """Rows written before the connector contract: link tokens become links of the one
+    vendor there was, and its removal events get the neutral action attribution reads (the
+    rows and their payloads are kept as they were)."""
+    url = empty_database_url
+    upgrade(url, "0008")
+    json_type = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    audit = sa.table(
+        "audit_events",
+        *(sa.column(c) for c in ("account_id", "remote_id", "timestamp_ms", "event_type")),
+        *(sa.column(c) for c in ("user_email", "first_seen_at")),
+        sa.column("event_data", json_type),
+        sa.column("raw", json_type),
+    )
+    account = sa.table(
+        "integrated_accounts",
+        *(sa.column(c) for c in ("id", "environment_id", "integration", "status", "base_url")),
+        *(sa.column(c) for c in ("credentials", "created_at", "updated_at")),
+        sa.column("settings", json_type),
+    )
+    removal = {"email": " Gone@Example.com ", "removed_by": "admin@example.com"}
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO environments VALUES ('env_1', 'default', 1)"))
+            conn.execute(
+                sa.insert(account).values(
+                    id="acc_1",
+                    environment_id="env_1",
+                    integration="cursor",
+                    status="active",
+                    base_url="http://x",
+                    credentials="v1.x",
+                    created_at=1,
+                    updated_at=1,
+                    settings={},
+                )
+            )
+            for remote_id, kind, payload in (("e1", "remove_user", removal), ("e2", "login", {})):
+                conn.execute(
+                    sa.insert(audit).values(
+                        account_id="acc_1",
+                        remote_id=remote_id,
+                        timestamp_ms=5,
+                        event_type=kind,
+                        user_email="admin@example.com",
+                        first_seen_at=1,
+                        event_data=payload,
+                        raw={"event_type": kind},
+                    )
+                )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO link_tokens (id, environment_id, token_hash, tenant_id, "
+                    "expires_at, created_at) VALUES ('lnk_1', 'env_1', 'h', 't', 9, 1)"
+                )
+            )
+        upgrade(url, "0009")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT remote_id, event_type, action, subject_email FROM audit_events "
+                    "ORDER BY remote_id"
+                )
+            ).all()
+            links = conn.execute(sa.text("SELECT integration FROM link_tokens")).all()
+            stored = conn.execute(
+                sa.select(audit.c.event_data, audit.c.raw).where(audit.c.remote_id == "e1")
+            ).one()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        ("e1", "remove_user", "member_removed", "gone@example.com"),
+        ("e2", "login", None, None),
+    ]
+    assert [tuple(r) for r in links] == [("cursor",)]
+    assert (stored.event_data, stored.raw) == (removal, {"event_type": "remove_user"})

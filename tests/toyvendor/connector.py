@@ -14,11 +14,11 @@ from unimeter.connectors.contract import (
     Product,
     ProxyRequest,
     ProxyResponse,
-    SimulatorSpec,
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
 from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.simulators import SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping

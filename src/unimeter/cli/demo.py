@@ -29,8 +29,9 @@ from unimeter.analytics import anomalies
 from unimeter.app import Background, create_app, open_runtime
 from unimeter.auth.service import create_token
 from unimeter.connect.service import LinkTokenRequest, create_link_token
-from unimeter.connectors.contract import Connector, DemoWorld
+from unimeter.connectors.contract import Connector
 from unimeter.connectors.registration import default_registry
+from unimeter.connectors.simulators import DemoWorld
 from unimeter.runtime import Runtime, StartupError
 from unimeter.sync.engine.report import SyncOptions
 

@@ -8,12 +8,13 @@ never the callers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from .facts import FactsProfile
+from .simulators import SimulatorSpec
 from .source import Source, StreamSpec
 
 # What a credential holds: field name -> value (for example ``{"api_key": "key_…"}``).
@@ -109,57 +110,6 @@ def check_credentials(fields: tuple[CredentialField, ...], credentials: Credenti
             raise CredentialsShapeError(f"{f.name}: should have at most {f.max_length} characters")
 
 
-@dataclass(frozen=True, slots=True)
-class SimulatedWorkspace:
-    """One workspace of a vendor simulator, as the demo links and presents it."""
-
-    name: str
-    members: int
-    credentials: Credentials
-    # One line of user-facing copy on what sets it apart (its plan, say), or "".
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PlantedAnomaly:
-    """An anomaly planted in a simulated workspace, for the demo's output."""
-
-    what: str
-    email: str
-    day_ms: int
-
-
-class DemoWorld(Protocol):
-    """A running simulator for ``unimeter demo``: at least two workspaces, the first is
-    linked and backfilled, the second is left for the visitor to link on the Connect page."""
-
-    workspaces: tuple[SimulatedWorkspace, ...]
-
-    def asgi_app(self) -> Any:
-        """The simulator's HTTP API (an ASGI application) that the demo serves."""
-        ...
-
-    def connector(self) -> Connector:
-        """The vendor's connector, configured to match the simulator (its rate-limit clock)."""
-        ...
-
-    def plant_anomalies(self) -> list[PlantedAnomaly]:
-        """Plant anomalies in the first workspace, in the days a sync's detection examines."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class SimulatorSpec:
-    """A local stand-in for the vendor's API, for ``unimeter simulator --vendor SLUG``,
-    ``unimeter demo`` and tests. Optional: a connector without one declares ``None``."""
-
-    # Returns the simulator's Typer command function (its options are its own: ``--port``,
-    # …); a factory, so the simulator is imported only when it runs.
-    command: Callable[[], Callable[..., None]]
-    # The demo's world: ``demo(seed, users, days, minute_seconds)``.
-    demo: Callable[[int, int, int, float], DemoWorld]
-
-
 @runtime_checkable
 class Connector(Protocol):
     """A vendor, as the rest of unimeter sees it."""
@@ -178,7 +128,7 @@ class Connector(Protocol):
     admin_roles: frozenset[str]
     # Which of :data:`ANALYSES` this vendor's data can feed.
     analyses: frozenset[str]
-    # The vendor's local simulator, or None.
+    # The vendor's local simulator (``unimeter simulator``, ``unimeter demo``), or None.
     simulator: SimulatorSpec | None
     # What readers must know of its usage facts: the metrics its day totals own, the
     # adoption keys in its words (``FactsProfile()`` for a vendor with no day totals).

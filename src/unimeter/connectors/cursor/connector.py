@@ -16,16 +16,15 @@ from unimeter.connectors.contract import (
     ANALYSES,
     CredentialField,
     Credentials,
-    DemoWorld,
     ModelInfo,
     Product,
     ProxyRequest,
     ProxyResponse,
-    SimulatorSpec,
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
 from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.simulators import DemoWorld, SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping

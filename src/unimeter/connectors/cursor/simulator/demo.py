@@ -12,7 +12,8 @@ import hashlib
 from collections import Counter
 from typing import Any
 
-from unimeter.connectors.contract import Connector, PlantedAnomaly, SimulatedWorkspace
+from unimeter.connectors.contract import Connector
+from unimeter.connectors.simulators import PlantedAnomaly, SimulatedWorkspace
 
 from .app import create_app
 from .config import SimulatorConfig
