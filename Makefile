@@ -56,8 +56,8 @@ lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(STAMP) ## mypy --strict on src/
-	$(BIN)/mypy --strict src
+typecheck: $(STAMP) ## mypy --strict on src/ and tests/
+	$(BIN)/mypy --strict src tests
 
 unit: $(STAMP) browser focus-validator ## the test suite: two processes, then the timing-sensitive (slow) tests alone
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow" --durations=10

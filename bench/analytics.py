@@ -30,8 +30,8 @@ from _support import free_port, machine, unimeter_exe
 from api import BARE, _token, ensure_store, wait_up
 from unimeter.accounts.service import get_account
 from unimeter.analytics import anomalies
+from unimeter.app import open_runtime
 from unimeter.config import Settings
-from unimeter.runtime import open_runtime
 
 END = "2026-06-15"
 START_90 = "2026-03-17"

@@ -34,9 +34,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 from _support import free_port, machine, simulator_process, unimeter_exe
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.auth.service import create_token
 from unimeter.config import Settings
-from unimeter.runtime import open_runtime
 from unimeter.sync.service import sync_account
 
 KEY = "crsr_" + "c" * 64

@@ -29,8 +29,8 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _support import machine, peak_rss_mb, serve_in_thread, simulator_process
-from unimeter.accounts.repository import ensure_environment
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor import mapping
 from unimeter.connectors.cursor.client import CursorClient
@@ -38,13 +38,14 @@ from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.models import MembersResponse, UsageEventsResponse
 from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig, create_app
 from unimeter.connectors.cursor.source import CursorSource
+from unimeter.connectors.registration import default_registry
 from unimeter.connectors.windows import DAY_MS, day_floor, plan_windows
 from unimeter.db.base import new_id
 from unimeter.db.models import IntegratedAccount, SyncState
-from unimeter.runtime import open_runtime
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
 from unimeter.sync.store import members_repository, usage_repository
+from unimeter.tenancy.repository import ensure_environment
 
 KEY = "crsr_" + "b" * 64
 EVENTS_ONLY = SyncOptions(streams=frozenset({"members", "usage_events"}))
@@ -134,7 +135,7 @@ def _frames(path: str) -> Any:
 async def _ceiling(path: str, work: str) -> dict[str, Any]:
     """Parse, map and upsert the captured pages with the sync's own code; no HTTP."""
     settings = Settings(data_dir=Path(work), database_url=f"sqlite:///{work}/unimeter.db")
-    runtime = await open_runtime(settings, connector=CursorConnector())
+    runtime = await open_runtime(settings, registry=default_registry(CursorConnector()))
     try:
         account_id = new_id("acc")
         async with runtime.db.session() as session:
@@ -178,7 +179,9 @@ async def _sync_in_process(
     with serve_in_thread(create_app(sim)) as base_url:
         settings = Settings(data_dir=Path(work), database_url=f"sqlite:///{work}/unimeter.db")
         connector = CursorConnector(minute_seconds=minute)
-        runtime = await open_runtime(settings, connector=connector, clock=sim.clock.now_ms)
+        runtime = await open_runtime(
+            settings, registry=default_registry(connector), clock=sim.clock.now_ms
+        )
         try:
             account = await link_account(
                 runtime, LinkRequest("cursor", sim.keys[0], base_url=base_url)

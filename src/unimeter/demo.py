@@ -1,22 +1,21 @@
-"""The pieces of ``unimeter demo``: its data directory, its simulated Cursor, its ports.
+"""The pieces of ``unimeter demo``: its data directory, its simulated vendor, its ports.
 
-The demo runs the whole product on embedded defaults against a local simulator: a team of
-60 members with 120 days of history, a few planted anomalies, and a second team, on Cursor's
-Team plan, whose key a newcomer pastes into the Connect page.
+The demo runs the whole product on embedded defaults against a local simulator (the first
+registered connector that ships one: Cursor's): a workspace of 60 members with 120 days of
+history, a few planted anomalies, and a second workspace whose credentials a newcomer pastes
+into the Connect page.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import socket
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from unimeter.config import Settings
-from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig
+from unimeter.connectors.contract import Connector, DemoWorld
+from unimeter.connectors.registration import default_registry
 
 DAY_MS = 86_400_000
 SEED = 42
@@ -42,17 +41,8 @@ class DemoError(Exception):
     """The demo cannot start; the message says why on one line."""
 
 
-@dataclass(frozen=True, slots=True)
-class Planted:
-    """An anomaly planted in the simulated team, for the demo's output."""
-
-    what: str
-    email: str
-    day_ms: int
-
-    @property
-    def day(self) -> str:
-        return dt.datetime.fromtimestamp(self.day_ms / 1000, tz=dt.UTC).date().isoformat()
+def day_of(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).date().isoformat()
 
 
 def data_dir() -> Path:
@@ -100,53 +90,12 @@ def settings(path: Path) -> Settings:
     )
 
 
-def team_keys(seed: int = SEED) -> tuple[str, str]:
-    """Two simulator keys shaped like Cursor's (``crsr_`` + 64 hex), stable across runs."""
-    first, second = (
-        "crsr_" + hashlib.sha256(f"unimeter-demo:{seed}:{n}".encode()).hexdigest() for n in (1, 2)
-    )
-    return first, second
-
-
-def simulator(keys: tuple[str, ...]) -> SimulatedCursor:
-    # The clock follows the wall clock, so "the last 7 and 30 days" are full of data. The
-    # second team is on Cursor's Team plan: once linked, it shows what a team without
-    # Enterprise gets (no audit log, no billing groups) and the notes that say so.
-    config = SimulatorConfig(
-        seed=SEED,
-        users=USERS,
-        days=DAYS,
-        api_keys=keys,
-        key_plans=tuple((key, "team") for key in keys[1:]),
-        minute_seconds=MINUTE_SECONDS,
-    )
-    return SimulatedCursor(config)
-
-
-def plant_anomalies(sim: SimulatedCursor, key: str) -> list[Planted]:
-    """Runaway days for three heavy seated members, inside the days detection examines after
-    a sync (the last three): yesterday and the day before are whole days whatever the hour."""
-    today = sim.clock.now_ms() // DAY_MS
-    yesterday, before = (today - 1) * DAY_MS, (today - 2) * DAY_MS
-    heavy = _heaviest(sim, key, since_ms=(today - 30) * DAY_MS, count=3)
-    sim.inject_spike(key, heavy[0], yesterday, factor=20)
-    sim.inject_spike(key, heavy[1], before, factor=15, headless=True)
-    sim.inject_spike(key, heavy[2], yesterday, factor=8, model="claude-opus-4.6")
-    return [
-        Planted("20x their usual usage", heavy[0], yesterday),
-        Planted("a runaway headless agent, 15x", heavy[1], before),
-        Planted("8x their usual usage, all on claude-opus-4.6", heavy[2], yesterday),
-    ]
-
-
-def _heaviest(sim: SimulatedCursor, key: str, *, since_ms: int, count: int) -> list[str]:
-    """The seated members with the most recent events: their spikes clear the minimum
-    amounts detection asks for (a light user's tenfold day is too small to page anyone)."""
-    truth = sim.truth(key)
-    now = sim.clock.now_ms()
-    seated = {m.email for m in truth.members() if m.removed_ms is None or m.removed_ms > now}
-    counts = Counter(e.email for e in truth.events(since_ms) if e.email in seated)
-    return [email for email, _ in counts.most_common(count)]
+def world() -> tuple[Connector, DemoWorld]:
+    """The simulated vendor the demo runs: the first registered connector with a simulator."""
+    for connector in default_registry().all():
+        if connector.simulator is not None:
+            return connector, connector.simulator.demo(SEED, USERS, DAYS, MINUTE_SECONDS)
+    raise DemoError("no integration ships a simulator to run the demo against")
 
 
 def port_from_env(name: str, default: int) -> int:

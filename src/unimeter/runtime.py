@@ -1,4 +1,5 @@
-"""Opening the store: migrations, the master key (verified, fail-closed) and connectors.
+"""Opening the store: migrations, the master key (verified, fail-closed) and the connector
+registry.
 
 Every entry point (CLI command, API server, worker) goes through :func:`open_runtime`, so
 no process can run against a database whose secrets it cannot decrypt.
@@ -13,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.config import Settings
-from unimeter.connectors.cursor.connector import INTEGRATION, CursorConnector
+from unimeter.connectors.contract import Connector
+from unimeter.connectors.registration import default_registry
+from unimeter.connectors.registry import ConnectorRegistry
 from unimeter.db.base import now_ms
 from unimeter.db.engine import Database
 from unimeter.db.migrate import upgrade
@@ -28,6 +30,8 @@ from unimeter.kit.crypto import (
     verify_key_check,
 )
 from unimeter.kit.keys import ENV_VAR, KEY_FILE_NAME, KeySource, load_master_key, write_key_file
+from unimeter.sync.hooks import SyncHooks
+from unimeter.tenancy import repository as tenancy
 
 log = logging.getLogger("unimeter")
 
@@ -43,15 +47,16 @@ class Runtime:
     settings: Settings
     db: Database
     key: KeySource
-    connectors: dict[str, CursorConnector] = field(default_factory=dict)
+    # The vendors this process can link and sync (tests may register more).
+    registry: ConnectorRegistry = field(default_factory=ConnectorRegistry)
     # Epoch ms "now" for planning sync windows; tests bind it to a simulator's clock.
     clock: Callable[[], int] = now_ms
+    # What a sync causes beyond its own tables; unimeter.app registers the real effects.
+    hooks: SyncHooks = field(default_factory=SyncHooks)
 
-    def connector(self, integration: str) -> CursorConnector:
-        try:
-            return self.connectors[integration]
-        except KeyError:
-            raise ValueError(f"unknown integration {integration!r}") from None
+    def connector(self, integration: str) -> Connector:
+        """Shorthand for ``registry.get``; UnknownIntegrationError for an unknown slug."""
+        return self.registry.get(integration)
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -60,7 +65,7 @@ class Runtime:
 async def open_runtime(
     settings: Settings | None = None,
     *,
-    connector: CursorConnector | None = None,
+    registry: ConnectorRegistry | None = None,
     clock: Callable[[], int] = now_ms,
 ) -> Runtime:
     settings = settings or Settings()
@@ -74,28 +79,21 @@ async def open_runtime(
     try:
         key = await _verified_key(db, settings.data_dir)
         async with db.session() as session:
-            await accounts_repo.ensure_environment(session, accounts_repo.DEFAULT_ENVIRONMENT)
+            await tenancy.ensure_environment(session, tenancy.DEFAULT_ENVIRONMENT)
     except BaseException:
         await db.dispose()
         raise
-    minute = float(os.environ.get("UNIMETER_CURSOR_MINUTE_SECONDS", "60"))
     return Runtime(
-        settings=settings,
-        db=db,
-        key=key,
-        connectors={INTEGRATION: connector or CursorConnector(minute_seconds=minute)},
-        clock=clock,
+        settings=settings, db=db, key=key, registry=registry or default_registry(), clock=clock
     )
 
 
 async def _verified_key(db: Database, data_dir: Path) -> KeySource:
     async with db.session() as session:
-        ring = await accounts_repo.get_keyring(session)
+        ring = await tenancy.get_keyring(session)
         if ring is None:
             source = _load(data_dir, create=True)
-            await accounts_repo.save_keyring(
-                session, source.key.key_id, key_check(source.key), None
-            )
+            await tenancy.save_keyring(session, source.key.key_id, key_check(source.key), None)
             return source
         _finish_interrupted_rotation(data_dir, ring.check)
         source = _load(data_dir, create=False)

@@ -14,8 +14,7 @@ from sqlalchemy import select, text
 from tests.support.cli import CLI
 from tests.support.databases import SQLiteDatabases
 from tests.support.world import world
-from unimeter.accounts.repository import save_keyring
-from unimeter.accounts.service import api_key_of, get_account, rotate_keys
+from unimeter.accounts.service import credentials_of, get_account, rotate_keys
 from unimeter.config import Settings
 from unimeter.db.base import Base
 from unimeter.db.models import IntegratedAccount
@@ -23,6 +22,7 @@ from unimeter.kit.crypto import DecryptionError, MasterKey, decrypt, key_check, 
 from unimeter.kit.keys import write_key_file
 from unimeter.runtime import StartupError, open_runtime, write_pending_key
 from unimeter.sync.service import sync_account
+from unimeter.tenancy.repository import save_keyring
 
 
 async def _all_text(runtime: object, database_url: str) -> str:
@@ -30,7 +30,7 @@ async def _all_text(runtime: object, database_url: str) -> str:
     if database_url.startswith("sqlite"):
         path = Path(database_url.removeprefix("sqlite:///"))
         return "".join(p.read_bytes().decode("latin-1") for p in path.parent.glob(path.name + "*"))
-    chunks = []
+    chunks: list[str] = []
     async with runtime.db.reader() as session:  # type: ignore[attr-defined]
         for table in Base.metadata.sorted_tables:
             result = await session.execute(text(f"SELECT t::text FROM {table.name} t"))
@@ -51,7 +51,7 @@ async def test_api_key_is_never_stored_or_logged_in_plaintext(
             await sync_account(w.runtime, account_id)
         account = await get_account(w.runtime, account_id)
         assert account.credentials.startswith("v1.")
-        assert api_key_of(w.runtime, account) == key
+        assert credentials_of(w.runtime, account) == {"api_key": key}
         assert key not in await _all_text(w.runtime, database_url)
         assert key not in repr(account.__dict__)
     assert key not in caplog.text

@@ -23,13 +23,14 @@ from starlette.routing import Route
 
 from tests.support.live import serve
 from tests.support.world import FAST_RETRY, make_sim
-from unimeter.api.app import create_app
+from unimeter.app import create_app, open_runtime
 from unimeter.auth.service import create_token
 from unimeter.config import Settings
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import SimulatedCursor
 from unimeter.connectors.cursor.simulator import create_app as create_simulator
-from unimeter.runtime import Runtime, open_runtime
+from unimeter.connectors.registration import default_registry
+from unimeter.runtime import Runtime
 from unimeter.sync.scheduling.scheduler import Scheduler
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 
@@ -87,7 +88,7 @@ async def unimeter(database_url: str, data_dir: Path, clock: Any) -> AsyncIterat
         allow_private_webhooks=True,
     )
     connector = CursorConnector(minute_seconds=0.05, retry=FAST_RETRY)
-    runtime = await open_runtime(settings, connector=connector, clock=clock)
+    runtime = await open_runtime(settings, registry=default_registry(connector), clock=clock)
     try:
         yield runtime
     finally:

@@ -41,7 +41,7 @@ def _heaviest(sim: Any) -> str:
     (a light user's tenfold day is, by design, too small to page anyone)."""
     seated = set(_seated(sim))
     counts = Counter(e.email for e in sim.truth(sim.keys[0]).events() if e.email in seated)
-    return max(sorted(counts), key=lambda email: counts[email])
+    return str(max(sorted(counts), key=lambda email: counts[email]))
 
 
 async def listed(api: ApiWorld, **params: Any) -> list[dict[str, Any]]:
@@ -213,7 +213,7 @@ def test_details_have_one_type_per_field_whatever_the_kind() -> None:
 
 
 def test_details_stored_in_the_first_shape_read_as_today() -> None:
-    old = {
+    old: dict[str, dict[str, Any]] = {
         "cost_spike": {"metric": "cost_spike", "value": "412.5", "median": "10.25",
                        "mad": "0.5", "robust_z": 67.3571725032237},
         "token_spike": {"metric": "token_spike", "value": 90_000_000, "median": 1_000_000,

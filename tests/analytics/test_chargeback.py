@@ -166,9 +166,11 @@ async def test_directory_teams_and_cost_centers(database_url: str, data_dir: Pat
         groups = await chargeback(api, by="team", granularity="month", source="billing_groups")
     events = truth.events()
     for body, intervals, by in ((teams, by_team, "team"), (centers, by_center, "cost_center")):
-        want, total = expected_charges(
-            events, lambda e, i=intervals: pick(i, e.email, _day(e.timestamp_ms))
-        )
+
+        def owner(e: TruthEvent, i: Intervals = intervals) -> str | None:
+            return pick(i, e.email, _day(e.timestamp_ms))
+
+        want, total = expected_charges(events, owner)
         assert body["sources"] == {api.accounts["default"]: "directory"}
         assert measured(body, by) == want
         assert_adds_up(body, total)

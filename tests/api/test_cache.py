@@ -63,7 +63,7 @@ async def test_entries_are_per_caller(database_url: str, data_dir: Path) -> None
         account = api.accounts["default"]
         mine = await api.get(USAGE, integrated_account_id=account)
         assert mine.status_code == 200
-        other = await api.get(USAGE, "other", integrated_account_id=account)
+        other = await api.get(USAGE, env="other", integrated_account_id=account)
         assert other.status_code == 404, "a cached answer is never served to another environment"
         _, second = await create_token(api.world.runtime, "default")
         same_env = await api.client.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,14 +37,14 @@ async def test_another_environment_sees_nothing(database_url: str, data_dir: Pat
             assert response.status_code == 404, (method, path, response.text)
             assert set(response.json()) >= ENVELOPE_KEYS
         # And the lists of one environment hold none of the other's records.
-        mine = (await api.get("/integrated-accounts", "default")).json()["result"]
+        mine = (await api.get("/integrated-accounts", env="default")).json()["result"]
         assert {a["id"] for a in mine} == {api.accounts["default"]}
-        runs = (await api.get("/sync-runs", "other")).json()["result"]
+        runs = (await api.get("/sync-runs", env="other")).json()["result"]
         assert {r["integrated_account_id"] for r in runs} == {foreign}
         own_run = runs[0]["id"]
-        assert (await api.get(f"/sync-runs/{own_run}", "default")).status_code == 404
+        assert (await api.get(f"/sync-runs/{own_run}", env="default")).status_code == 404
         # The foreign account was not touched by the attempts above.
-        still = (await api.get(f"/integrated-accounts/{foreign}", "other")).json()
+        still = (await api.get(f"/integrated-accounts/{foreign}", env="other")).json()
         assert still["name"] is None
 
 
@@ -76,7 +77,7 @@ async def test_revoked_token_is_refused(database_url: str, data_dir: Path) -> No
         assert (await api.client.get("/integrated-accounts", headers=headers)).status_code == 401
 
 
-BAD_USAGE = [
+BAD_USAGE: list[dict[str, Any]] = [
     {"start_date": "2026-13-01"},
     {"start_date": "yesterday"},
     {"start_date": "2026-06-10", "end_date": "2026-06-01"},

@@ -110,7 +110,13 @@ def test_invalid_key_stores_nothing(cli: CLI, served: tuple[SimulatedCursor, str
 
 def test_unreachable_cursor_is_one_line(cli: CLI) -> None:
     result = cli(
-        "accounts", "link", "cursor", "--api-key", "crsr_x", "--base-url", "http://127.0.0.1:9"
+        "accounts",
+        "link",
+        "cursor",
+        "--api-key",
+        "crsr_" + "x" * 8,
+        "--base-url",
+        "http://127.0.0.1:9",
     )
     assert result.returncode == 1
     assert "could not reach Cursor" in one_line_error(result)

@@ -21,9 +21,9 @@ import pytest
 from tests.support.cli import CLI
 from unimeter import demo
 from unimeter.analytics.anomalies import SCAN_DAYS
-from unimeter.api.app import create_app
+from unimeter.app import create_app, open_runtime
 from unimeter.auth.service import create_token
-from unimeter.runtime import open_runtime
+from unimeter.connectors.cursor.simulator import demo as cursor_demo
 
 REPO = Path(__file__).resolve().parents[2]
 READY_SECONDS = 180  # the spec says 90 on a 2-core machine; CI machines are noisy
@@ -226,14 +226,20 @@ def test_the_printed_commands_split_into_the_right_arguments() -> None:
         argv = shlex.split(command)
         assert argv[0] == "curl" and argv[-2:] == ["-H", f"Authorization: Bearer {token}"]
         assert argv[2].startswith(f"{base}/") and f"integrated_account_id={account}" in argv[2]
-    keys = demo.team_keys()
+    keys = cursor_demo.team_keys(demo.SEED)
     assert len(set(keys)) == 2 and all(k.startswith("crsr_") and len(k) == 69 for k in keys)
 
 
 def test_anomalies_are_planted_where_detection_looks() -> None:
     """On seated members, on whole days among the last ones detection scans after a sync."""
-    sim = demo.simulator(demo.team_keys())
-    planted = demo.plant_anomalies(sim, sim.keys[0])
+    sim = cursor_demo.simulator(
+        cursor_demo.team_keys(demo.SEED),
+        seed=demo.SEED,
+        users=demo.USERS,
+        days=demo.DAYS,
+        minute_seconds=demo.MINUTE_SECONDS,
+    )
+    planted = cursor_demo.plant_anomalies(sim, sim.keys[0])
     now = sim.clock.now_ms()
     today = now // demo.DAY_MS
     members = sim.truth().members()

@@ -11,8 +11,7 @@ import pytest
 
 from tests.support.cli import CLI, one_line_error
 from unimeter.cli.errors import explain
-from unimeter.connectors.cursor.errors import CursorForbiddenError
-from unimeter.connectors.source import SourceUnavailableError
+from unimeter.connectors.errors import SourceUnavailableError, StreamUnavailableError
 
 
 @pytest.fixture
@@ -66,8 +65,8 @@ def _raised_from(cause: Exception, wrapper: Exception) -> Exception:
 
 
 def test_an_unknown_wrapper_is_explained_by_the_vendor_error_inside() -> None:
-    forbidden = CursorForbiddenError(
-        "Cursor GET /teams/members: HTTP 403 Forbidden: Enterprise access required", status=403
+    forbidden = StreamUnavailableError(
+        "Cursor GET /teams/members: HTTP 403 Forbidden: Enterprise access required"
     )
 
     class PrivateWrapperError(Exception):

@@ -201,3 +201,4 @@ def test_embedded_server_loses_no_sync_to_its_own_lock(tmp_path: Path) -> None:
     served = log.read_text()
     assert "database is locked" not in served
     assert "anomaly detection failed" not in served, served[-5000:]
+    assert "post-sync hooks failed" not in served, served[-5000:]

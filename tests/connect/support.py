@@ -37,7 +37,7 @@ async def new_link(api: ApiWorld, env: str = "default", **fields: Any) -> dict[s
 
 def page(link: dict[str, Any]) -> str:
     """The Connect page's path (the URL's host is the test client's)."""
-    return urlsplit(link["url"]).path
+    return str(urlsplit(link["url"]).path)
 
 
 async def submit(api: ApiWorld, link: dict[str, Any], key: str, **fields: str) -> httpx.Response:
@@ -45,6 +45,6 @@ async def submit(api: ApiWorld, link: dict[str, Any], key: str, **fields: str) -
 
 
 async def accounts(api: ApiWorld, env: str = "default", **params: Any) -> list[dict[str, Any]]:
-    response = await api.get("/integrated-accounts", env, **params)
+    response = await api.get("/integrated-accounts", env=env, **params)
     assert response.status_code == 200, response.text
     return response.json()["result"]  # type: ignore[no-any-return]

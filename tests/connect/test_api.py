@@ -26,7 +26,7 @@ from .support import (
 
 PUBLIC_HOOK = "https://93.184.216.34/hooks"  # a global literal: accepted, never contacted here
 LINK_FIELDS = {
-    "id", "link_token", "url", "tenant_id", "name", "redirect_url", "expires_at", "created_at",
+    "id", "link_token", "url", "integration", "tenant_id", "name", "redirect_url", "expires_at", "created_at",
 }  # fmt: skip
 
 

@@ -22,10 +22,10 @@ from tests.support.cli import CLI
 from tests.support.live import serve
 from tests.support.server import running_server
 from tests.support.world import make_sim
+from unimeter.app import open_runtime
 from unimeter.auth.service import create_token
 from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app
-from unimeter.runtime import open_runtime
 
 from .support import READ_ONLY_KEY, SPARE_KEY, UNKNOWN_KEY
 

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.config import Settings
 from unimeter.db.engine import Database
 from unimeter.db.migrate import upgrade
 from unimeter.db.models import Environment
 from unimeter.runtime import open_runtime
+from unimeter.tenancy import repository as tenancy
 
 STORE = "unimeter.db"
 
@@ -77,13 +77,13 @@ async def test_a_write_in_a_reader_fails_at_once_and_leaves_writers_free(sqlite_
     db = Database(sqlite_url)
     try:
         async with db.session() as session:
-            await accounts_repo.ensure_environment(session, "default")
+            await tenancy.ensure_environment(session, "default")
         async with db.reader() as reader:
             with pytest.raises(OperationalError, match="readonly"):
                 await reader.execute(text("UPDATE environments SET name = 'renamed'"))
             # The reader's transaction holds no write lock: a writer commits meanwhile.
             async with db.session() as session:
-                await accounts_repo.ensure_environment(session, "other")
+                await tenancy.ensure_environment(session, "other")
         async with db.reader() as reader:
             names = set(await reader.scalars(select(Environment.name)))
         assert names == {"default", "other"}

@@ -28,6 +28,7 @@ from tests.support.cli import CLI, unimeter_exe
 from tests.support.databases import SQLiteDatabases
 from tests.support.live import serve
 from tests.support.world import make_sim
+from unimeter.app import open_runtime
 from unimeter.auth.service import create_token
 from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app as simulator_app
@@ -35,7 +36,6 @@ from unimeter.kit.crypto import MasterKey
 from unimeter.kit.keys import ENV_VAR as SECRET_KEY_VAR
 from unimeter.kit.redact import MASK, RedactingFilter
 from unimeter.observability import logging as logs
-from unimeter.runtime import open_runtime
 
 LOGGER = "unimeter.tests.logging"
 # Loggers configure() changes besides the root logger.

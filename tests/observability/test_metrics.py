@@ -82,7 +82,7 @@ async def sync_now(api: ApiWorld, env: str = "default") -> dict[str, object]:
     queued = await api.client.post(f"/integrated-accounts/{account}/sync", headers=api.auth(env))
     assert queued.status_code == 202, queued.text
     await api.app.state.sync_dispatch.wait_idle()
-    run = await api.get(f"/sync-runs/{queued.json()['id']}", env)
+    run = await api.get(f"/sync-runs/{queued.json()['id']}", env=env)
     assert run.status_code == 200, run.text
     body: dict[str, object] = run.json()
     return body

@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.support.world import World, make_sim, world
-from unimeter.api.app import create_app
+from unimeter.app import create_app
 from unimeter.auth.service import create_environment, create_token
 from unimeter.connectors.cursor.simulator import SimulatedCursor
 from unimeter.sync.service import sync_account
@@ -35,7 +35,9 @@ class ApiWorld:
     def auth(self, env: str = "default") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[env]}"}
 
-    async def get(self, path: str, env: str = "default", **params: Any) -> httpx.Response:
+    async def get(self, path: str, **params: Any) -> httpx.Response:
+        """GET with query ``params``; ``env=`` names the environment whose token is sent."""
+        env = str(params.pop("env", "default"))
         return await self.client.get(path, params=params, headers=self.auth(env))
 
 

@@ -53,7 +53,7 @@ class PostgresDatabases:
 
     def _execute(self, statement: sql.Composable) -> None:
         with psycopg.connect(self._url(self.admin.database or "postgres"), autocommit=True) as conn:
-            conn.execute(statement)
+            conn.execute(statement)  # type: ignore[call-overload]  # psycopg accepts any Composable
 
     def create(self) -> str:
         name = f"um_{uuid.uuid4().hex[:12]}"

@@ -12,12 +12,14 @@ import httpx
 
 from tests.support.live import serve
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.budget import RateBudget
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.retry import RetryPolicy
 from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig, create_app
-from unimeter.runtime import Runtime, open_runtime
+from unimeter.connectors.registration import default_registry
+from unimeter.runtime import Runtime
 
 # 2026-06-15T12:34:56Z, a Monday afternoon.
 NOW_MS = 1_781_526_896_000
@@ -45,7 +47,10 @@ class World:
 
     async def link(self, key: str | None = None, **fields: Any) -> str:
         request = LinkRequest(
-            integration="cursor", api_key=key or self.sim.keys[0], base_url=self.base_url, **fields
+            integration="cursor",
+            credentials=key or self.sim.keys[0],
+            base_url=self.base_url,
+            **fields,
         )
         return (await link_account(self.runtime, request)).id
 
@@ -85,7 +90,9 @@ async def world(
             budget=RateBudget(minute_seconds=minute_seconds),
         )
         config = Settings(data_dir=data_dir, database_url=database_url, **settings)
-        runtime = await open_runtime(config, connector=connector, clock=sim.clock.now_ms)
+        runtime = await open_runtime(
+            config, registry=default_registry(connector), clock=sim.clock.now_ms
+        )
         try:
             yield World(sim=sim, runtime=runtime, base_url=base_url)
         finally:

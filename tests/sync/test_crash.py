@@ -21,10 +21,10 @@ from tests.support.compare import (
 from tests.support.live import serve
 from tests.support.world import make_sim
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.models import SyncRun
-from unimeter.runtime import open_runtime
 
 # SIGKILL timing needs the machine to itself: `make test` runs slow tests serially.
 pytestmark = pytest.mark.slow
@@ -53,7 +53,7 @@ async def test_sigkill_at_random_points_then_resume_is_exact(
         runtime = await open_runtime(settings)
         try:
             account = await link_account(
-                runtime, LinkRequest(integration="cursor", api_key=key, base_url=base_url)
+                runtime, LinkRequest(integration="cursor", credentials=key, base_url=base_url)
             )
         finally:
             await runtime.close()

@@ -13,11 +13,12 @@ import pytest
 
 from tests.support.world import FAST_RETRY, SIM_BASE_URL, make_sim
 from unimeter.accounts.service import LinkRequest, link_account
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import create_app
-from unimeter.connectors.source import SourceUnavailableError
-from unimeter.runtime import open_runtime
+from unimeter.connectors.errors import SourceUnavailableError
+from unimeter.connectors.registration import default_registry
 from unimeter.sync.service import sync_account
 
 
@@ -47,9 +48,11 @@ async def test_a_failed_stream_leaves_no_other_stream_running(
     # A unit of work cut by the cancellation used to leave SQLite locked: with a short busy
     # timeout that shows as "database is locked" within seconds instead of a minute.
     settings = Settings(data_dir=data_dir, database_url=database_url, sqlite_busy_timeout_ms=3000)
-    runtime = await open_runtime(settings, connector=connector, clock=sim.clock.now_ms)
+    runtime = await open_runtime(
+        settings, registry=default_registry(connector), clock=sim.clock.now_ms
+    )
     try:
-        request = LinkRequest(integration="cursor", api_key=sim.keys[0], base_url=SIM_BASE_URL)
+        request = LinkRequest(integration="cursor", credentials=sim.keys[0], base_url=SIM_BASE_URL)
         account_id = (await link_account(runtime, request)).id
         before = asyncio.all_tasks()
         with pytest.raises(SourceUnavailableError, match="500"):

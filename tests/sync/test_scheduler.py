@@ -121,7 +121,8 @@ async def test_cadence_changes_and_on_demand_accounts(database_url: str, data_di
             await scheduler.dispatch.wait_idle()
         scheduled = [r for r in await _runs(w, hourly) if r.trigger == "schedule"]
         assert len(scheduled) == 4
-        slots = [r.scheduled_for for r in scheduled]
+        slots = [r.scheduled_for or 0 for r in scheduled]
+        assert all(slots), "a scheduled run records its slot"
         assert all(b - a == period for a, b in itertools.pairwise(slots)), slots
         assert await _runs(w, manual) == [], "an on-demand account is never scheduled"
 

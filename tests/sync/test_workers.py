@@ -26,11 +26,12 @@ from tests.support.databases import PostgresDatabases
 from tests.support.live import serve
 from tests.support.world import make_sim
 from unimeter.accounts import service as accounts
+from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.base import now_ms
 from unimeter.db.models import SyncRun
-from unimeter.runtime import Runtime, open_runtime
+from unimeter.runtime import Runtime
 from unimeter.sync.scheduling import cadence
 from unimeter.sync.scheduling.dispatch import SyncDispatch
 from unimeter.sync.scheduling.queue import JobQueue
@@ -137,7 +138,9 @@ async def test_three_workers_sync_thirty_accounts_once_per_period(
         try:
             first_slots: dict[str, int | None] = {}
             for key in keys:
-                link = accounts.LinkRequest(integration="cursor", api_key=key, base_url=base_url)
+                link = accounts.LinkRequest(
+                    integration="cursor", credentials=key, base_url=base_url
+                )
                 account = await accounts.link_account(runtime, link)
                 # Straight onto the 15-minute grid (no immediate first sync).
                 updated = await accounts.update_account(runtime, account, sync_frequency_minutes=15)
@@ -187,7 +190,10 @@ async def test_a_killed_worker_job_completes_on_another_with_exact_data(
         runtime = await open_runtime(_settings(pg_url, data_dir))
         try:
             link = accounts.LinkRequest(
-                integration="cursor", api_key=key, base_url=base_url, sync_frequency_minutes=None
+                integration="cursor",
+                credentials=key,
+                base_url=base_url,
+                sync_frequency_minutes=None,
             )
             account = await accounts.link_account(runtime, link)
             queue = JobQueue(runtime)

@@ -51,7 +51,7 @@ def _heaviest_seated(sim: Any) -> str:
     truth = sim.truth(sim.keys[0])
     seated = {m.email for m in truth.members() if m.removed_ms is None}
     counts = Counter(e.email for e in truth.events() if e.email in seated)
-    return max(sorted(counts), key=lambda email: counts[email])
+    return str(max(sorted(counts), key=lambda email: counts[email]))
 
 
 async def _prepare(url: str, data_dir: Path) -> tuple[dict[str, str], dict[str, str]]:

@@ -147,7 +147,7 @@ def test_every_chart_downloads_as_csv(chromium: Any, dashboard: Dashboard) -> No
             page.click("#chart-daily-spend a.csv")
         lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
         assert lines[0] == "day,included,usage-based"
-        charged = sum(Decimal(x) for line in lines[1:] for x in line.split(",")[1:])
+        charged = sum((Decimal(x) for line in lines[1:] for x in line.split(",")[1:]), Decimal(0))
         assert str(charged.normalize()) == str(Decimal(metric(page, "charged")).normalize())
         for chart_id in ("daily-tokens", "model-spend", "team-spend"):
             response = page.request.get(

@@ -4,6 +4,7 @@ scoping, update, delete and paging."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -124,7 +125,7 @@ async def test_urls_are_checked(database_url: str, data_dir: Path) -> None:
 
 async def test_request_validation(database_url: str, data_dir: Path) -> None:
     async with api_world(database_url, data_dir, synced=False) as api:
-        bad_bodies = (
+        bad_bodies: tuple[dict[str, Any], ...] = (
             {"url": PUBLIC_URL, "event_types": ["sync_run:exploded"]},
             {"url": PUBLIC_URL, "event_types": "sync_run:completed"},
             {"url": PUBLIC_URL, "is_active": "yes"},

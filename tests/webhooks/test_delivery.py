@@ -17,8 +17,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from tests.support.api import KEYS, ApiWorld
 from tests.support.world import SIM_BASE_URL
 from unimeter.accounts.service import rotate_keys
+from unimeter.app import open_runtime
 from unimeter.config import Settings
-from unimeter.runtime import open_runtime
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 
 from .receiver import Receiver, epoch_ms

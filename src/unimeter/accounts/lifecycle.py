@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.base import now_ms
 from unimeter.db.models import IntegratedAccount
+from unimeter.tenancy import repository as tenancy
 from unimeter.webhooks.service import publish
 
-from . import repository
 from .schemas import AccountOut
 
 log = logging.getLogger("unimeter.accounts")
@@ -29,7 +29,7 @@ async def announce(session: AsyncSession, account: IntegratedAccount, *event_typ
 async def mark_needs_reauth(session: AsyncSession, account_id: str, error: str) -> bool:
     """Move the account to ``needs_reauth`` (schedule paused, no more vendor calls) and
     announce it once; False when it was already there or is gone."""
-    account = await repository.get_account_for_update(session, account_id)
+    account = await tenancy.get_account_for_update(session, account_id)
     if account is None or account.status == NEEDS_REAUTH:
         return False
     account.status, account.last_error = NEEDS_REAUTH, error

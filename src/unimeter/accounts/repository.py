@@ -1,35 +1,19 @@
-"""SQL for environments and integrated accounts."""
+"""SQL for linking, paging and removing integrated accounts.
+
+Environments, the keyring, account lookups and the data version are the tenancy kernel
+(``unimeter.tenancy.repository``), which layers below this one read too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import keyset
-from unimeter.db.base import new_id
-from unimeter.db.models import Environment, IntegratedAccount, Keyring
+from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import Position
-
-DEFAULT_ENVIRONMENT = "default"
-
-
-async def environment_by_name(session: AsyncSession, name: str) -> Environment | None:
-    return (await session.scalars(select(Environment).where(Environment.name == name))).first()
-
-
-async def ensure_environment(session: AsyncSession, name: str) -> Environment:
-    found = await environment_by_name(session, name)
-    if found is None:
-        found = Environment(id=new_id("env"), name=name)
-        session.add(found)
-        await session.flush()
-    return found
-
-
-async def list_environments(session: AsyncSession) -> Sequence[Environment]:
-    return (await session.scalars(select(Environment).order_by(Environment.created_at))).all()
 
 
 async def add_account(session: AsyncSession, account: IntegratedAccount) -> IntegratedAccount:
@@ -38,55 +22,12 @@ async def add_account(session: AsyncSession, account: IntegratedAccount) -> Inte
     return account
 
 
-async def get_account(
-    session: AsyncSession, account_id: str, environment_id: str | None = None
-) -> IntegratedAccount | None:
-    stmt = select(IntegratedAccount).where(IntegratedAccount.id == account_id)
-    if environment_id is not None:
-        stmt = stmt.where(IntegratedAccount.environment_id == environment_id)
-    return (await session.scalars(stmt)).first()
-
-
-async def get_account_for_update(
-    session: AsyncSession, account_id: str
-) -> IntegratedAccount | None:
-    stmt = select(IntegratedAccount).where(IntegratedAccount.id == account_id).with_for_update()
-    return (await session.scalars(stmt)).first()
-
-
-async def list_accounts(
-    session: AsyncSession, environment_id: str | None = None
-) -> Sequence[IntegratedAccount]:
-    stmt = select(IntegratedAccount).order_by(IntegratedAccount.created_at, IntegratedAccount.id)
-    if environment_id is not None:
-        stmt = stmt.where(IntegratedAccount.environment_id == environment_id)
-    return (await session.scalars(stmt)).all()
-
-
 async def delete_account(session: AsyncSession, account_id: str) -> bool:
     """Delete an account; every synced row goes with it (foreign keys cascade)."""
     result = await session.execute(
         delete(IntegratedAccount).where(IntegratedAccount.id == account_id)
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-async def count_credentials(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(IntegratedAccount)) or 0)
-
-
-async def get_keyring(session: AsyncSession) -> Keyring | None:
-    return await session.get(Keyring, "master")
-
-
-async def save_keyring(
-    session: AsyncSession, key_id: str, check: str, rotated_at: int | None
-) -> None:
-    row = await session.get(Keyring, "master")
-    if row is None:
-        session.add(Keyring(id="master", key_id=key_id, check=check))
-    else:
-        row.key_id, row.check, row.rotated_at = key_id, check, rotated_at
 
 
 async def page_accounts(
@@ -105,41 +46,3 @@ async def page_accounts(
         stmt = stmt.where(IntegratedAccount.status == status)
     columns = [IntegratedAccount.created_at, IntegratedAccount.id]
     return (await session.scalars(keyset.apply(stmt, columns, position, limit))).all()
-
-
-async def bump_data_version(session: AsyncSession, account_id: str) -> None:
-    """Mark the account's data as changed (in the caller's transaction)."""
-    await session.execute(
-        update(IntegratedAccount)
-        .where(IntegratedAccount.id == account_id)
-        .values(data_version=IntegratedAccount.data_version + 1)
-    )
-
-
-async def data_versions(session: AsyncSession, account_ids: Sequence[str]) -> dict[str, int]:
-    rows = await session.execute(
-        select(IntegratedAccount.id, IntegratedAccount.data_version).where(
-            IntegratedAccount.id.in_(list(account_ids))
-        )
-    )
-    return dict(rows.all())
-
-
-async def due_accounts(session: AsyncSession, now: int, limit: int) -> Sequence[IntegratedAccount]:
-    """Active accounts whose scheduled sync is due, locked for this scheduler.
-
-    ``SKIP LOCKED``: schedulers in several processes each take different accounts instead
-    of queueing behind one another (PostgreSQL; SQLite has one writer anyway).
-    """
-    stmt = (
-        select(IntegratedAccount)
-        .where(
-            IntegratedAccount.status == "active",
-            IntegratedAccount.next_sync_at.is_not(None),
-            IntegratedAccount.next_sync_at <= now,
-        )
-        .order_by(IntegratedAccount.next_sync_at, IntegratedAccount.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return (await session.scalars(stmt)).all()

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Query, Request, status
 from unimeter.api.deps import PrincipalDep, RuntimeDep, account_in_scope
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError
 from unimeter.api.pagination import ListResponse, envelope, read_cursor
-from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.contract import CredentialsShapeError
+from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.registry import UnknownIntegrationError
 from unimeter.connectors.windows import BackfillStartError, check_backfill_start
 from unimeter.db.keyset import slice_page
 from unimeter.db.models import IntegratedAccount
@@ -20,16 +22,47 @@ from unimeter.sync.scheduling.dispatch import SyncDispatch
 from unimeter.sync.schemas import SyncRequest, SyncRunOut
 
 from . import repository, service
-from .schemas import AccountCreate, AccountOut, AccountStatus, AccountUpdate, Deleted
+from .schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountStatus,
+    AccountUpdate,
+    Credentials,
+    Deleted,
+    IntegrationOut,
+)
 
 router = APIRouter(tags=["integrated accounts"], responses=COMMON_ERRORS)
 VALIDATION: dict[int | str, dict[str, Any]] = {422: ERROR_SCHEMA, 502: ERROR_SCHEMA}
 
 
 def _vendor_errors(exc: Exception) -> ApiError:
+    if isinstance(exc, CredentialsShapeError):
+        return ApiError(400, f"credentials.{exc}")
+    if isinstance(exc, UnknownIntegrationError):
+        return ApiError(422, str(exc), details={"known_integrations": list(exc.known)})
     if isinstance(exc, CredentialsRejectedError):
         return ApiError(422, str(exc))
     return ApiError(502, str(exc))
+
+
+# What linking or re-keying can answer besides success (each becomes an error envelope).
+_LINK_ERRORS = (
+    CredentialsShapeError,
+    UnknownIntegrationError,
+    CredentialsRejectedError,
+    VendorUnavailableError,
+)
+
+
+def _plain(credentials: Credentials) -> dict[str, str]:
+    return {name: value.get_secret_value() for name, value in credentials.items()}
+
+
+@router.get("/integrations", response_model=list[IntegrationOut])
+async def list_integrations(runtime: RuntimeDep, principal: PrincipalDep) -> list[IntegrationOut]:
+    """The vendors this server can link: their products, credential fields and streams."""
+    return [IntegrationOut.of(c) for c in runtime.registry.all()]
 
 
 @router.post(
@@ -50,7 +83,7 @@ async def create_account(
             raise ApiError(400, f"base_url: {exc}") from exc
     link = service.LinkRequest(
         integration=body.integration,
-        api_key=body.credentials.api_key.get_secret_value(),
+        credentials=_plain(body.credentials),
         tenant_id=body.tenant_id,
         name=body.name,
         base_url=base_url,
@@ -59,7 +92,7 @@ async def create_account(
     )
     try:
         account = await service.link_account(runtime, link)
-    except (CredentialsRejectedError, VendorUnavailableError) as exc:
+    except _LINK_ERRORS as exc:
         raise _vendor_errors(exc) from exc
     if request.app.state.auto_sync:
         await _dispatch(request).request(account.id, trigger="initial")
@@ -106,7 +139,7 @@ async def update_account(
     credentials (validated again before they are stored; an account in ``needs_reauth``
     becomes ``active`` and syncs at once)."""
     account = await account_in_scope(runtime, principal, account_id)
-    api_key = body.credentials.api_key.get_secret_value() if body.credentials else None
+    credentials = _plain(body.credentials) if body.credentials else None
     frequency = (
         body.sync_frequency_minutes
         if "sync_frequency_minutes" in body.model_fields_set
@@ -118,10 +151,10 @@ async def update_account(
             account,
             name=body.name,
             tenant_id=body.tenant_id,
-            api_key=api_key,
+            credentials=credentials,
             sync_frequency_minutes=frequency,
         )
-    except (CredentialsRejectedError, VendorUnavailableError) as exc:
+    except _LINK_ERRORS as exc:
         raise _vendor_errors(exc) from exc
     return await _out(runtime, updated)
 
@@ -153,7 +186,7 @@ async def request_sync(
         raise ApiError(
             409,
             "the account needs new credentials (the vendor rejected the stored key): "
-            "PATCH /integrated-accounts/{id} with credentials.api_key",
+            "PATCH /integrated-accounts/{id} with new credentials",
         )
     body = body or SyncRequest(full=False, since=None)
     since_ms = None

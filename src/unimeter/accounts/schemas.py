@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from unimeter.connectors.contract import Connector
 from unimeter.db.models import IntegratedAccount
 from unimeter.sync.engine.capabilities import Availability, Capability
 from unimeter.sync.scheduling.cadence import (
@@ -22,10 +23,20 @@ def iso(ms: int | None) -> dt.datetime | None:
     return None if ms is None else dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
-class Credentials(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    api_key: SecretStr = Field(description="A Cursor admin API key (write-only)", min_length=8)
+# The integration's credential fields by name (write-only), checked against the fields its
+# connector declares before the vendor is called.
+Credentials = Annotated[
+    dict[
+        Annotated[str, Field(min_length=1, max_length=64)],
+        Annotated[SecretStr, Field(max_length=4096)],
+    ],
+    Field(
+        min_length=1,
+        max_length=16,
+        description="The integration's credential fields (write-only), for example "
+        '{"api_key": "…"}; GET /integrations lists each integration\'s fields',
+    ),
+]
 
 
 FREQUENCY_DESCRIPTION = (
@@ -38,11 +49,15 @@ Frequency = Annotated[int, Field(ge=MIN_FREQUENCY_MINUTES, le=MAX_FREQUENCY_MINU
 class AccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    integration: Literal["cursor"]
+    integration: str = Field(
+        min_length=1, max_length=40, description="The vendor's slug (see GET /integrations)"
+    )
     credentials: Credentials
     tenant_id: str = Field(min_length=1, max_length=255, description="Your id for this customer")
     name: str | None = Field(None, max_length=255)
-    base_url: str | None = Field(None, max_length=500, description="Default: Cursor's API")
+    base_url: str | None = Field(
+        None, max_length=500, description="Default: the integration's public API"
+    )
     sync_frequency_minutes: Frequency | None = Field(
         DEFAULT_FREQUENCY_MINUTES, description=FREQUENCY_DESCRIPTION
     )
@@ -53,7 +68,7 @@ class AccountUpdate(BaseModel):
 
     name: str | None = Field(None, max_length=255)
     tenant_id: str | None = Field(None, min_length=1, max_length=255)
-    credentials: Credentials | None = Field(None, description="New credentials, validated first")
+    credentials: Credentials | None = None  # new credentials, validated first
     sync_frequency_minutes: Frequency | None = Field(None, description=FREQUENCY_DESCRIPTION)
 
 
@@ -123,3 +138,57 @@ class AccountOut(BaseModel):
 
 class Deleted(BaseModel):
     id: str
+
+
+class ProductOut(BaseModel):
+    id: str
+    name: str
+
+
+class CredentialFieldOut(BaseModel):
+    name: str = Field(description="The key in the credentials object")
+    label: str
+    secret: bool = Field(description="Write-only, stored encrypted")
+    placeholder: str
+    help: str
+
+
+class StreamOut(BaseModel):
+    name: str
+    provides: str
+    required: bool
+
+
+class IntegrationOut(BaseModel):
+    """A vendor this server can link, as its connector declares it."""
+
+    slug: str = Field(description="The integration of its accounts")
+    name: str
+    products: list[ProductOut]
+    credential_fields: list[CredentialFieldOut]
+    default_base_url: str
+    streams: list[StreamOut]
+    analyses: list[str] = Field(description="The analyses its data can feed")
+
+    @classmethod
+    def of(cls, c: Connector) -> IntegrationOut:
+        return cls(
+            slug=c.slug,
+            name=c.display_name,
+            products=[ProductOut(id=p.id, name=p.name) for p in c.products],
+            credential_fields=[
+                CredentialFieldOut(
+                    name=f.name,
+                    label=f.label,
+                    secret=f.secret,
+                    placeholder=f.placeholder,
+                    help=f.help,
+                )
+                for f in c.credential_fields
+            ],
+            default_base_url=c.default_base_url,
+            streams=[
+                StreamOut(name=s.name, provides=s.provides, required=s.required) for s in c.streams
+            ],
+            analyses=sorted(c.analyses),
+        )

@@ -1,8 +1,8 @@
 """Linking, listing and removing integrated accounts; their credentials, encrypted.
 
-A key is validated against the vendor before anything is stored, encrypted with the
+Credentials are validated against the vendor before anything is stored, encrypted with the
 account id as associated data (a ciphertext copied onto another account will not decrypt),
-and only ever decrypted to open a client.
+and only ever decrypted to open a source or proxy a request (formats: ``credentials.py``).
 """
 
 from __future__ import annotations
@@ -13,38 +13,33 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.connectors.cursor.client import CursorClient
-from unimeter.connectors.cursor.source import CursorSource
+from unimeter.connectors.contract import ProxyRequest, ProxyResponse
+from unimeter.connectors.source import Source
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import IntegratedAccount
-from unimeter.kit.crypto import MasterKey, decrypt, encrypt, key_check, rewrap
+from unimeter.kit.crypto import MasterKey, key_check, rewrap
 from unimeter.runtime import Runtime, write_pending_key
 from unimeter.sync.engine import capabilities as stream_capabilities
 from unimeter.sync.scheduling import cadence
+from unimeter.tenancy import repository as tenancy
+from unimeter.tenancy.errors import AccountNotFoundError, EnvironmentNotFoundError
 from unimeter.webhooks.service import publish
 from unimeter.webhooks.service import rewrap_secrets as rewrap_webhook_secrets
 
+from . import credentials as sealed
 from . import lifecycle, repository
-
-
-class AccountNotFoundError(Exception):
-    def __init__(self, account_id: str) -> None:
-        super().__init__(f"no integrated account {account_id!r}")
-
-
-class EnvironmentNotFoundError(Exception):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no environment named {name!r}")
+from .credentials import CredentialsInput
 
 
 @dataclass(frozen=True, slots=True)
 class LinkRequest:
     integration: str
-    api_key: str
+    # The connector's credential fields by name; a bare string for a connector with one.
+    credentials: CredentialsInput
     tenant_id: str | None = None
     name: str | None = None
     base_url: str | None = None
-    environment: str = repository.DEFAULT_ENVIRONMENT
+    environment: str = tenancy.DEFAULT_ENVIRONMENT
     sync_frequency_minutes: int | None = cadence.DEFAULT_FREQUENCY_MINUTES
 
 
@@ -58,18 +53,19 @@ UNSET = _Unset()
 async def link_account(runtime: Runtime, request: LinkRequest) -> IntegratedAccount:
     base_url = await validate_credentials(runtime, request)
     async with runtime.db.session() as session:
-        env = await repository.environment_by_name(session, request.environment)
+        env = await tenancy.environment_by_name(session, request.environment)
         if env is None:
             raise EnvironmentNotFoundError(request.environment)
         return await add_linked_account(runtime, session, env.id, request, base_url)
 
 
 async def validate_credentials(runtime: Runtime, request: LinkRequest) -> str:
-    """The normalised base URL once the vendor accepts the key. Raises
-    CredentialsRejectedError / VendorUnavailableError before anything is stored."""
-    connector = runtime.connector(request.integration)
+    """The normalised base URL once the vendor accepts the credentials. Raises
+    UnknownIntegrationError, CredentialsShapeError, CredentialsRejectedError or
+    VendorUnavailableError before anything is stored."""
+    connector = runtime.registry.get(request.integration)
     base_url = (request.base_url or connector.default_base_url).rstrip("/")
-    await connector.validate(request.api_key, base_url)
+    await connector.validate(sealed.resolve(connector, request.credentials), base_url)
     return base_url
 
 
@@ -83,6 +79,8 @@ async def add_linked_account(
     """Store an account whose key was validated, and announce it, in the caller's
     transaction (the Connect page claims its link token in the same one)."""
     account_id = new_id("acc")
+    connector = runtime.registry.get(request.integration)
+    credentials = sealed.resolve(connector, request.credentials)
     account = IntegratedAccount(
         id=account_id,
         environment_id=environment_id,
@@ -91,7 +89,7 @@ async def add_linked_account(
         name=request.name,
         status="active",
         base_url=base_url,
-        credentials=encrypt(runtime.key.key, request.api_key, aad=account_id),
+        credentials=sealed.seal(connector, runtime.key.key, credentials, account_id),
         settings={},
         sync_frequency_minutes=request.sync_frequency_minutes,
         # The first sync (the backfill) is due at once, even for on-demand accounts.
@@ -110,16 +108,18 @@ async def update_account(
     *,
     name: str | None = None,
     tenant_id: str | None = None,
-    api_key: str | None = None,
+    credentials: CredentialsInput | None = None,
     sync_frequency_minutes: int | _Unset | None = UNSET,
 ) -> IntegratedAccount:
     """Change fields; new credentials are validated with the vendor before they replace the
     old ones, and working credentials make a ``needs_reauth`` account active again (its
     schedule resumes with a sync at once)."""
-    if api_key is not None:
-        await runtime.connector(account.integration).validate(api_key, account.base_url)
+    connector = runtime.registry.get(account.integration)
+    checked = None if credentials is None else sealed.resolve(connector, credentials)
+    if checked is not None:
+        await connector.validate(checked, account.base_url)
     async with runtime.db.session() as session:
-        stored = await repository.get_account_for_update(session, account.id)
+        stored = await tenancy.get_account_for_update(session, account.id)
         if stored is None:
             raise AccountNotFoundError(account.id)
         if name is not None:
@@ -129,14 +129,14 @@ async def update_account(
         if not isinstance(sync_frequency_minutes, _Unset):
             _set_cadence(runtime, stored, sync_frequency_minutes)
         events = ["integrated_account:updated"]
-        if api_key is not None:
-            stored.credentials = encrypt(runtime.key.key, api_key, aad=stored.id)
+        if checked is not None:
+            stored.credentials = sealed.seal(connector, runtime.key.key, checked, stored.id)
             if stored.status == lifecycle.NEEDS_REAUTH:
                 stored.next_sync_at = runtime.clock()
                 events.append("integrated_account:reactivated")
             stored.status, stored.last_error = "active", None
         stored.updated_at = now_ms()
-        await repository.bump_data_version(session, stored.id)
+        await tenancy.bump_data_version(session, stored.id)
         await lifecycle.announce(session, stored, *events)
         return stored
 
@@ -156,16 +156,16 @@ async def list_accounts(
     async with runtime.db.reader() as session:
         env_id = None
         if environment is not None:
-            env = await repository.environment_by_name(session, environment)
+            env = await tenancy.environment_by_name(session, environment)
             if env is None:
                 raise EnvironmentNotFoundError(environment)
             env_id = env.id
-        return await repository.list_accounts(session, env_id)
+        return await tenancy.list_accounts(session, env_id)
 
 
 async def environment_id(runtime: Runtime, name: str) -> str:
     async with runtime.db.reader() as session:
-        env = await repository.environment_by_name(session, name)
+        env = await tenancy.environment_by_name(session, name)
     if env is None:
         raise EnvironmentNotFoundError(name)
     return env.id
@@ -173,7 +173,7 @@ async def environment_id(runtime: Runtime, name: str) -> str:
 
 async def get_account(runtime: Runtime, account_id: str) -> IntegratedAccount:
     async with runtime.db.reader() as session:
-        account = await repository.get_account(session, account_id)
+        account = await tenancy.get_account(session, account_id)
     if account is None:
         raise AccountNotFoundError(account_id)
     return account
@@ -188,7 +188,7 @@ async def capabilities(
 
 async def remove_account(runtime: Runtime, account_id: str) -> None:
     async with runtime.db.session() as session:
-        account = await repository.get_account(session, account_id)
+        account = await tenancy.get_account(session, account_id)
         if account is None or not await repository.delete_account(session, account_id):
             raise AccountNotFoundError(account_id)
         await publish(
@@ -216,20 +216,26 @@ async def credentials_rejected(runtime: Runtime, account_id: str, error: str) ->
         await lifecycle.mark_needs_reauth(session, account_id, error)
 
 
-def api_key_of(runtime: Runtime, account: IntegratedAccount) -> str:
-    return decrypt(runtime.key.key, account.credentials, aad=account.id)
+def credentials_of(runtime: Runtime, account: IntegratedAccount) -> dict[str, str]:
+    """The account's credentials, decrypted: only ever handed to its connector."""
+    connector = runtime.registry.get(account.integration)
+    return sealed.unseal(connector, runtime.key.key, account.credentials, account.id)
 
 
 @asynccontextmanager
-async def open_source(
-    runtime: Runtime, account: IntegratedAccount
-) -> AsyncIterator[tuple[CursorClient, CursorSource]]:
-    connector = runtime.connector(account.integration)
-    client = connector.client(api_key_of(runtime, account), account.base_url)
-    try:
-        yield client, connector.source(client)
-    finally:
-        await client.aclose()
+async def open_source(runtime: Runtime, account: IntegratedAccount) -> AsyncIterator[Source]:
+    """The account's source for one sync or live read, closed when the block ends."""
+    connector = runtime.registry.get(account.integration)
+    async with connector.open_source(credentials_of(runtime, account), account.base_url) as src:
+        yield src
+
+
+async def proxy(
+    runtime: Runtime, account: IntegratedAccount, request: ProxyRequest
+) -> ProxyResponse:
+    """One request forwarded to the account's vendor with its credentials injected."""
+    connector = runtime.registry.get(account.integration)
+    return await connector.proxy(credentials_of(runtime, account), account.base_url, request)
 
 
 async def rotate_keys(runtime: Runtime) -> MasterKey:
@@ -243,10 +249,10 @@ async def rotate_keys(runtime: Runtime) -> MasterKey:
     new = MasterKey.generate()
     pending = write_pending_key(runtime.settings.data_dir, new)
     async with runtime.db.session() as session:
-        for account in await repository.list_accounts(session):
+        for account in await tenancy.list_accounts(session):
             account.credentials = rewrap(account.credentials, aad=account.id, old=old, new=new)
         await rewrap_webhook_secrets(session, old, new)
-        await repository.save_keyring(session, new.key_id, key_check(new), now_ms())
+        await tenancy.save_keyring(session, new.key_id, key_check(new), now_ms())
     if runtime.key.path is not None:
         pending.replace(runtime.key.path)
     return new

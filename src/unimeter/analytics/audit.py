@@ -82,7 +82,7 @@ async def _findings(
                 Finding("offboarded_with_seat", h.account_id, h.email, h.user_id, evidence)
             )
         allowed = settings[h.account_id].allowed_admins
-        admin_roles = runtime.connector(_integration(scope, h.account_id)).admin_roles
+        admin_roles = runtime.registry.get(_integration(scope, h.account_id)).admin_roles
         if allowed is not None and h.role in admin_roles and h.email.lower() not in allowed:
             findings.append(Finding("admin_not_allowed", h.account_id, h.email, h.user_id,
                                     {"role": h.role, "allowed_admins": len(allowed)}))  # fmt: skip

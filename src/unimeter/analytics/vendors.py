@@ -14,7 +14,7 @@ CANONICAL = FactsProfile()
 
 
 def profile(runtime: Runtime, integration: str) -> FactsProfile:
-    found = getattr(runtime.connector(integration), "facts", None)
+    found = getattr(runtime.registry.get(integration), "facts", None)
     return found if isinstance(found, FactsProfile) else CANONICAL
 
 

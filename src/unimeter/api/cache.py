@@ -26,9 +26,9 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.auth.service import Principal, authenticate
 from unimeter.runtime import Runtime
+from unimeter.tenancy import repository as tenancy
 
 from .errors import ApiError, envelope
 
@@ -166,7 +166,7 @@ class ResponseCache:
     async def _version(self, runtime: Runtime, account_id: str) -> int | None:
         async def load() -> int | None:
             async with runtime.db.reader() as session:
-                versions = await accounts_repo.data_versions(session, [account_id])
+                versions = await tenancy.data_versions(session, [account_id])
             return versions.get(account_id)
 
         return await self._versions.get(account_id, load)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.auth.service import Principal, authenticate
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
+from unimeter.tenancy import repository as tenancy
 
 from .errors import ApiError, not_found
 from .ratelimit import Limit, RateLimiter
@@ -62,7 +62,7 @@ async def account_in_scope(
     """The account if it belongs to the caller's environment; 404 otherwise, exactly as if
     it did not exist."""
     async with runtime.db.reader() as session:
-        account = await accounts_repo.get_account(session, account_id, principal.environment_id)
+        account = await tenancy.get_account(session, account_id, principal.environment_id)
     if account is None:
         raise not_found("integrated account")
     return account

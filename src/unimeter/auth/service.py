@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from unimeter.accounts import repository as accounts_repo
-from unimeter.accounts.service import EnvironmentNotFoundError
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import ApiToken, Environment
 from unimeter.kit import tokens
 from unimeter.runtime import Runtime
+from unimeter.tenancy import repository as tenancy
+from unimeter.tenancy.errors import EnvironmentNotFoundError
 
 from . import repository
 
@@ -41,23 +41,23 @@ async def create_environment(runtime: Runtime, name: str) -> Environment:
     if not name.strip() or len(name) > 100:
         raise ValueError("an environment name must have 1 to 100 characters")
     async with runtime.db.session() as session:
-        if await accounts_repo.environment_by_name(session, name) is not None:
+        if await tenancy.environment_by_name(session, name) is not None:
             raise EnvironmentExistsError(name)
-        return await accounts_repo.ensure_environment(session, name)
+        return await tenancy.ensure_environment(session, name)
 
 
 async def list_environments(runtime: Runtime) -> Sequence[Environment]:
     async with runtime.db.reader() as session:
-        return await accounts_repo.list_environments(session)
+        return await tenancy.list_environments(session)
 
 
 async def create_token(
-    runtime: Runtime, environment: str = accounts_repo.DEFAULT_ENVIRONMENT, name: str | None = None
+    runtime: Runtime, environment: str = tenancy.DEFAULT_ENVIRONMENT, name: str | None = None
 ) -> tuple[ApiToken, str]:
     """A new token; the plaintext is returned here once and never stored."""
     plaintext = tokens.generate()
     async with runtime.db.session() as session:
-        env = await accounts_repo.environment_by_name(session, environment)
+        env = await tenancy.environment_by_name(session, environment)
         if env is None:
             raise EnvironmentNotFoundError(environment)
         token = ApiToken(
@@ -75,7 +75,7 @@ async def list_tokens(runtime: Runtime, environment: str | None = None) -> Seque
     async with runtime.db.reader() as session:
         env_id = None
         if environment is not None:
-            env = await accounts_repo.environment_by_name(session, environment)
+            env = await tenancy.environment_by_name(session, environment)
             if env is None:
                 raise EnvironmentNotFoundError(environment)
             env_id = env.id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -11,7 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from unimeter.accounts import service
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
+from unimeter.connectors.contract import Connector
+from unimeter.connectors.registration import default_registry
+from unimeter.connectors.registry import UnknownIntegrationError
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 from unimeter.sync.scheduling.cadence import (
@@ -19,6 +22,7 @@ from unimeter.sync.scheduling.cadence import (
     MAX_FREQUENCY_MINUTES,
     MIN_FREQUENCY_MINUTES,
 )
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, iso_or_never, run
 
@@ -50,12 +54,27 @@ def account_json(account: IntegratedAccount) -> dict[str, Any]:
 
 @app.command("link")
 def link(
-    integration: Annotated[str, typer.Argument(help="The vendor: cursor.")],
+    integration: Annotated[
+        str, typer.Argument(help="The vendor's slug (`unimeter accounts integrations`).")
+    ],
     api_key: Annotated[
         str | None,
-        typer.Option(help="Admin API key (or set CURSOR_API_KEY to keep it out of shell history)."),
+        typer.Option(
+            help="The key, for an integration whose one credential is a key (or set "
+            "<SLUG>_API_KEY, e.g. CURSOR_API_KEY, to keep it out of shell history)."
+        ),
     ] = None,
-    base_url: Annotated[str | None, typer.Option(help="API base URL (default: Cursor's).")] = None,
+    credential: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--credential",
+            help="A credential field as NAME=VALUE; repeat for each (missing ones are "
+            "read from <SLUG>_<NAME> or prompted for in a terminal).",
+        ),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="API base URL (default: the vendor's).")
+    ] = None,
     tenant_id: Annotated[str | None, typer.Option(help="Your id for this customer.")] = None,
     name: Annotated[str | None, typer.Option(help="A display name.")] = None,
     environment: Annotated[
@@ -64,16 +83,18 @@ def link(
     sync_every: Annotated[str, typer.Option(help=EVERY_HELP)] = str(DEFAULT_FREQUENCY_MINUTES),
     as_json: Annotated[bool, typer.Option("--json", help="Print the account as JSON.")] = False,
 ) -> None:
-    """Validate an API key with the vendor, then store it encrypted."""
+    """Validate credentials with the vendor, then store them encrypted."""
     frequency = parse_every(sync_every)
-    key = api_key or os.environ.get("CURSOR_API_KEY", "")
-    if integration != "cursor":
-        fail(f"unknown integration {integration!r}; supported: cursor", 2)
-    if not key.strip():
-        fail("an API key is required: --api-key KEY or CURSOR_API_KEY", 2)
+    try:
+        connector = default_registry().get(integration)
+    except UnknownIntegrationError as exc:
+        fail(str(exc), 2)
+    given = credential_options(credential or [])
+    if api_key is not None:
+        given.setdefault(connector.credential_fields[0].name, api_key)
     request = service.LinkRequest(
         integration=integration,
-        api_key=key.strip(),
+        credentials=gather_credentials(connector, given),
         tenant_id=tenant_id,
         name=name,
         base_url=base_url,
@@ -89,6 +110,66 @@ def link(
         typer.echo(json.dumps(account_json(account)))
     else:
         console.print(f"linked {account.integration} account [bold]{account.id}[/bold]")
+
+
+@app.command("integrations")
+def integrations(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the vendors that can be linked, and the credentials each one asks for."""
+    connectors = default_registry().all()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "slug": c.slug,
+                        "name": c.display_name,
+                        "credential_fields": [f.name for f in c.credential_fields],
+                    }
+                    for c in connectors
+                ]
+            )
+        )
+        return
+    table = Table("slug", "name", "credentials")
+    for c in connectors:
+        table.add_row(c.slug, c.display_name, ", ".join(f.name for f in c.credential_fields))
+    console.print(table)
+
+
+def credential_options(pairs: list[str]) -> dict[str, str]:
+    given: dict[str, str] = {}
+    for pair in pairs:
+        field, sep, value = pair.partition("=")
+        if not sep or not field.strip():
+            fail(f"--credential takes NAME=VALUE, not {pair.split('=')[0]!r}…", 2)
+        given[field.strip()] = value
+    return given
+
+
+def gather_credentials(connector: Connector, given: dict[str, str]) -> dict[str, str]:
+    """Each declared field from the options, else the environment, else a prompt (in a
+    terminal only: a script gets one error line instead of a hanging read)."""
+    declared = {f.name for f in connector.credential_fields}
+    unknown = sorted(set(given) - declared)
+    if unknown:
+        fail(
+            f"{connector.slug} has no credential field {', '.join(unknown)}; it takes "
+            f"{', '.join(sorted(declared))}",
+            2,
+        )
+    credentials: dict[str, str] = {}
+    for field in connector.credential_fields:
+        env = f"{connector.slug}_{field.name}".upper()
+        value = given.get(field.name) or os.environ.get(env, "")
+        if not value.strip() and sys.stdin.isatty():
+            value = typer.prompt(field.label, hide_input=field.secret)
+        if not value.strip():
+            option = "--api-key KEY" if len(declared) == 1 else f"--credential {field.name}=…"
+            fail(f"{field.label} is required: {option} or {env}", 2)
+        credentials[field.name] = value.strip()
+    return credentials
 
 
 @app.command("list")
@@ -148,7 +229,7 @@ def parse_every(text: str) -> int | None:
     if not MIN_FREQUENCY_MINUTES <= minutes <= MAX_FREQUENCY_MINUTES:
         fail(
             f"the sync cadence must be {MIN_FREQUENCY_MINUTES} to {MAX_FREQUENCY_MINUTES} "
-            f"minutes (Cursor aggregates usage hourly), or 'off'",
+            "minutes, or 'off'",
             2,
         )
     return minutes

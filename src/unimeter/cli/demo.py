@@ -1,4 +1,4 @@
-"""``unimeter demo``: a simulated Cursor team, linked, backfilled and served, in one process.
+"""``unimeter demo``: a simulated workspace, linked, backfilled and served, in one process.
 
 One event loop runs the simulator (its own port), the backfill, then the API with the
 scheduler and the webhook sender. Ctrl-C (or SIGTERM) cancels the loop's main task, which
@@ -26,13 +26,12 @@ from rich.markup import escape
 from unimeter import demo
 from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.analytics import anomalies
-from unimeter.api.app import Background, create_app
+from unimeter.app import Background, create_app, open_runtime
 from unimeter.auth.service import create_token
 from unimeter.connect.service import LinkTokenRequest, create_link_token
-from unimeter.connectors.cursor.connector import CursorConnector
-from unimeter.connectors.cursor.simulator import SimulatedCursor
-from unimeter.connectors.cursor.simulator import create_app as simulator_app
-from unimeter.runtime import Runtime, StartupError, open_runtime
+from unimeter.connectors.contract import Connector, DemoWorld
+from unimeter.connectors.registration import default_registry
+from unimeter.runtime import Runtime, StartupError
 from unimeter.sync.engine.report import SyncOptions
 
 from .sync import summary_table, sync_with_progress
@@ -63,8 +62,8 @@ class Access:
 
 @dataclass(slots=True)
 class Demo:
-    sim: SimulatedCursor
-    keys: tuple[str, str]
+    connector: Connector  # the vendor whose simulator runs
+    world: DemoWorld
     sim_sock: socket.socket
     api_sock: socket.socket
 
@@ -78,7 +77,7 @@ class Demo:
 
 
 def demo_command() -> None:
-    """Run the product on embedded defaults against a simulated Cursor team (see README)."""
+    """Run the product on embedded defaults against a simulated vendor (see README)."""
     code = asyncio.run(_main())  # failures become one line in the CLI's entry point
     raise typer.Exit(code)
 
@@ -123,12 +122,13 @@ async def _run(ready: asyncio.Event) -> None:
     console.print(f"[bold]unimeter demo[/bold] · data in {escape(str(path))} ({what})")
     d = _setup(*ports)
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(_serving(simulator_app(d.sim), d.sim_sock))
+        await stack.enter_async_context(_serving(d.world.asgi_app(), d.sim_sock))
         minute = f"{demo.MINUTE_SECONDS:g} s"
+        vendor = d.connector.display_name
         console.print(
-            f"▸ simulated Cursor API on {d.sim_url} (Cursor's rate limits, {minute} minutes)"
+            f"▸ simulated {vendor} API on {d.sim_url} ({vendor}'s rate limits, {minute} minutes)"
         )
-        runtime = await _open(path)
+        runtime = await _open(path, d.world)
         stack.push_async_callback(runtime.close)
         access = await _link_and_backfill(runtime, d)
         app = create_app(runtime, background=Background(scheduler=True))
@@ -139,47 +139,49 @@ async def _run(ready: asyncio.Event) -> None:
 
 
 def _setup(sim_port: int, api_port: int) -> Demo:
-    keys = demo.team_keys()
-    sim = demo.simulator(keys)
-    return Demo(sim=sim, keys=keys, sim_sock=demo.bind(sim_port), api_sock=demo.bind(api_port))
+    connector, world = demo.world()
+    return Demo(connector, world, sim_sock=demo.bind(sim_port), api_sock=demo.bind(api_port))
 
 
-async def _open(path: Path) -> Runtime:
-    connector = CursorConnector(minute_seconds=demo.MINUTE_SECONDS)
+async def _open(path: Path, world: DemoWorld) -> Runtime:
+    registry = default_registry(world.connector())
     try:
-        return await open_runtime(demo.settings(path), connector=connector)
+        return await open_runtime(demo.settings(path), registry=registry)
     except StartupError as exc:
         raise demo.DemoError(str(exc)) from exc
 
 
 async def _link_and_backfill(runtime: Runtime, d: Demo) -> Access:
-    """Link the first team and backfill it (anomaly detection runs after the sync); then
-    make the API token and the second team's Connect link that the output shows."""
-    key = d.keys[0]
-    for planted in demo.plant_anomalies(d.sim, key):
-        console.print(f"▸ planted an anomaly: {planted.what} for {planted.email} on {planted.day}")
-    team = d.sim.team(key)
-    name = team.roster.team_name
+    """Link the first workspace and backfill it (anomaly detection runs after the sync);
+    then make the API token and the second workspace's Connect link that the output shows."""
+    for planted in d.world.plant_anomalies():
+        day = demo.day_of(planted.day_ms)
+        console.print(f"▸ planted an anomaly: {planted.what} for {planted.email} on {day}")
+    first, second = d.world.workspaces[:2]
+    slug, term = d.connector.slug, d.connector.workspace_term
     request = LinkRequest(
-        integration="cursor", api_key=key, base_url=d.sim_url, tenant_id=demo.TENANT, name=name
+        integration=slug,
+        credentials=first.credentials,
+        base_url=d.sim_url,
+        tenant_id=demo.TENANT,
+        name=first.name,
     )
     account = await link_account(runtime, request)
-    console.print(f"▸ linked team {name!r} ({len(team.members)} members) as {account.id}")
-    await _backfill(runtime, account.id)
+    console.print(f"▸ linked {term} {first.name!r} ({first.members} members) as {account.id}")
+    await _backfill(runtime, d.connector, account.id)
     token, plaintext = await create_token(runtime, name="demo")
-    # The link token carries the simulator's base URL: the page links whatever key is
-    # pasted against it, not against api.cursor.com.
-    second = d.sim.team(d.keys[1]).roster.team_name
-    request2 = LinkTokenRequest(tenant_id=demo.SECOND_TENANT, name=second, base_url=d.sim_url)
+    # The link token carries the simulator's base URL: the page links whatever is pasted
+    # against it, not against the vendor's real API.
+    request2 = LinkTokenRequest(
+        tenant_id=demo.SECOND_TENANT, integration=slug, name=second.name, base_url=d.sim_url
+    )
     link = await create_link_token(runtime, token.environment_id, request2)
     return Access(account.id, plaintext, f"{d.api_url}/connect/{link.plaintext}")
 
 
-async def _backfill(runtime: Runtime, account_id: str) -> None:
-    console.print(
-        f"▸ backfilling {demo.DAYS} days: members, daily usage, usage events, spend, "
-        "billing groups, audit logs…"
-    )
+async def _backfill(runtime: Runtime, connector: Connector, account_id: str) -> None:
+    streams = ", ".join(s.name.replace("_", " ") for s in connector.streams)
+    console.print(f"▸ backfilling {demo.DAYS} days: {streams}…")
     report = await sync_with_progress(runtime, account_id, SyncOptions())
     console.print(summary_table(report), width=max(console.width, 100))
     if report.status != "succeeded":
@@ -205,14 +207,20 @@ def _announce(d: Demo, access: Access) -> None:
     for what, command in demo.curl_examples(base, access.token, access.account_id):
         console.print(f"  # {what}", markup=False)
         console.print(f"  {command}", markup=False)
-    name = d.sim.team(d.keys[1]).roster.team_name
+    second = d.world.workspaces[1]
+    note = f", {second.note}," if second.note else ""
     console.print()
     console.print(
-        f"A second simulated team, {name!r}, on Cursor's Team plan (no Enterprise APIs), "
+        f"A second simulated {d.connector.workspace_term}, {second.name!r}{note} "
         "is waiting to be linked:"
     )
     console.print(f"  open {access.connect_url}", markup=False)
-    console.print(f"  and paste its key (a simulator key, made to be pasted): {d.keys[1]}")
+    values = list(second.credentials.values())
+    if len(values) == 1:
+        console.print(f"  and paste its key (a simulator key, made to be pasted): {values[0]}")
+    else:
+        pairs = " ".join(f"{name}={value}" for name, value in second.credentials.items())
+        console.print(f"  and paste its credentials (made to be pasted): {pairs}")
     sys.stdout.flush()
 
 

@@ -18,23 +18,26 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from unimeter.accounts.service import AccountNotFoundError, EnvironmentNotFoundError
 from unimeter.analytics.service import ScopeNotFoundError
 from unimeter.auth.service import EnvironmentExistsError, TokenNotFoundError
-from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
-from unimeter.connectors.cursor.errors import (
-    CursorAuthError,
-    CursorError,
-    CursorForbiddenError,
-    CursorNotFoundError,
+from unimeter.connectors.contract import CredentialsShapeError
+from unimeter.connectors.errors import (
+    ConnectorError,
+    CredentialsRejectedError,
+    SourceAuthError,
+    SourceError,
+    SourceUnavailableError,
+    StreamUnavailableError,
+    VendorUnavailableError,
 )
-from unimeter.connectors.source import SourceAuthError, SourceError, SourceUnavailableError
+from unimeter.connectors.registry import UnknownIntegrationError
 from unimeter.demo import DemoError
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.keys import ENV_VAR as KEY_ENV_VAR
 from unimeter.runtime import StartupError
 from unimeter.sync.engine.report import SyncAuthError, SyncBusyError
 from unimeter.sync.scheduling.queue import QueueUnavailableError
+from unimeter.tenancy.errors import AccountNotFoundError, EnvironmentNotFoundError
 
 DEBUG_ENV = "UNIMETER_DEBUG"
 DEBUG_HINT = f"run again with --debug (or {DEBUG_ENV}=1) for the traceback"
@@ -49,14 +52,16 @@ EXPECTED: tuple[type[BaseException], ...] = (
     TokenNotFoundError,
     ScopeNotFoundError,
     CredentialsRejectedError,
+    CredentialsShapeError,
+    UnknownIntegrationError,
     SyncBusyError,
     QueueUnavailableError,
     DemoError,
 )
 _DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, psycopg.Error, sqlite3.Error, CommandError)
 _REAUTH = (
-    "the account now needs a new key: PATCH /integrated-accounts/{id} with "
-    "credentials.api_key (it is validated first)"
+    "the account now needs new credentials: PATCH /integrated-accounts/{id} with "
+    "credentials (they are validated first)"
 )
 
 
@@ -124,26 +129,14 @@ def _source(exc: BaseException) -> str:
         return f"{detail(exc)}; {_REAUTH}"
     if isinstance(exc, SourceUnavailableError):
         return f"{detail(exc)}; the next sync resumes where this one stopped"
+    if isinstance(exc, StreamUnavailableError):
+        return f"{detail(exc)}; the account's plan does not include this part of the API"
     return detail(exc)
 
 
 def _sync_auth(exc: BaseException) -> str:
     text = detail(exc)
     return text if "needs new credentials" in text else f"{text}; {_REAUTH}"
-
-
-def _cursor(exc: BaseException) -> str:
-    # Only reached when a client error escapes a connector unwrapped.
-    text = detail(exc)
-    if isinstance(exc, CursorAuthError):
-        return f"{text}; check that the API key is an active admin key"
-    if isinstance(exc, CursorForbiddenError):
-        return f"{text}; the team's plan does not include this part of the API"
-    if isinstance(exc, CursorNotFoundError):
-        return f"{text}; check the base URL"
-    if isinstance(exc, CursorError) and type(exc).transient:
-        return f"{text}; try again later"
-    return text
 
 
 def _database(exc: BaseException) -> str:
@@ -211,7 +204,8 @@ _EXPLAINERS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], 
     (VendorUnavailableError, _vendor_unreachable),
     (SourceError, _source),
     (SyncAuthError, _sync_auth),
-    (CursorError, _cursor),
+    # Any other connector error (a connector maps its client's errors onto this family).
+    (ConnectorError, _plain),
     (_DATABASE_ERRORS, _database),
     (SecretError, _secret),
     (OSError, _os_error),

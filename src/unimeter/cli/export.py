@@ -14,12 +14,12 @@ from typing import Annotated, BinaryIO, cast
 import typer
 
 from unimeter.accounts import service as accounts
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.analytics import service as analytics
 from unimeter.exports import finops, tables
 from unimeter.exports.finops import ExportError, Table
 from unimeter.exports.service import Format, Kind, email_field, export_lines
 from unimeter.runtime import Runtime
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, parse_day, run
 from .report import scope_from_options

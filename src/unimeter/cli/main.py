@@ -18,6 +18,7 @@ from .demo import demo_command
 from .export import export_command
 from .report import app as report_app
 from .serve import serve_command
+from .simulator import CONTEXT as SIMULATOR_CONTEXT
 from .simulator import simulator_command
 from .sync import sync_command
 from .tokens import environments_app, tokens_app
@@ -58,7 +59,7 @@ def options(
 
 
 app.command("demo")(demo_command)
-app.command("simulator")(simulator_command)
+app.command("simulator", context_settings=SIMULATOR_CONTEXT)(simulator_command)
 app.add_typer(accounts_app, name="accounts")
 app.command("sync")(sync_command)
 app.command("export")(export_command)

@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.table import Table
 
 from unimeter.accounts import service as accounts
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.analytics import adoption, anomalies, audit, render, service
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.kit.cursors import Position
 from unimeter.runtime import Runtime
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, parse_day, run
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from unimeter.api.app import Background, create_app
+from unimeter.app import Background, create_app
 from unimeter.config import Settings
 from unimeter.db.engine import resolve_urls
 from unimeter.observability import logging as logs

@@ -9,11 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from unimeter.accounts.repository import DEFAULT_ENVIRONMENT
 from unimeter.auth import service
 from unimeter.auth.service import EnvironmentExistsError, TokenNotFoundError
 from unimeter.db.models import ApiToken, Environment
 from unimeter.runtime import Runtime
+from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
 from .common import fail, iso_or_never, run
 

@@ -9,7 +9,7 @@ no site may frame the page (clickjacking a key form is the classic attack).
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
+
+from unimeter.connectors.contract import Connector
 
 from .service import Problem
 
@@ -32,6 +34,7 @@ class Copy:
     retry: bool
 
 
+# What each problem tells the visitor; ``{vendor}`` is the connector's display name.
 PROBLEMS: dict[Problem, Copy] = {
     "unknown": Copy(
         404,
@@ -53,26 +56,61 @@ PROBLEMS: dict[Problem, Copy] = {
     ),
     "invalid_key": Copy(
         422,
-        "Cursor did not accept this API key",
+        "{vendor} did not accept this API key",
         "Check that you pasted the whole key and that it has not been revoked.",
         retry=True,
     ),
     "not_admin": Copy(
         422,
         "This key has no admin access",
-        "The key works but lacks the admin scope. Create an Admin API key in the Cursor "
-        "dashboard (team settings) and paste that one.",
+        "The key works but lacks the admin scope. {help}",
         retry=True,
     ),
     "unavailable": Copy(
         502,
-        "Cursor could not be reached",
+        "{vendor} could not be reached",
         "Nothing was saved. Please try again in a few minutes.",
         retry=True,
     ),
 }
-MISSING_KEY = Copy(400, "Paste your API key", "The key field was empty.", retry=True)
-KEY_TOO_LONG = Copy(400, "That is not an API key", "The text pasted is far too long.", retry=True)
+
+
+def copy_of(problem: Problem, connector: Connector | None = None) -> Copy:
+    """The problem's copy, naming the vendor when the link says which one it is."""
+    copy = PROBLEMS[problem]
+    if connector is None:
+        return copy
+    vendor = connector.display_name
+    help_text = " ".join(f.help for f in connector.credential_fields if f.help)
+    return replace(
+        copy,
+        title=copy.title.format(vendor=vendor),
+        detail=copy.detail.format(vendor=vendor, help=help_text).strip(),
+    )
+
+
+def missing(connector: Connector) -> Copy:
+    if len(connector.credential_fields) == 1:
+        return Copy(400, "Paste your API key", "The key field was empty.", retry=True)
+    return Copy(400, "Fill in every field", "A field was empty.", retry=True)
+
+
+def too_long(connector: Connector) -> Copy:
+    if len(connector.credential_fields) == 1:
+        return Copy(400, "That is not an API key", "The text pasted is far too long.", retry=True)
+    return Copy(400, "That is not a credential", "A value pasted is far too long.", retry=True)
+
+
+def vendor_context(connector: Connector) -> dict[str, Any]:
+    """What the templates say about the vendor: its name, its word for a workspace, and the
+    fields to fill in (as it declares them)."""
+    return {
+        "vendor": connector.display_name,
+        "workspace": connector.workspace_term,
+        "fields": connector.credential_fields,
+    }
+
+
 TOO_MANY_ATTEMPTS = Copy(429, "Too many attempts", "Wait a minute, then try again.", retry=True)
 FOREIGN_ORIGIN = Copy(
     403,

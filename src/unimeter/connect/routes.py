@@ -23,6 +23,7 @@ from unimeter.api.errors import COMMON_ERRORS, ApiError, not_found
 from unimeter.api.origin import same_origin
 from unimeter.api.pagination import ListResponse, envelope, read_cursor
 from unimeter.api.ratelimit import Limit, RateLimiter
+from unimeter.connectors.registry import UnknownIntegrationError
 from unimeter.db.keyset import slice_page
 from unimeter.db.models import LinkToken
 from unimeter.kit.netpolicy import URLRefusedError, check_url
@@ -34,9 +35,7 @@ from .schemas import LinkTokenCreate, LinkTokenInfo, LinkTokenOut
 
 router = APIRouter(tags=["connect"])
 STATIC = Path(__file__).parent / "static"
-# Admin keys are under 100 characters; anything much longer is a wrong paste.
-MAX_KEY_CHARS = 512
-# Each submit costs a call to Cursor from our address: a link may not be used to hammer it.
+# Each submit costs a call to the vendor from our address: a link may not hammer it.
 ATTEMPTS = Limit(10, 60.0)
 
 
@@ -53,9 +52,10 @@ async def create_link_token(
     runtime: RuntimeDep,
     principal: PrincipalDep,
 ) -> LinkTokenOut:
-    """A single-use link to the Connect page, where your customer pastes a Cursor admin key.
-    The account is created in your token's environment with this ``tenant_id`` and
-    ``name``. The token is shown only in this response."""
+    """A single-use link to the Connect page, where your customer pastes the credentials of
+    the ``integration`` (an admin API key, say). The account is created in your token's
+    environment with this ``tenant_id`` and ``name``. The token is shown only in this
+    response."""
     allow_private = runtime.settings.allow_private_urls
     if body.redirect_url:
         # Only checked: the browser follows it, unimeter never calls it.
@@ -63,17 +63,18 @@ async def create_link_token(
     base_url = None
     if body.base_url:
         base_url = _check("base_url", body.base_url, allow_private=allow_private, resolve=True)
-    created = await service.create_link_token(
-        runtime,
-        principal.environment_id,
-        service.LinkTokenRequest(
-            tenant_id=body.tenant_id,
-            name=body.name,
-            redirect_url=body.redirect_url.strip() if body.redirect_url else None,
-            base_url=base_url,
-            expires_in_days=body.expires_in_days,
-        ),
+    link = service.LinkTokenRequest(
+        tenant_id=body.tenant_id,
+        integration=body.integration,
+        name=body.name,
+        redirect_url=body.redirect_url.strip() if body.redirect_url else None,
+        base_url=base_url,
+        expires_in_days=body.expires_in_days,
     )
+    try:
+        created = await service.create_link_token(runtime, principal.environment_id, link)
+    except UnknownIntegrationError as exc:
+        raise ApiError(422, str(exc), details={"known_integrations": list(exc.known)}) from exc
     response.headers["Cache-Control"] = "no-store"
     url = f"{str(request.base_url).rstrip('/')}/connect/{created.plaintext}"
     return LinkTokenOut.of(created.token, created.plaintext, url)
@@ -143,8 +144,9 @@ async def connect_page(
     try:
         token = await service.open_link(runtime, link_token)
     except service.LinkProblemError as exc:
-        return pages.problem(request, pages.PROBLEMS[exc.problem])
-    return pages.render(request, "connect.html", 200, **_form(request, token, origin))
+        return pages.problem(request, pages.copy_of(exc.problem))
+    form = _form(request, runtime, token, origin)
+    return pages.render(request, "connect.html", 200, **form)
 
 
 @router.post("/connect/{link_token}", include_in_schema=False)
@@ -155,28 +157,33 @@ async def submit_key(link_token: str, request: Request, runtime: RuntimeDep) -> 
     try:
         token = await service.open_link(runtime, link_token)
     except service.LinkProblemError as exc:
-        return pages.problem(request, pages.PROBLEMS[exc.problem])
-    form = _form(request, token, _text(fields, "origin"))
+        return pages.problem(request, pages.copy_of(exc.problem))
+    connector = runtime.registry.get(token.integration)
+    form = _form(request, runtime, token, _text(fields, "origin"))
     try:
         _limiter(request).check(f"link:{token.id}", ATTEMPTS)
     except ApiError:
         return pages.problem(request, pages.TOO_MANY_ATTEMPTS, **form)
-    api_key = _text(fields, "api_key").strip()
-    if not api_key:
-        return pages.problem(request, pages.MISSING_KEY, **form)
-    if len(api_key) > MAX_KEY_CHARS:
-        return pages.problem(request, pages.KEY_TOO_LONG, **form)
+    credentials = {f.name: _text(fields, f.name).strip() for f in connector.credential_fields}
+    if not all(credentials.values()):
+        return pages.problem(request, pages.missing(connector), **form)
+    if any(len(credentials[f.name]) > f.max_length for f in connector.credential_fields):
+        return pages.problem(request, pages.too_long(connector), **form)
     try:
-        account_id = await _link(request, runtime, token, link_token, api_key)
+        account_id = await _link(request, runtime, token, link_token, credentials)
     except service.LinkProblemError as exc:
-        return pages.problem(request, pages.PROBLEMS[exc.problem], **form)
-    return _done(request, token, account_id, form["opener_origin"])
+        return pages.problem(request, pages.copy_of(exc.problem, connector), **form)
+    return _done(request, runtime, token, account_id, form["opener_origin"])
 
 
 async def _link(
-    request: Request, runtime: Runtime, token: LinkToken, plaintext: str, api_key: str
+    request: Request,
+    runtime: Runtime,
+    token: LinkToken,
+    plaintext: str,
+    credentials: dict[str, str],
 ) -> str:
-    account = await service.complete_link(runtime, token, plaintext, api_key)
+    account = await service.complete_link(runtime, token, plaintext, credentials)
     if request.app.state.auto_sync:
         dispatch: SyncDispatch = request.app.state.sync_dispatch
         await dispatch.request(account.id, trigger="initial")
@@ -184,7 +191,11 @@ async def _link(
 
 
 def _done(
-    request: Request, token: LinkToken, account_id: str, opener_origin: str | None
+    request: Request,
+    runtime: Runtime,
+    token: LinkToken,
+    account_id: str,
+    opener_origin: str | None,
 ) -> Response:
     # In a popup (connect.js) the opener gets the id by message; otherwise the browser goes
     # back to the platform when it asked for that.
@@ -199,6 +210,7 @@ def _done(
         account_id=account_id,
         opener_origin=opener_origin,
         name=token.name,
+        **pages.vendor_context(runtime.registry.get(token.integration)),
     )
 
 
@@ -208,11 +220,14 @@ def _with_account(url: str, account_id: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _form(request: Request, token: LinkToken, origin: str | None) -> dict[str, Any]:
+def _form(
+    request: Request, runtime: Runtime, token: LinkToken, origin: str | None
+) -> dict[str, Any]:
     return {
         "action": request.url.path,
         "opener_origin": pages.origin_of(origin),
         "name": token.name,
+        **pages.vendor_context(runtime.registry.get(token.integration)),
     }
 
 

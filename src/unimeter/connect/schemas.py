@@ -21,6 +21,12 @@ class LinkTokenCreate(BaseModel):
     tenant_id: str = Field(
         min_length=1, max_length=255, description="Your id for the customer who will link"
     )
+    integration: str | None = Field(
+        None,
+        min_length=1,
+        max_length=40,
+        description="The vendor to link (see GET /integrations); default: the first one",
+    )
     name: str | None = Field(None, max_length=255, description="A name for the account")
     redirect_url: str | None = Field(
         None,
@@ -34,13 +40,16 @@ class LinkTokenCreate(BaseModel):
         le=MAX_EXPIRY_DAYS,
         description=f"Days until the link expires (1 to {MAX_EXPIRY_DAYS})",
     )
-    base_url: str | None = Field(None, max_length=500, description="Default: Cursor's API")
+    base_url: str | None = Field(
+        None, max_length=500, description="Default: the integration's public API"
+    )
 
 
 class LinkTokenOut(BaseModel):
     id: str
     link_token: str = Field(description="Single use; shown only in this response")
     url: str = Field(description="The Connect page to send your customer to")
+    integration: str
     tenant_id: str
     name: str | None
     redirect_url: str | None
@@ -55,6 +64,7 @@ class LinkTokenOut(BaseModel):
             id=token.id,
             link_token=plaintext,
             url=url,
+            integration=token.integration,
             tenant_id=token.tenant_id,
             name=token.name,
             redirect_url=token.redirect_url,
@@ -67,6 +77,7 @@ class LinkTokenInfo(BaseModel):
     """A link token as listed later: never the token itself (only its hash is kept)."""
 
     id: str
+    integration: str
     tenant_id: str
     name: str | None
     redirect_url: str | None
@@ -82,6 +93,7 @@ class LinkTokenInfo(BaseModel):
         assert expires_at is not None and created_at is not None
         return cls(
             id=token.id,
+            integration=token.integration,
             tenant_id=token.tenant_id,
             name=token.name,
             redirect_url=token.redirect_url,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from unimeter.accounts.service import LinkRequest, add_linked_account, validate_credentials
-from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.contract import Credentials, CredentialsShapeError
+from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
 from unimeter.db.base import new_id
 from unimeter.db.models import IntegratedAccount, LinkToken
 from unimeter.kit import tokens
@@ -26,7 +27,6 @@ log = logging.getLogger("unimeter.connect")
 
 PREFIX = "ulk_"
 DAY_MS = 86_400_000
-INTEGRATION = "cursor"
 
 Problem = Literal["unknown", "expired", "used", "invalid_key", "not_admin", "unavailable"]
 
@@ -48,6 +48,8 @@ class NewLinkToken:
 @dataclass(frozen=True, slots=True)
 class LinkTokenRequest:
     tenant_id: str
+    # The vendor to link (its slug); None: the registry's default (the first registered).
+    integration: str | None = None
     name: str | None = None
     redirect_url: str | None = None
     base_url: str | None = None
@@ -57,12 +59,17 @@ class LinkTokenRequest:
 async def create_link_token(
     runtime: Runtime, environment_id: str, request: LinkTokenRequest
 ) -> NewLinkToken:
+    """A new link token (UnknownIntegrationError for a slug the registry does not know)."""
+    registry = runtime.registry
+    integration = registry.default().slug if request.integration is None else request.integration
+    registry.get(integration)
     plaintext = tokens.generate(PREFIX)
     now = runtime.clock()
     token = LinkToken(
         id=new_id("lnk"),
         environment_id=environment_id,
         token_hash=tokens.token_hash(plaintext),
+        integration=integration,
         tenant_id=request.tenant_id,
         name=request.name,
         redirect_url=request.redirect_url,
@@ -88,6 +95,9 @@ async def open_link(runtime: Runtime, plaintext: str) -> LinkToken:
         raise LinkProblemError("used")
     if token.expires_at <= runtime.clock():
         raise LinkProblemError("expired")
+    if token.integration not in runtime.registry:
+        # Its vendor is no longer served: nothing could be linked with it.
+        raise LinkProblemError("unknown")
     return token
 
 
@@ -96,13 +106,13 @@ class _ClaimLostError(Exception):
 
 
 async def complete_link(
-    runtime: Runtime, token: LinkToken, plaintext: str, api_key: str
+    runtime: Runtime, token: LinkToken, plaintext: str, credentials: Credentials
 ) -> IntegratedAccount:
-    """Check the key with the vendor, then create the account and use up the token (as
-    opened by :func:`open_link`; it is checked again when it is claimed)."""
+    """Check the credentials with the vendor, then create the account and use up the token
+    (as opened by :func:`open_link`; it is checked again when it is claimed)."""
     request = LinkRequest(
-        integration=INTEGRATION,
-        api_key=api_key,
+        integration=token.integration,
+        credentials=credentials,
         tenant_id=token.tenant_id,
         name=token.name,
         base_url=token.base_url,
@@ -124,6 +134,9 @@ async def complete_link(
 async def _validated(runtime: Runtime, request: LinkRequest) -> str:
     try:
         return await validate_credentials(runtime, request)
+    except CredentialsShapeError as exc:
+        # Too short to be a key: the vendor would refuse it too, without a call to it.
+        raise LinkProblemError("invalid_key") from exc
     except CredentialsRejectedError as exc:
         raise LinkProblemError("not_admin" if exc.reason == "not_admin" else "invalid_key") from exc
     except VendorUnavailableError as exc:

@@ -8,10 +8,10 @@ never the callers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .source import Source, StreamSpec
 
@@ -42,6 +42,9 @@ class CredentialField:
     secret: bool = True  # never echoed, stored encrypted
     placeholder: str = ""
     help: str = ""  # one sentence: where to find it, what access it needs
+    # Bounds checked before the vendor is called (a wrong paste fails fast, costs no call).
+    min_length: int = 1
+    max_length: int = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +80,93 @@ class Validation:
     members: int
 
 
+class CredentialsShapeError(ValueError):
+    """Credentials missing a field the connector declares, or carrying one it does not."""
+
+
+def check_credentials(fields: tuple[CredentialField, ...], credentials: Credentials) -> None:
+    """Refuse credentials that do not have exactly the declared fields, each non-blank.
+
+    Callers (the API, the CLI, the Connect page) check before calling the vendor, so a
+    connector's ``validate`` may rely on every field being there.
+    """
+    declared = [f.name for f in fields]
+    unknown = sorted(set(credentials) - set(declared))
+    if unknown:
+        raise CredentialsShapeError(
+            f"unknown credential field(s) {', '.join(unknown)}; expected {', '.join(declared)}"
+        )
+    missing = [name for name in declared if not credentials.get(name, "").strip()]
+    if missing:
+        raise CredentialsShapeError(f"missing credential field(s): {', '.join(missing)}")
+    for f in fields:
+        # The value is never part of the message: it may be a secret.
+        length = len(credentials[f.name].strip())
+        if length < f.min_length:
+            raise CredentialsShapeError(f"{f.name}: should have at least {f.min_length} characters")
+        if length > f.max_length:
+            raise CredentialsShapeError(f"{f.name}: should have at most {f.max_length} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedWorkspace:
+    """One workspace of a vendor simulator, as the demo links and presents it."""
+
+    name: str
+    members: int
+    credentials: Credentials
+    # One line of user-facing copy on what sets it apart (its plan, say), or "".
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlantedAnomaly:
+    """An anomaly planted in a simulated workspace, for the demo's output."""
+
+    what: str
+    email: str
+    day_ms: int
+
+
+class DemoWorld(Protocol):
+    """A running simulator for ``unimeter demo``: at least two workspaces, the first is
+    linked and backfilled, the second is left for the visitor to link on the Connect page."""
+
+    workspaces: tuple[SimulatedWorkspace, ...]
+
+    def asgi_app(self) -> Any:
+        """The simulator's HTTP API (an ASGI application) that the demo serves."""
+        ...
+
+    def connector(self) -> Connector:
+        """The vendor's connector, configured to match the simulator (its rate-limit clock)."""
+        ...
+
+    def plant_anomalies(self) -> list[PlantedAnomaly]:
+        """Plant anomalies in the first workspace, in the days a sync's detection examines."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorSpec:
+    """A local stand-in for the vendor's API, for ``unimeter simulator --vendor SLUG``,
+    ``unimeter demo`` and tests. Optional: a connector without one declares ``None``."""
+
+    # Returns the simulator's Typer command function (its options are its own: ``--port``,
+    # …); a factory, so the simulator is imported only when it runs.
+    command: Callable[[], Callable[..., None]]
+    # The demo's world: ``demo(seed, users, days, minute_seconds)``.
+    demo: Callable[[int, int, int, float], DemoWorld]
+
+
 @runtime_checkable
 class Connector(Protocol):
     """A vendor, as the rest of unimeter sees it."""
 
     slug: str  # the ``integration`` of an account: ``cursor``
     display_name: str
+    # What the vendor calls the unit one account links, in copy: ``team``, ``organization``.
+    workspace_term: str
     products: tuple[Product, ...]
     credential_fields: tuple[CredentialField, ...]
     default_base_url: str
@@ -93,10 +177,13 @@ class Connector(Protocol):
     admin_roles: frozenset[str]
     # Which of :data:`ANALYSES` this vendor's data can feed.
     analyses: frozenset[str]
+    # The vendor's local simulator, or None.
+    simulator: SimulatorSpec | None
 
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         """One cheap call proving the credentials carry the access a sync needs.
 
+        ``credentials`` has exactly the declared fields (see :func:`check_credentials`).
         Raises ``CredentialsRejectedError`` (with ``reason``) or ``VendorUnavailableError``.
         """
         ...
@@ -104,7 +191,8 @@ class Connector(Protocol):
     def open_source(
         self, credentials: Credentials, base_url: str | None
     ) -> AbstractAsyncContextManager[Source]:
-        """A source for one sync (or one live read); closed when the block ends."""
+        """A source for one sync (or one live read); closed when the block ends. Its
+        ``fetch`` raises the :class:`~unimeter.connectors.errors.SourceError` family only."""
         ...
 
     async def proxy(

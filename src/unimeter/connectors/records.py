@@ -171,13 +171,22 @@ class GroupsRecord:
     daily_spend: list[GroupDailySpendRecord]
 
 
+# Neutral audit actions a connector maps its vendor's event types onto (the vendor's own
+# type is kept in ``event_type``). Attribution reads removal times from MEMBER_REMOVED.
+MEMBER_REMOVED = "member_removed"
+
+
 @dataclass(slots=True)
 class AuditEventRecord:
     remote_id: str
     timestamp_ms: int
-    event_type: str
-    user_email: str | None
+    event_type: str  # the vendor's own name for it, kept as it is
+    user_email: str | None  # who acted
     ip_address: str | None
     application_type: str | None
     event_data: Raw
     raw: Raw = field(default_factory=dict)
+    # The neutral action (:data:`MEMBER_REMOVED`, …), or None when nothing reads it.
+    action: str | None = None
+    # The member the action was done to (the one removed), normalised like emails elsewhere.
+    subject_email: str | None = None

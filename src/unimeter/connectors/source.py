@@ -1,4 +1,7 @@
-"""What the sync engine needs from a vendor connector, and the errors it understands."""
+"""What the sync engine needs from a vendor connector: streams, windows and records.
+
+The errors a source raises live in :mod:`unimeter.connectors.errors`.
+"""
 
 from __future__ import annotations
 
@@ -80,20 +83,3 @@ class Source(Protocol):
     def counters(self, stream: str) -> RequestCounters:
         """Request counters of a stream, or of ``"probe"`` (finding the retention edge)."""
         ...
-
-
-class SourceError(Exception):
-    """A vendor failure that ends the run; the message is safe to store and show."""
-
-
-class SourceAuthError(SourceError):
-    """The vendor rejected the credentials: the account needs new ones."""
-
-
-class SourceUnavailableError(SourceError):
-    """The vendor could not be reached or kept failing; the next run resumes."""
-
-
-class StreamUnavailableError(SourceError):
-    """The vendor does not offer this stream to this account (its plan lacks it: a 403 or
-    404); the message says what the vendor answered."""

@@ -137,8 +137,8 @@ def _arrow_type(pa: Any, column: Column) -> Any:
 async def parquet_chunks(
     columns: Sequence[Column], rows: AsyncIterable[Row]
 ) -> AsyncIterator[bytes]:
-    import pyarrow as pa  # type: ignore[import-untyped]
-    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     schema = pa.schema([pa.field(c.name, _arrow_type(pa, c), nullable=c.nullable) for c in columns])
     sink = _Sink()

@@ -1,4 +1,4 @@
-"""Forwarding a request to the vendor through the connector's client (budget, retries).
+"""Forwarding a request to the vendor through its connector (rate budget, retries).
 
 Only the vendor's own API path prefixes are allowed and the host always comes from the
 account, so no request can be steered anywhere else.
@@ -7,29 +7,20 @@ account, so no request can be steered anywhere else.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from urllib.parse import unquote
 
-import httpx
-
 from unimeter.accounts import service as accounts
+from unimeter.connectors.contract import ProxyRequest, ProxyResponse
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 
-# Hop-by-hop headers, and those httpx already acted on (it decompressed the body).
+# Hop-by-hop headers, and those the client already acted on (it decompressed the body).
 _DROPPED_HEADERS = {"content-encoding", "content-length", "transfer-encoding", "connection"}
 _FORWARDED_HEADERS = ("content-type", "retry-after", "etag", "cache-control")
 
 
 class ProxyPathError(ValueError):
     pass
-
-
-@dataclass(frozen=True, slots=True)
-class ProxiedResponse:
-    status: int
-    body: bytes
-    headers: dict[str, str]
 
 
 def checked_path(path: str, allowed_prefixes: tuple[str, ...]) -> str:
@@ -52,21 +43,20 @@ async def forward(
     params: list[tuple[str, str]],
     body: bytes,
     content_type: str | None,
-) -> ProxiedResponse:
-    connector = runtime.connector(account.integration)
-    checked = checked_path(path, connector.proxy_prefixes)
-    headers = {"content-type": content_type} if content_type and body else None
-    async with accounts.open_source(runtime, account) as (client, _source):
-        response = await client.raw_request(
-            method,
-            checked,
-            params=httpx.QueryParams(tuple(params)),
-            content=body or None,
-            headers=headers,
-        )
+) -> ProxyResponse:
+    """The vendor's answer, whatever its status (VendorUnavailableError when none came)."""
+    connector = runtime.registry.get(account.integration)
+    request = ProxyRequest(
+        method=method,
+        path=checked_path(path, connector.proxy_prefixes),
+        params=tuple(params),
+        body=body or None,
+        headers={"content-type": content_type} if content_type and body else {},
+    )
+    response = await accounts.proxy(runtime, account, request)
     forwarded = {
         name: value
         for name, value in response.headers.items()
         if name.lower() in _FORWARDED_HEADERS and name.lower() not in _DROPPED_HEADERS
     }
-    return ProxiedResponse(status=response.status_code, body=response.content, headers=forwarded)
+    return ProxyResponse(status=response.status, body=response.body, headers=forwarded)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from unimeter.accounts import service as accounts
-from unimeter.analytics import anomalies
 from unimeter.db.base import now_ms
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 from unimeter.sync.engine.report import Progress, SyncAuthError, SyncOptions, SyncReport
 from unimeter.sync.engine.runner import SyncEngine
 from unimeter.sync.store import state_repository
+from unimeter.tenancy import repository as tenancy
+from unimeter.tenancy.errors import AccountNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,10 @@ async def sync_account(
     run_id: str | None = None,
     progress: Progress | None = None,
 ) -> SyncReport:
-    account = await accounts.get_account(runtime, account_id)
+    async with runtime.db.reader() as session:
+        account = await tenancy.get_account(session, account_id)
+    if account is None:
+        raise AccountNotFoundError(account_id)
     if account.status == "needs_reauth":
         # No call reaches the vendor until someone supplies working credentials.
         message = f"account {account_id} needs new credentials (the vendor rejected the key)"
@@ -34,23 +37,24 @@ async def sync_account(
                     session, run_id, status="failed", finished_at=now_ms(), error=message
                 )
         raise SyncAuthError(message)
-    settings = runtime.settings
-    async with accounts.open_source(runtime, account) as (_client, source):
+    settings, hooks = runtime.settings, runtime.hooks
+    async with hooks.open_source(account) as source:
         engine = SyncEngine(
             runtime.db,
             clock=runtime.clock,
             lease_ms=int(settings.sync_lease_seconds * 1000),
             heartbeat_seconds=min(10.0, settings.sync_lease_seconds / 4),
+            hooks=hooks,
         )
         report = await engine.sync(account.id, source, options, run_id=run_id, progress=progress)
     if report.status == "succeeded":
-        await _detect_anomalies(runtime, account)
+        await _after_sync(runtime, account)
     return report
 
 
-async def _detect_anomalies(runtime: Runtime, account: IntegratedAccount) -> None:
+async def _after_sync(runtime: Runtime, account: IntegratedAccount) -> None:
     """New data may hold anomalies; finding them must never fail the sync that brought it."""
     try:
-        await anomalies.detect(runtime, account)
+        await runtime.hooks.after_sync(account)
     except Exception:
-        log.exception("anomaly detection failed for account %s", account.id)
+        log.exception("post-sync hooks failed for account %s", account.id)

@@ -76,7 +76,7 @@ async def live_store(
                 until_ms=_ms(end) - 1 if end else None,
                 trigger="live",
             )
-            async with accounts.open_source(runtime, account) as (_client, source):
+            async with accounts.open_source(runtime, account) as source:
                 await SyncEngine(db, clock=runtime.clock).sync(account.id, source, options)
             yield db
         finally:

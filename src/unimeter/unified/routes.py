@@ -16,8 +16,11 @@ from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_reque
 from unimeter.api.pagination import codec, read_cursor
 from unimeter.api.params import Moment
 from unimeter.api.responses import JSON
-from unimeter.connectors.base import CredentialsRejectedError, VendorUnavailableError
-from unimeter.connectors.source import SourceError
+from unimeter.connectors.errors import (
+    CredentialsRejectedError,
+    SourceError,
+    VendorUnavailableError,
+)
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import query_fingerprint
 from unimeter.runtime import Runtime

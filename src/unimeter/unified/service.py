@@ -202,7 +202,12 @@ async def _render(
 ) -> list[dict[str, Any]]:
     emails = sorted({r.user_key for r in rows if r.user_key})
     members = await repository.members_by_email(session, account.id, emails)
-    describe = runtime.connector(account.integration).describe_model
+    connector = runtime.registry.get(account.integration)
+
+    def describe(model: str) -> tuple[str, str]:
+        info = connector.describe_model(model)
+        return info.id, info.provider
+
     records = [render.usage_row(r, q, account, members, describe) for r in rows]
     wants_sources = params.include_remote_data or params.response_format == "raw"
     maps_one_to_one = q.with_daily and q.granularity == "day" and "user" in q.dims

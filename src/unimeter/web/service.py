@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.accounts import service as accounts_service
 from unimeter.accounts.schemas import AccountOut
 from unimeter.analytics import adoption, anomalies, audit, render
@@ -29,6 +28,7 @@ from unimeter.kit.times import DAY_BOUNDS, check_day
 from unimeter.runtime import Runtime
 from unimeter.sync.schemas import SyncRunOut
 from unimeter.sync.store import state_repository
+from unimeter.tenancy import repository as tenancy
 from unimeter.webhooks import repository as webhooks_repo
 from unimeter.webhooks.schemas import DeliveryOut, WebhookOut
 
@@ -113,7 +113,7 @@ async def context(
     """The view asked for: an account id, ``tenant:<tenant_id>``, or (nothing) the first
     account of the environment."""
     async with runtime.db.reader() as session:
-        accounts = list(await accounts_repo.list_accounts(session, principal.environment_id))
+        accounts = list(await tenancy.list_accounts(session, principal.environment_id))
     if not accounts:
         raise NoAccountError("no integrated account is linked in this environment yet")
     tenant = selection[len(TENANT_PREFIX) :] if selection and selection.startswith(

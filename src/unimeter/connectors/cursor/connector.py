@@ -1,11 +1,32 @@
-"""Cursor as seen by the rest of unimeter: validate credentials, open a client or a source."""
+"""Cursor as the rest of unimeter sees it: the :class:`~unimeter.connectors.contract.Connector`
+contract implemented over the Admin API client.
+
+Cursor's own errors stay in this folder: validation and the proxy turn them into the neutral
+ones of :mod:`unimeter.connectors.errors`, and the source raises only those.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
 import httpx
 
-from unimeter.connectors.base import CredentialsRejectedError, Validation, VendorUnavailableError
-from unimeter.connectors.contract import Product
+from unimeter.connectors.contract import (
+    ANALYSES,
+    CredentialField,
+    Credentials,
+    DemoWorld,
+    ModelInfo,
+    Product,
+    ProxyRequest,
+    ProxyResponse,
+    SimulatorSpec,
+    Validation,
+)
+from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping
 from .budget import RateBudget
@@ -16,21 +37,47 @@ from .retry import RetryPolicy
 from .source import STREAMS, CursorSource
 
 INTEGRATION = "cursor"
+API_KEY = "api_key"
+
+
+def _simulator_command() -> Callable[..., None]:
+    # Imported on demand: the simulator (numpy, its web app) is heavy for every other command.
+    from .simulator.cli import simulator_command
+
+    return simulator_command
+
+
+def _demo_world(seed: int, users: int, days: int, minute_seconds: float) -> DemoWorld:
+    from .simulator.demo import CursorDemoWorld
+
+    return CursorDemoWorld(seed=seed, users=users, days=days, minute_seconds=minute_seconds)
 
 
 class CursorConnector:
-    integration = INTEGRATION
-    display_name = "Cursor"
-    products = (Product("cursor", "Cursor"),)
+    slug: str = INTEGRATION
+    display_name: str = "Cursor"
+    workspace_term: str = "team"
+    products: tuple[Product, ...] = (Product("cursor", "Cursor"),)
+    credential_fields: tuple[CredentialField, ...] = (
+        CredentialField(
+            name=API_KEY,
+            label="Cursor Admin API key",
+            help="Create one in the Cursor dashboard, team settings: Admin API keys.",
+            min_length=8,
+        ),
+    )
+    default_base_url: str = DEFAULT_BASE_URL
     # What readers must know of its usage facts (day totals, the adoption keys).
-    facts = PROFILE
-    default_base_url = DEFAULT_BASE_URL
+    facts: FactsProfile = PROFILE
     # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
-    proxy_prefixes = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
+    proxy_prefixes: tuple[str, ...] = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
     # Roles that administer the team (a free owner is an unpaid admin).
-    admin_roles = frozenset({"owner", "free-owner"})
+    admin_roles: frozenset[str] = frozenset({"owner", "free-owner"})
     # What a sync reads, and what each stream feeds (for capabilities and analysis notes).
-    streams = STREAMS
+    streams: tuple[StreamSpec, ...] = STREAMS
+    # Members, daily activity, events, spend, billing groups and the audit log feed them all.
+    analyses: frozenset[str] = ANALYSES
+    simulator: SimulatorSpec | None = SimulatorSpec(command=_simulator_command, demo=_demo_world)
 
     def __init__(
         self,
@@ -59,21 +106,28 @@ class CursorConnector:
             budget=self.budget,
         )
 
-    def source(self, client: CursorClient) -> CursorSource:
-        return CursorSource(client)
+    @asynccontextmanager
+    async def open_source(
+        self, credentials: Credentials, base_url: str | None
+    ) -> AsyncIterator[Source]:
+        client = self.client(credentials[API_KEY], base_url)
+        try:
+            yield CursorSource(client)
+        finally:
+            await client.aclose()
 
-    def describe_model(self, model_id: str) -> tuple[str, str]:
+    def describe_model(self, model_id: str) -> ModelInfo:
         """A model id normalised for grouping, and who serves it."""
-        return mapping.normalized_model(model_id), mapping.model_provider(model_id)
+        return ModelInfo(mapping.normalized_model(model_id), mapping.model_provider(model_id))
 
-    async def validate(self, api_key: str, base_url: str | None = None) -> Validation:
+    async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         """One cheap call (``GET /teams/members``) that proves the key is an admin key.
 
         Someone is waiting on the answer (a CLI prompt, the Connect page), so transient
         failures are retried briefly rather than with a sync's patience.
         """
         client = CursorClient(
-            api_key,
+            credentials[API_KEY],
             base_url=base_url or DEFAULT_BASE_URL,
             transport=self.transport,
             minute_seconds=self.minute_seconds,
@@ -93,6 +147,26 @@ class CursorConnector:
             except CursorError as exc:
                 raise VendorUnavailableError(f"could not reach Cursor: {exc}") from exc
         return Validation(members=len(members.team_members))
+
+    async def proxy(
+        self, credentials: Credentials, base_url: str | None, request: ProxyRequest
+    ) -> ProxyResponse:
+        """Cursor's answer, whatever its status; VendorUnavailableError only when no answer
+        came at all (every attempt failed to connect or was cut)."""
+        async with self.client(credentials[API_KEY], base_url) as client:
+            try:
+                response = await client.raw_request(
+                    request.method,
+                    request.path,
+                    params=httpx.QueryParams(request.params),
+                    content=request.body,
+                    headers=dict(request.headers) or None,
+                )
+            except CursorError as exc:
+                raise VendorUnavailableError(str(exc)) from exc
+        return ProxyResponse(
+            status=response.status_code, body=response.content, headers=dict(response.headers)
+        )
 
 
 def _rejected(exc: CursorAuthError) -> CredentialsRejectedError:

@@ -16,6 +16,7 @@ from typing import Any
 
 from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
+    MEMBER_REMOVED,
     UNASSIGNED_GROUP_TYPE,
     AuditEventRecord,
     DailyUsageRecord,
@@ -386,7 +387,15 @@ def _add_group(out: GroupsRecord, g: BillingGroup, *, unassigned: bool = False) 
         )
 
 
+# Cursor's audit event types that mean a neutral action (records.MEMBER_REMOVED, …).
+_AUDIT_ACTIONS = {"remove_user": MEMBER_REMOVED}
+
+
 def audit_event_record(e: AuditEvent) -> AuditEventRecord:
+    data = dict(e.event_data or {})
+    action = _AUDIT_ACTIONS.get(e.event_type or "")
+    # A removal names the removed member in its data ("email"); the actor is userEmail.
+    subject = (str(data.get("email", "")).strip().lower() or None) if action else None
     return AuditEventRecord(
         remote_id=e.event_id,
         timestamp_ms=_iso_ms(e.timestamp) or 0,
@@ -394,8 +403,10 @@ def audit_event_record(e: AuditEvent) -> AuditEventRecord:
         user_email=(e.user_email or "").strip().lower() or None,
         ip_address=e.ip_address,
         application_type=e.application_type,
-        event_data=dict(e.event_data or {}),
+        event_data=data,
         raw=raw(e),
+        action=action,
+        subject_email=subject,
     )
 
 

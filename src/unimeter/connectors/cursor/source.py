@@ -14,15 +14,13 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from unimeter.connectors.records import GroupsRecord, MemberRecord, SpendSnapshotRecord
-from unimeter.connectors.source import (
-    Record,
+from unimeter.connectors.errors import (
     SourceAuthError,
     SourceUnavailableError,
-    StreamSpec,
     StreamUnavailableError,
-    Window,
 )
+from unimeter.connectors.records import GroupsRecord, MemberRecord, SpendSnapshotRecord
+from unimeter.connectors.source import Record, StreamSpec, Window
 from unimeter.connectors.windows import DAY_MS, plan_windows
 
 from . import mapping
@@ -210,8 +208,8 @@ class CursorSource:
             day = max(end, day + dt.timedelta(days=1))
 
 
-class _PageSizeRefusedError(Exception):
-    pass
+class _PageSizeRefusedError(SourceUnavailableError):
+    """Cursor refused a page size; a neutral error should it ever escape the retry."""
 
 
 async def _call(awaitable: Awaitable[T]) -> T:

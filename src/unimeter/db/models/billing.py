@@ -118,3 +118,7 @@ class AuditEvent(Base):
     event_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The connector's neutral reading of ``event_type`` (records.MEMBER_REMOVED, …) and the
+    # member it was done to: what attribution reads, whatever the vendor calls it.
+    action: Mapped[str | None] = mapped_column(String(40))
+    subject_email: Mapped[str | None] = mapped_column(String(320))

@@ -18,6 +18,8 @@ class LinkToken(Base):
         ForeignKey("environments.id", ondelete="CASCADE"), index=True
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The vendor the link is for: the page asks for its credential fields.
+    integration: Mapped[str] = mapped_column(String(40))
     tenant_id: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(255))
     redirect_url: Mapped[str | None] = mapped_column(String(2000))

@@ -68,6 +68,6 @@ async def for_accounts(
     async with runtime.db.reader() as session:
         states = await state_repository.states_of(session, [a.id for a in accounts])
     return {
-        a.id: capabilities_of(runtime.connector(a.integration).streams, states[a.id])
+        a.id: capabilities_of(runtime.registry.get(a.integration).streams, states[a.id])
         for a in accounts
     }

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.accounts import repository as accounts_repository
+from unimeter.connectors.errors import SourceAuthError, StreamUnavailableError
 from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
     AuditEventRecord,
@@ -34,9 +34,7 @@ from unimeter.connectors.source import (
     Record,
     RequestCounters,
     Source,
-    SourceAuthError,
     StreamSpec,
-    StreamUnavailableError,
     Window,
 )
 from unimeter.connectors.windows import (
@@ -58,6 +56,7 @@ from unimeter.sync.engine.report import (
     one_line,
 )
 from unimeter.sync.engine.runs import RunTracker
+from unimeter.sync.hooks import SyncHooks
 from unimeter.sync.store import (
     attribution,
     billing_repository,
@@ -68,6 +67,7 @@ from unimeter.sync.store import (
 )
 from unimeter.sync.store import state_repository as repository
 from unimeter.sync.store.counts import Counts
+from unimeter.tenancy import repository as tenancy
 
 log = logging.getLogger("unimeter.sync")
 
@@ -82,8 +82,11 @@ class SyncEngine:
         clock: Callable[[], int] = now_ms,
         lease_ms: int = 120_000,
         heartbeat_seconds: float = 10.0,
+        hooks: SyncHooks | None = None,
     ) -> None:
         self.db = db
+        # No hooks: a sync that touches nothing but its store (a live read, a test).
+        self.hooks = hooks or SyncHooks()
         self.clock = clock
         self.lease_ms = lease_ms
         self.heartbeat_seconds = heartbeat_seconds
@@ -100,7 +103,9 @@ class SyncEngine:
         progress: Progress | None = None,
     ) -> SyncReport:
         options = options or SyncOptions()
-        runs = RunTracker(self.db, lease_ms=self.lease_ms, heartbeat_seconds=self.heartbeat_seconds)
+        runs = RunTracker(
+            self.db, self.hooks, lease_ms=self.lease_ms, heartbeat_seconds=self.heartbeat_seconds
+        )
         run_id = await runs.open(account_id, options, run_id)
         await runs.lock(account_id, run_id, wait=options.wait_for_lock)
         report = SyncReport(run_id, account_id, "running", {}, 0.0, trigger=options.trigger)
@@ -113,7 +118,7 @@ class SyncEngine:
             async with self.db.session() as session:
                 outcome, changed_days = await attribution.finalize(session, account_id)
                 await rollups_repository.mark_dirty(session, account_id, changed_days)
-                await accounts_repository.bump_data_version(session, account_id)
+                await tenancy.bump_data_version(session, account_id)
             report.attribution = asdict(outcome)
             report.attribution["rollup_rows"] = await self._refresh_rollups(account_id)
             report.status = "succeeded"
@@ -142,7 +147,7 @@ class SyncEngine:
             async with self.db.session() as session:
                 written += await rollups_repository.refresh(session, account_id, batch)
                 await rollups_repository.clear_dirty(session, account_id, batch)
-                await accounts_repository.bump_data_version(session, account_id)
+                await tenancy.bump_data_version(session, account_id)
         return written
 
     # -- streams ----------------------------------------------------------------------------
@@ -363,7 +368,7 @@ class SyncEngine:
     ) -> Counts:
         counts = await self._write_records(session, account_id, run_id, batch)
         if counts.inserted or counts.updated:
-            await accounts_repository.bump_data_version(session, account_id)
+            await tenancy.bump_data_version(session, account_id)
         return counts
 
     async def _write_records(

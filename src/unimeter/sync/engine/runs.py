@@ -14,16 +14,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.accounts import lifecycle
-from unimeter.accounts import repository as accounts_repository
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.engine import Database
 from unimeter.db.models import IntegratedAccount, SyncRun
 from unimeter.observability import metrics
 from unimeter.sync.engine.report import SyncBusyError, SyncOptions, SyncReport, totals_of
+from unimeter.sync.hooks import SyncHooks
 from unimeter.sync.schemas import SyncRunOut
 from unimeter.sync.store import state_repository as repository
-from unimeter.webhooks.service import publish
+from unimeter.tenancy import repository as tenancy
 
 log = logging.getLogger("unimeter.sync")
 
@@ -31,8 +30,11 @@ INTERRUPTED = "interrupted: the process running it stopped"
 
 
 class RunTracker:
-    def __init__(self, db: Database, *, lease_ms: int, heartbeat_seconds: float) -> None:
+    def __init__(
+        self, db: Database, hooks: SyncHooks, *, lease_ms: int, heartbeat_seconds: float
+    ) -> None:
         self.db = db
+        self.hooks = hooks
         self.lease_ms = lease_ms
         self.heartbeat_seconds = heartbeat_seconds
 
@@ -68,7 +70,7 @@ class RunTracker:
                     await repository.update_run(
                         session, run_id, status="running", started_at=now_ms()
                     )
-                    await _announce(session, run_id, "sync_run:started")
+                    await self._announce(session, run_id, "sync_run:started")
                     return
             if not wait:
                 async with self.db.session() as session:
@@ -109,24 +111,38 @@ class RunTracker:
                 **_figures(report),
             )
             await repository.unlock(session, account_id, report.run_id)
-            await accounts_repository.bump_data_version(session, account_id)
+            await tenancy.bump_data_version(session, account_id)
             if report.status == "succeeded":
                 account = await session.get(IntegratedAccount, account_id)
                 if account is not None:
                     account.last_synced_at, account.last_error = now_ms(), None
             event = "sync_run:completed" if report.status == "succeeded" else "sync_run:failed"
-            await _announce(session, report.run_id, event)
+            await self._announce(session, report.run_id, event)
         _count(report)
 
     async def needs_reauth(self, account_id: str, error: str) -> None:
         async with self.db.session() as session:
-            await lifecycle.mark_needs_reauth(session, account_id, error)
+            await self.hooks.credentials_rejected(session, account_id, error)
 
     async def _fail(self, session: AsyncSession, run_id: str, error: str) -> None:
         await repository.update_run(
             session, run_id, status="failed", finished_at=now_ms(), error=error
         )
-        await _announce(session, run_id, "sync_run:failed")
+        await self._announce(session, run_id, "sync_run:failed")
+
+    async def _announce(self, session: AsyncSession, run_id: str, event_type: str) -> None:
+        run = await session.get(SyncRun, run_id, populate_existing=True)
+        account = None if run is None else await session.get(IntegratedAccount, run.account_id)
+        if run is None or account is None:
+            return
+        data = SyncRunOut.of(run).model_dump(mode="json")
+        if event_type == "sync_run:completed":
+            data["records"] = {
+                stream: {"added": stats.inserted, "updated": stats.updated}
+                for stream, stats in SyncRunOut.of(run).streams.items()
+                if stream != "probe"
+            }
+        await self.hooks.publish(session, account.environment_id, event_type, data)
 
 
 def _figures(report: SyncReport) -> dict[str, Any]:
@@ -139,21 +155,6 @@ def _figures(report: SyncReport) -> dict[str, Any]:
         "waited_seconds": totals.waited_seconds,
         "stats": {**report.as_dict()["streams"], "_attribution": report.attribution},
     }
-
-
-async def _announce(session: AsyncSession, run_id: str, event_type: str) -> None:
-    run = await session.get(SyncRun, run_id, populate_existing=True)
-    account = None if run is None else await session.get(IntegratedAccount, run.account_id)
-    if run is None or account is None:
-        return
-    data = SyncRunOut.of(run).model_dump(mode="json")
-    if event_type == "sync_run:completed":
-        data["records"] = {
-            stream: {"added": stats.inserted, "updated": stats.updated}
-            for stream, stats in SyncRunOut.of(run).streams.items()
-            if stream != "probe"
-        }
-    await publish(session, account.environment_id, event_type, data)
 
 
 def _count(report: SyncReport) -> None:

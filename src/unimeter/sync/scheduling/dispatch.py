@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.accounts import repository as accounts_repo
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import IntegratedAccount, SyncRun
 from unimeter.runtime import Runtime
@@ -22,6 +21,7 @@ from unimeter.sync.engine.runs import INTERRUPTED
 from unimeter.sync.scheduling import cadence
 from unimeter.sync.service import sync_account
 from unimeter.sync.store import state_repository as runs_repo
+from unimeter.tenancy import repository as tenancy
 
 if TYPE_CHECKING:
     from unimeter.sync.scheduling.queue import JobQueue
@@ -53,7 +53,7 @@ class SyncDispatch:
         async with self.runtime.db.session() as session:
             # Serialises requests for one account across processes (a no-op on SQLite,
             # whose writers are serialised anyway).
-            await accounts_repo.get_account_for_update(session, account_id)
+            await tenancy.get_account_for_update(session, account_id)
             active = await runs_repo.active_run(session, account_id)
             if active is not None:
                 return active, False
@@ -69,7 +69,7 @@ class SyncDispatch:
         runs: list[SyncRun] = []
         async with self.runtime.db.session() as session:
             await self._reap(session)
-            for account in await accounts_repo.due_accounts(session, now, DUE_BATCH):
+            for account in await tenancy.due_accounts(session, now, DUE_BATCH):
                 slot = account.next_sync_at
                 account.next_sync_at = _following_slot(account, now, minute_ms)
                 if await runs_repo.active_run(session, account.id) is not None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.records import MEMBER_REMOVED
 from unimeter.db.models import AuditEvent, DailyUsage, Member, UsageEvent
 
 
@@ -63,14 +64,13 @@ async def _removal_times(session: AsyncSession, account_id: str) -> int:
     if not pending:
         return 0
     rows = await session.execute(
-        select(AuditEvent.timestamp_ms, AuditEvent.event_data)
-        .where(AuditEvent.account_id == account_id, AuditEvent.event_type == "remove_user")
+        select(AuditEvent.timestamp_ms, AuditEvent.subject_email)
+        .where(AuditEvent.account_id == account_id, AuditEvent.action == MEMBER_REMOVED)
         .order_by(AuditEvent.timestamp_ms)
     )
     found = 0
-    for ts, data in rows:
-        email = str((data or {}).get("email", "")).strip().lower()
-        member = pending.get(email)
+    for ts, email in rows:
+        member = pending.get(email or "")
         if member is not None:
             member.removed_at, member.removal_source = ts, "audit_log"
             found += 1

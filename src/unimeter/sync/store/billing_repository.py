@@ -207,7 +207,7 @@ async def insert_audit_events(
                 "account_id": account_id, "remote_id": r.remote_id, "timestamp_ms": r.timestamp_ms,
                 "event_type": r.event_type, "user_email": r.user_email, "ip_address": r.ip_address,
                 "application_type": r.application_type, "event_data": r.event_data, "raw": r.raw,
-                "first_seen_at": now,
+                "action": r.action, "subject_email": r.subject_email, "first_seen_at": now,
             }  # fmt: skip
         if fresh:
             await session.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -110,7 +111,8 @@ async def test_daily_usage_with_paging_returns_every_member_with_is_active(
     ]  # fmt: skip
     for row in rows:
         for name in counters:
-            assert isinstance(row[name], int) and row[name] >= 0, name
+            value = row[name]
+            assert isinstance(value, int) and value >= 0, name
         for name in (
             "mostUsedModel",
             "applyMostUsedExtension",
@@ -289,7 +291,7 @@ async def test_audit_logs_shapes_filters_and_paging(client: httpx.AsyncClient) -
         assert isinstance(e["event_data"], dict)
         assert e["application_type"] in ("cursor", "grok_bot", "")
     total = body["pagination"]["totalCount"]
-    seen = []
+    seen: list[Any] = []
     for page in range(1, body["pagination"]["totalPages"] + 1):
         chunk = (
             await client.get(

@@ -88,7 +88,7 @@ async def test_spend_equals_charged_cents_since_cycle_start(seed: int) -> None:
         charged[e.email] += e.payload["chargedCents"]
         if e.payload["kind"] == "Usage-based":
             on_demand[e.email] += e.payload["chargedCents"]
-    assert sum(float(e["chargedCents"]) for e in events) == pytest.approx(
+    assert sum(float(str(e["chargedCents"])) for e in events) == pytest.approx(
         sum(charged.values()), abs=0.01
     )
     assert spend["teamMemberSpend"]
@@ -142,7 +142,7 @@ def test_removed_members_have_audit_events_and_no_usage_after_residual(
     audit = truth.audit_events()
     removals = {e["event_data"]["email"] for e in audit if e["event_type"] == "remove_user"}
     for m in removed:
-        if m.removed_ms >= truth.history_start_ms:
+        if m.removed_ms is not None and m.removed_ms >= truth.history_start_ms:
             assert m.email in removals
     for e in truth.events():
         if e.after_removal:
