@@ -14,8 +14,7 @@ CANONICAL = FactsProfile()
 
 
 def profile(runtime: Runtime, integration: str) -> FactsProfile:
-    found = getattr(runtime.registry.get(integration), "facts", None)
-    return found if isinstance(found, FactsProfile) else CANONICAL
+    return runtime.connector(integration).facts
 
 
 def day_total_metrics(runtime: Runtime, integration: str) -> frozenset[str]:

@@ -66,9 +66,9 @@ class CursorConnector:
             min_length=8,
         ),
     )
-    default_base_url: str = DEFAULT_BASE_URL
     # What readers must know of its usage facts (day totals, the adoption keys).
     facts: FactsProfile = PROFILE
+    default_base_url: str = DEFAULT_BASE_URL
     # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
     proxy_prefixes: tuple[str, ...] = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
     # Roles that administer the team (a free owner is an unpaid admin).
