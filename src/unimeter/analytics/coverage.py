@@ -85,7 +85,7 @@ def record_notes(runtime: Runtime, scope: Scope) -> list[Note]:
         )
         for account in scope.accounts
         if not any(
-            s.provides == USAGE_RECORDS for s in runtime.registry.get(account.integration).streams
+            s.provides == USAGE_RECORDS for s in runtime.connector(account.integration).streams
         )
     ]
 

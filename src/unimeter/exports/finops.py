@@ -97,7 +97,7 @@ def focus(runtime: Runtime, scope: Scope, start: dt.date, end: dt.date) -> Table
 def _focus_account(runtime: Runtime, account: IntegratedAccount) -> focus_spec.Account:
     """What a FOCUS row needs of an account: its vendor and products, named by the
     connector."""
-    connector = runtime.registry.get(account.integration)
+    connector = runtime.connector(account.integration)
     services = {p.id: p.name for p in connector.products}
     return focus_spec.Account(
         account.id, account.name, account.tenant_id, connector.display_name, services

@@ -46,7 +46,7 @@ def event_payload(e: UsageEvent, email_field: str = "") -> dict[str, Any]:
 
 def email_field(runtime: Runtime, integration: str, provides: str = "usage_events") -> str:
     """The raw payload's email key of the vendor's stream that feeds ``provides``."""
-    streams = runtime.registry.get(integration).streams
+    streams = runtime.connector(integration).streams
     return next((s.email_field for s in streams if s.provides == provides), "")
 
 
