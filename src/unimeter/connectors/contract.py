@@ -13,6 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from .facts import FactProfile
 from .source import Source, StreamSpec
 
 # What a credential holds: field name -> value (for example ``{"api_key": "key_…"}``).
@@ -177,6 +178,8 @@ class Connector(Protocol):
     admin_roles: frozenset[str]
     # Which of :data:`ANALYSES` this vendor's data can feed.
     analyses: frozenset[str]
+    # What its usage facts hold (detail and day-total metrics) and its records' field names.
+    facts: FactProfile
     # The vendor's local simulator, or None.
     simulator: SimulatorSpec | None
 

@@ -53,7 +53,8 @@ class StreamSpec:
     # (its plan lacks it) while the rest of the run succeeds.
     required: bool = False
     # What the stream feeds, in neutral terms, so analyses can say what they lack:
-    # ``members``, ``daily_activity``, ``usage_events``, ``spend``, ``teams``, ``audit_log``.
+    # ``members``, ``daily_activity``, ``usage_events``, ``usage_facts`` (a connector's own
+    # UsageFactRecords), ``spend``, ``teams``, ``audit_log``.
     provides: str = ""
 
 

@@ -25,12 +25,14 @@ from unimeter.connectors.contract import (
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
+from unimeter.connectors.facts import FactProfile
 from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping
 from .budget import RateBudget
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
+from .facts import FACTS
 from .retry import RetryPolicy
 from .source import STREAMS, CursorSource
 
@@ -73,6 +75,8 @@ class CursorConnector:
     streams: tuple[StreamSpec, ...] = STREAMS
     # Members, daily activity, events, spend, billing groups and the audit log feed them all.
     analyses: frozenset[str] = ANALYSES
+    # What its usage facts hold, and its records' field names (see facts.py).
+    facts: FactProfile = FACTS
     simulator: SimulatorSpec | None = SimulatorSpec(command=_simulator_command, demo=_demo_world)
 
     def __init__(
