@@ -57,7 +57,7 @@ class CursorConnector:
     slug: str = INTEGRATION
     display_name: str = "Cursor"
     workspace_term: str = "team"
-    products: tuple[Product, ...] = (Product("cursor", "Cursor"),)
+    products: tuple[Product, ...] = (Product(mapping.PRODUCT_ID, "Cursor"),)
     credential_fields: tuple[CredentialField, ...] = (
         CredentialField(
             name=API_KEY,
