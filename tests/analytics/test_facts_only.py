@@ -18,7 +18,7 @@ from tests.support.world import make_sim
 from unimeter.analytics import anomalies
 from unimeter.connectors.contract import Product
 from unimeter.connectors.cursor.connector import CursorConnector
-from unimeter.connectors.facts import FactsProfile, UsageFactRecord
+from unimeter.connectors.facts import FactProfile, UsageFactRecord
 from unimeter.connectors.records import MemberRecord
 from unimeter.connectors.source import StreamSpec
 from unimeter.db.models import IntegratedAccount
@@ -49,7 +49,9 @@ class PerDayVendor(CursorConnector):
         StreamSpec("members", windowed=False, required=True, provides="members"),
     )
     analyses = frozenset({"seats", "consumption", "anomalies", "chargeback", "focus", "audit"})
-    facts = FactsProfile()
+    facts = FactProfile(
+        detail_metrics=frozenset({"input_tokens", "output_tokens", "cost_cents_e6"})
+    )
 
 
 def _fact(email: str, day: dt.date, cost: int) -> UsageFactRecord:
