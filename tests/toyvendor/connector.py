@@ -17,7 +17,7 @@ from unimeter.connectors.contract import (
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
-from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.facts import FactProfile
 from unimeter.connectors.simulators import SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
@@ -60,8 +60,8 @@ class ToyConnector:
     analyses: frozenset[str] = frozenset({"seats", "consumption", "audit", "anomalies", "focus"})
     # The simulator is for the tests only: ``unimeter simulator`` and the demo never show it.
     simulator: SimulatorSpec | None = None
-    # Detail facts only (no day totals), and no adoption keys of its own.
-    facts: FactsProfile = FactsProfile()
+    # Detail facts only (no day totals): what its usage report counts, nothing else.
+    facts: FactProfile = FactProfile(detail_metrics=mapping.METRICS)
 
     def __init__(
         self,

@@ -24,6 +24,8 @@ TOKEN_FIELDS = {
     "cache_creation_tokens": "cache_write_tokens",
 }
 CENTS_E6_PER_DOLLAR = Decimal(100_000_000)
+# Every metric a fact of Toy AI may carry (its connector's ``FactProfile``).
+METRICS = frozenset({"requests", "cost_cents_e6", *TOKEN_FIELDS.values()})
 
 
 class MappingError(ValueError):
