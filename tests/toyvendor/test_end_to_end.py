@@ -209,9 +209,6 @@ async def test_a_toy_account_flows_through_every_reader_beside_a_cursor_account(
                                                                  exported.text))  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the unified API does not read usage facts yet (issue 12, 2)"
-)
 async def test_the_unified_usage_of_a_toy_account_shows_what_it_reports_and_hides_the_rest(
     database_url: str, data_dir: Path
 ) -> None:
@@ -227,8 +224,13 @@ async def test_the_unified_usage_of_a_toy_account_shows_what_it_reports_and_hide
         charged = sum(Decimal(next(c["amount"] for c in r["charges"] if c["type"] == "total"))
                       for r in rows)  # fmt: skip
         assert charged * CENTS_E6 == sum(f.cost_cents_e6 for f in facts)
-        # Toy AI reports no code metrics: the group is hidden, not zeros.
+        assert sum(r["usage"]["requests"]["total"] for r in rows) == sum(f.requests for f in facts)
+        # What Toy AI does not report is absent, not zeros: no code group, no request split,
+        # one charge type.
         assert all("code" not in r["usage"] for r in rows)
+        assert {tuple(r["usage"]["requests"]) for r in rows} == {("total",)}
+        assert {tuple(c["type"] for c in r["charges"]) for r in rows} == {("total",)}
+        assert {r["model"]["provider"] for r in rows if r["model"]} == {"toy"}
         cursor_rows = await _walk(s, USAGE, integrated_account_id=cursor_id, **PERIOD)
         assert {r["product"]["id"] for r in cursor_rows} == {"cursor"}
 
