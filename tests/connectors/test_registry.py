@@ -20,7 +20,7 @@ from unimeter.connectors.contract import (
     check_credentials,
 )
 from unimeter.connectors.cursor.connector import CursorConnector
-from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.facts import FactProfile
 from unimeter.connectors.registration import default_registry
 from unimeter.connectors.registry import ConnectorRegistry, UnknownIntegrationError
 from unimeter.connectors.simulators import SimulatorSpec
@@ -44,7 +44,7 @@ class Toy:
     admin_roles = frozenset({"admin"})
     analyses = frozenset({"seats"})
     simulator: SimulatorSpec | None = None
-    facts = FactsProfile()
+    facts = FactProfile()
 
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         return Validation(members=0)

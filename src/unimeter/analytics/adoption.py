@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from unimeter.connectors.facts import FactsProfile
 from unimeter.runtime import Runtime
 
 from . import adoption_repository as repo
@@ -24,6 +23,7 @@ from .coverage import Note, as_dicts
 from .repository import SeatHolder
 from .service import Scope
 from .teams import TeamMap
+from .vendors import AdoptionKeys
 
 # Cohort bounds as shares of the period's days (for 30 days: 1-5 light, 6-14 moderate).
 LIGHT_BELOW, HEAVY_FROM = 0.2, 0.5
@@ -50,7 +50,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def scorecard(
     people: list[Person], start: dt.date, end: dt.date,
-    labels: FactsProfile = vendors.CANONICAL,
+    labels: AdoptionKeys = vendors.CANONICAL,
 ) -> dict[str, Any]:  # fmt: skip
     """A metric no vendor reports sums to 0 over facts that leave it unknown: its ratios
     have no denominator and stay null."""
@@ -145,7 +145,7 @@ def _day_total_accounts(runtime: Runtime, scope: Scope) -> dict[str, list[str]]:
     return out
 
 
-def _unreported_notes(period: _Period, labels: FactsProfile) -> list[Note]:
+def _unreported_notes(period: _Period, labels: AdoptionKeys) -> list[Note]:
     """Accounts with usage in the period but no fact reporting completions, edits or
     requests by feature: their vendor does not report them, so they are unknown."""
     return [
@@ -194,7 +194,7 @@ async def adoption(
 
 
 def _change(
-    current: dict[str, Any], previous: dict[str, Any], labels: FactsProfile
+    current: dict[str, Any], previous: dict[str, Any], labels: AdoptionKeys
 ) -> dict[str, float | None]:
     """Current minus previous, for every number both periods have."""
     out: dict[str, float | None] = {}

@@ -85,14 +85,14 @@ async def member_emails(
 async def last_active_days(
     session: AsyncSession, account_ids: Sequence[str], as_of: dt.date
 ) -> list[LastActive]:
-    """The last day on or before ``as_of`` each person was active: the vendor marked the
-    day active (a fact's ``is_active``), or they have usage on it (a rollup of the detail
-    facts). Both name the person by email."""
+    """The last day on or before ``as_of`` each person was active: the vendor's day total
+    marks the day active, or they have usage on it (any detail fact, through their
+    rollups). Both name the person by email."""
     f = UsageFact
     marked = (
         select(f.account_id, null().label("member_id"), f.user_email, func.max(f.day))
-        .where(f.account_id.in_(account_ids), f.user_email != "", f.is_active.is_(True),
-               f.day <= as_of)
+        .where(f.account_id.in_(account_ids), f.is_day_total.is_(True), f.user_email != "",
+               f.is_active.is_(True), f.day <= as_of)
         .group_by(f.account_id, f.user_email)
     )  # fmt: skip
     r = UserDayRollup

@@ -1,33 +1,49 @@
 """What each vendor's connector declares about its usage facts, read in one place for the
-analyses (:class:`~unimeter.connectors.facts.FactsProfile`): which metrics come from its day
-totals, and the adoption scorecard's keys in its words.
+analyses (:class:`~unimeter.connectors.facts.FactProfile`): which metrics come from its day
+totals, and the adoption scorecard's keys in its words (its ``adoption.*`` labels).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.facts import FactProfile
 from unimeter.runtime import Runtime
 
-CANONICAL = FactsProfile()
+# Requests by feature, each with the neutral name of its key in the feature mix.
+FEATURES = (
+    ("agent_requests", "agent"), ("chat_requests", "chat"), ("edit_requests", "edit"),
+    ("inline_edit_requests", "inline_edit"), ("review_requests", "review"),
+)  # fmt: skip
 
 
-def profile(runtime: Runtime, integration: str) -> FactsProfile:
-    return runtime.connector(integration).facts
+@dataclass(frozen=True, slots=True)
+class AdoptionKeys:
+    """The scorecard's keys: completion acceptance, and the requests by feature the feature
+    mix adds up, each with its key."""
+
+    completion_acceptance: str
+    feature_mix: tuple[tuple[str, str], ...]
+
+
+def adoption_keys(p: FactProfile) -> AdoptionKeys:
+    mix = [(metric, p.label(f"adoption.features.{name}")) for metric, name in FEATURES]
+    return AdoptionKeys(
+        p.label("adoption.completion_acceptance") or "completion_acceptance",
+        tuple((metric, key) for metric, key in mix if key is not None),
+    )
+
+
+CANONICAL = adoption_keys(FactProfile())
 
 
 def day_total_metrics(runtime: Runtime, integration: str) -> frozenset[str]:
     """The metrics an unsplit answer reads from this vendor's day totals."""
-    return profile(runtime, integration).day_total_metrics
+    return runtime.connector(integration).facts.day_total_metrics
 
 
-def adoption_labels(runtime: Runtime, integrations: Iterable[str]) -> FactsProfile:
+def adoption_labels(runtime: Runtime, integrations: Iterable[str]) -> AdoptionKeys:
     """The adoption keys of the scope's vendors when they agree, else the canonical ones."""
-    found = {_keys(profile(runtime, i)) for i in set(integrations)}
+    found = {adoption_keys(runtime.connector(i).facts) for i in set(integrations)}
     return found.pop() if len(found) == 1 else CANONICAL
-
-
-def _keys(p: FactsProfile) -> FactsProfile:
-    # Compared on the keys alone: vendors with the same words share them.
-    return FactsProfile(completion_acceptance=p.completion_acceptance, feature_mix=p.feature_mix)

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from .facts import FactsProfile
+from .facts import FactProfile
 from .simulators import SimulatorSpec
 from .source import Source, StreamSpec
 
@@ -128,11 +128,10 @@ class Connector(Protocol):
     admin_roles: frozenset[str]
     # Which of :data:`ANALYSES` this vendor's data can feed.
     analyses: frozenset[str]
-    # The vendor's local simulator (``unimeter simulator``, ``unimeter demo``), or None.
+    # What its usage facts hold (detail and day-total metrics) and its records' field names.
+    facts: FactProfile
+    # The vendor's local simulator, or None.
     simulator: SimulatorSpec | None
-    # What readers must know of its usage facts: the metrics its day totals own, the
-    # adoption keys in its words (``FactsProfile()`` for a vendor with no day totals).
-    facts: FactsProfile
 
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         """One cheap call proving the credentials carry the access a sync needs.

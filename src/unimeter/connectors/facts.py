@@ -18,6 +18,7 @@ Two kinds of fact may describe the same member-day:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # The metric groups, each a tuple of integer metrics (money as cents x 10**6).
@@ -72,23 +73,48 @@ class UsageFactRecord:
         )  # fmt: skip
 
 
-# Requests by feature, each with its canonical key in the adoption scorecard's feature mix.
-FEATURE_MIX: tuple[tuple[str, str], ...] = (
-    ("agent_requests", "agent"), ("chat_requests", "chat"), ("edit_requests", "edit"),
-    ("inline_edit_requests", "inline_edit"), ("review_requests", "review"),
-)  # fmt: skip
+@dataclass(frozen=True)
+class FactProfile:
+    """What a connector's facts hold, declared once so readers need no vendor knowledge.
 
+    - ``detail_metrics``: the metrics its detail facts report (derived from events, or
+      reported per member, model and day);
+    - ``day_total_metrics``: the metrics its day totals report. Unsplit answers read these
+      from the day totals (the vendor's own aggregate wins over a sum of details);
+    - ``labels``: public names of fields for its accounts, by neutral path: of unified
+      records (``"requests.edit"``, ``"code.lines_removed"``, ``"activity.premium"``) and of
+      the adoption scorecard (``"adoption.completion_acceptance"``, ``"adoption.features.edit"``);
+      ``None`` hides a field (the metric stays for the analyses; a feature so labelled is left
+      out of the feature mix). Unlisted fields keep their neutral names, so a new vendor needs
+      no labels at all.
 
-@dataclass(frozen=True, slots=True)
-class FactsProfile:
-    """What readers must know of a connector's facts beyond the facts themselves (its
-    ``facts`` attribute; a connector without one has this default)."""
+    A metric in neither set is not reported: readers hide it (never a zero).
+    """
 
-    # Metrics an unsplit answer reads from the day totals rather than the detail facts
-    # (the two may overlap, see the module docstring).
+    detail_metrics: frozenset[str] = frozenset()
     day_total_metrics: frozenset[str] = frozenset()
-    # The adoption scorecard's keys, in the vendor's words where its customers know them:
-    # the key of completion acceptance, and the requests by feature the feature mix adds
-    # up, each with its key.
-    completion_acceptance: str = "completion_acceptance"
-    feature_mix: tuple[tuple[str, str], ...] = FEATURE_MIX
+    labels: Mapping[str, str | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = (self.detail_metrics | self.day_total_metrics) - set(METRICS)
+        if unknown:
+            raise ValueError(f"unknown usage fact metrics: {', '.join(sorted(unknown))}")
+
+    def reported(self, *, split: bool) -> frozenset[str]:
+        """The metrics a reader can show: split by model or surface, detail facts only."""
+        return self.detail_metrics if split else self.detail_metrics | self.day_total_metrics
+
+    def label(self, path: str) -> str | None:
+        """The public name of the field at ``path`` (``"requests.edit"``), None if hidden."""
+        return self.labels.get(path, path.rpartition(".")[2])
+
+
+# The metrics every detail fact derived from usage events holds (see the sync's rebuild).
+EVENT_DETAIL_METRICS = frozenset(
+    {
+        "requests", "requests_included", "requests_usage_based", "requests_api_key",
+        "requests_errored", "requests_premium", "input_tokens", "output_tokens",
+        "cache_read_tokens", "cache_write_tokens", "cost_cents_e6", "included_cents_e6",
+        "usage_based_cents_e6",
+    }
+)  # fmt: skip

@@ -53,7 +53,8 @@ class StreamSpec:
     # (its plan lacks it) while the rest of the run succeeds.
     required: bool = False
     # What the stream feeds, in neutral terms, so analyses can say what they lack:
-    # ``members``, ``daily_activity``, ``usage_events``, ``spend``, ``teams``, ``audit_log``.
+    # ``members``, ``daily_activity``, ``usage_events``, ``usage_facts`` (a connector's own
+    # UsageFactRecords), ``spend``, ``teams``, ``audit_log``.
     provides: str = ""
     # The key of the stream's raw payloads that holds the person's email, if any: the raw
     # export puts back an email the vendor blanked and the sync recovered.

@@ -5,18 +5,66 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from unimeter.connectors.contract import ModelInfo, Product
+from unimeter.connectors.facts import FactProfile
 from unimeter.db.models import IntegratedAccount, Member
 from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 
 from .repository import UsageQuery
 
-PRODUCT = {"id": "cursor", "name": "Cursor"}
 ModelDescriber = Callable[[str], tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """What the unified API needs of an account's connector."""
+
+    products: tuple[Product, ...]
+    facts: FactProfile
+    describe_model: Callable[[str], ModelInfo]
+    # Whether it keeps raw daily rows / raw events to pass through as ``remote_data``.
+    raw_daily: bool = False
+    raw_events: bool = False
+
+    def product(self, product_id: str) -> dict[str, Any]:
+        """The record's product: the row's, else the vendor's one product."""
+        if not product_id and self.products:
+            product_id = self.products[0].id
+        name = next((p.name for p in self.products if p.id == product_id), product_id)
+        return {"id": product_id, "name": name}
+
+
+# The fields of each usage group: (neutral name, canonical metric).
+REQUEST_FIELDS = (
+    ("total", "requests"), ("included", "requests_included"),
+    ("usage_based", "requests_usage_based"), ("api_key", "requests_api_key"),
+    ("errored", "requests_errored"), ("premium", "requests_premium"),
+    ("chat", "chat_requests"), ("agent", "agent_requests"), ("edit", "edit_requests"),
+    ("inline_edit", "inline_edit_requests"), ("review", "review_requests"),
+    ("completions_shown", "completions_shown"), ("completions_accepted", "completions_accepted"),
+)  # fmt: skip
+TOKEN_FIELDS = (
+    ("input", "input_tokens"), ("output", "output_tokens"),
+    ("cache_read", "cache_read_tokens"), ("cache_write", "cache_write_tokens"),
+)  # fmt: skip
+CODE_FIELDS = tuple(
+    (name, name)
+    for name in (
+        "lines_added", "lines_removed", "accepted_lines_added", "accepted_lines_removed",
+        "applies", "accepts", "rejects", "tool_actions_accepted", "tool_actions_rejected",
+    )
+)  # fmt: skip
+WORK_FIELDS = (("sessions", "sessions"), ("commits", "commits"), ("pull_requests", "pull_requests"))
+CHARGE_FIELDS = (
+    ("total", "cost_cents_e6"), ("included", "included_cents_e6"),
+    ("usage_based", "usage_based_cents_e6"),
+)  # fmt: skip
 
 
 def day_iso(day: dt.date) -> str:
@@ -42,37 +90,54 @@ def period_end(start: dt.date, q: UsageQuery) -> dt.date:
 
 
 def usage_id(
-    q: UsageQuery, start: dt.date, end: dt.date, user: str, model: str, surface: str
+    q: UsageQuery,
+    start: dt.date,
+    end: dt.date,
+    user: str,
+    model: str,
+    surface: str,
+    product: str = "",
 ) -> str:
+    """Stable over syncs: the grain key itself. The product is part of it only for a
+    vendor with several products, so ids of single-product vendors never changed."""
     key = [
-        q.granularity,
-        ",".join(q.dims),
-        start.isoformat(),
-        end.isoformat(),
-        user,
-        model,
-        surface,
-    ]
+        q.granularity, ",".join(q.dims), start.isoformat(), end.isoformat(), user, model, surface,
+    ]  # fmt: skip
+    if q.by_product:
+        key.append(product)
     return "usg_" + base64.urlsafe_b64encode(orjson.dumps(key)).rstrip(b"=").decode()
 
 
-def parse_usage_id(text: str) -> tuple[str, tuple[str, ...], dt.date, dt.date, str, str, str]:
+@dataclass(frozen=True, slots=True)
+class UsageKey:
+    granularity: str
+    dims: tuple[str, ...]
+    start: dt.date
+    end: dt.date
+    user: str
+    model: str
+    surface: str
+    product: str | None  # None: the id has no product (a single-product vendor's)
+
+
+def parse_usage_id(text: str) -> UsageKey:
     """The grain key inside a usage id; ``ValueError`` when it is not one of ours."""
     if not text.startswith("usg_"):
         raise ValueError("not a usage id")
     body = text[4:]
     try:
-        granularity, dims, start, end, user, model, surface = orjson.loads(
-            base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        )
+        key = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        if not isinstance(key, list) or len(key) not in (7, 8):
+            raise ValueError("not a usage id")
+        granularity, dims, start, end, user, model, surface, *product = key
         dimensions = tuple(d for d in str(dims).split(",") if d)
-        parsed = (
+        parsed = UsageKey(
             str(granularity), dimensions, dt.date.fromisoformat(start), dt.date.fromisoformat(end),
-            str(user), str(model), str(surface),
+            str(user), str(model), str(surface), str(product[0]) if product else None,
         )  # fmt: skip
     except (ValueError, TypeError) as exc:
         raise ValueError("not a usage id") from exc
-    if parsed[0] not in ("day", "week", "month", "total") or not set(dimensions) <= {
+    if parsed.granularity not in ("day", "week", "month", "total") or not set(dimensions) <= {
         "user",
         "model",
         "surface",
@@ -90,20 +155,22 @@ def usage_row(
     account: IntegratedAccount,
     members: dict[str, Member],
     describe: ModelDescriber,
+    vendor: Vendor,
 ) -> dict[str, Any]:
     start = _as_date(row.period)
     end = period_end(start, q)
+    product = row.product_key if q.by_product else ""
     record: dict[str, Any] = {
-        "id": usage_id(q, start, end, row.user_key, row.model_key, row.surface_key),
-        "product": PRODUCT,
+        "id": usage_id(q, start, end, row.user_key, row.model_key, row.surface_key, product),
+        "product": vendor.product(product),
         "organization": organization(account),
         "user": _user(row.user_key, members) if "user" in q.dims else None,
         "model": _model(row.model_key, describe) if "model" in q.dims else None,
         "surface": row.surface_key if "surface" in q.dims else None,
         "start_date": day_iso(start),
         "end_date": day_iso(end),
-        "usage": _metrics(row, q),
-        "charges": _charges(row),
+        "usage": _metrics(row, q, vendor.facts),
+        "charges": _charges(row, q, vendor.facts),
         "created_at": iso(account.last_synced_at),
         "updated_at": iso(account.last_synced_at),
     }
@@ -116,7 +183,7 @@ def _as_date(value: Any) -> dt.date:
 
 def _user(email: str, members: dict[str, Member]) -> dict[str, Any] | None:
     if not email:
-        return None  # events Cursor no longer attributes and we could not recover
+        return None  # usage of an API key, or that the vendor no longer attributes
     member = members.get(email)
     return {
         "id": member.remote_id if member else None,
@@ -131,66 +198,60 @@ def _model(model: str, describe: ModelDescriber) -> dict[str, Any]:
 
 
 def _int(row: Any, name: str) -> int:
-    return int(getattr(row, name) or 0)
+    return int(getattr(row, name, None) or 0)
 
 
-def _metrics(row: Any, q: UsageQuery) -> dict[str, Any]:
-    tokens = {
-        "input": _int(row, "input_tokens"),
-        "output": _int(row, "output_tokens"),
-        "cache_read": _int(row, "cache_read_tokens"),
-        "cache_write": _int(row, "cache_write_tokens"),
-    }
-    tokens["total"] = sum(tokens.values())
-    metrics: dict[str, Any] = {"tokens": tokens}
-    if not q.with_daily:
-        metrics["requests"] = {
-            "total": _int(row, "events"),
-            "included": _int(row, "included_events"),
-            "usage_based": _int(row, "usage_based_events"),
-            "api_key": _int(row, "api_key_events"),
-        }
-        return metrics
-    included, usage_based, api_key = (
-        _int(row, "included_requests"), _int(row, "usage_based_requests"), _int(row, "api_key_requests"),
-    )  # fmt: skip
-    metrics["requests"] = {
-        "total": included + usage_based + api_key,
-        "chat": _int(row, "chat_requests"),
-        "agent": _int(row, "agent_requests"),
-        "composer": _int(row, "composer_requests"),
-        "cmdk": _int(row, "cmdk_requests"),
-        "tab_shown": _int(row, "tabs_shown"),
-        "tab_accepted": _int(row, "tabs_accepted"),
-        "api_key": api_key,
-        "included": included,
-        "usage_based": usage_based,
-        "bugbot": _int(row, "bugbot_requests"),
-    }
-    metrics["code"] = {
-        name: _int(row, name)
-        for name in (
-            "lines_added", "lines_deleted", "accepted_lines_added", "accepted_lines_deleted",
-            "applies", "accepts", "rejects",
-        )
-    }  # fmt: skip
-    if q.granularity == "day" and "user" in q.dims:
-        metrics["activity"] = {
-            "is_active": _int(row, "active_days") > 0 or _int(row, "events") > 0,
-            "client_version": row.client_version,
-            "max_mode": _int(row, "max_mode_events") > 0,
-        }
+def _group(
+    row: Any, q: UsageQuery, facts: FactProfile, group: str, fields: tuple[tuple[str, str], ...]
+) -> dict[str, int] | None:
+    """A usage group with the fields this vendor reports at this grain (a reported metric
+    with no usage is 0); None when it reports none of them (the group is left out)."""
+    known = set(q.metrics)
+    out: dict[str, int] = {}
+    for name, metric in fields:
+        label = facts.label(f"{group}.{name}")
+        if metric in known and label is not None:
+            out[label] = _int(row, metric)
+    return out or None
+
+
+def _metrics(row: Any, q: UsageQuery, facts: FactProfile) -> dict[str, Any]:
+    metrics: dict[str, Any] = {}
+    tokens = _group(row, q, facts, "tokens", TOKEN_FIELDS)
+    if tokens is not None:
+        tokens[facts.label("tokens.total") or "total"] = sum(tokens.values())
+        metrics["tokens"] = tokens
+    for group, fields in (
+        ("requests", REQUEST_FIELDS),
+        ("code", CODE_FIELDS),
+        ("work", WORK_FIELDS),
+    ):
+        values = _group(row, q, facts, group, fields)
+        if values is not None:
+            metrics[group] = values
+    if q.with_day_totals and q.granularity == "day" and "user" in q.dims:
+        metrics["activity"] = _activity(row, q, facts)
     return metrics
 
 
-def _charges(row: Any) -> list[dict[str, Any]]:
+def _activity(row: Any, q: UsageQuery, facts: FactProfile) -> dict[str, Any]:
+    activity: dict[str, Any] = {
+        # Active by the vendor's word, or because its detail facts show usage that day.
+        "is_active": _int(row, "active_days") > 0 or _int(row, "detail_used") > 0,
+        "client_version": row.client_version,
+    }
+    premium = facts.label("activity.premium")
+    if "requests_premium" in q.metrics and premium is not None:
+        activity[premium] = _int(row, "requests_premium") > 0
+    return activity
+
+
+def _charges(row: Any, q: UsageQuery, facts: FactProfile) -> list[dict[str, Any]]:
+    known = set(q.metrics)
     return [
-        {"type": kind, "amount": dollars(_int(row, column)), "currency": "USD"}
-        for kind, column in (
-            ("total", "charged_cents_e6"),
-            ("included", "included_cents_e6"),
-            ("usage_based", "usage_based_cents_e6"),
-        )
+        {"type": label, "amount": dollars(_int(row, metric)), "currency": "USD"}
+        for kind, metric in CHARGE_FIELDS
+        if metric in known and (label := facts.label(f"charges.{kind}")) is not None
     ]
 
 

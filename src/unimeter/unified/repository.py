@@ -1,7 +1,10 @@
-"""SQL of the unified API: users, and usage grouped from rollups and daily usage.
+"""SQL of the unified API: users, and usage grouped from the usage facts.
 
 Usage rows are grouped in SQL and paged by keyset over their natural key
-``(period, user, model, surface)``, which a sync never rewrites. The only dialect
+``(period, user, model, surface[, product])``, which a sync never rewrites. Split by model
+or surface, a row sums detail facts only; unsplit, each metric comes from the day totals
+when the connector lists it among its day-total metrics, and from the detail facts
+otherwise (the two may overlap: see :mod:`unimeter.connectors.facts`). The only dialect
 differences (week and month buckets) live in :func:`unimeter.db.periods.period_expression`.
 """
 
@@ -12,18 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import (
-    Integer,
-    cast,
-    func,
-    literal,
-    or_,
-    select,
-    tuple_,
-    union_all,
-)
+from sqlalchemy import and_, case, func, literal, null, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.facts import METRICS
 from unimeter.db import keyset
 from unimeter.db.models import (
     DailyUsage,
@@ -37,26 +32,7 @@ from unimeter.db.periods import period_expression
 from unimeter.kit.cursors import Position
 
 DIMENSIONS = ("user", "model", "surface")
-
-# Metric columns of the union: (name, daily-usage expression, rollup expression).
-_DAILY_METRICS = (
-    "chat_requests", "agent_requests", "composer_requests", "cmdk_requests", "tabs_shown",
-    "tabs_accepted", "included_requests", "usage_based_requests", "api_key_requests",
-    "bugbot_requests", "lines_added", "lines_deleted", "accepted_lines_added",
-    "accepted_lines_deleted", "applies", "accepts", "rejects",
-)  # fmt: skip
-_ROLLUP_METRICS = (
-    "events", "included_events", "usage_based_events", "api_key_events", "errored_events",
-    "max_mode_events", "input_tokens", "output_tokens", "cache_read_tokens",
-    "cache_write_tokens", "charged_cents_e6", "included_cents_e6", "usage_based_cents_e6",
-)  # fmt: skip
-# The detail fact column behind each of them.
-_FACT_COLUMNS = (
-    "requests", "requests_included", "requests_usage_based", "requests_api_key",
-    "requests_errored", "requests_premium", "input_tokens", "output_tokens",
-    "cache_read_tokens", "cache_write_tokens", "cost_cents_e6", "included_cents_e6",
-    "usage_based_cents_e6",
-)  # fmt: skip
+_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,99 +48,116 @@ class UsageQuery:
     include_inactive: bool = False
     # When set, only these (day, user) pairs (the default grain's keyset page).
     keys: tuple[tuple[dt.date, str], ...] | None = None
+    # The metrics the account's connector reports in its detail facts and in its day totals.
+    detail_metrics: frozenset[str] = frozenset(METRICS)
+    day_total_metrics: frozenset[str] = frozenset()
+    # Rows split by product too (a vendor with several products), optionally only these.
+    by_product: bool = False
+    products: tuple[str, ...] | None = None
 
     @property
-    def with_daily(self) -> bool:
-        """Daily usage (per user and day) can join in unless rows split by model or surface."""
+    def with_day_totals(self) -> bool:
+        """Day totals (per user and day) join in unless rows split by model or surface."""
         return "model" not in self.dims and "surface" not in self.dims
 
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics a row of this query can know, in canonical order."""
+        known = self.detail_metrics | (self.day_total_metrics if self.with_day_totals else set())
+        return tuple(m for m in METRICS if m in known)
 
-def _filters(
-    table: Any, user_col: Any, q: UsageQuery, model_col: Any | None, surface_col: Any | None
-) -> list[Any]:
+
+def _filters(q: UsageQuery) -> list[Any]:
+    f = UsageFact
     if q.keys is not None:
         # Only the page's days, so the (account, day, ...) index narrows the scan (given two
         # ranges on one column SQLite may pick the wider); the pairs then keep exactly the keys.
         days = [day for day, _ in q.keys]
-        where = [table.account_id == q.account_id, table.day >= min(days), table.day <= max(days)]
-        where.append(tuple_(table.day, user_col).in_(list(q.keys)))
+        where = [f.account_id == q.account_id, f.day >= min(days), f.day <= max(days)]
+        where.append(tuple_(f.day, f.user_email).in_(list(q.keys)))
     else:
-        where = [table.account_id == q.account_id, table.day >= q.start, table.day < q.end]
+        where = [f.account_id == q.account_id, f.day >= q.start, f.day < q.end]
     if q.emails is not None:
-        where.append(user_col.in_(q.emails))
-    if q.models is not None and model_col is not None:
-        where.append(model_col.in_(q.models))
-    if q.surfaces is not None and surface_col is not None:
-        where.append(surface_col.in_(q.surfaces))
+        where.append(f.user_email.in_(q.emails))
+    if q.models is not None:
+        where.append(f.model.in_(q.models))
+    if q.surfaces is not None:
+        where.append(f.surface.in_(q.surfaces))
+    if q.products is not None:
+        where.append(f.product.in_(q.products))
+    if not q.with_day_totals or q.models is not None or q.surfaces is not None:
+        # Day totals have neither model nor surface.
+        where.append(f.is_day_total.is_(False))
     return where
 
 
-def _rollup_part(dialect: str, q: UsageQuery) -> Any:
-    r = UsageFact
-    columns: list[Any] = [period_expression(dialect, r.day, q.granularity, q.start).label("period")]
-    columns += _dim_columns(q, r.user_email, r.model, r.surface)
-    columns += [literal(0).label(name) for name in _DAILY_METRICS]
-    columns += [literal(0).label("active_days"), literal(None).label("client_version")]
-    columns += [
-        func.coalesce(getattr(r, column), 0).label(name)
-        for name, column in zip(_ROLLUP_METRICS, _FACT_COLUMNS, strict=True)
-    ]
-    where = _filters(r, r.user_email, q, r.model, r.surface)
-    return select(*columns).where(*where, r.is_day_total.is_(False))
+def _positive(column: Any) -> Any:
+    return func.coalesce(column, 0) > 0
 
 
-def _daily_part(dialect: str, q: UsageQuery) -> Any:
-    d = DailyUsage
-    columns: list[Any] = [period_expression(dialect, d.day, q.granularity, q.start).label("period")]
-    columns += _dim_columns(q, d.email, literal(""), literal(""))
-    columns += [getattr(d, name).label(name) for name in _DAILY_METRICS]
-    columns += [
-        cast(d.is_active, Integer).label("active_days"),
-        d.client_version.label("client_version"),
-    ]
-    columns += [literal(0).label(name) for name in _ROLLUP_METRICS]
-    where = _filters(d, d.email, q, None, None)
-    if q.models is not None or q.surfaces is not None:
-        where.append(literal(False))  # daily rows have neither model nor surface
-    return select(*columns).where(*where)
+def _used_in_detail() -> Any:
+    """A detail fact that records usage: requests, tokens or money."""
+    f = UsageFact
+    return and_(
+        f.is_day_total.is_(False),
+        or_(_positive(f.requests), _positive(f.cost_cents_e6),
+            *[_positive(getattr(f, name)) for name in _TOKENS]),
+    )  # fmt: skip
 
 
-def _dim_columns(q: UsageQuery, user: Any, model: Any, surface: Any) -> list[Any]:
-    return [
-        (user if "user" in q.dims else literal("")).label("user_key"),
-        (model if "model" in q.dims else literal("")).label("model_key"),
-        (surface if "surface" in q.dims else literal("")).label("surface_key"),
-    ]
+def _used_in_totals() -> Any:
+    f = UsageFact
+    return and_(f.is_day_total.is_(True), _positive(f.requests))
+
+
+def _counts_as_active() -> Any:
+    """Whether a fact makes its row active (a row of none is inactive and left out)."""
+    return or_(UsageFact.is_active.is_(True), _used_in_detail(), _used_in_totals())
+
+
+def _metric(q: UsageQuery, name: str) -> Any:
+    column = getattr(UsageFact, name)
+    if not q.with_day_totals:
+        return func.sum(column)
+    from_totals = name in q.day_total_metrics
+    return func.sum(case((UsageFact.is_day_total.is_(from_totals), column), else_=null()))
+
+
+def _count_if(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
 
 
 def grouped_usage(dialect: str, q: UsageQuery) -> Any:
-    """One row per (period, user, model, surface) with every metric summed."""
-    parts = [_rollup_part(dialect, q)]
-    if q.with_daily:
-        parts.append(_daily_part(dialect, q))
-    union = union_all(*parts).subquery("u")
-    keys = [union.c.period, union.c.user_key, union.c.model_key, union.c.surface_key]
-    metrics = [func.sum(union.c[name]).label(name) for name in (*_DAILY_METRICS, *_ROLLUP_METRICS)]
-    stmt = select(
-        *keys,
-        *metrics,
-        func.sum(union.c.active_days).label("active_days"),
-        func.max(union.c.client_version).label("client_version"),
-    ).group_by(*keys)
-    if not q.include_inactive:
-        stmt = stmt.having(
-            or_(
-                func.sum(union.c.active_days) > 0,
-                func.sum(union.c.events) > 0,
-                func.sum(
-                    union.c.included_requests
-                    + union.c.usage_based_requests
-                    + union.c.api_key_requests
-                )
-                > 0,
-            )
+    """One row per (period, user, model, surface[, product]) with every metric summed."""
+    f = UsageFact
+    keys = [
+        period_expression(dialect, f.day, q.granularity, q.start).label("period"),
+        (f.user_email if "user" in q.dims else literal("")).label("user_key"),
+        (f.model if "model" in q.dims else literal("")).label("model_key"),
+        (f.surface if "surface" in q.dims else literal("")).label("surface_key"),
+        (f.product if q.by_product else literal("")).label("product_key"),
+    ]
+    stmt = (
+        select(
+            *keys,
+            *[_metric(q, name).label(name) for name in q.metrics],
+            _count_if(f.is_active.is_(True)).label("active_days"),
+            _count_if(_used_in_detail()).label("detail_used"),
+            _count_if(_used_in_totals()).label("totals_used"),
+            func.max(f.client_version).label("client_version"),
         )
+        .where(*_filters(q))
+        .group_by(*keys)
+    )
+    if not q.include_inactive:
+        stmt = stmt.having(_count_if(_counts_as_active()) > 0)
     return stmt.subquery("g")
+
+
+def key_columns(q: UsageQuery, g: Any) -> list[Any]:
+    """The natural key of a grouped row, in keyset order."""
+    columns = [g.c.period, g.c.user_key, g.c.model_key, g.c.surface_key]
+    return [*columns, g.c.product_key] if q.by_product else columns
 
 
 async def usage_page(
@@ -182,9 +175,8 @@ async def usage_page(
         # Nothing before the cursor's period can follow it: let the inner scan skip it.
         q = _from_period(q, position.key[0])
     g = grouped_usage(dialect, q)
-    columns = [g.c.period, g.c.user_key, g.c.model_key, g.c.surface_key]
     key_position = _typed_position(position, dialect)
-    stmt = keyset.apply(select(g), columns, key_position, limit)
+    stmt = keyset.apply(select(g), key_columns(q, g), key_position, limit)
     rows: Sequence[Any] = (await session.execute(stmt)).all()
     return rows
 
@@ -199,34 +191,24 @@ def _from_period(q: UsageQuery, period_iso: str) -> UsageQuery:
 async def _user_day_keys(
     session: AsyncSession, q: UsageQuery, position: Position | None, limit: int
 ) -> list[tuple[dt.date, str]]:
-    """The (day, user) keys of one page, from two index-ordered scans that stop early."""
+    """The (day, user) keys of one page, from one index-ordered scan that stops early."""
     backwards = position is not None and position.direction == "prev"
-    after = None if position is None else (dt.date.fromisoformat(position.key[0]), position.key[1])
-    d, r = DailyUsage, UsageFact
-    daily = select(d.day, d.email).where(*_filters(d, d.email, q, None, None))
+    f = UsageFact
+    stmt = select(f.day, f.user_email).where(*_filters(q)).distinct()
     if not q.include_inactive:
-        requests = d.included_requests + d.usage_based_requests + d.api_key_requests
-        daily = daily.where(or_(d.is_active.is_(True), requests > 0))
-    if q.models is not None or q.surfaces is not None:
-        daily = daily.where(literal(False))
-    rollups = (
-        select(r.day, r.user_email)
-        .where(*_filters(r, r.user_email, q, r.model, r.surface), r.is_day_total.is_(False))
-        .distinct()
-    )
-    keys: set[tuple[dt.date, str]] = set()
-    for stmt, columns in ((daily, (d.day, d.email)), (rollups, (r.day, r.user_email))):
-        if after is not None:
-            bound = (
-                tuple_(*columns) < tuple_(*after)
-                if backwards
-                else tuple_(*columns) > tuple_(*after)
-            )
-            stmt = stmt.where(bound)
-        order = [c.desc() for c in columns] if backwards else list(columns)
-        rows = await session.execute(stmt.order_by(*order).limit(limit + 1))
-        keys.update((_day_of(day), email) for day, email in rows.all())
-    return sorted(keys, reverse=backwards)[: limit + 1]
+        stmt = stmt.where(_counts_as_active())
+    if position is not None and position.key:
+        after = (dt.date.fromisoformat(position.key[0]), position.key[1])
+        pair = tuple_(f.day, f.user_email)
+        # With products in the key, the cursor's (day, user) may have rows left to read.
+        inclusive = q.by_product
+        if backwards:
+            stmt = stmt.where(pair <= tuple_(*after) if inclusive else pair < tuple_(*after))
+        else:
+            stmt = stmt.where(pair >= tuple_(*after) if inclusive else pair > tuple_(*after))
+    order = [f.day.desc(), f.user_email.desc()] if backwards else [f.day, f.user_email]
+    rows = await session.execute(stmt.order_by(*order).limit(limit + 1))
+    return [(_day_of(day), email) for day, email in rows.all()]
 
 
 def _day_of(value: Any) -> dt.date:
@@ -290,22 +272,25 @@ async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence
 async def last_active(
     session: AsyncSession, account_id: str, member_ids: Sequence[int]
 ) -> dict[int, int]:
-    """Latest activity per member: their newest event, or else their newest active day.
+    """Latest activity per member: their newest event, or else the newest day their usage
+    facts show activity on.
 
-    One correlated MAX per member lets the (account, member, time) index answer each with a
-    single probe; a GROUP BY over the members would read all their events.
+    The event's time is to the millisecond, where facts only know the day; a vendor without
+    events has days only. One correlated MAX per member lets an (account, member or email,
+    time) index answer each with a single probe; a GROUP BY would read all their rows.
     """
     if not member_ids:
         return {}
-    e, d = UsageEvent, DailyUsage
+    e, f = UsageEvent, UsageFact
     newest_event = (
         select(func.max(e.timestamp_ms))
         .where(e.account_id == Member.account_id, e.member_id == Member.id)
         .scalar_subquery()
     )
     newest_day = (
-        select(func.max(d.day))
-        .where(d.account_id == Member.account_id, d.member_id == Member.id, d.is_active.is_(True))
+        select(func.max(f.day))
+        .where(f.account_id == Member.account_id, f.user_email == Member.email)
+        .where(or_(f.is_active.is_(True), _used_in_detail()))
         .scalar_subquery()
     )
     rows = await session.execute(

@@ -222,7 +222,7 @@ async def list_usage(
         start, end = service.date_range(params, _today(runtime), max_days=max_days)
     except service.UsageParamsError as exc:
         raise bad_request(str(exc)) from exc
-    streams = frozenset({"members", "daily_usage", "usage_events"})
+    streams = service.usage_streams(runtime, account)
     async with _reader(runtime, account, mode, streams, start, end) as session:
         try:
             listing = await service.list_usage(

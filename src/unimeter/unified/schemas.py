@@ -40,34 +40,49 @@ class ModelRef(_Open):
     )
 
 
+# Usage groups. Field names are neutral; a vendor may publish some under the names its own
+# product uses (declared by its connector's fact profile), and hides what it does not report:
+# a group or field a vendor does not report is absent, never zero.
+
+
 class Requests(_Open):
     total: int | None = None
+    included: int | None = Field(None, description="Inside the plan")
+    usage_based: int | None = Field(None, description="Billed beyond the plan")
+    api_key: int | None = Field(None, description="On the customer's own API key")
+    errored: int | None = None
+    premium: int | None = Field(None, description="On a premium (costlier) mode")
     chat: int | None = None
     agent: int | None = None
-    composer: int | None = None
-    cmdk: int | None = None
-    tab_shown: int | None = None
-    tab_accepted: int | None = None
-    api_key: int | None = None
-    included: int | None = None
-    usage_based: int | None = None
-    bugbot: int | None = None
+    edit: int | None = Field(None, description="Multi-file edits")
+    inline_edit: int | None = None
+    review: int | None = Field(None, description="Code reviews")
+    completions_shown: int | None = None
+    completions_accepted: int | None = None
 
 
 class Activity(_Open):
     is_active: bool | None = None
     client_version: str | None = None
-    max_mode: bool | None = None
+    premium: bool | None = Field(None, description="Used a premium mode that day")
 
 
 class Code(_Open):
     lines_added: int | None = None
-    lines_deleted: int | None = None
+    lines_removed: int | None = None
     accepted_lines_added: int | None = None
-    accepted_lines_deleted: int | None = None
+    accepted_lines_removed: int | None = None
     applies: int | None = None
     accepts: int | None = None
     rejects: int | None = None
+    tool_actions_accepted: int | None = None
+    tool_actions_rejected: int | None = None
+
+
+class Work(_Open):
+    sessions: int | None = None
+    commits: int | None = None
+    pull_requests: int | None = None
 
 
 class Tokens(_Open):
@@ -82,6 +97,7 @@ class UsageMetrics(_Open):
     requests: Requests | None = None
     activity: Activity | None = None
     code: Code | None = None
+    work: Work | None = None
     tokens: Tokens | None = None
 
 

@@ -115,6 +115,28 @@ def _dims(params: UsageParams) -> tuple[str, ...]:
     return tuple(d for d in DIMENSIONS if d in params.group_by)
 
 
+# What the streams that usage records come from provide (see ``StreamSpec.provides``).
+USAGE_FEEDS = frozenset({"members", "daily_activity", "usage_events", "usage_facts"})
+
+
+def usage_streams(runtime: Runtime, account: IntegratedAccount) -> frozenset[str]:
+    """The streams a live read of usage syncs: members and whatever feeds the facts."""
+    connector = runtime.registry.get(account.integration)
+    return frozenset(s.name for s in connector.streams if s.provides in USAGE_FEEDS)
+
+
+def vendor_of(runtime: Runtime, account: IntegratedAccount) -> render.Vendor:
+    connector = runtime.registry.get(account.integration)
+    provides = {spec.provides for spec in connector.streams}
+    return render.Vendor(
+        products=connector.products,
+        facts=connector.facts,
+        describe_model=connector.describe_model,
+        raw_daily="daily_activity" in provides,
+        raw_events="usage_events" in provides,
+    )
+
+
 async def build_query(
     session: AsyncSession,
     account: IntegratedAccount,
@@ -122,6 +144,7 @@ async def build_query(
     today: dt.date,
     *,
     max_days: int,
+    vendor: render.Vendor,
 ) -> UsageQuery:
     start, end = date_range(params, today, max_days=max_days)
     emails: list[str] | None = None
@@ -139,12 +162,22 @@ async def build_query(
         models=params.model_ids or None,
         surfaces=params.surfaces or None,
         include_inactive=params.include_inactive,
+        **_profile(vendor),
     )
+
+
+def _profile(vendor: render.Vendor) -> dict[str, Any]:
+    return {
+        "detail_metrics": vendor.facts.detail_metrics,
+        "day_total_metrics": vendor.facts.day_total_metrics,
+        "by_product": len(vendor.products) > 1,
+    }
 
 
 def _row_key(row: Any) -> list[Any]:
     period = row.period if isinstance(row.period, str) else row.period.isoformat()
-    return [period[:10], row.user_key, row.model_key, row.surface_key]
+    key = [period[:10], row.user_key, row.model_key, row.surface_key]
+    return key if row.product_key is None else [*key, row.product_key]
 
 
 async def list_usage(
@@ -158,10 +191,11 @@ async def list_usage(
     today: dt.date,
     max_days: int = MAX_STORED_DAYS,
 ) -> Listing:
-    q = await build_query(session, account, params, today, max_days=max_days)
+    vendor = vendor_of(runtime, account)
+    q = await build_query(session, account, params, today, max_days=max_days, vendor=vendor)
     rows = await repository.usage_page(session, q, position, limit)
-    page = slice_page(rows, limit, position, _row_key)
-    records = await _render(runtime, session, account, q, params, list(page.items))
+    page = slice_page(rows, limit, position, lambda row: _row_key(_keyed(row, q)))
+    records = await _render(session, account, q, params, list(page.items), vendor)
     return Listing(records=records, page=page)
 
 
@@ -173,46 +207,69 @@ async def get_usage(
     params: UsageParams,
 ) -> dict[str, Any] | None:
     try:
-        granularity, dims, start, end, user, model, surface = render.parse_usage_id(usage_id)
+        key = render.parse_usage_id(usage_id)
     except ValueError:
         return None
+    vendor = vendor_of(runtime, account)
+    profile = _profile(vendor)
+    if (key.product is not None) != profile["by_product"]:
+        return None
+    dims = key.dims
     q = UsageQuery(
-        account_id=account.id, start=start, end=end, dims=dims, granularity=granularity,
-        emails=(user,) if "user" in dims else None, models=(model,) if "model" in dims else None,
-        surfaces=(surface,) if "surface" in dims else None, include_inactive=True,
+        account_id=account.id, start=key.start, end=key.end, dims=dims,
+        granularity=key.granularity, emails=(key.user,) if "user" in dims else None,
+        models=(key.model,) if "model" in dims else None,
+        surfaces=(key.surface,) if "surface" in dims else None, include_inactive=True,
+        products=(key.product,) if key.product is not None else None, **profile,
     )  # fmt: skip
     rows = list(await repository.usage_page(session, q, None, 2))
-    if granularity != "total":
-        rows = [r for r in rows if _row_key(r)[0] == start.isoformat()]
+    if key.granularity != "total":
+        rows = [r for r in rows if _row_key(_keyed(r, q))[0] == key.start.isoformat()]
     if len(rows) != 1:
         return None
-    [record] = await _render(runtime, session, account, q, params, rows, single=True)
+    [record] = await _render(session, account, q, params, rows, vendor)
     return record
 
 
+@dataclass(frozen=True, slots=True)
+class _Key:
+    period: Any
+    user_key: str
+    model_key: str
+    surface_key: str
+    product_key: str | None
+
+
+def _keyed(row: Any, q: UsageQuery) -> _Key:
+    """A row's natural key (with its product only when rows split by product)."""
+    product = row.product_key if q.by_product else None
+    return _Key(row.period, row.user_key, row.model_key, row.surface_key, product)
+
+
 async def _render(
-    runtime: Runtime,
     session: AsyncSession,
     account: IntegratedAccount,
     q: UsageQuery,
     params: UsageParams,
     rows: list[Any],
-    *,
-    single: bool = False,
+    vendor: render.Vendor,
 ) -> list[dict[str, Any]]:
     emails = sorted({r.user_key for r in rows if r.user_key})
     members = await repository.members_by_email(session, account.id, emails)
-    connector = runtime.registry.get(account.integration)
 
     def describe(model: str) -> tuple[str, str]:
-        info = connector.describe_model(model)
+        info = vendor.describe_model(model)
         return info.id, info.provider
 
-    records = [render.usage_row(r, q, account, members, describe) for r in rows]
+    records = [render.usage_row(r, q, account, members, describe, vendor) for r in rows]
     wants_sources = params.include_remote_data or params.response_format == "raw"
-    maps_one_to_one = q.with_daily and q.granularity == "day" and "user" in q.dims
-    if maps_one_to_one or wants_sources:
-        await _attach_sources(session, q, rows, records, maps_one_to_one, wants_sources)
+    # The vendor's raw rows behind each record, passed through as they were received.
+    maps_one_to_one = (
+        vendor.raw_daily and q.with_day_totals and q.granularity == "day" and "user" in q.dims
+    )
+    wants_events = wants_sources and vendor.raw_events
+    if maps_one_to_one or wants_events:
+        await _attach_sources(session, q, rows, records, maps_one_to_one, wants_events)
     if params.response_format == "raw":
         return [r.get("remote_data") or {} for r in records]
     return [render.drop_fields(r, list(params.exclude_fields)) for r in records]

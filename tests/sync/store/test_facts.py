@@ -4,18 +4,14 @@ events and daily usage they derive from."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, func, select
 
+from tests.support.report_only import ReportOnlySource
 from tests.support.world import world
 from unimeter.connectors.facts import METRICS, UsageFactRecord
-from unimeter.connectors.records import MemberRecord
-from unimeter.connectors.source import Record, StreamSpec, Window
-from unimeter.connectors.windows import DAY_MS
 from unimeter.db.models import (
     DailyUsage,
     RollupDirtyDay,
@@ -110,56 +106,6 @@ async def test_facts_with_one_key_in_a_batch_are_summed(database_url: str, data_
 
 
 # -- a vendor without events -------------------------------------------------------------------
-
-
-@dataclass
-class _Counters:
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    errors: int = 0
-    waited_seconds: float = 0.0
-    backoff_seconds: float = 0.0
-
-
-@dataclass
-class ReportOnlySource:
-    """A vendor that reports members and per (member, model, day) aggregates, no events."""
-
-    facts: list[UsageFactRecord]
-    streams: tuple[StreamSpec, ...] = (
-        StreamSpec("members", windowed=False, required=True, provides="members"),
-        StreamSpec("usage_report", windowed=True, provides="usage_facts"),
-    )
-    counters_: dict[str, _Counters] = field(default_factory=dict)
-
-    async def probe_floor(self, now_ms: int, max_days: int) -> int | None:
-        oldest = min(f.day for f in self.facts)
-        return (
-            int(dt.datetime(oldest.year, oldest.month, oldest.day, tzinfo=dt.UTC).timestamp())
-            * 1000
-        )
-
-    def fetch(self, stream: str, window: Window | None) -> AsyncIterator[list[Record]]:
-        return self._members() if stream == "members" else self._report(window)
-
-    async def _members(self) -> AsyncIterator[list[Record]]:
-        emails = sorted({f.user_email for f in self.facts if f.user_email})
-        yield [
-            MemberRecord(remote_id=e, email=e, name=None, role=None, is_removed=False)
-            for e in emails
-        ]
-
-    async def _report(self, window: Window | None) -> AsyncIterator[list[Record]]:
-        assert window is not None
-        start, end = window.start_ms // DAY_MS, window.end_ms // DAY_MS
-        chosen: list[Record] = [
-            f for f in self.facts if start <= (f.day - dt.date(1970, 1, 1)).days <= end
-        ]
-        yield chosen
-
-    def counters(self, stream: str) -> _Counters:
-        return self.counters_.setdefault(stream, _Counters())
 
 
 def _report_facts() -> list[UsageFactRecord]:

@@ -23,7 +23,7 @@ from unimeter.connectors.contract import (
     Validation,
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
-from unimeter.connectors.facts import FactsProfile
+from unimeter.connectors.facts import FactProfile
 from unimeter.connectors.simulators import DemoWorld, SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
@@ -31,7 +31,7 @@ from . import mapping
 from .budget import RateBudget
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
-from .facts_profile import PROFILE
+from .facts import FACTS
 from .retry import RetryPolicy
 from .source import STREAMS, CursorSource
 
@@ -56,7 +56,7 @@ class CursorConnector:
     slug: str = INTEGRATION
     display_name: str = "Cursor"
     workspace_term: str = "team"
-    products: tuple[Product, ...] = (Product("cursor", "Cursor"),)
+    products: tuple[Product, ...] = (Product(mapping.PRODUCT_ID, "Cursor"),)
     credential_fields: tuple[CredentialField, ...] = (
         CredentialField(
             name=API_KEY,
@@ -65,8 +65,6 @@ class CursorConnector:
             min_length=8,
         ),
     )
-    # What readers must know of its usage facts (day totals, the adoption keys).
-    facts: FactsProfile = PROFILE
     default_base_url: str = DEFAULT_BASE_URL
     # The API families the proxy may reach (Admin, Analytics, settings, Cloud Agents).
     proxy_prefixes: tuple[str, ...] = ("/teams/", "/analytics/", "/settings/", "/v0/", "/v1/")
@@ -76,6 +74,8 @@ class CursorConnector:
     streams: tuple[StreamSpec, ...] = STREAMS
     # Members, daily activity, events, spend, billing groups and the audit log feed them all.
     analyses: frozenset[str] = ANALYSES
+    # What its usage facts hold, and its records' field names (see facts.py).
+    facts: FactProfile = FACTS
     simulator: SimulatorSpec | None = SimulatorSpec(command=_simulator_command, demo=_demo_world)
 
     def __init__(
