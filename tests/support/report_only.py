@@ -16,11 +16,11 @@ from unimeter.connectors.contract import (
     Product,
     ProxyRequest,
     ProxyResponse,
-    SimulatorSpec,
     Validation,
 )
 from unimeter.connectors.facts import FactProfile, UsageFactRecord
 from unimeter.connectors.records import MemberRecord
+from unimeter.connectors.simulators import SimulatorSpec
 from unimeter.connectors.source import Record, Source, StreamSpec, Window
 from unimeter.connectors.windows import DAY_MS
 

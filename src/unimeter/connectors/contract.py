@@ -130,7 +130,7 @@ class Connector(Protocol):
     analyses: frozenset[str]
     # What its usage facts hold (detail and day-total metrics) and its records' field names.
     facts: FactProfile
-    # The vendor's local simulator (``unimeter simulator``, ``unimeter demo``), or None.
+    # The vendor's local simulator, or None.
     simulator: SimulatorSpec | None
 
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:

@@ -49,7 +49,7 @@ class SyncRunOut(BaseModel):
     errors: int
     waited_seconds: float
     wait_reason: str | None = Field(
-        description="Why the run waited, when it did: Cursor's rate limit (429 with "
+        description="Why the run waited, when it did: the vendor's rate limit (429 with "
         "Retry-After), retries after errors, or pacing under the client-side rate budget"
     )
     error: str | None
@@ -102,14 +102,14 @@ def wait_reason(run: SyncRun, streams: dict[str, StreamStatsOut]) -> str | None:
     reasons = []
     if run.rate_limited:
         reasons.append(
-            f"Cursor answered 429 (rate limited) {run.rate_limited} times; waited "
+            f"the vendor answered 429 (rate limited) {run.rate_limited} times; waited "
             f"{backoff:.1f}s as its Retry-After asked, then resumed"
         )
     elif backoff >= NOTABLE_WAIT_SECONDS:
         reasons.append(f"retried {run.retries} failed requests after {backoff:.1f}s of backoff")
     if paced >= NOTABLE_WAIT_SECONDS:
         reasons.append(
-            f"paced {paced:.1f}s by the client-side rate budget to stay within Cursor's limits"
+            f"paced {paced:.1f}s by the client-side rate budget to stay within the vendor's limits"
         )
     return "; ".join(reasons) or None
 

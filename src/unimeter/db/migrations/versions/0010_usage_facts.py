@@ -327,12 +327,14 @@ def downgrade() -> None:
     # The event-derived detail facts go back (their token fees and request units, which no
     # reader used, are lost); the day totals stay in daily_usage, where they came from.
     columns = ", ".join(column for column, _ in _FROM_ROLLUPS)
-    metrics = ", ".join(f"COALESCE({metric}, 0)" for _, metric in _FROM_ROLLUPS)
+    # Summed over products and actors, which the old key did not have.
+    metrics = ", ".join(f"COALESCE(SUM({metric}), 0)" for _, metric in _FROM_ROLLUPS)
     op.execute(
         "INSERT INTO usage_rollups (account_id, day, user_email, model, surface, "
         f"{columns}, token_fee_cents_e6, request_units_e6) "
         f"SELECT account_id, day, user_email, model, surface, {metrics}, 0, 0 "
-        f"FROM usage_facts WHERE is_day_total = {_false()}"
+        f"FROM usage_facts WHERE is_day_total = {_false()} "
+        "GROUP BY account_id, day, user_email, model, surface"
     )
     op.drop_table("user_model_month_rollups")
     op.drop_table("user_day_rollups")
