@@ -26,9 +26,7 @@ from .errors import ToyAuthError, ToyError, ToyForbiddenError, ToyNotFoundError
 
 STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec("members", windowed=False, required=True, provides="members"),
-    StreamSpec(
-        "usage", windowed=True, max_window_days=31, lookback_days=2, provides="daily_activity"
-    ),
+    StreamSpec("usage", windowed=True, max_window_days=31, lookback_days=2, provides="usage_facts"),
     StreamSpec("audit_log", windowed=True, lookback_days=1, provides="audit_log"),
 )
 

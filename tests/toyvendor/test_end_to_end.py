@@ -99,6 +99,11 @@ async def _walk(s: SideBySide, path: str, **params: Any) -> list[dict[str, Any]]
             return rows
 
 
+def _fresh(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows without their refresh times (a live read is fresher by definition)."""
+    return [{k: v for k, v in r.items() if k not in ("created_at", "updated_at")} for r in rows]
+
+
 async def _linked_and_synced(s: SideBySide) -> tuple[str, str]:
     """Both accounts linked through the API and synced; returns (toy, cursor) ids."""
     toy = await s.link("toy", s.toy.credentials(), s.toy_url)
@@ -231,6 +236,11 @@ async def test_the_unified_usage_of_a_toy_account_shows_what_it_reports_and_hide
         assert {tuple(r["usage"]["requests"]) for r in rows} == {("total",)}
         assert {tuple(c["type"] for c in r["charges"]) for r in rows} == {("total",)}
         assert {r["model"]["provider"] for r in rows if r["model"]} == {"toy"}
+        # A live read goes to Toy AI through the same connector and answers the same rows.
+        week = {"start_date": "2026-06-08", "end_date": "2026-06-15"}
+        stored = await _walk(s, USAGE, integrated_account_id=toy_id, **week)
+        live = await _walk(s, USAGE, integrated_account_id=toy_id, mode="live", **week)
+        assert stored and _fresh(live) == _fresh(stored)
         cursor_rows = await _walk(s, USAGE, integrated_account_id=cursor_id, **PERIOD)
         assert {r["product"]["id"] for r in cursor_rows} == {"cursor"}
 
