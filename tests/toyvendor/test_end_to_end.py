@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 
 from tests.support.live import serve
 from tests.support.world import World, make_sim, world
@@ -245,7 +244,6 @@ async def test_the_unified_usage_of_a_toy_account_shows_what_it_reports_and_hide
         assert {r["product"]["id"] for r in cursor_rows} == {"cursor"}
 
 
-@pytest.mark.xfail(strict=True, reason="consumption shows unreported charge types as 0")
 async def test_charge_types_the_toy_vendor_does_not_report_are_unknown(
     database_url: str, data_dir: Path
 ) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, false, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import UserDayRollup, UserModelMonthRollup
+from unimeter.db.models import IntegratedAccount, UserDayRollup, UserModelMonthRollup
 from unimeter.db.periods import period_expression
 from unimeter.sync.store.rollups_repository import NARROW_SUMS, next_month
 
@@ -246,3 +246,11 @@ async def consumption_totals(
     sums = [func.coalesce(func.sum(s.c[name]), 0) for name in CONSUMPTION_METRICS]
     row = (await session.execute(select(*sums))).one()
     return tuple(int(v) for v in row)
+
+
+async def integrations(session: AsyncSession, account_ids: Sequence[str]) -> dict[str, str]:
+    """The integration (vendor slug) of each account."""
+    stmt = select(IntegratedAccount.id, IntegratedAccount.integration).where(
+        IntegratedAccount.id.in_(list(account_ids))
+    )
+    return {str(account): str(slug) for account, slug in (await session.execute(stmt)).all()}

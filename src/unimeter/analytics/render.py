@@ -79,7 +79,11 @@ def known_events(metrics: Mapping[str, int]) -> int | None:
     return None if events == 0 and usage else events
 
 
-def totals(metrics: dict[str, int]) -> dict[str, Any]:
+def _amount(metrics: Mapping[str, int], name: str, unknown: frozenset[str]) -> str | None:
+    return None if name in unknown else dollars(metrics[name])
+
+
+def totals(metrics: dict[str, int], unknown: frozenset[str] = frozenset()) -> dict[str, Any]:
     tokens = {
         "input": metrics["input_tokens"],
         "output": metrics["output_tokens"],
@@ -91,15 +95,19 @@ def totals(metrics: dict[str, int]) -> dict[str, Any]:
         "tokens": {**tokens, "total": sum(tokens.values())},
         "cost": {
             "charged": dollars(metrics["charged_cents_e6"]),
-            "included": dollars(metrics["included_cents_e6"]),
-            "usage_based": dollars(metrics["usage_based_cents_e6"]),
+            "included": _amount(metrics, "included_cents_e6", unknown),
+            "usage_based": _amount(metrics, "usage_based_cents_e6", unknown),
             "currency": "USD",
         },
     }
 
 
 def consumption_row(
-    row: dict[str, Any], granularity: str, range_end: dt.date, dims: tuple[str, ...]
+    row: dict[str, Any],
+    granularity: str,
+    range_end: dt.date,
+    dims: tuple[str, ...],
+    unknown: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     start: dt.date = row["period"]
     out: dict[str, Any] = {
@@ -113,7 +121,7 @@ def consumption_row(
         out["model"] = row["model"]
     if "rank" in row:
         out["rank"] = row["rank"]
-    return {**out, **totals(row)}
+    return {**out, **totals(row, unknown)}
 
 
 def consumption(
@@ -129,9 +137,12 @@ def consumption(
         "end_date": end.isoformat(),
         "granularity": granularity,
         "group_by": list(dims),
-        "result": [consumption_row(r, granularity, end, dims) for r in page.rows],
-        "totals": totals(page.totals),
-        "others": totals(page.others) if page.others is not None else None,
+        "result": [
+            consumption_row(r, granularity, end, dims, page.unknown(r.get("account_id")))
+            for r in page.rows
+        ],
+        "totals": totals(page.totals, page.unknown()),
+        "others": totals(page.others, page.unknown()) if page.others is not None else None,
     }
 
 

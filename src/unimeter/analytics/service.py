@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from unimeter.db.models import IntegratedAccount
@@ -161,6 +161,19 @@ class ConsumptionPage:
     totals: dict[str, int]
     # The part of the totals outside the top N groups (only with ``top``).
     others: dict[str, int] | None
+    # Per account, the charge types its vendor does not report: unknown, not zero (the
+    # rollups keep an unknown as 0).
+    unreported: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def unknown(self, account_id: str | None = None) -> frozenset[str]:
+        """What is unknown in one account's rows, or (None) in totals over the scope."""
+        if account_id is not None:
+            return self.unreported.get(account_id, frozenset())
+        return frozenset().union(*self.unreported.values())
+
+
+# Charge types a vendor may not split its charges into.
+SPLIT_CHARGES = ("included_cents_e6", "usage_based_cents_e6")
 
 
 def _metrics(values: Sequence[Any]) -> dict[str, int]:
@@ -183,6 +196,7 @@ async def consumption(
             session, q, limit=limit, after=after, groups=groups
         )
         totals = _metrics(await consumption_repository.consumption_totals(session, q))
+        vendors = await consumption_repository.integrations(session, q.account_ids)
         others = None
         if groups is not None:
             kept = _metrics(await consumption_repository.consumption_totals(session, q, groups))
@@ -207,7 +221,15 @@ async def consumption(
         # With top, each period's rows come costliest first: the keyset is (period, rank).
         rest = [ranks[group]] if groups is not None else list(group)
         next_key = [_as_date(last[0]).isoformat(), *rest]
-    return ConsumptionPage(result, next_key, totals, others)
+    return ConsumptionPage(result, next_key, totals, others, _unreported(runtime, vendors))
+
+
+def _unreported(runtime: Runtime, vendors: dict[str, str]) -> dict[str, frozenset[str]]:
+    out = {}
+    for account, integration in vendors.items():
+        reported = runtime.connector(integration).facts.reported(split=False)
+        out[account] = frozenset(m for m in SPLIT_CHARGES if m not in reported)
+    return out
 
 
 async def consumption_all(
@@ -220,7 +242,7 @@ async def consumption_all(
         page = await consumption(runtime, q, limit=page_size, after=cursor_key(key), top=top)
         rows += page.rows
         key = page.next_key
-    return ConsumptionPage(rows, None, first.totals, first.others)
+    return ConsumptionPage(rows, None, first.totals, first.others, first.unreported)
 
 
 def _as_date(value: Any) -> dt.date:

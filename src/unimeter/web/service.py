@@ -139,7 +139,8 @@ async def context(
 
 
 def money(cost: dict[str, Any], kind: str = "charged") -> Decimal:
-    return Decimal(cost[kind])
+    # A charge type the vendor does not report (None) draws as nothing.
+    return Decimal(cost[kind] or 0)
 
 
 # --- overview and seats --------------------------------------------------------------------
