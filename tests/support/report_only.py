@@ -21,7 +21,7 @@ from unimeter.connectors.contract import (
 from unimeter.connectors.facts import FactProfile, UsageFactRecord
 from unimeter.connectors.records import MemberRecord
 from unimeter.connectors.simulators import SimulatorSpec
-from unimeter.connectors.source import Record, Source, StreamSpec, Window
+from unimeter.connectors.source import Record, RequestStats, Source, StreamSpec, Window
 from unimeter.connectors.windows import DAY_MS
 
 STREAMS = (
@@ -31,22 +31,12 @@ STREAMS = (
 
 
 @dataclass
-class _Counters:
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    errors: int = 0
-    waited_seconds: float = 0.0
-    backoff_seconds: float = 0.0
-
-
-@dataclass
 class ReportOnlySource:
     """A vendor that reports members and per (member, model, day) aggregates, no events."""
 
     facts: list[UsageFactRecord]
     streams: tuple[StreamSpec, ...] = field(default_factory=lambda: STREAMS)
-    counters_: dict[str, _Counters] = field(default_factory=dict)
+    counters_: dict[str, RequestStats] = field(default_factory=dict)
 
     async def probe_floor(self, now_ms: int, max_days: int) -> int | None:
         oldest = min(f.day for f in self.facts)
@@ -73,8 +63,8 @@ class ReportOnlySource:
         ]
         yield chosen
 
-    def counters(self, stream: str) -> _Counters:
-        return self.counters_.setdefault(stream, _Counters())
+    def counters(self, stream: str) -> RequestStats:
+        return self.counters_.setdefault(stream, RequestStats())
 
 
 @dataclass

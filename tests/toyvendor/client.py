@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from unimeter.connectors.source import RequestStats
+
 from .errors import ToyAuthError, ToyError, ToyForbiddenError, ToyNotFoundError
 
 DEFAULT_BASE_URL = "https://api.toy-ai.invalid"
-
-
-@dataclass(slots=True)
-class RequestStats:
-    """What the engine reports per stream (``RequestCounters``)."""
-
-    requests: int = 0
-    retries: int = 0
-    rate_limited: int = 0
-    errors: int = 0
-    waited_seconds: float = 0.0
-    backoff_seconds: float = 0.0
 
 
 class ToyClient:

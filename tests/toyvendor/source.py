@@ -18,10 +18,10 @@ from unimeter.connectors.errors import (
     SourceUnavailableError,
     StreamUnavailableError,
 )
-from unimeter.connectors.source import Record, StreamSpec, Window
+from unimeter.connectors.source import Record, RequestStats, StreamSpec, Window
 
 from . import mapping
-from .client import RequestStats, ToyClient
+from .client import ToyClient
 from .errors import ToyAuthError, ToyError, ToyForbiddenError, ToyNotFoundError
 
 STREAMS: tuple[StreamSpec, ...] = (

@@ -6,7 +6,7 @@ The errors a source raises live in :mod:`unimeter.connectors.errors`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Protocol
 
 from unimeter.connectors.facts import UsageFactRecord
@@ -68,6 +68,23 @@ class RequestCounters(Protocol):
     errors: int
     waited_seconds: float
     backoff_seconds: float
+
+
+@dataclass
+class RequestStats:
+    """Request counters a connector may use as its :class:`RequestCounters`; mutable and
+    shared by reference."""
+
+    requests: int = 0  # HTTP attempts sent
+    retries: int = 0  # attempts beyond the first
+    rate_limited: int = 0  # 429 responses received
+    errors: int = 0  # failed attempts (5xx, transport, bad body), retried ones included
+    waited_seconds: float = 0.0  # time spent waiting on the budget or before a retry
+    backoff_seconds: float = 0.0  # the part of it spent before retries (Retry-After, 5xx)
+
+    def merge(self, other: RequestStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 class Source(Protocol):

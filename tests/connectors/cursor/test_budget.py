@@ -16,9 +16,9 @@ from unimeter.connectors.cursor.budget import (
     endpoint_group,
     key_id,
 )
-from unimeter.connectors.cursor.client import RequestStats
 from unimeter.connectors.cursor.errors import CursorRateLimitError
 from unimeter.connectors.cursor.retry import RetryPolicy
+from unimeter.connectors.source import RequestStats
 
 from .conftest import make_sim, sim_client, unlimited_budget
 

@@ -14,7 +14,7 @@ import pytest
 from tests.support.live import serve
 from unimeter.connectors.cursor.auth import CursorBasicAuth
 from unimeter.connectors.cursor.budget import RateBudget, key_id
-from unimeter.connectors.cursor.client import CursorClient, RequestStats
+from unimeter.connectors.cursor.client import CursorClient
 from unimeter.connectors.cursor.errors import (
     CursorAuthError,
     CursorBadRequestError,
@@ -29,6 +29,7 @@ from unimeter.connectors.cursor.errors import (
 from unimeter.connectors.cursor.models import UsageEvent
 from unimeter.connectors.cursor.retry import RetryPolicy, parse_retry_after
 from unimeter.connectors.cursor.simulator import SimulatedCursor, create_app
+from unimeter.connectors.source import RequestStats
 
 from .conftest import (
     DAY_MS,

@@ -14,7 +14,7 @@ import copy
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 from urllib.parse import quote, urlsplit
@@ -24,6 +24,7 @@ import orjson
 from pydantic import ValidationError
 
 from unimeter import __version__
+from unimeter.connectors.source import RequestStats
 from unimeter.observability import metrics
 
 from .auth import CursorBasicAuth, basic_token, mask_key
@@ -47,22 +48,6 @@ logger = logging.getLogger("unimeter.cursor")
 
 Params = httpx.QueryParams | Mapping[str, str | int | float | bool | None]
 M = TypeVar("M", bound=CursorModel)
-
-
-@dataclass
-class RequestStats:
-    """Counters a sync run reports; mutable and shared by reference."""
-
-    requests: int = 0  # HTTP attempts sent
-    retries: int = 0  # attempts beyond the first
-    rate_limited: int = 0  # 429 responses received
-    errors: int = 0  # failed attempts (5xx, transport, bad body), retried ones included
-    waited_seconds: float = 0.0  # time spent waiting on the budget or before a retry
-    backoff_seconds: float = 0.0  # the part of it spent before retries (Retry-After, 5xx)
-
-    def merge(self, other: RequestStats) -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,11 @@ from unimeter.connectors.errors import (
     StreamUnavailableError,
 )
 from unimeter.connectors.records import GroupsRecord, MemberRecord, SpendSnapshotRecord
-from unimeter.connectors.source import Record, StreamSpec, Window
+from unimeter.connectors.source import Record, RequestStats, StreamSpec, Window
 from unimeter.connectors.windows import DAY_MS, plan_windows
 
 from . import mapping
-from .client import CursorClient, RequestStats
+from .client import CursorClient
 from .errors import (
     CursorAuthError,
     CursorBadRequestError,
