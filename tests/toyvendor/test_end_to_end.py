@@ -211,6 +211,10 @@ async def test_a_toy_account_flows_through_every_reader_beside_a_cursor_account(
         assert exported.status_code == 200, exported.text
         assert {f.user_email for f in people} <= set(re.findall(r"person\d+@toy-org\.example",
                                                                  exported.text))  # fmt: skip
+        table = list(csv.DictReader(io.StringIO(exported.text)))
+        # One total charge, no split inside and beyond a plan: those columns are empty.
+        assert {(r["included"], r["usage_based"]) for r in table} == {("", "")}
+        assert sum(Decimal(r["charged"]) for r in table) * CENTS_E6 == total_cost
 
 
 async def test_the_unified_usage_of_a_toy_account_shows_what_it_reports_and_hides_the_rest(

@@ -122,7 +122,9 @@ _METRIC_COLUMNS = (
     Column("events", "int"),
     *(Column(name, "int", nullable=False) for name in _TOKENS),
     Column("total_tokens", "int", nullable=False),
-    *(Column(name, "decimal", nullable=False) for name, _ in _MONEY),
+    Column("charged", "decimal", nullable=False),
+    # Null where the vendor does not split its charges (see ``ConsumptionPage.unknown``).
+    *(Column(name, "decimal") for name, _ in _MONEY[1:]),
     Column("currency", "string", nullable=False),
 )
 _PERIOD_COLUMNS = (
@@ -131,9 +133,11 @@ _PERIOD_COLUMNS = (
 )
 
 
-def _metrics(values: dict[str, int]) -> list[object]:
+def _metrics(values: dict[str, int], unknown: frozenset[str] = frozenset()) -> list[object]:
     tokens = [int(values[name]) for name in _TOKENS]
-    amounts: list[Decimal] = [money(int(values[column])) for _, column in _MONEY]
+    amounts: list[Decimal | None] = [
+        None if column in unknown else money(int(values[column])) for _, column in _MONEY
+    ]
     return [known_events(values), *tokens, sum(tokens), *amounts, "USD"]
 
 
@@ -177,7 +181,8 @@ def consumption(
                 keys += [r["account_id"], r["user_email"]]
             if "model" in dims:
                 keys.append(r["model"])
-            yield (period, period_end(period, granularity, end), *keys, *_metrics(r))
+            unknown = page.unknown(r["account_id"] if "user" in dims else None)
+            yield (period, period_end(period, granularity, end), *keys, *_metrics(r, unknown))
 
     return Table(_name("consumption", scope, start, end), consumption_columns(dims), rows)
 
