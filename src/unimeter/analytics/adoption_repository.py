@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, case, cast, func, null, select
+from sqlalchemy import BigInteger, and_, case, cast, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import Member, UsageFact, UserDayRollup
@@ -79,17 +79,27 @@ async def _member_days(
     their day active."""
     f = UsageFact
     key = (f.account_id, f.user_email)
-    where = [f.is_day_total.is_(day_total), f.account_id.in_(account_ids), f.user_email != "",
-             f.day >= start, f.day < end]  # fmt: skip
+    where = [f.is_day_total.is_(day_total), f.account_id.in_(account_ids), f.user_email != ""]
+    in_period = and_(f.day >= start, f.day < end)
     if active:
+        # An equality probe of the activity index (account, kind, active) finds these few
+        # facts. With the period in WHERE, SQLite (without statistics) prefers the day
+        # range of the adoption index instead: a scan of every detail fact of the period.
         where.append(f.is_active.is_(True))
+        marked = and_(f.is_active.is_(True), in_period)
+    else:
+        where.append(in_period)
+        marked = f.is_active.is_(True)
     dialect = session.get_bind().dialect.name
-    rows = await session.execute(
-        select(*key, day_list(dialect, f.day, f.is_active.is_(True)),
+    stmt = (
+        select(*key, day_list(dialect, f.day, marked),
                *[func.sum(m) for m in metrics], *[func.count(m) for m in metrics])
         .where(*where)
         .group_by(*key)
     )  # fmt: skip
+    if active:
+        stmt = stmt.having(func.count(case((in_period, 1))) > 0)
+    rows = await session.execute(stmt)
     return [(a, e, parse_day_list(days), *v) for a, e, days, *v in rows.all()]
 
 
