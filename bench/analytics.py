@@ -6,9 +6,10 @@
 Uses the store bench/api.py builds (a 1,000-member, 90-day team synced into SQLite, kept in
 .bench/), served by ``unimeter serve`` in its own process with our rate limits off. Each
 analysis is requested sequentially (after 3 warm-up requests) and timed end to end over
-HTTP, then the dashboard pages (each runs several analyses), signed in with the same token. The ceiling is a bare FastAPI endpoint returning the same bytes as the seats answer,
-in its own process, timed the same way in the same run. Anomaly detection (run after every
-sync) is timed in-process on the same store. ``--store DIR`` serves an existing store, as in
+HTTP, then the dashboard pages (each runs several analyses), signed in with the same token.
+The ceiling is a bare FastAPI endpoint returning the same bytes as the seats answer, in its
+own process, timed the same way in the same run. Anomaly detection (run after every sync)
+is timed in-process on the same store. ``--store DIR`` serves an existing store, as in
 bench/api.py.
 """
 
