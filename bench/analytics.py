@@ -1,14 +1,16 @@
 """Analytics benchmark: latency of every analysis over 90 days of a 1,000-member team.
 
     python bench/analytics.py [--users 1000] [--days 90] [--scale 2.0] [--requests 100]
+                              [--store DIR]
 
 Uses the store bench/api.py builds (a 1,000-member, 90-day team synced into SQLite, kept in
 .bench/), served by ``unimeter serve`` in its own process with our rate limits off. Each
 analysis is requested sequentially (after 3 warm-up requests) and timed end to end over
-HTTP, then the dashboard pages (each runs several analyses) with the same token as its
-session cookie. The ceiling is a bare FastAPI endpoint returning the same bytes as the seats answer,
-in its own process, timed the same way in the same run. Anomaly detection (run after every
-sync) is timed in-process on the same store.
+HTTP, then the dashboard pages (each runs several analyses), signed in with the same token.
+The ceiling is a bare FastAPI endpoint returning the same bytes as the seats answer, in its
+own process, timed the same way in the same run. Anomaly detection (run after every sync)
+is timed in-process on the same store. ``--store DIR`` serves an existing store, as in
+bench/api.py.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _support import free_port, machine, unimeter_exe
-from api import BARE, _token, ensure_store, wait_up
+from api import BARE, _token, ensure_store, existing_store, wait_up
 from unimeter.accounts.service import get_account
 from unimeter.analytics import anomalies
 from unimeter.app import open_runtime
@@ -103,8 +105,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--scale", type=float, default=2.0)
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--store", help="an existing store to serve (not built or upgraded)")
     args = parser.parse_args()
-    store = ensure_store(args.users, args.days, args.scale).resolve()
+    if args.store:
+        store = existing_store(args.store)
+    else:
+        store = ensure_store(args.users, args.days, args.scale).resolve()
     account = (store / "account").read_text()
     token = asyncio.run(_token(store))
     port = free_port()
@@ -125,9 +131,11 @@ def main() -> None:
             seats_body = client.get(
                 queries(account)["seats (7/30-day activity, idle, never used)"]
             ).content
-        # The dashboard signs in with the same token, kept in its session cookie.
-        cookie = {"Cookie": f"unimeter_session={token}"}
-        with httpx.Client(base_url=base, headers=cookie, timeout=120) as client:
+        # The dashboard signs in once with the same token; its signed session cookie (never
+        # the token itself) is kept by the client for the pages.
+        with httpx.Client(base_url=base, timeout=120) as client:
+            signed_in = client.post("/app/login", data={"token": token})
+            assert signed_in.status_code == 303 and client.cookies, signed_in.text
             for name, path in pages(account).items():
                 results[name] = timings(client, path, args.requests)
     finally:

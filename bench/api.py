@@ -1,6 +1,7 @@
 """API benchmark: latency and throughput of three unified queries under 32 connections.
 
     python bench/api.py [--users 1000] [--days 90] [--scale 2.0] [--seconds 15]
+                        [--store DIR] [--cache off|on|both] [--sequential N]
 
 A 1,000-member, 90-day team is synced once into SQLite (kept in .bench/ for later runs),
 served by ``unimeter serve`` in its own process with our rate limits off, and loaded with
@@ -12,6 +13,13 @@ wrk (Debian package ``wrk``; 2 threads, 32 connections):
 
 The ceiling is a bare FastAPI endpoint returning the same bytes as (a), in its own uvicorn
 process, loaded the same way in the same run.
+
+``--store DIR`` serves an existing store (a data dir with ``unimeter.db`` and the ``account``
+file written when it was built) instead of building or reusing the one in .bench/: for
+example a copy of a store built by an older release, upgraded with ``unimeter db upgrade``,
+so old and new code answer over the same rows. ``--sequential N`` also times N single
+requests per query one after another with the cache off: what computing an answer costs,
+without the queueing of 32 connections on 2 cores (where wrk's 2 s timeout hides the slowest).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -83,6 +92,13 @@ def ensure_store(users: int, days: int, scale: float) -> Path:
     return store
 
 
+def existing_store(path: str) -> Path:
+    store = Path(path).resolve()
+    if not (store / "account").exists() or not (store / "unimeter.db").exists():
+        raise SystemExit(f"{store} is not a benchmark store (no unimeter.db or account file)")
+    return store
+
+
 def wait_up(url: str) -> None:
     deadline = time.monotonic() + 60
     while True:
@@ -115,6 +131,21 @@ def wrk(url: str, token: str | None, seconds: int) -> dict[str, float]:
             "errors": float(non2xx.group(1)) if non2xx else 0.0}  # fmt: skip
 
 
+def sequential(url: str, headers: dict[str, str], count: int) -> dict[str, float]:
+    """Latency of single requests, one after another (after 2 warm-up ones): the cost of
+    computing an answer, without wrk's queueing behind 32 connections."""
+    times = []
+    with httpx.Client(headers=headers, timeout=120) as client:
+        for i in range(count + 2):
+            started = time.perf_counter()
+            response = client.get(url)
+            assert response.status_code == 200, response.text
+            if i >= 2:
+                times.append((time.perf_counter() - started) * 1000)
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return {"p50": cuts[49], "p99": cuts[98], "rps": 1000 * count / sum(times), "errors": 0.0}
+
+
 BARE = textwrap.dedent(
     """
     import sys
@@ -137,10 +168,19 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--scale", type=float, default=2.0)
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--store", help="an existing store to serve (not built or upgraded)")
+    parser.add_argument("--cache", choices=("off", "on", "both"), default="both")
+    parser.add_argument(
+        "--sequential", type=int, default=0, metavar="N",
+        help="also time N requests one after another per query, cache off (no queueing)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("bench/api.py needs wrk: apt-get install wrk")
-    store = ensure_store(args.users, args.days, args.scale).resolve()
+    if args.store:
+        store = existing_store(args.store)
+    else:
+        store = ensure_store(args.users, args.days, args.scale).resolve()
     account = (store / "account").read_text()
     token = asyncio.run(_token(store))
     queries = {
@@ -152,7 +192,8 @@ def main() -> None:
     }
     results: dict[str, dict[str, float]] = {}
     users_body = b""
-    for cache in ("0", "1"):
+    caches = {"off": ("0",), "on": ("1",), "both": ("0", "1")}[args.cache]
+    for cache in caches:
         port = free_port()
         env = {**os.environ, "UNIMETER_DATA_DIR": str(store), "UNIMETER_DATABASE_URL": f"sqlite:///{store}/unimeter.db",
                "UNIMETER_ACCOUNT_RATE_LIMIT": "off", "UNIMETER_TOKEN_RATE_LIMIT": "off",
@@ -167,6 +208,10 @@ def main() -> None:
                 check = httpx.get(base + path, headers=headers, timeout=60)
                 assert check.status_code == 200, check.text
                 assert check.json()["result_count"] > 0, name
+                if args.sequential and cache == "0":
+                    results[f"{name}, one at a time"] = sequential(
+                        base + path, headers, args.sequential
+                    )
                 results[f"{name}, {label}"] = wrk(base + path, token, args.seconds)
             users_body = httpx.get(
                 base + queries["(a) users page of 100"], headers=headers, timeout=120
@@ -195,6 +240,8 @@ def main() -> None:
               f"  non-2xx {int(r['errors'])}")  # fmt: skip
     bare_rps = results["bare FastAPI, same bytes as (a)"]["rps"]
     for label in ("cache off", "cache on"):
+        if f"(a) users page of 100, {label}" not in results:
+            continue
         ratio = results[f"(a) users page of 100, {label}"]["rps"] / bare_rps
         print(f"  (a) throughput / bare endpoint, {label} = {ratio:.2f}")
     print("  targets: p99 (a),(b) <= 100 ms, (c) <= 250 ms; (a) throughput >= 0.5 of bare")

@@ -8,51 +8,98 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import Member, UsageFact, UserDayRollup
+from unimeter.db.models.facts import ADOPTION_INDEXED
 from unimeter.db.periods import day_list, parse_day_list
 
 from .repository import SeatHolder
 
-# The activity metrics the scorecards sum: completions, edits and requests by feature.
-ADOPTION_METRICS = (
-    "completions_shown", "completions_accepted", "applies", "accepts", "agent_requests",
-    "chat_requests", "edit_requests", "inline_edit_requests", "review_requests",
-)  # fmt: skip
+# The activity metrics the scorecards sum: completions, edits and requests by feature (the
+# usage facts' adoption index covers exactly these).
+ADOPTION_METRICS = ADOPTION_INDEXED
 
 
-def _chosen(name: str, day_total_accounts: Sequence[str]) -> Any:
-    """The metric from the day totals for accounts whose vendor reports it there, from the
-    detail facts otherwise: the two may overlap, so an unsplit answer never adds them."""
-    f = UsageFact
-    detail = f.is_day_total.is_(False)
-    if not day_total_accounts:
-        return case((detail, getattr(f, name)))
-    listed = f.account_id.in_(day_total_accounts)
-    wanted = or_(and_(listed, f.is_day_total.is_(True)), and_(~listed, detail))
-    return case((wanted, getattr(f, name)))
+# A metric no fact of the query reports (typed: PostgreSQL cannot sum an untyped NULL).
+_UNKNOWN = cast(null(), BigInteger)
+
+
+def _from_totals(name: str, listed: Sequence[str], account_ids: Sequence[str]) -> Any:
+    """Over day totals: the metric of the accounts whose vendor reports it there."""
+    column = getattr(UsageFact, name)
+    if set(account_ids) <= set(listed):
+        return column
+    return case((UsageFact.account_id.in_(listed), column)) if listed else _UNKNOWN
+
+
+def _from_detail(name: str, listed: Sequence[str]) -> Any:
+    """Over detail facts: the metric of the accounts whose day totals do not report it (the
+    two may overlap, so an unsplit answer never adds them)."""
+    column = getattr(UsageFact, name)
+    return case((UsageFact.account_id.not_in(listed), column)) if listed else column
 
 
 async def member_days(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date,
     day_totals: Mapping[str, Sequence[str]],
 ) -> list[tuple[Any, ...]]:  # fmt: skip
-    """``(account, email, active days, *sums, *counts)`` per person: the days a fact marks
-    active, each of ``ADOPTION_METRICS`` summed, and how many facts report it (0: the
-    vendor does not report it, unknown rather than zero). ``day_totals`` maps a metric to
-    the accounts whose vendor reports it in day totals."""
+    """``(account, email, active days, *sums, *counts)`` rows: the days a fact marks active,
+    each of ``ADOPTION_METRICS`` summed, and how many facts report it (0: the vendor does
+    not report it, unknown rather than zero). ``day_totals`` maps a metric to the accounts
+    whose vendor reports it in day totals. A person may have several rows (day totals,
+    detail facts): the caller adds them up.
+
+    Day totals and detail facts are read apart, each through an index of its own kind:
+    detail facts are most of the table, and an account whose day totals report every
+    metric needs from them only the days they mark active (an index probe)."""
+    listed = [day_totals.get(name, ()) for name in ADOPTION_METRICS]
+    totals = [
+        _from_totals(n, a, account_ids) for n, a in zip(ADOPTION_METRICS, listed, strict=True)
+    ]
+    rows = await _member_days(session, account_ids, start, end, True, totals)
+    # Accounts with a metric their day totals do not report read their detail facts whole.
+    detailed = [a for a in account_ids if any(a not in accounts for accounts in listed)]
+    if detailed:
+        details = [_from_detail(n, a) for n, a in zip(ADOPTION_METRICS, listed, strict=True)]
+        rows += await _member_days(session, detailed, start, end, False, details)
+    others = [a for a in account_ids if a not in detailed]
+    if others:
+        unknown = [_UNKNOWN] * len(ADOPTION_METRICS)
+        rows += await _member_days(session, others, start, end, False, unknown, active=True)
+    return rows
+
+
+async def _member_days(
+    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date,
+    day_total: bool, metrics: Sequence[Any], *, active: bool = False,
+) -> list[tuple[Any, ...]]:  # fmt: skip
+    """One kind of fact (``day_total``), grouped per person; ``active``: only facts marking
+    their day active."""
     f = UsageFact
     key = (f.account_id, f.user_email)
-    chosen = [_chosen(name, day_totals.get(name, ())) for name in ADOPTION_METRICS]
+    where = [f.is_day_total.is_(day_total), f.account_id.in_(account_ids), f.user_email != ""]
+    in_period = and_(f.day >= start, f.day < end)
+    if active:
+        # An equality probe of the activity index (account, kind, active) finds these few
+        # facts. With the period in WHERE, SQLite (without statistics) prefers the day
+        # range of the adoption index instead: a scan of every detail fact of the period.
+        where.append(f.is_active.is_(True))
+        marked = and_(f.is_active.is_(True), in_period)
+    else:
+        where.append(in_period)
+        marked = f.is_active.is_(True)
     dialect = session.get_bind().dialect.name
-    rows = await session.execute(
-        select(*key, day_list(dialect, f.day, f.is_active.is_(True)),
-               *[func.sum(c) for c in chosen], *[func.count(c) for c in chosen])
-        .where(f.account_id.in_(account_ids), f.user_email != "", f.day >= start, f.day < end)
+    stmt = (
+        select(*key, day_list(dialect, f.day, marked),
+               *[func.sum(m) for m in metrics], *[func.count(m) for m in metrics])
+        .where(*where)
         .group_by(*key)
     )  # fmt: skip
+    if active:
+        stmt = stmt.having(func.count(case((in_period, 1))) > 0)
+    rows = await session.execute(stmt)
     return [(a, e, parse_day_list(days), *v) for a, e, days, *v in rows.all()]
 
 

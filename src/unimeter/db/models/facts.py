@@ -17,6 +17,12 @@ from ..base import Base, BigIntPK, now_ms
 
 _Int = Mapped[int | None]
 
+# The metrics the adoption scorecards sum (analytics.adoption_repository.ADOPTION_METRICS).
+ADOPTION_INDEXED = (
+    "completions_shown", "completions_accepted", "applies", "accepts", "agent_requests",
+    "chat_requests", "edit_requests", "inline_edit_requests", "review_requests",
+)  # fmt: skip
+
 
 def _metric() -> _Int:
     return mapped_column(BigInteger, nullable=True)
@@ -38,6 +44,26 @@ class UsageFact(Base):
         ),
         Index("ix_usage_facts_account_user_day", "account_id", "user_email", "day"),
         Index("ix_usage_facts_account_product_day", "account_id", "product", "day"),
+        # Seats' last active day: a covering range of the day totals marked active.
+        Index(
+            "ix_usage_facts_account_activity",
+            "account_id",
+            "is_day_total",
+            "is_active",
+            "user_email",
+            "day",
+        ),
+        # Adoption: a period of day totals (or detail facts) with the metrics it sums, read
+        # from the index alone rather than from the wide rows.
+        Index(
+            "ix_usage_facts_account_adoption",
+            "account_id",
+            "is_day_total",
+            "day",
+            "user_email",
+            "is_active",
+            *ADOPTION_INDEXED,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

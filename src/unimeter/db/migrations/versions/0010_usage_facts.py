@@ -45,6 +45,12 @@ _METRICS = (
     "sessions", "commits", "pull_requests",
 )  # fmt: skip
 
+# The metrics the adoption scorecards sum (analytics.adoption_repository.ADOPTION_METRICS).
+_ADOPTION = (
+    "completions_shown", "completions_accepted", "applies", "accepts", "agent_requests",
+    "chat_requests", "edit_requests", "inline_edit_requests", "review_requests",
+)  # fmt: skip
+
 # usage_rollups column -> fact metric.
 _FROM_ROLLUPS = (
     ("events", "requests"),
@@ -153,6 +159,19 @@ def _create_facts() -> None:
     )
     op.create_index(
         "ix_usage_facts_account_product_day", "usage_facts", ["account_id", "product", "day"]
+    )
+    # Seats' last active day: a covering range of the day totals marked active.
+    op.create_index(
+        "ix_usage_facts_account_activity",
+        "usage_facts",
+        ["account_id", "is_day_total", "is_active", "user_email", "day"],
+    )
+    # Adoption: a period of day totals (or detail facts) with the metrics it sums, read
+    # from the index alone rather than from the wide rows.
+    op.create_index(
+        "ix_usage_facts_account_adoption",
+        "usage_facts",
+        ["account_id", "is_day_total", "day", "user_email", "is_active", *_ADOPTION],
     )
 
 
