@@ -154,7 +154,9 @@ def _check_the_second_team(base: str, token: str, connect: str, key: str) -> Non
     """The printed link and key link the second team, as a newcomer pasting it would."""
     assert connect.startswith(f"{base}/connect/") and key.startswith("crsr_")
     assert httpx.get(connect).status_code == 200
-    done = httpx.post(connect, data={"api_key": key}, headers={"Origin": base})
+    # The page checks the key with the simulator while the demo backfills the first team;
+    # on a loaded machine that takes longer than httpx's default 5 s (a browser waits).
+    done = httpx.post(connect, data={"api_key": key}, headers={"Origin": base}, timeout=60)
     assert done.status_code == 200, done.text
     listed = httpx.get(f"{base}/integrated-accounts", headers={"Authorization": f"Bearer {token}"})
     assert sorted(a["tenant_id"] for a in listed.json()["result"]) == ["demo", "demo-2"]
