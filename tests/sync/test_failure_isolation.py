@@ -5,6 +5,7 @@ store usable (no SQLite lock held by a unit of work cut in half)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -28,13 +29,20 @@ class SpendDownEventsStuck(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.stuck = 0
+        self._events_stuck = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/teams/spend":
+            # Fail only once the events stream is stuck, so the failure has a sibling to
+            # cancel however the two streams are scheduled (bounded: the test then fails
+            # on its own assertion instead of hanging).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._events_stuck.wait(), timeout=60)
             return httpx.Response(500, json={"error": "Internal Server Error", "message": "x"})
         probe = json.loads(request.content or b"{}").get("pageSize") == 1
         if request.url.path == "/teams/filtered-usage-events" and not probe:
             self.stuck += 1
+            self._events_stuck.set()
             await asyncio.Event().wait()  # until cancelled
         return await self.inner.handle_async_request(request)
 
