@@ -18,8 +18,6 @@ from unimeter.kit.times import iso
 
 from .repository import UsageQuery
 
-ModelDescriber = Callable[[str], tuple[str, str]]
-
 
 @dataclass(frozen=True, slots=True)
 class Vendor:
@@ -154,7 +152,6 @@ def usage_row(
     q: UsageQuery,
     account: IntegratedAccount,
     members: dict[str, Member],
-    describe: ModelDescriber,
     vendor: Vendor,
 ) -> dict[str, Any]:
     start = _as_date(row.period)
@@ -165,7 +162,7 @@ def usage_row(
         "product": vendor.product(product),
         "organization": organization(account),
         "user": _user(row.user_key, members) if "user" in q.dims else None,
-        "model": _model(row.model_key, describe) if "model" in q.dims else None,
+        "model": _model(row.model_key, vendor) if "model" in q.dims else None,
         "surface": row.surface_key if "surface" in q.dims else None,
         "start_date": day_iso(start),
         "end_date": day_iso(end),
@@ -192,9 +189,9 @@ def _user(email: str, members: dict[str, Member]) -> dict[str, Any] | None:
     }
 
 
-def _model(model: str, describe: ModelDescriber) -> dict[str, Any]:
-    model_id, provider = describe(model)
-    return {"id": model_id, "provider": provider}
+def _model(model: str, vendor: Vendor) -> dict[str, Any]:
+    info = vendor.describe_model(model)
+    return {"id": info.id, "provider": info.provider}
 
 
 def _int(row: Any, name: str) -> int:

@@ -256,12 +256,7 @@ async def _render(
 ) -> list[dict[str, Any]]:
     emails = sorted({r.user_key for r in rows if r.user_key})
     members = await repository.members_by_email(session, account.id, emails)
-
-    def describe(model: str) -> tuple[str, str]:
-        info = vendor.describe_model(model)
-        return info.id, info.provider
-
-    records = [render.usage_row(r, q, account, members, describe, vendor) for r in rows]
+    records = [render.usage_row(r, q, account, members, vendor) for r in rows]
     wants_sources = params.include_remote_data or params.response_format == "raw"
     # The vendor's raw rows behind each record, passed through as they were received.
     maps_one_to_one = (
