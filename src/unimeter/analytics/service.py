@@ -10,7 +10,7 @@ from typing import Any
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 
-from . import consumption_repository, repository
+from . import consumption_repository, repository, vendors
 from . import settings as account_settings
 from .consumption_repository import CONSUMPTION_METRICS, ConsumptionQuery
 from .repository import LastActive, SeatHolder
@@ -172,10 +172,6 @@ class ConsumptionPage:
         return frozenset().union(*self.unreported.values())
 
 
-# Charge types a vendor may not split its charges into.
-SPLIT_CHARGES = ("included_cents_e6", "usage_based_cents_e6")
-
-
 def _metrics(values: Sequence[Any]) -> dict[str, int]:
     return {name: int(v or 0) for name, v in zip(CONSUMPTION_METRICS, values, strict=True)}
 
@@ -196,7 +192,7 @@ async def consumption(
             session, q, limit=limit, after=after, groups=groups
         )
         totals = _metrics(await consumption_repository.consumption_totals(session, q))
-        vendors = await consumption_repository.integrations(session, q.account_ids)
+        accounts = await consumption_repository.integrations(session, q.account_ids)
         others = None
         if groups is not None:
             kept = _metrics(await consumption_repository.consumption_totals(session, q, groups))
@@ -221,15 +217,13 @@ async def consumption(
         # With top, each period's rows come costliest first: the keyset is (period, rank).
         rest = [ranks[group]] if groups is not None else list(group)
         next_key = [_as_date(last[0]).isoformat(), *rest]
-    return ConsumptionPage(result, next_key, totals, others, _unreported(runtime, vendors))
-
-
-def _unreported(runtime: Runtime, vendors: dict[str, str]) -> dict[str, frozenset[str]]:
-    out = {}
-    for account, integration in vendors.items():
-        reported = runtime.connector(integration).facts.reported(split=False)
-        out[account] = frozenset(m for m in SPLIT_CHARGES if m not in reported)
-    return out
+    return ConsumptionPage(
+        result,
+        next_key,
+        totals,
+        others,
+        {account: vendors.unreported_charges(runtime, slug) for account, slug in accounts.items()},
+    )
 
 
 async def consumption_all(

@@ -43,6 +43,16 @@ def day_total_metrics(runtime: Runtime, integration: str) -> frozenset[str]:
     return runtime.connector(integration).facts.day_total_metrics
 
 
+# Charge types a vendor may not split its charges into.
+SPLIT_CHARGES = ("included_cents_e6", "usage_based_cents_e6")
+
+
+def unreported_charges(runtime: Runtime, integration: str) -> frozenset[str]:
+    """The charge types this vendor does not report: unknown, not zero, in its answers."""
+    reported = runtime.connector(integration).facts.reported(split=False)
+    return frozenset(m for m in SPLIT_CHARGES if m not in reported)
+
+
 def adoption_labels(runtime: Runtime, integrations: Iterable[str]) -> AdoptionKeys:
     """The adoption keys of the scope's vendors when they agree, else the canonical ones."""
     found = {adoption_keys(runtime.connector(i).facts) for i in set(integrations)}
