@@ -95,7 +95,7 @@ def world() -> tuple[Connector, DemoWorld]:
     """The simulated vendor the demo runs: the first registered connector with a simulator."""
     for connector in default_registry().all():
         if connector.simulator is not None:
-            return connector, connector.simulator.demo(SEED, USERS, DAYS, MINUTE_SECONDS)
+            return connector, connector.simulator.demo(SEED, USERS, DAYS, MINUTE_SECONDS, ())
     raise DemoError("no integration ships a simulator to run the demo against")
 
 

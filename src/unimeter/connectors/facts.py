@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # The metric groups, each a tuple of integer metrics (money as cents x 10**6).
 METRIC_GROUPS: dict[str, tuple[str, ...]] = {
@@ -65,6 +66,9 @@ class UsageFactRecord:
     # Activity: was the person active that day (None: the vendor does not say).
     is_active: bool | None = None
     client_version: str | None = None
+    # The vendor's rows this fact was built from, verbatim, when it has no raw table of
+    # its own: the unified API passes them through as ``remote_data``.
+    sources: list[dict[str, Any]] = field(default_factory=list)
 
     def key(self) -> tuple[dt.date, str, str, str, str, str, bool]:
         return (
@@ -94,6 +98,9 @@ class FactProfile:
     detail_metrics: frozenset[str] = frozenset()
     day_total_metrics: frozenset[str] = frozenset()
     labels: Mapping[str, str | None] = field(default_factory=dict)
+    # Products whose charges are the vendor's estimates, not what it bills: readers mark
+    # them (``charges.is_estimate``) and invoice-grade totals (FOCUS) leave them out.
+    estimated_charges: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         unknown = (self.detail_metrics | self.day_total_metrics) - set(METRICS)

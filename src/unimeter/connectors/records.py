@@ -22,6 +22,8 @@ class MemberRecord:
     is_removed: bool
     numeric_id: int | None = None
     raw: Raw = field(default_factory=dict)
+    # When the person joined the workspace, if the vendor says (epoch ms).
+    joined_at_ms: int | None = None
 
 
 @dataclass(slots=True)
@@ -128,6 +130,28 @@ class SpendSnapshotRecord:
     total_members: int
     members: list[SpendMemberRecord]
     meta: Raw = field(default_factory=dict)
+
+
+# ``ActorRecord.kind`` values: usage no person is known for is attributed to one of these.
+ACTOR_KINDS = frozenset({"api_key", "service_account", "agent"})
+
+
+@dataclass(slots=True)
+class ActorRecord:
+    """A non-person actor usage is attributed to (an API key, a service account), so its
+    usage facts can be labelled: ``UsageFactRecord.actor`` holds its ``remote_id``."""
+
+    remote_id: str
+    kind: str  # one of :data:`ACTOR_KINDS`
+    name: str | None
+    status: str | None  # the vendor's own word (active, archived, …), kept as it is
+    # The workspace (or project) it belongs to, as the vendor names it; None when the
+    # vendor's default one.
+    workspace_id: str | None = None
+    created_at_ms: int | None = None
+    # The member who created it, if the vendor says (their remote id).
+    created_by: str | None = None
+    raw: Raw = field(default_factory=dict)
 
 
 # ``GroupRecord.type`` of the group that holds members assigned to no group.

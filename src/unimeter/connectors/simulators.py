@@ -25,6 +25,15 @@ class SimulatedWorkspace:
 
 
 @dataclass(frozen=True, slots=True)
+class SimulatedPerson:
+    """One person of the simulated company: the demo hands the people of its first
+    vendor's world to the others, so every tool is used by the same company."""
+
+    email: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlantedAnomaly:
     """An anomaly planted in a simulated workspace, for the demo's output."""
 
@@ -38,6 +47,10 @@ class DemoWorld(Protocol):
     linked and backfilled, the second is left for the visitor to link on the Connect page."""
 
     workspaces: tuple[SimulatedWorkspace, ...]
+
+    def people(self) -> tuple[SimulatedPerson, ...]:
+        """The people of the first workspace (current and removed), for the other vendors."""
+        ...
 
     def asgi_app(self) -> Any:
         """The simulator's HTTP API (an ASGI application) that the demo serves."""
@@ -60,5 +73,6 @@ class SimulatorSpec:
     # Returns the simulator's Typer command function (its options are its own: ``--port``,
     # …); a factory, so the simulator is imported only when it runs.
     command: Callable[[], Callable[..., None]]
-    # The demo's world: ``demo(seed, users, days, minute_seconds)``.
-    demo: Callable[[int, int, int, float], DemoWorld]
+    # The demo's world: ``demo(seed, users, days, minute_seconds, people)``. ``people`` is
+    # empty for the first vendor; the others build their first workspace from them.
+    demo: Callable[[int, int, int, float, tuple[SimulatedPerson, ...]], DemoWorld]

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
+    ActorRecord,
     AuditEventRecord,
     DailyUsageRecord,
     GroupsRecord,
@@ -27,6 +28,7 @@ Record = (
     | GroupsRecord
     | AuditEventRecord
     | UsageFactRecord
+    | ActorRecord
 )
 
 
@@ -54,7 +56,7 @@ class StreamSpec:
     required: bool = False
     # What the stream feeds, in neutral terms, so analyses can say what they lack:
     # ``members``, ``daily_activity``, ``usage_events``, ``usage_facts`` (a connector's own
-    # UsageFactRecords), ``spend``, ``teams``, ``audit_log``.
+    # UsageFactRecords), ``actors`` (ActorRecords), ``spend``, ``teams``, ``audit_log``.
     provides: str = ""
     # The key of the stream's raw payloads that holds the person's email, if any: the raw
     # export puts back an email the vendor blanked and the sync recovered.

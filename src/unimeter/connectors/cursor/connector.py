@@ -24,7 +24,7 @@ from unimeter.connectors.contract import (
 )
 from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailableError
 from unimeter.connectors.facts import FactProfile
-from unimeter.connectors.simulators import DemoWorld, SimulatorSpec
+from unimeter.connectors.simulators import DemoWorld, SimulatedPerson, SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
 
 from . import mapping
@@ -46,7 +46,11 @@ def _simulator_command() -> Callable[..., None]:
     return simulator_command
 
 
-def _demo_world(seed: int, users: int, days: int, minute_seconds: float) -> DemoWorld:
+def _demo_world(
+    seed: int, users: int, days: int, minute_seconds: float, people: tuple[SimulatedPerson, ...]
+) -> DemoWorld:
+    # Cursor's world makes its own people: the demo runs it first.
+    del people
     from .simulator.demo import CursorDemoWorld
 
     return CursorDemoWorld(seed=seed, users=users, days=days, minute_seconds=minute_seconds)

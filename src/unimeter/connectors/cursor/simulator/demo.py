@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from unimeter.connectors.contract import Connector
-from unimeter.connectors.simulators import PlantedAnomaly, SimulatedWorkspace
+from unimeter.connectors.simulators import PlantedAnomaly, SimulatedPerson, SimulatedWorkspace
 
 from .app import create_app
 from .config import SimulatorConfig
@@ -38,6 +38,10 @@ class CursorDemoWorld:
             )
             for key, note in zip(self.sim.keys, notes, strict=True)
         )
+
+    def people(self) -> tuple[SimulatedPerson, ...]:
+        roster = self.sim.team(self.sim.keys[0]).roster
+        return tuple(SimulatedPerson(email=m.email, name=m.name) for m in roster.members)
 
     def asgi_app(self) -> Any:
         return create_app(self.sim)
