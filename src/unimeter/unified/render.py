@@ -167,7 +167,7 @@ def usage_row(
         "start_date": day_iso(start),
         "end_date": day_iso(end),
         "usage": _metrics(row, q, vendor.facts),
-        "charges": _charges(row, q, vendor.facts),
+        "charges": _charges(row, q, vendor.facts, vendor.product(product)["id"]),
         "created_at": iso(account.last_synced_at),
         "updated_at": iso(account.last_synced_at),
     }
@@ -243,10 +243,17 @@ def _activity(row: Any, q: UsageQuery, facts: FactProfile) -> dict[str, Any]:
     return activity
 
 
-def _charges(row: Any, q: UsageQuery, facts: FactProfile) -> list[dict[str, Any]]:
+def _charges(row: Any, q: UsageQuery, facts: FactProfile, product: str) -> list[dict[str, Any]]:
     known = set(q.metrics)
+    # The vendor's estimate (not what it bills) is said so on every charge.
+    estimate = product in facts.estimated_charges
     return [
-        {"type": label, "amount": dollars(_int(row, metric)), "currency": "USD"}
+        {
+            "type": label,
+            "amount": dollars(_int(row, metric)),
+            "currency": "USD",
+            "is_estimate": estimate,
+        }
         for kind, metric in CHARGE_FIELDS
         if metric in known and (label := facts.label(f"charges.{kind}")) is not None
     ]

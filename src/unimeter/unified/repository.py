@@ -365,3 +365,36 @@ async def event_sources(
         stmt = stmt.where(e.surface == surface)
     rows = await session.execute(stmt.order_by(e.timestamp_ms, e.id).limit(cap))
     return [raw for raw, _ in rows.all()]
+
+
+async def fact_sources(
+    session: AsyncSession,
+    q: UsageQuery,
+    period_end: dt.date,
+    key: tuple[str, str, str, str | None],
+    cap: int,
+) -> list[dict[str, Any]]:
+    """Up to ``cap`` vendor rows kept on the facts behind one grouped row (a vendor without
+    raw tables of its own), in the facts' order."""
+    user, model, surface, product = key
+    f = UsageFact
+    stmt = select(f.sources).where(
+        f.account_id == q.account_id,
+        f.day >= q.start,
+        f.day < period_end,
+        f.sources.is_not(None),
+    )
+    if "user" in q.dims:
+        stmt = stmt.where(f.user_email == user)
+    if "model" in q.dims:
+        stmt = stmt.where(f.model == model)
+    if "surface" in q.dims:
+        stmt = stmt.where(f.surface == surface)
+    if product is not None:
+        stmt = stmt.where(f.product == product)
+    out: list[dict[str, Any]] = []
+    for sources in (await session.scalars(stmt.order_by(f.day, f.id))).all():
+        out.extend(sources or ())
+        if len(out) >= cap:
+            return out[:cap]
+    return out

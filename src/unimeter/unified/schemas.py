@@ -105,6 +105,9 @@ class Charge(_Open):
     type: str | None = Field(None, description="total, included or usage_based")
     amount: str | None = Field(None, description="Exact decimal, in currency units (not cents)")
     currency: str | None = None
+    is_estimate: bool | None = Field(
+        None, description="The vendor's estimate (Claude Code's, say), not what it bills"
+    )
 
 
 class UnifiedUsage(_Open):

@@ -265,6 +265,8 @@ async def _render(
     wants_events = wants_sources and vendor.raw_events
     if maps_one_to_one or wants_events:
         await _attach_sources(session, q, rows, records, maps_one_to_one, wants_events)
+    if wants_sources and not (vendor.raw_daily or vendor.raw_events):
+        await _attach_fact_sources(session, q, rows, records)
     if params.response_format == "raw":
         return [r.get("remote_data") or {} for r in records]
     return [render.drop_fields(r, list(params.exclude_fields)) for r in records]
@@ -302,6 +304,27 @@ async def _attach_sources(
         sources["usage_events"] = events[:REMOTE_EVENTS_CAP]
         sources["usage_events_truncated"] = len(events) > REMOTE_EVENTS_CAP
         record["remote_data"] = sources
+
+
+async def _attach_fact_sources(
+    session: AsyncSession, q: UsageQuery, rows: list[Any], records: list[dict[str, Any]]
+) -> None:
+    """The vendor rows a connector kept on its facts, as ``remote_data.usage_facts``."""
+    for row, record in zip(rows, records, strict=True):
+        start = render._as_date(row.period)
+        scoped = UsageQuery(
+            account_id=q.account_id, start=start, end=render.period_end(start, q), dims=q.dims,
+            granularity=q.granularity,
+        )  # fmt: skip
+        product = row.product_key if q.by_product else None
+        key = (row.user_key, row.model_key, row.surface_key, product)
+        sources = await repository.fact_sources(
+            session, scoped, scoped.end, key, REMOTE_EVENTS_CAP + 1
+        )
+        record["remote_data"] = {
+            "usage_facts": sources[:REMOTE_EVENTS_CAP],
+            "usage_facts_truncated": len(sources) > REMOTE_EVENTS_CAP,
+        }
 
 
 # -- users ------------------------------------------------------------------------------------
