@@ -97,6 +97,10 @@ class AdaptiveBudget:
             # A 429 another task received while this one slept holds it back too.
             self._release(key, at)
 
+    async def pause(self, seconds: float) -> None:
+        """Sleep before a retry, on the budget's clock (one notion of time for the tests)."""
+        await self._sleep(seconds)
+
     def succeeded(self, key: str) -> None:
         """One answer that was not a 429: after a minute's worth, one more a minute."""
         with self._lock:

@@ -11,7 +11,6 @@ upstream response untouched, for the 1-to-1 proxy.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 import time
@@ -300,7 +299,7 @@ class AnthropicClient:
         )
         self._stats.waited_seconds += outcome.delay
         self._stats.backoff_seconds += outcome.delay
-        await asyncio.sleep(outcome.delay)
+        await self._budget.pause(outcome.delay)
 
     def _log_attempt(self, request: _Request, outcome: _Outcome, elapsed: float) -> None:
         status = outcome.response.status_code if outcome.response is not None else None
