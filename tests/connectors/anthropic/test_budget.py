@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 from collections import Counter
 
@@ -72,7 +73,7 @@ async def test_429s_halve_the_rate_and_successes_raise_it_slowly() -> None:
         rates.append(budget.rate(KEY))
     assert rates == sorted(rates)  # only up, one step at a time
     assert rates[0] == 12 and max(rates) == 50
-    assert all(b - a <= 1 for a, b in zip(rates, rates[1:], strict=False))
+    assert all(b - a <= 1 for a, b in itertools.pairwise(rates))
     for _ in range(10):
         budget.rate_limited(KEY, 0.0)
     assert budget.rate(KEY) == 2  # the floor: never zero
@@ -117,8 +118,8 @@ async def test_the_client_learns_a_lower_limit_from_429s() -> None:
     assert budget.rate(KEY) < 50
     # It learned: far fewer 429s than requests, and most of them early on.
     assert stats.rate_limited < 30
-    late = [t for t in sent[-100:]]
-    late_429s = sum(1 for m, n in per_minute.items() if n > 20 and m * MINUTE >= late[0])
+    late_start = sent[-100]
+    late_429s = sum(1 for m, n in per_minute.items() if n > 20 and m * MINUTE >= late_start)
     assert late_429s <= 3
 
 

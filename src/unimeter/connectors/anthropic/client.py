@@ -249,7 +249,7 @@ class AnthropicClient:
             response = await self._http.request(
                 request.method,
                 request.path,
-                params=httpx.QueryParams(request.params),
+                params=tuple(request.params),
                 content=request.content,
                 headers=request.headers,
             )
