@@ -61,6 +61,9 @@ class StreamSpec:
     # The key of the stream's raw payloads that holds the person's email, if any: the raw
     # export puts back an email the vendor blanked and the sync recovered.
     email_field: str = ""
+    # A member snapshot that lists current members only: whoever it leaves out was
+    # removed (a vendor that drops people rather than flagging them).
+    absent_means_removed: bool = False
 
 
 class RequestCounters(Protocol):

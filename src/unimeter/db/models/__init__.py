@@ -20,10 +20,19 @@ from .connect import LinkToken
 from .facts import UsageFact
 from .rollups import RollupDirtyDay, UserDayRollup, UserModelMonthRollup
 from .sync import SyncLock, SyncRun, SyncState
-from .usage import DailyUsage, Member, MemberIdentity, UsageEvent, UsageEventRevision
+from .usage import (
+    Actor,
+    DailyUsage,
+    Member,
+    MemberEvent,
+    MemberIdentity,
+    UsageEvent,
+    UsageEventRevision,
+)
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "Actor",
     "AnalyticsSettings",
     "Anomaly",
     "ApiToken",
@@ -38,6 +47,7 @@ __all__ = [
     "Keyring",
     "LinkToken",
     "Member",
+    "MemberEvent",
     "MemberIdentity",
     "RollupDirtyDay",
     "SpendSnapshot",

@@ -9,11 +9,12 @@ facts; vendor-owned raw tables (events, spend snapshots, …) only feed them and
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, BigIntPK, now_ms
+from ..base import Base, BigIntPK, JSONType, now_ms
 
 _Int = Mapped[int | None]
 
@@ -118,4 +119,6 @@ class UsageFact(Base):
     # activity
     is_active: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     client_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # The vendor's rows behind the fact when it keeps no raw table of its own (remote_data).
+    sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)

@@ -42,6 +42,8 @@ class Member(Base):
     removed_at: Mapped[int | None] = mapped_column(BigInteger)
     # "audit_log" when the removal time comes from Cursor's audit log, "observed" otherwise.
     removal_source: Mapped[str | None] = mapped_column(String(20))
+    # When they joined, if the vendor says (epoch ms).
+    joined_at: Mapped[int | None] = mapped_column(BigInteger)
     first_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     last_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
@@ -205,3 +207,42 @@ class UsageEventRevision(Base):
     token_fee_cents_e6: Mapped[int | None] = mapped_column(BigInteger)
     charged_cents_e6: Mapped[int] = mapped_column(BigInteger)
     request_units_e6: Mapped[int] = mapped_column(BigInteger)
+
+
+class MemberEvent(Base):
+    """A change of a member seen by a sync: added, role changed, removed, restored.
+
+    The identity history a provisioning audit reads when the vendor keeps no audit log of
+    its own. ``at`` is the vendor's time when it says (a join time), else the sync's.
+    """
+
+    __tablename__ = "member_events"
+    __table_args__ = (Index("ix_member_events_account_at", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # added | role_changed | removed | restored
+    at: Mapped[int] = mapped_column(BigInteger)
+    role_before: Mapped[str | None] = mapped_column(String(40))
+    role_after: Mapped[str | None] = mapped_column(String(40))
+
+
+class Actor(Base):
+    """A non-person actor usage is attributed to (an API key, a service account)."""
+
+    __tablename__ = "actors"
+    __table_args__ = (UniqueConstraint("account_id", "remote_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"))
+    remote_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str | None] = mapped_column(String(40))
+    workspace_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    first_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.connectors.errors import SourceAuthError, StreamUnavailableError
 from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
+    ActorRecord,
     AuditEventRecord,
     DailyUsageRecord,
     GroupsRecord,
@@ -58,6 +59,7 @@ from unimeter.sync.engine.report import (
 from unimeter.sync.engine.runs import RunTracker
 from unimeter.sync.hooks import SyncHooks
 from unimeter.sync.store import (
+    actors_repository,
     attribution,
     billing_repository,
     facts_repository,
@@ -275,12 +277,27 @@ class SyncEngine:
         progress: Progress | None,
     ) -> None:
         stats.windows = 1
+        present: set[str] = set()
         async for batch in source.fetch(spec.name, None):
+            present.update(r.remote_id for r in batch if isinstance(r, MemberRecord))
             stats.count(await self._write_batch(account_id, run_id, batch))
             if progress:
                 progress(spec.name, stats)
+        # An empty list is a vendor fault, not an organization without members (the admin
+        # whose key this is belongs to it): it removes nobody.
+        if spec.absent_means_removed and present:
+            stats.count(await self._remove_absent(account_id, present))
         await self._save_state(account_id, spec.name, watermark_ms=self.clock())
         stats.windows_done = 1
+
+    async def _remove_absent(self, account_id: str, present: set[str]) -> Counts:
+        async def write(session: AsyncSession) -> Counts:
+            counts = await members_repository.mark_absent_removed(session, account_id, present)
+            if counts.updated:
+                await tenancy.bump_data_version(session, account_id)
+            return counts
+
+        return await self.db.write(write)
 
     async def _windowed(
         self,
@@ -394,6 +411,8 @@ class SyncEngine:
             return await members_repository.upsert_members(session, account_id, batch)
         if isinstance(first, UsageFactRecord):
             return await facts_repository.write_facts(session, account_id, batch)
+        if isinstance(first, ActorRecord):
+            return await actors_repository.upsert_actors(session, account_id, batch)
         if isinstance(first, SpendSnapshotRecord):
             for snapshot in batch:
                 counts.add(

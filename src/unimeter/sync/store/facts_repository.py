@@ -27,7 +27,7 @@ from unimeter.sync.store import rollups_repository
 from unimeter.sync.store.counts import Counts, chunks
 
 _Key = tuple[dt.date, str, str, str, str, str, bool]
-_VALUES = (*METRICS, "is_active", "client_version")
+_VALUES = (*METRICS, "is_active", "client_version", "sources")
 
 
 async def write_facts(
@@ -89,6 +89,7 @@ def merge(records: Sequence[UsageFactRecord]) -> list[UsageFactRecord]:
             metrics=metrics,
             is_active=any(active) if active else None,
             client_version=max(versions) if versions else None,
+            sources=[*first.sources, *record.sources],
         )
     return list(merged.values())
 
@@ -125,6 +126,7 @@ def _values(record: UsageFactRecord) -> dict[str, Any]:
     values: dict[str, Any] = {name: record.metrics.get(name) for name in METRICS}
     values["is_active"] = record.is_active
     values["client_version"] = record.client_version
+    values["sources"] = record.sources or None
     return values
 
 

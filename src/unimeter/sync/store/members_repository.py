@@ -13,9 +13,13 @@ from unimeter.connectors.records import (
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     Member,
+    MemberEvent,
     MemberIdentity,
 )
 from unimeter.sync.store.counts import Counts
+
+# A member event before it is stored: (member, kind, at, role before, role after).
+_Event = tuple[Member, str, int, str | None, str | None]
 
 # -- members --------------------------------------------------------------------------------
 
@@ -38,6 +42,7 @@ async def upsert_members(
             await session.scalars(select(Member).where(Member.account_id == account_id))
         ).all()
     }
+    events: list[_Event] = []
     for r in records:
         m = existing.get(r.remote_id)
         if m is None:
@@ -45,7 +50,11 @@ async def upsert_members(
             _apply_member(m, r, now)
             session.add(m)
             counts.inserted += 1
+            events.append((m, "added", r.joined_at_ms or now, None, r.role))
+            if r.is_removed:
+                events.append((m, "removed", now, r.role, None))
         elif _member_changed(m, r):
+            events.extend((m, *change) for change in _changes(m, r, now))
             _apply_member(m, r, now)
             counts.updated += 1
         else:
@@ -62,16 +71,75 @@ async def upsert_members(
         }
     )
     await _record_identities(session, account_id, records, by_remote, now)
+    await _record_events(session, account_id, events)
     return counts
 
 
+async def mark_absent_removed(session: AsyncSession, account_id: str, present: set[str]) -> Counts:
+    """Members missing from a complete snapshot are removed (a vendor whose member list
+    drops people instead of flagging them); the time is the sync's, as observed."""
+    counts = Counts()
+    now = now_ms()
+    absent = (
+        await session.scalars(
+            select(Member).where(Member.account_id == account_id, Member.is_removed.is_(False))
+        )
+    ).all()
+    events: list[_Event] = []
+    for m in absent:
+        if m.remote_id in present:
+            continue
+        m.is_removed, m.removed_at, m.removal_source = True, now, "observed"
+        m.updated_at = now
+        events.append((m, "removed", now, m.role, None))
+        counts.updated += 1
+    await session.flush()
+    await _record_events(session, account_id, events)
+    return counts
+
+
+def _changes(m: Member, r: MemberRecord, now: int) -> list[tuple[str, int, str | None, str | None]]:
+    changes: list[tuple[str, int, str | None, str | None]] = []
+    if r.role != m.role and not r.is_removed:
+        changes.append(("role_changed", now, m.role, r.role))
+    if r.is_removed != m.is_removed:
+        kind = "removed" if r.is_removed else "restored"
+        changes.append((kind, now, m.role, r.role))
+    return changes
+
+
+async def _record_events(
+    session: AsyncSession,
+    account_id: str,
+    events: list[_Event],
+) -> None:
+    if not events:
+        return
+    await session.flush()  # new members get their ids
+    await session.execute(
+        insert(MemberEvent),
+        [
+            {
+                "account_id": account_id,
+                "member_id": m.id,
+                "kind": kind,
+                "at": at,
+                "role_before": before,
+                "role_after": after,
+            }
+            for m, kind, at, before, after in events
+        ],
+    )
+
+
 def _member_changed(m: Member, r: MemberRecord) -> bool:
-    return (m.email, m.name, m.role, m.is_removed, m.numeric_id) != (
+    return (m.email, m.name, m.role, m.is_removed, m.numeric_id, m.joined_at) != (
         r.email,
         r.name,
         r.role,
         r.is_removed,
         r.numeric_id if r.numeric_id is not None else m.numeric_id,
+        r.joined_at_ms if r.joined_at_ms is not None else m.joined_at,
     )
 
 
@@ -86,6 +154,8 @@ def _apply_member(m: Member, r: MemberRecord, now: int) -> None:
     m.email, m.name, m.role, m.is_removed = r.email, r.name, r.role, r.is_removed
     if r.numeric_id is not None:
         m.numeric_id = r.numeric_id
+    if r.joined_at_ms is not None:
+        m.joined_at = r.joined_at_ms
     m.raw = r.raw
     m.last_seen_at = m.updated_at = now
 
