@@ -44,6 +44,8 @@ ROUTES: tuple[tuple[str, Handler], ...] = (
     ("/api_keys", handlers.api_keys),
     ("/api_keys/{api_key_id}", handlers.api_key),
     ("/usage_report/claude_code", handlers.claude_code),
+    ("/usage_report/messages", handlers.messages),
+    ("/cost_report", handlers.cost_report),
 )
 
 

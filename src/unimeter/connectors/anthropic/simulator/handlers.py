@@ -11,7 +11,18 @@ from .errors import bad_request, not_found
 from .ids import date_day, rfc3339
 from .org import SimOrg
 from .paging import decode_token, encode_token, id_page
-from .params import Query, parse_day
+from .params import Query, parse_day, parse_timestamp
+from .reports import (
+    COST_GROUPS,
+    MESSAGE_FILTERS,
+    MESSAGE_GROUPS,
+    WIDTHS,
+    BucketPlan,
+    cost_items,
+    day_costs,
+    message_results,
+    plan_buckets,
+)
 
 CODE_LIMIT_DEFAULT = 20
 CODE_LIMIT_MAX = 1000
@@ -155,4 +166,85 @@ def claude_code(org: SimOrg, q: Query, _p: Params) -> dict[str, Any]:
     }
     if org.config.quirks.extra_fields:
         body["data_refreshed_at"] = rfc3339(now - HOUR_MS)
+    return body
+
+
+def _group_by(q: Query, allowed: frozenset[str]) -> list[str]:
+    group_by = q.array("group_by")
+    unknown = [g for g in group_by if g not in allowed]
+    if unknown:
+        raise bad_request(f"group_by: {unknown[0]!r} is not one of {', '.join(sorted(allowed))}")
+    return group_by
+
+
+def _plan(q: Query, kind: str, width_ms: int, now_ms: int) -> tuple[BucketPlan, int | None]:
+    """The query's buckets and the bucket its page token resumes at."""
+    start = parse_timestamp("starting_at", q.required("starting_at"))
+    raw_end = q.get("ending_at")
+    end = parse_timestamp("ending_at", raw_end) if raw_end else None
+    if end is not None and end <= start:
+        raise bad_request("ending_at must be after starting_at")
+    plan = plan_buckets(width_ms, start, end, now_ms)
+    resume = decode_token(kind, q)
+    if resume is not None and (
+        not isinstance(resume, int) or resume < plan.first or (resume - plan.first) % width_ms
+    ):
+        raise bad_request("Invalid page token")
+    return plan, resume
+
+
+def _report_page(
+    org: SimOrg, q: Query, kind: str, plan: BucketPlan, resume: int | None, limit: int
+) -> tuple[list[int], dict[str, Any]]:
+    starts, resume_at = plan.starts(resume, limit)
+    body: dict[str, Any] = {
+        "data": [],
+        "has_more": resume_at is not None,
+        "next_page": encode_token(kind, q, resume_at) if resume_at is not None else None,
+    }
+    if org.config.quirks.extra_fields:
+        body["data_refreshed_at"] = rfc3339(org.now_ms() // HOUR_MS * HOUR_MS)
+    return starts, body
+
+
+def messages(org: SimOrg, q: Query, _p: Params) -> dict[str, Any]:
+    width_name = q.get("bucket_width") or "1d"
+    if width_name not in WIDTHS:
+        raise bad_request("bucket_width: Input should be '1d', '1h' or '1m'")
+    width, default_limit, max_limit = WIDTHS[width_name]
+    limit = q.limit(default_limit, max_limit)
+    group_by = _group_by(q, MESSAGE_GROUPS)
+    filters = {dim: set(q.array(name)) for name, dim in MESSAGE_FILTERS.items() if q.array(name)}
+    now = org.now_ms()
+    plan, resume = _plan(q, "messages", width, now)
+    starts, body = _report_page(org, q, "messages", plan, resume, limit)
+    body["data"] = [
+        {
+            "starting_at": rfc3339(start),
+            "ending_at": rfc3339(start + width),
+            "results": message_results(
+                org.visible_usage(start, start + width, now), group_by, filters
+            ),
+        }
+        for start in starts
+    ]
+    return body
+
+
+def cost_report(org: SimOrg, q: Query, _p: Params) -> dict[str, Any]:
+    if (q.get("bucket_width") or "1d") != "1d":
+        raise bad_request("bucket_width: Input should be '1d'")
+    limit = q.limit(7, 31)
+    group_by = _group_by(q, COST_GROUPS)
+    now = org.now_ms()
+    plan, resume = _plan(q, "cost_report", DAY_MS, now)
+    starts, body = _report_page(org, q, "cost_report", plan, resume, limit)
+    body["data"] = [
+        {
+            "starting_at": rfc3339(start),
+            "ending_at": rfc3339(start + DAY_MS),
+            "results": cost_items(day_costs(org, start // DAY_MS, now), group_by),
+        }
+        for start in starts
+    ]
     return body

@@ -16,6 +16,7 @@ from .config import DAY_MS
 from .handlers import code_day_complete
 from .ids import date_day, day_date
 from .org import SimOrg
+from .reports import cost_items, day_costs, message_results
 
 if TYPE_CHECKING:
     from .world import SimulatedAnthropic
@@ -130,3 +131,23 @@ class OrgTruth:
                 for m in row["model_breakdown"]:
                     out[email] += Decimal(str(m["estimated_cost"]["amount"]))
         return dict(out)
+
+    def messages_results(self, day: date, group_by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The results of the day's ``1d`` usage bucket with that grouping, as served now."""
+        start = date_day(day) * DAY_MS
+        if start > self.now_ms:
+            return []
+        return message_results(
+            self.org.visible_usage(start, start + DAY_MS, self.now_ms), group_by, {}
+        )
+
+    def cost_items(self, day: date, group_by: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The items of the day's cost bucket with that grouping, as served now."""
+        d = date_day(day)
+        if d * DAY_MS > self.now_ms:
+            return []
+        return cost_items(day_costs(self.org, d, self.now_ms), group_by)
+
+    def cost_cents(self, day: date) -> Decimal:
+        """Convenience: the day's total cost in cents."""
+        return sum((Decimal(i["amount"]) for i in self.cost_items(day)), Decimal(0))
