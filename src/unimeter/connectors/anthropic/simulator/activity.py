@@ -163,7 +163,9 @@ def _claude_code_user(
     extra_tools: bool,
     factor: int,
 ) -> None:
-    if rng.random() >= user.activity * (WEEKEND_FACTOR if weekend else 1.0):
+    roll = rng.random()
+    # A planted spike (factor > 1) makes the user active that day whatever the roll.
+    if factor == 1 and roll >= user.activity * (WEEKEND_FACTOR if weekend else 1.0):
         return
     combos = [(t, False) for t in user.terminals] + [(user.terminals[0], True)]
     count = _weighted(rng, (1, 2, 3), (0.6, 0.3, 0.1))

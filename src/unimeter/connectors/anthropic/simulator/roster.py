@@ -138,7 +138,7 @@ def build_roster(
     keys = _api_keys(rng, seed, salt, span, spaces, members, api_keys)
     return Roster(
         org_id=uuid_from(seed, salt, "org"),
-        org_name=f"{word} Labs",
+        org_name=domain.split(".")[0].capitalize() if people else f"{word} Labs",
         domain=domain,
         users=members,
         workspaces=spaces,
