@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -19,12 +17,12 @@ from unimeter.connectors.anthropic.simulator import (
 )
 from unimeter.connectors.anthropic.source import AnthropicSource
 from unimeter.connectors.errors import SourceAuthError
-from unimeter.connectors.facts import NONE, UsageFactRecord
+from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import ActorRecord, GroupsRecord, MemberRecord
 from unimeter.connectors.source import Record, Source, Window
 from unimeter.connectors.windows import DAY_MS, plan_windows
 
-from .conftest import FAST_RETRY, unlimited_budget
+from .conftest import FAST_RETRY, expected_claude_code, unlimited_budget
 
 # 2026-06-15T12:34:56Z, frozen.
 NOW_MS = 1_781_526_896_000
@@ -99,44 +97,6 @@ async def test_workspaces_and_api_keys(sim: SimulatedAnthropic) -> None:
         assert (actor.name, actor.status, actor.workspace_id) == (
             key["name"], key["status"], key["workspace_id"]
         )  # fmt: skip
-
-
-def expected_claude_code(sim: SimulatedAnthropic) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Facts computed from the truth's rows, independently of the mapping."""
-    truth = sim.truth()
-    by_name: dict[str, list[str]] = defaultdict(list)
-    for key in truth.api_keys():
-        by_name[key["name"]].append(key["id"])
-    expected: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: defaultdict(int))
-    for day in truth.claude_code_days():
-        for row in truth.claude_code_rows(day):
-            actor = row["actor"]
-            if actor["type"] == "user_actor":
-                who = (actor["email_address"].lower(), NONE)
-            else:
-                ids = by_name[actor["api_key_name"]]
-                who = (NONE, ids[0] if len(ids) == 1 else "api_key_name:" + actor["api_key_name"])
-            total = expected[(day, *who, NONE, NONE, True)]
-            core = row["core_metrics"]
-            total["sessions"] += core["num_sessions"]
-            total["lines_added"] += core["lines_of_code"]["added"]
-            total["lines_removed"] += core["lines_of_code"]["removed"]
-            total["commits"] += core["commits_by_claude_code"]
-            total["pull_requests"] += core["pull_requests_by_claude_code"]
-            for tool in row.get("tool_actions", {}).values():
-                total["tool_actions_accepted"] += tool["accepted"]
-                total["tool_actions_rejected"] += tool["rejected"]
-            surface = "cloud_agent" if row.get("is_remote") else "cli"
-            for usage in row["model_breakdown"]:
-                detail = expected[(day, *who, surface, usage["model"], False)]
-                tokens = usage["tokens"]
-                detail["input_tokens"] += tokens["input"]
-                detail["output_tokens"] += tokens["output"]
-                detail["cache_read_tokens"] += tokens["cache_read"]
-                detail["cache_write_tokens"] += tokens["cache_creation"]
-                cents = Decimal(str(usage["estimated_cost"]["amount"]))
-                detail["cost_cents_e6"] += int(cents * 1_000_000)
-    return {key: dict(metrics) for key, metrics in expected.items()}
 
 
 def as_table(facts: list[Record]) -> dict[tuple[Any, ...], dict[str, int]]:
