@@ -52,8 +52,8 @@ def expected_claude_code(
     """Facts computed from the truth's rows, independently of the mapping."""
     truth = sim.truth(key)
     by_name: dict[str, list[str]] = defaultdict(list)
-    for key in truth.api_keys():
-        by_name[key["name"]].append(key["id"])
+    for api_key in truth.api_keys():
+        by_name[api_key["name"]].append(api_key["id"])
     expected: dict[tuple[Any, ...], dict[str, Any]] = defaultdict(lambda: defaultdict(int))
     for day in truth.claude_code_days():
         for row in truth.claude_code_rows(day):
