@@ -179,6 +179,7 @@ async def test_a_revoked_key_is_an_auth_error(sim: SimulatedAnthropic) -> None:
 def test_the_source_declares_its_streams() -> None:
     specs = {s.name: s for s in AnthropicSource.streams}
     assert specs["users"].required and specs["users"].provides == "members"
+    assert specs["users"].absent_means_removed
     assert not specs["workspaces"].required and specs["workspaces"].provides == "teams"
     assert specs["api_keys"].provides == "actors"
     assert specs["cost_report"].settle_days == 7

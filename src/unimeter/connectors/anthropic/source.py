@@ -46,7 +46,11 @@ MESSAGES_GROUPS = ("model", "api_key_id", "account_id", "workspace_id", "service
 COST_GROUPS = ("workspace_id", "description")
 
 STREAMS: tuple[StreamSpec, ...] = (
-    StreamSpec("users", windowed=False, required=True, provides="members"),
+    # No removal flag: a removed user just vanishes from /users, so the engine marks
+    # members missing from this (complete) snapshot as removed.
+    StreamSpec(
+        "users", windowed=False, required=True, provides="members", absent_means_removed=True
+    ),
     StreamSpec("workspaces", windowed=False, provides="teams"),
     StreamSpec("api_keys", windowed=False, provides="actors"),
     StreamSpec(
