@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal
 
 from .catalog import (
     API_KEY_NAMES,
@@ -184,6 +184,10 @@ def _users(
     removable = [i for i in range(n) if i not in admins]
     removed = set(rng.sample(removable, max(1, round(n * REMOVED_SHARE))))
     changers = set(rng.sample(removable, min(len(removable), max(1, n // 12))))
+    usages = _usages(rng, removable)
+    # Every fifth Claude Code user logs in with a claude.ai seat (subscription, OAuth).
+    coders = [i for i in range(n) if usages.get(i, "claude_code") == "claude_code"]
+    subscribers = set(coders[2::5])
     out = []
     for i, (email, name) in enumerate(people):
         joined_early = i in admins or rng.random() < 0.75
@@ -202,8 +206,6 @@ def _users(
         if i in changers:
             later = "developer" if role != "developer" else "claude_code_user"
             roles.append((max(added + DAY_MS, span.during(rng, 0.3, 0.9)), later))
-        mix = (("claude_code", 0.70), ("api_only", 0.10), ("none", 0.20))
-        usage = cast(Usage, "claude_code" if i in admins else _pick(rng, mix))
         out.append(
             SimUser(
                 index=i,
@@ -213,8 +215,8 @@ def _users(
                 added_ms=added,
                 removed_ms=removed_ms,
                 roles=tuple(roles),
-                usage=usage,
-                customer_type="subscription" if rng.random() < 0.2 else "api",
+                usage=usages.get(i, "claude_code"),
+                customer_type="subscription" if i in subscribers else "api",
                 activity=rng.uniform(0.35, 0.95),
                 intensity=rng.lognormvariate(0.0, 0.6),
                 terminals=tuple(rng.sample(TERMINALS, 3)),
@@ -222,6 +224,17 @@ def _users(
             )
         )
     return tuple(out)
+
+
+def _usages(rng: random.Random, removable: list[int]) -> dict[int, Usage]:
+    """About a fifth never use Claude Code nor the API, a tenth only the API (Workbench);
+    the others (and the admins) use Claude Code."""
+    order = rng.sample(removable, len(removable))
+    idle = max(1, round(len(order) * 0.2))
+    api_only = max(1, round(len(order) * 0.1))
+    out: dict[int, Usage] = dict.fromkeys(order[:idle], "none")
+    out.update(dict.fromkeys(order[idle : idle + api_only], "api_only"))
+    return out
 
 
 def _workspaces(
