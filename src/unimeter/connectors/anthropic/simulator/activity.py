@@ -169,9 +169,13 @@ def _claude_code_user(
         return
     combos = [(t, False) for t in user.terminals] + [(user.terminals[0], True)]
     count = _weighted(rng, (1, 2, 3), (0.6, 0.3, 0.1))
+    # A spiked day is a runaway one: every terminal busy, every model, ``factor`` times over.
+    count = 3 if factor > 1 else count
     subscription = user.customer_type == "subscription"
     for terminal, remote in rng.sample(combos, count):
-        models = _model_uses(rng, user.model_weights, user.intensity * factor)
+        models = _model_uses(
+            rng, user.model_weights, user.intensity * factor, least=3 if factor > 1 else 1
+        )
         out.rows.append(
             _row(
                 rng,
@@ -325,9 +329,9 @@ def _tools(rng: random.Random, extra_tools: bool) -> tuple[tuple[str, int, int],
 
 
 def _model_uses(
-    rng: random.Random, weights: tuple[float, ...], scale: float, *, most: int = 3
+    rng: random.Random, weights: tuple[float, ...], scale: float, *, most: int = 3, least: int = 1
 ) -> tuple[ModelUse, ...]:
-    count = min(most, _weighted(rng, (1, 2, 3), (0.5, 0.35, 0.15)))
+    count = max(least, min(most, _weighted(rng, (1, 2, 3), (0.5, 0.35, 0.15))))
     pool = list(zip([m.model for m in MODELS], weights, strict=True))
     chosen: list[str] = []
     while len(chosen) < count:
