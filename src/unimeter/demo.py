@@ -1,9 +1,10 @@
 """The pieces of ``unimeter demo``: its data directory, its simulated vendor, its ports.
 
-The demo runs the whole product on embedded defaults against a local simulator (the first
-registered connector that ships one: Cursor's): a workspace of 60 members with 120 days of
-history, a few planted anomalies, and a second workspace whose credentials a newcomer pastes
-into the Connect page.
+The demo runs the whole product on embedded defaults against the local simulator of every
+registered connector that ships one (Cursor's and Anthropic's), as one simulated company:
+the same people hold a Cursor team of 60 members and an Anthropic organization, each with
+120 days of history and a planted anomaly, linked to one tenant; each vendor also has a
+second workspace whose credentials a newcomer pastes into the Connect page.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from unimeter.config import Settings
 from unimeter.connectors.contract import Connector
 from unimeter.connectors.registration import default_registry
-from unimeter.connectors.simulators import DemoWorld
+from unimeter.connectors.simulators import DemoWorld, SimulatedPerson
 
 DAY_MS = 86_400_000
 SEED = 42
@@ -91,12 +92,20 @@ def settings(path: Path) -> Settings:
     )
 
 
-def world() -> tuple[Connector, DemoWorld]:
-    """The simulated vendor the demo runs: the first registered connector with a simulator."""
+def worlds() -> list[tuple[Connector, DemoWorld]]:
+    """Every registered vendor that ships a simulator, as one simulated company: the first
+    makes the people, the others' first workspaces are built from the same people."""
+    out: list[tuple[Connector, DemoWorld]] = []
+    people: tuple[SimulatedPerson, ...] = ()
     for connector in default_registry().all():
-        if connector.simulator is not None:
-            return connector, connector.simulator.demo(SEED, USERS, DAYS, MINUTE_SECONDS, ())
-    raise DemoError("no integration ships a simulator to run the demo against")
+        if connector.simulator is None:
+            continue
+        world = connector.simulator.demo(SEED, USERS, DAYS, MINUTE_SECONDS, people)
+        people = people or world.people()
+        out.append((connector, world))
+    if not out:
+        raise DemoError("no integration ships a simulator to run the demo against")
+    return out
 
 
 def port_from_env(name: str, default: int) -> int:
@@ -123,20 +132,23 @@ def bind(port: int) -> socket.socket:
     raise DemoError(f"cannot listen on {HOST}")
 
 
-def curl_examples(base: str, token: str, account_id: str) -> list[tuple[str, str]]:
-    """Three requests to try, as (what it answers, command). ``-g`` keeps curl from reading
+def curl_examples(base: str, token: str, account_id: str, tenant: str) -> list[tuple[str, str]]:
+    """Requests to try, as (what it answers, command). ``-g`` keeps curl from reading
     ``[]`` in ``group_by[]`` as a glob."""
     auth = f'-H "Authorization: Bearer {token}"'
     account = f"integrated_account_id={account_id}"
     return [
         (
-            "the team's users, unified",
+            "the first workspace's users, unified",
             f'curl -s "{base}/unified/usage-metering/users?{account}&limit=5" {auth}',
         ),
-        ("seat utilization", f'curl -s "{base}/analytics/seats?{account}" {auth}'),
         (
-            "the 10 costliest users of the last 30 days",
-            f'curl -sg "{base}/analytics/consumption?{account}&group_by[]=user'
+            "seat utilization, every tool",
+            f'curl -s "{base}/analytics/seats?tenant_id={tenant}" {auth}',
+        ),
+        (
+            "the 10 costliest people of the last 30 days, across tools",
+            f'curl -sg "{base}/analytics/consumption?tenant_id={tenant}&group_by[]=user'
             f'&granularity=total&top=10" {auth}',
         ),
     ]

@@ -146,7 +146,10 @@ def _check_the_curls(lines: list[str], account: str) -> None:
         pytest.skip("curl is not installed")
     users, seats, top = (_run_curl(line) for line in curls[:3])
     assert isinstance(users, dict) and users["result"], users
-    assert isinstance(seats, dict) and seats["scope"]["integrated_account_id"] == account
+    # Seats of the whole company: every tool's accounts of the demo's tenant.
+    assert isinstance(seats, dict) and seats["scope"] == {"tenant_id": demo.TENANT}, seats
+    accounts = {s["integrated_account_id"] for s in seats["never_used"] + seats["idle"]}
+    assert account in accounts or seats["provisioned"] > demo.USERS
     assert isinstance(top, dict) and len(top["result"]) == 10, top
 
 
@@ -159,7 +162,12 @@ def _check_the_second_team(base: str, token: str, connect: str, key: str) -> Non
     done = httpx.post(connect, data={"api_key": key}, headers={"Origin": base}, timeout=60)
     assert done.status_code == 200, done.text
     listed = httpx.get(f"{base}/integrated-accounts", headers={"Authorization": f"Bearer {token}"})
-    assert sorted(a["tenant_id"] for a in listed.json()["result"]) == ["demo", "demo-2"]
+    linked = listed.json()["result"]
+    assert sorted(a["tenant_id"] for a in linked) == ["demo", "demo", "demo-2"]
+    # One company, two tools: the Cursor team and the Anthropic organization, both synced.
+    first = [a for a in linked if a["tenant_id"] == "demo"]
+    assert sorted(a["integration"] for a in first) == ["anthropic", "cursor"]
+    assert all(a["last_synced_at"] for a in first)
     # It is on Cursor's Team plan: its first sync says what the plan leaves out.
     deadline = time.monotonic() + 180
     while True:
@@ -224,10 +232,13 @@ def test_a_busy_port_falls_back_to_a_free_one() -> None:
 
 def test_the_printed_commands_split_into_the_right_arguments() -> None:
     base, token, account = "http://127.0.0.1:8000", "umk_abc", "acc_1"
-    for _, command in demo.curl_examples(base, token, account):
+    scopes = []
+    for _, command in demo.curl_examples(base, token, account, "demo"):
         argv = shlex.split(command)
         assert argv[0] == "curl" and argv[-2:] == ["-H", f"Authorization: Bearer {token}"]
-        assert argv[2].startswith(f"{base}/") and f"integrated_account_id={account}" in argv[2]
+        assert argv[2].startswith(f"{base}/")
+        scopes.append(f"integrated_account_id={account}" in argv[2] or "tenant_id=demo" in argv[2])
+    assert all(scopes)
     keys = cursor_demo.team_keys(demo.SEED)
     assert len(set(keys)) == 2 and all(k.startswith("crsr_") and len(k) == 69 for k in keys)
 

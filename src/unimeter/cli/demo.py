@@ -54,23 +54,27 @@ class _Server(uvicorn.Server):
 
 @dataclass(frozen=True, slots=True)
 class Access:
-    """What the output hands the newcomer."""
+    """What the output hands the newcomer for one vendor."""
 
     account_id: str
-    token: str
-    connect_url: str
+    connect_token: str  # the second workspace's Connect link token
 
 
 @dataclass(slots=True)
-class Demo:
+class Vendor:
     connector: Connector  # the vendor whose simulator runs
     world: DemoWorld
     sim_sock: socket.socket
-    api_sock: socket.socket
 
     @property
     def sim_url(self) -> str:
         return f"http://{demo.HOST}:{self.sim_sock.getsockname()[1]}"
+
+
+@dataclass(slots=True)
+class Demo:
+    vendors: list[Vendor]
+    api_sock: socket.socket
 
     @property
     def api_url(self) -> str:
@@ -113,76 +117,83 @@ def _stop_on_signals(task: asyncio.Task[Any]) -> None:
 
 
 async def _run(ready: asyncio.Event) -> None:
-    ports = (
-        demo.port_from_env("UNIMETER_SIMULATOR_PORT", 8787),
-        demo.port_from_env("UNIMETER_DEMO_PORT", 8000),
-    )
+    sim_port = demo.port_from_env("UNIMETER_SIMULATOR_PORT", 8787)
+    api_port = demo.port_from_env("UNIMETER_DEMO_PORT", 8000)
     path = demo.data_dir()
     reset = demo.prepare_data_dir(path)
-    what = "reset: every run starts a fresh team" if reset else "new"
+    what = "reset: every run starts a fresh company" if reset else "new"
     console.print(f"[bold]unimeter demo[/bold] · data in {escape(str(path))} ({what})")
-    d = _setup(*ports)
+    d = _setup(sim_port, api_port)
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(_serving(d.world.asgi_app(), d.sim_sock))
         minute = f"{demo.MINUTE_SECONDS:g} s"
-        vendor = d.connector.display_name
-        console.print(
-            f"▸ simulated {vendor} API on {d.sim_url} ({vendor}'s rate limits, {minute} minutes)"
-        )
-        runtime = await _open(path, d.world)
+        for v in d.vendors:
+            await stack.enter_async_context(_serving(v.world.asgi_app(), v.sim_sock))
+            name = v.connector.display_name
+            console.print(
+                f"▸ simulated {name} API on {v.sim_url} ({name}'s rate limits, {minute} minutes)"
+            )
+        runtime = await _open(path, [v.world for v in d.vendors])
         stack.push_async_callback(runtime.close)
-        access = await _link_and_backfill(runtime, d)
+        token, plaintext = await create_token(runtime, name="demo")
+        accesses = [await _link_and_backfill(runtime, v, token.environment_id) for v in d.vendors]
         app = create_app(runtime, background=Background(scheduler=True))
         await stack.enter_async_context(_serving(app, d.api_sock))
-        _announce(d, access)
+        _announce(d, plaintext, accesses)
         ready.set()
         await asyncio.Event().wait()  # until Ctrl-C cancels this task
 
 
 def _setup(sim_port: int, api_port: int) -> Demo:
-    connector, world = demo.world()
-    return Demo(connector, world, sim_sock=demo.bind(sim_port), api_sock=demo.bind(api_port))
+    # The first simulator listens on the configured port, the next ones on the ports after
+    # it (or any free one when taken).
+    vendors = [
+        Vendor(connector, world, demo.bind(sim_port + n if sim_port else 0))
+        for n, (connector, world) in enumerate(demo.worlds())
+    ]
+    return Demo(vendors, api_sock=demo.bind(api_port))
 
 
-async def _open(path: Path, world: DemoWorld) -> Runtime:
-    registry = default_registry(world.connector())
+async def _open(path: Path, worlds: list[DemoWorld]) -> Runtime:
+    registry = default_registry(*(world.connector() for world in worlds))
     try:
         return await open_runtime(demo.settings(path), registry=registry)
     except StartupError as exc:
         raise demo.DemoError(str(exc)) from exc
 
 
-async def _link_and_backfill(runtime: Runtime, d: Demo) -> Access:
-    """Link the first workspace and backfill it (anomaly detection runs after the sync);
-    then make the API token and the second workspace's Connect link that the output shows."""
-    for planted in d.world.plant_anomalies():
+async def _link_and_backfill(runtime: Runtime, v: Vendor, environment_id: str) -> Access:
+    """Link the vendor's first workspace into the demo's tenant and backfill it (anomaly
+    detection runs after the sync); then make its second workspace's Connect link."""
+    for planted in v.world.plant_anomalies():
         day = demo.day_of(planted.day_ms)
         console.print(f"▸ planted an anomaly: {planted.what} for {planted.email} on {day}")
-    first, second = d.world.workspaces[:2]
-    slug, term = d.connector.slug, d.connector.workspace_term
+    first, second = v.world.workspaces[:2]
+    slug, term = v.connector.slug, v.connector.workspace_term
     request = LinkRequest(
         integration=slug,
         credentials=first.credentials,
-        base_url=d.sim_url,
+        base_url=v.sim_url,
         tenant_id=demo.TENANT,
         name=first.name,
     )
     account = await link_account(runtime, request)
-    console.print(f"▸ linked {term} {first.name!r} ({first.members} members) as {account.id}")
-    await _backfill(runtime, d.connector, account.id)
-    token, plaintext = await create_token(runtime, name="demo")
+    name = v.connector.display_name
+    console.print(
+        f"▸ linked {name} {term} {first.name!r} ({first.members} members) as {account.id}"
+    )
+    await _backfill(runtime, v.connector, account.id)
     # The link token carries the simulator's base URL: the page links whatever is pasted
     # against it, not against the vendor's real API.
     request2 = LinkTokenRequest(
-        tenant_id=demo.SECOND_TENANT, integration=slug, name=second.name, base_url=d.sim_url
+        tenant_id=demo.SECOND_TENANT, integration=slug, name=second.name, base_url=v.sim_url
     )
-    link = await create_link_token(runtime, token.environment_id, request2)
-    return Access(account.id, plaintext, f"{d.api_url}/connect/{link.plaintext}")
+    link = await create_link_token(runtime, environment_id, request2)
+    return Access(account.id, link.plaintext)
 
 
 async def _backfill(runtime: Runtime, connector: Connector, account_id: str) -> None:
     streams = ", ".join(s.name.replace("_", " ") for s in connector.streams)
-    console.print(f"▸ backfilling {demo.DAYS} days: {streams}…")
+    console.print(f"▸ backfilling {demo.DAYS} days of {connector.display_name}: {streams}…")
     report = await sync_with_progress(runtime, account_id, SyncOptions())
     console.print(summary_table(report), width=max(console.width, 100))
     if report.status != "succeeded":
@@ -194,7 +205,7 @@ async def _backfill(runtime: Runtime, connector: Connector, account_id: str) -> 
     console.print(f"▸ anomaly detection found {len(found.items)}: {', '.join(kinds)}")
 
 
-def _announce(d: Demo, access: Access) -> None:
+def _announce(d: Demo, token: str, accesses: list[Access]) -> None:
     base = d.api_url
     console.print()
     console.print(
@@ -202,27 +213,34 @@ def _announce(d: Demo, access: Access) -> None:
         "(scheduler on; Ctrl-C stops everything)"
     )
     console.print(f"Dashboard: {base}/app  (sign in with the API token)")
-    console.print(f"API token: {access.token}")
-    console.print(f"Account:   {access.account_id}")
+    console.print(f"API token: {token}")
+    for v, access in zip(d.vendors, accesses, strict=True):
+        console.print(f"Account:   {access.account_id} ({v.connector.display_name})")
     console.print("Try:")
-    for what, command in demo.curl_examples(base, access.token, access.account_id):
+    first = accesses[0].account_id
+    for what, command in demo.curl_examples(base, token, first, demo.TENANT):
         console.print(f"  # {what}", markup=False)
         console.print(f"  {command}", markup=False)
-    second = d.world.workspaces[1]
+    for v, access in zip(d.vendors, accesses, strict=True):
+        _announce_second(v, f"{base}/connect/{access.connect_token}")
+    sys.stdout.flush()
+
+
+def _announce_second(v: Vendor, connect_url: str) -> None:
+    second = v.world.workspaces[1]
     note = f", {second.note}," if second.note else ""
     console.print()
     console.print(
-        f"A second simulated {d.connector.workspace_term}, {second.name!r}{note} "
-        "is waiting to be linked:"
+        f"A second simulated {v.connector.display_name} {v.connector.workspace_term}, "
+        f"{second.name!r}{note} is waiting to be linked:"
     )
-    console.print(f"  open {access.connect_url}", markup=False)
+    console.print(f"  open {connect_url}", markup=False)
     values = list(second.credentials.values())
     if len(values) == 1:
         console.print(f"  and paste its key (a simulator key, made to be pasted): {values[0]}")
     else:
         pairs = " ".join(f"{name}={value}" for name, value in second.credentials.items())
         console.print(f"  and paste its credentials (made to be pasted): {pairs}")
-    sys.stdout.flush()
 
 
 @asynccontextmanager

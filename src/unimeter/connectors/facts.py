@@ -101,11 +101,20 @@ class FactProfile:
     # Products whose charges are the vendor's estimates, not what it bills: readers mark
     # them (``charges.is_estimate``) and invoice-grade totals (FOCUS) leave them out.
     estimated_charges: frozenset[str] = frozenset()
+    # For a vendor with several products that report different metrics: the metrics each
+    # reports (a product not listed reports every metric of the profile). Readers hide the
+    # others on that product's records rather than show zeros.
+    product_metrics: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unknown = (self.detail_metrics | self.day_total_metrics) - set(METRICS)
         if unknown:
             raise ValueError(f"unknown usage fact metrics: {', '.join(sorted(unknown))}")
+
+    def reports(self, product: str, metric: str) -> bool:
+        """Whether ``product``'s facts can hold ``metric`` (see ``product_metrics``)."""
+        metrics = self.product_metrics.get(product)
+        return metrics is None or metric in metrics
 
     def reported(self, *, split: bool) -> frozenset[str]:
         """The metrics a reader can show: split by model or surface, detail facts only."""

@@ -166,7 +166,7 @@ def usage_row(
         "surface": row.surface_key if "surface" in q.dims else None,
         "start_date": day_iso(start),
         "end_date": day_iso(end),
-        "usage": _metrics(row, q, vendor.facts),
+        "usage": _metrics(row, q, vendor.facts, vendor.product(product)["id"]),
         "charges": _charges(row, q, vendor.facts, vendor.product(product)["id"]),
         "created_at": iso(account.last_synced_at),
         "updated_at": iso(account.last_synced_at),
@@ -199,11 +199,16 @@ def _int(row: Any, name: str) -> int:
 
 
 def _group(
-    row: Any, q: UsageQuery, facts: FactProfile, group: str, fields: tuple[tuple[str, str], ...]
+    row: Any,
+    q: UsageQuery,
+    facts: FactProfile,
+    group: str,
+    fields: tuple[tuple[str, str], ...],
+    product: str,
 ) -> dict[str, int] | None:
     """A usage group with the fields this vendor reports at this grain (a reported metric
     with no usage is 0); None when it reports none of them (the group is left out)."""
-    known = set(q.metrics)
+    known = {m for m in q.metrics if facts.reports(product, m)}
     out: dict[str, int] = {}
     for name, metric in fields:
         label = facts.label(f"{group}.{name}")
@@ -212,9 +217,9 @@ def _group(
     return out or None
 
 
-def _metrics(row: Any, q: UsageQuery, facts: FactProfile) -> dict[str, Any]:
+def _metrics(row: Any, q: UsageQuery, facts: FactProfile, product: str) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
-    tokens = _group(row, q, facts, "tokens", TOKEN_FIELDS)
+    tokens = _group(row, q, facts, "tokens", TOKEN_FIELDS, product)
     if tokens is not None:
         tokens[facts.label("tokens.total") or "total"] = sum(tokens.values())
         metrics["tokens"] = tokens
@@ -223,7 +228,7 @@ def _metrics(row: Any, q: UsageQuery, facts: FactProfile) -> dict[str, Any]:
         ("code", CODE_FIELDS),
         ("work", WORK_FIELDS),
     ):
-        values = _group(row, q, facts, group, fields)
+        values = _group(row, q, facts, group, fields, product)
         if values is not None:
             metrics[group] = values
     if q.with_day_totals and q.granularity == "day" and "user" in q.dims:
@@ -244,7 +249,7 @@ def _activity(row: Any, q: UsageQuery, facts: FactProfile) -> dict[str, Any]:
 
 
 def _charges(row: Any, q: UsageQuery, facts: FactProfile, product: str) -> list[dict[str, Any]]:
-    known = set(q.metrics)
+    known = {m for m in q.metrics if facts.reports(product, m)}
     # The vendor's estimate (not what it bills) is said so on every charge.
     estimate = product in facts.estimated_charges
     return [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from unimeter.connectors.facts import FactProfile
 
-from .mapping import CLAUDE_CODE
+from .mapping import CLAUDE_API, CLAUDE_CODE
 
 DETAIL_METRICS = frozenset(
     {"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_cents_e6"}
@@ -38,4 +38,6 @@ FACTS = FactProfile(
     labels=LABELS,
     # Claude Code's cost is Anthropic's estimate, not what it bills (the cost report is).
     estimated_charges=frozenset({CLAUDE_CODE}),
+    # The Claude API reports tokens and money only: no work counters on its records.
+    product_metrics={CLAUDE_CODE: DETAIL_METRICS | DAY_TOTAL_METRICS, CLAUDE_API: DETAIL_METRICS},
 )
