@@ -38,7 +38,7 @@ async def replace_directory(
     """Parse the upload and, only if all of it is valid, make it the directory of every
     account in scope, in one transaction."""
     entries = directory_upload.parse(body, content_type)
-    rows = [dataclasses.asdict(e) for e in entries]
+    rows = [{**dataclasses.asdict(e), "aliases": list(e.aliases) or None} for e in entries]
     async with runtime.db.session() as session:
         for account_id in scope.account_ids:
             await repository.replace_directory(session, account_id, rows)
@@ -54,6 +54,7 @@ async def directory_entries(runtime: Runtime, account_id: str) -> list[dict[str,
             "status": e.status,
             "valid_from": e.valid_from.isoformat() if e.valid_from else None,
             "valid_to": e.valid_to.isoformat() if e.valid_to else None,
+            "aliases": list(e.aliases or ()),
         }
         for e in entries
     ]
@@ -81,7 +82,7 @@ async def team_map(session: AsyncSession, account_id: str, choice: SourceChoice)
                 status=e.status,
             )
             for e in entries
-        ])  # fmt: skip
+        ], directory_upload.alias_map(entries))  # fmt: skip
     stints = await repository.group_stints(session, account_id)
     # Membership of the vendor's "no group" group is no team: those days are unallocated.
     return TeamMap(source, [
@@ -179,7 +180,7 @@ async def _costs(
     for the few who change teams within it. Each row's day lies in its period."""
     async with runtime.db.reader() as session:
         q = ConsumptionQuery(scope.account_ids, start, end, True, False, granularity)
-        periods = [(a, e, p, *v) for p, a, e, _, *v in await every_group(session, q)]
+        periods = [(a, e, p, *v) for p, a, e, _, _, *v in await every_group(session, q)]
         movers = sorted({(a, e) for a, e, *_ in periods
                          if e and not maps[a].steady(e, start, end)})  # fmt: skip
         days = await repository.cost_by_user_day(session, movers, start, end) if movers else []

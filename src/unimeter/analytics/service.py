@@ -205,17 +205,19 @@ async def consumption(
             "account_id": row[1],
             "user_email": row[2],
             "model": row[3],
-            **_metrics(row[4:]),
-            **({"rank": ranks[(row[1], row[2], row[3])]} if groups is not None else {}),
+            "product": row[4],
+            **_metrics(row[5:]),
+            **({"rank": ranks[(row[1], row[2], row[3], row[4])]} if groups is not None else {}),
         }
         for row in page
     ]
     next_key = None
     if len(rows) > limit and page:
         last = page[-1]
-        group = (last[1], last[2], last[3])
+        group = (last[1], last[2], last[3], last[4])
         # With top, each period's rows come costliest first: the keyset is (period, rank).
-        rest = [ranks[group]] if groups is not None else list(group)
+        key = list(group) if q.by_product else list(group[:3])
+        rest = [ranks[group]] if groups is not None else key
         next_key = [_as_date(last[0]).isoformat(), *rest]
     return ConsumptionPage(
         result,
