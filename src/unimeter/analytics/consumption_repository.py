@@ -101,8 +101,8 @@ def _in_groups(q: ConsumptionQuery, table: Any, groups: Groups) -> Any:
         at = NAMES.index(chosen[0])
         return getattr(table, chosen[0]).in_([g[at] for g in groups])
     columns = [getattr(table, n) for n in chosen]
-    at = [NAMES.index(n) for n in chosen]
-    return tuple_(*columns).in_([tuple(g[i] for i in at) for g in groups])
+    places = [NAMES.index(n) for n in chosen]
+    return tuple_(*columns).in_([tuple(g[i] for i in places) for g in groups])
 
 
 def _dims(q: ConsumptionQuery) -> tuple[bool, bool, bool, bool]:

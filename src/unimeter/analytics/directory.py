@@ -146,7 +146,9 @@ def _date(record: dict[str, Any], field: str) -> dt.date | None:
 def _email(text: str, field: str = "email") -> str:
     email = text.strip().lower()
     if "@" not in email or any(c.isspace() for c in email):
-        raise ValueError(f"{field} {email!r} is not an email address" if email else f"{field} is empty")
+        raise ValueError(
+            f"{field} {email!r} is not an email address" if email else f"{field} is empty"
+        )
     return email
 
 
