@@ -33,7 +33,7 @@ async def _walk(x: CrossTool, **params: Any) -> tuple[list[dict[str, Any]], dict
     rows: list[dict[str, Any]] = []
     cursor, summary = None, None
     while True:
-        extra = {"next_cursor": cursor} if cursor else {}
+        extra: dict[str, str] = {"next_cursor": cursor} if cursor else {}
         page = await _json(x, "/analytics/people", tenant_id=TENANT, **PERIOD, **params, **extra)
         summary = summary or page["summary"]
         assert page["summary"] == summary, "the summary covers every page"
