@@ -78,16 +78,32 @@ async def test_people_across_tools_match_by_email_and_alias(
         expected = await _expected(x, {ALIAS: x.aliased})
         rows, summary = await _walk(x, limit=2, sort="-cost")
         by_email = await _walk(x, limit=3, sort="email")
+        teams = await _json(x, "/analytics/chargeback", tenant_id=TENANT, granularity="total",
+                            **PERIOD)  # fmt: skip
+
+    # A team's cost is the sum over every tool its people use, aliases resolved.
+    team_of = {e: "red" if n % 2 else "blue" for n, e in enumerate(x.cursor_emails)}
+    want: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for email, products in expected.items():
+        for product, cost in products.items():
+            if email in team_of:
+                want[team_of[email]][product] += cost
+    for row in teams["result"]:
+        if not row["unallocated"]:
+            got = {p["product"]: _cents(p["cost"]["charged"]) for p in row["products"]}
+            assert got == {k: v for k, v in want[row["team"]].items() if v}, row["team"]
+    red = next(r for r in teams["result"] if r["team"] == team_of[x.aliased])
+    assert {p["product"] for p in red["products"]} == {"cursor", API}  # ALIAS used the API
 
     people = {r["email"]: r for r in rows}
     assert set(people) == {*x.cursor_emails, SOLO, GONE} | set(expected)
     assert [r["email"] for r in by_email[0]] == sorted(people)
     costs = [_cents(r["total"]["cost"]["charged"]) for r in rows]
     assert costs == sorted(costs, reverse=True), "costliest first"
-    for email, want in expected.items():
+    for email, costs_of in expected.items():
         got = {p["product"]: _cents(p["cost"]["charged"]) for p in people[email]["products"]}
-        assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}, email
-        assert _cents(people[email]["total"]["cost"]["charged"]) == sum(want.values())
+        assert {k: v for k, v in got.items() if v} == {k: v for k, v in costs_of.items() if v}
+        assert _cents(people[email]["total"]["cost"]["charged"]) == sum(costs_of.values())
 
     # The same person in two tools: one email in other case, one through an alias.
     same, aliased = people[x.same], people[x.aliased]
