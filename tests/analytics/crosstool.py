@@ -8,6 +8,7 @@ through a directory alias, others only there (one of them removed).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -104,18 +105,23 @@ def _fact(u: Usage) -> UsageFactRecord:
 
 
 @asynccontextmanager
-async def cross_tool(database_url: str, data_dir: Path) -> AsyncIterator[CrossTool]:
+async def cross_tool(
+    database_url: str, data_dir: Path, *, two_tools: bool = True
+) -> AsyncIterator[CrossTool]:
+    """The two accounts of one tenant; ``two_tools=False``: the plain toy vendor (one
+    product, billed) instead of the two-tools one, every usage row on its product."""
     third = "crsr_" + "3" * 64
     sim = make_sim(api_keys=(*KEYS, third), users=6, days=20)
     async with api_world(database_url, data_dir, sim=sim) as api:
         runtime = api.world.runtime
-        runtime.registry.register(TwoToolsVendor())
+        vendor = TwoToolsVendor() if two_tools else ToyConnector()
+        runtime.registry.register(vendor)
         cursor_id = api.accounts["default"]
         tools_id = await api.world.link(third, tenant_id=TENANT, environment="default")
         async with runtime.db.session() as session:
             linked = await session.get(IntegratedAccount, tools_id)
             assert linked is not None
-            linked.integration = TwoToolsVendor.slug
+            linked.integration = vendor.slug
         async with runtime.db.reader() as session:
             rows = await session.scalars(
                 select(Member.email).where(
@@ -124,6 +130,8 @@ async def cross_tool(database_url: str, data_dir: Path) -> AsyncIterator[CrossTo
             )
             emails = sorted(e.lower() for e in rows.all())
         usage = _usage(emails[0])
+        if not two_tools:
+            usage = [dataclasses.replace(u, product=toy_mapping.PRODUCT) for u in usage]
         members = [
             MemberRecord("t-same", emails[0].upper(), "Same Person", "member", False),
             MemberRecord("t-alias", ALIAS, "Aliased", "member", False),
