@@ -124,8 +124,10 @@ async def _people(
     day_totals = _day_total_accounts(runtime, scope)
     async with runtime.db.reader() as session:
         roster = await repo.members_during(session, scope.account_ids, start_ms)
-        facts = await repo.member_days(session, scope.account_ids, start, end, day_totals)
-        usage = await repo.event_days(session, scope.account_ids, start, end)
+        facts = await repo.member_days(
+            session, scope.account_ids, start, end, day_totals, scope.products
+        )
+        usage = await repo.event_days(session, scope.account_ids, start, end, scope.products)
     people, reporting = _tally(roster, facts, usage)
     last_day = end - dt.timedelta(days=1)
     teams: dict[str | None, list[Person]] = defaultdict(list)

@@ -43,7 +43,7 @@ def _from_detail(name: str, listed: Sequence[str]) -> Any:
 
 async def member_days(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date,
-    day_totals: Mapping[str, Sequence[str]],
+    day_totals: Mapping[str, Sequence[str]], products: Sequence[str] | None = None,
 ) -> list[tuple[Any, ...]]:  # fmt: skip
     """``(account, email, active days, *sums, *counts)`` rows: the days a fact marks active,
     each of ``ADOPTION_METRICS`` summed, and how many facts report it (0: the vendor does
@@ -58,28 +58,33 @@ async def member_days(
     totals = [
         _from_totals(n, a, account_ids) for n, a in zip(ADOPTION_METRICS, listed, strict=True)
     ]
-    rows = await _member_days(session, account_ids, start, end, True, totals)
+    rows = await _member_days(session, account_ids, start, end, True, totals, products=products)
     # Accounts with a metric their day totals do not report read their detail facts whole.
     detailed = [a for a in account_ids if any(a not in accounts for accounts in listed)]
     if detailed:
         details = [_from_detail(n, a) for n, a in zip(ADOPTION_METRICS, listed, strict=True)]
-        rows += await _member_days(session, detailed, start, end, False, details)
+        rows += await _member_days(session, detailed, start, end, False, details, products=products)
     others = [a for a in account_ids if a not in detailed]
     if others:
         unknown = [_UNKNOWN] * len(ADOPTION_METRICS)
-        rows += await _member_days(session, others, start, end, False, unknown, active=True)
+        rows += await _member_days(
+            session, others, start, end, False, unknown, active=True, products=products
+        )
     return rows
 
 
 async def _member_days(
     session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date,
     day_total: bool, metrics: Sequence[Any], *, active: bool = False,
+    products: Sequence[str] | None = None,
 ) -> list[tuple[Any, ...]]:  # fmt: skip
     """One kind of fact (``day_total``), grouped per person; ``active``: only facts marking
-    their day active."""
+    their day active; ``products``: only facts of these products."""
     f = UsageFact
     key = (f.account_id, f.user_email)
     where = [f.is_day_total.is_(day_total), f.account_id.in_(account_ids), f.user_email != ""]
+    if products is not None:
+        where.append(f.product.in_(products))
     in_period = and_(f.day >= start, f.day < end)
     if active:
         # An equality probe of the activity index (account, kind, active) finds these few
@@ -104,16 +109,19 @@ async def _member_days(
 
 
 async def event_days(
-    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
-) -> list[tuple[str, str, set[dt.date]]]:
-    """``(account, user, days)``: the days each user has usage events."""
+    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date,
+    products: Sequence[str] | None = None,
+) -> list[tuple[str, str, set[dt.date]]]:  # fmt: skip
+    """``(account, user, days)``: the days each user has usage (of ``products``, if given)."""
     r = UserDayRollup
     dialect = session.get_bind().dialect.name
+    only = [r.product.in_(products)] if products is not None else []
     rows = await session.execute(
         select(r.account_id, r.user_email, day_list(dialect, r.day))
-        .where(r.account_id.in_(account_ids), r.user_email != "", r.day >= start, r.day < end)
+        .where(r.account_id.in_(account_ids), r.user_email != "", r.day >= start, r.day < end,
+               *only)
         .group_by(r.account_id, r.user_email)
-    )
+    )  # fmt: skip
     return [(a, u, parse_day_list(days)) for a, u, days in rows.all()]
 
 

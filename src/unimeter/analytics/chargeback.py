@@ -38,7 +38,7 @@ async def replace_directory(
     """Parse the upload and, only if all of it is valid, make it the directory of every
     account in scope, in one transaction."""
     entries = directory_upload.parse(body, content_type)
-    rows = [dataclasses.asdict(e) for e in entries]
+    rows = [{**dataclasses.asdict(e), "aliases": list(e.aliases) or None} for e in entries]
     async with runtime.db.session() as session:
         for account_id in scope.account_ids:
             await repository.replace_directory(session, account_id, rows)
@@ -54,6 +54,7 @@ async def directory_entries(runtime: Runtime, account_id: str) -> list[dict[str,
             "status": e.status,
             "valid_from": e.valid_from.isoformat() if e.valid_from else None,
             "valid_to": e.valid_to.isoformat() if e.valid_to else None,
+            "aliases": list(e.aliases or ()),
         }
         for e in entries
     ]
@@ -81,7 +82,7 @@ async def team_map(session: AsyncSession, account_id: str, choice: SourceChoice)
                 status=e.status,
             )
             for e in entries
-        ])  # fmt: skip
+        ], directory_upload.alias_map(entries))  # fmt: skip
     stints = await repository.group_stints(session, account_id)
     # Membership of the vendor's "no group" group is no team: those days are unallocated.
     return TeamMap(source, [
@@ -135,15 +136,26 @@ class Charge:
         return cls(dict(zip(CONSUMPTION_METRICS, sums, strict=True)), users)
 
 
+Bucket = tuple[dt.date, str | None]  # (period, team or cost center; None = unallocated)
+
+
 @dataclass(frozen=True, slots=True)
 class ChargebackReport:
     by: ChargeBy
     sources: dict[str, str]  # account → the source its mapping came from
-    # (period, team or cost center; None = unallocated) → charge
-    charges: dict[tuple[dt.date, str | None], Charge]
+    charges: dict[Bucket, Charge]
     total: Charge
     # Accounts whose people have no team at all (no billing groups, no directory).
     notes: list[Note] = field(default_factory=list)
+    # Each bucket's charge per product (tool): a team's cost is the sum over every tool its
+    # people use.
+    products: dict[Bucket, dict[str, Charge]] = field(default_factory=dict)
+
+
+def person(maps: dict[str, TeamMap], account_id: str, email: str) -> tuple[str, str]:
+    """Who a row's user is across accounts: their primary email (directory aliases
+    resolved); usage nobody is attributed to stays the account's own."""
+    return ("", maps[account_id].resolve(email)) if email else (account_id, "")
 
 
 async def chargeback(
@@ -155,37 +167,56 @@ async def chargeback(
         raise ChargebackError(
             "cost centers come from a directory upload (PUT /directory); billing groups have none"
         )
-    rows: dict[tuple[dt.date, str | None], list[Sequence[Any]]] = defaultdict(list)
-    users: dict[tuple[dt.date, str | None], set[tuple[str, str]]] = defaultdict(set)
+    rows: dict[tuple[Bucket, str], list[Sequence[Any]]] = defaultdict(list)
+    users: dict[tuple[Bucket, str], set[tuple[str, str]]] = defaultdict(set)
     costs = await _costs(runtime, scope, maps, start, end, granularity)
-    for day, account_id, email, values in costs:
+    for day, account_id, email, product, values in costs:
         found = maps[account_id].at(email, day) if email else None
         key = (bucket(day, granularity, start),
                (found.team if by == "team" else found.cost_center) if found else None)  # fmt: skip
-        rows[key].append(values)
-        users[key].add((account_id, email))
-    charges = {key: Charge.of(rows[key], users[key]) for key in rows}
+        rows[(key, product)].append(values)
+        users[(key, product)].add(person(maps, account_id, email))
+    per_product: dict[Bucket, dict[str, Charge]] = defaultdict(dict)
+    for (key, product), values in rows.items():
+        per_product[key][product] = Charge.of(values, users[(key, product)])
+    charges = {
+        key: Charge.of(
+            [list(c.metrics.values()) for c in split.values()],
+            set().union(*(c.users for c in split.values())),
+        )
+        for key, split in per_product.items()
+    }
     everyone = set().union(*users.values())
     total = Charge.of([list(c.metrics.values()) for c in charges.values()], everyone)
-    return ChargebackReport(by, {a: m.source for a, m in maps.items()}, charges, total, notes)
+    return ChargebackReport(
+        by, {a: m.source for a, m in maps.items()}, charges, total, notes, dict(per_product)
+    )
 
 
 async def _costs(
     runtime: Runtime, scope: Scope, maps: dict[str, TeamMap], start: dt.date, end: dt.date,
     granularity: str,
-) -> list[tuple[dt.date, str, str, Sequence[Any]]]:  # fmt: skip
-    """``(day, account, user, metrics)`` to charge on that day's team: one row per user and
-    period, summed in SQL, for users whose team holds over the whole range; one per day
-    for the few who change teams within it. Each row's day lies in its period."""
+) -> list[tuple[dt.date, str, str, str, Sequence[Any]]]:  # fmt: skip
+    """``(day, account, user, product, metrics)`` to charge on that day's team: one row per
+    user, product and period, summed in SQL, for users whose team holds over the whole
+    range; one per day for the few who change teams within it. Each row's day lies in its
+    period."""
     async with runtime.db.reader() as session:
-        q = ConsumptionQuery(scope.account_ids, start, end, True, False, granularity)
-        periods = [(a, e, p, *v) for p, a, e, _, *v in await every_group(session, q)]
+        q = ConsumptionQuery(
+            scope.account_ids, start, end, True, False, granularity, products=scope.products,
+            by_product=True,
+        )  # fmt: skip
+        periods = [(a, e, p, d, *v) for p, a, e, _, d, *v in await every_group(session, q)]
         movers = sorted({(a, e) for a, e, *_ in periods
                          if e and not maps[a].steady(e, start, end)})  # fmt: skip
-        days = await repository.cost_by_user_day(session, movers, start, end) if movers else []
+        days = (
+            await repository.cost_by_user_day(session, movers, start, end, scope.products)
+            if movers
+            else []
+        )
     moved = set(movers)
-    steady = [(max(p, start), a, e, v) for a, e, p, *v in periods if (a, e) not in moved]
-    return steady + [(d, a, e, v) for a, e, d, *v in days]
+    steady = [(max(p, start), a, e, d, v) for a, e, p, d, *v in periods if (a, e) not in moved]
+    return steady + [(day, a, e, d, v) for a, e, day, d, *v in days]
 
 
 # --- reconciliation -------------------------------------------------------------------------

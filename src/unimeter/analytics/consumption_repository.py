@@ -35,9 +35,14 @@ class ConsumptionQuery:
     granularity: str  # day, week, month or total
     emails: tuple[str, ...] | None = None
     models: tuple[str, ...] | None = None
+    # Only these products (tools); and a row per product (a scope may hold several).
+    products: tuple[str, ...] | None = None
+    by_product: bool = False
 
 
-Groups = Sequence[tuple[str, str, str]]
+# A group: (account, user, model, product), "" for a dimension not grouped by.
+Groups = Sequence[tuple[str, str, str, str]]
+NAMES = ("account_id", "user_email", "model", "product")
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,8 @@ def _filters(q: ConsumptionQuery, table: Any, groups: Groups | None) -> list[Any
         where.append(table.user_email.in_(q.emails))
     if q.models is not None:
         where.append(table.model.in_(q.models))
+    if q.products is not None:
+        where.append(table.product.in_(q.products))
     if groups is not None:
         where.append(_in_groups(q, table, groups))
     return where
@@ -89,11 +96,18 @@ def _filters(q: ConsumptionQuery, table: Any, groups: Groups | None) -> list[Any
 def _in_groups(q: ConsumptionQuery, table: Any, groups: Groups) -> Any:
     if not groups:
         return false()
-    if q.by_user and q.by_model:
-        return tuple_(table.account_id, table.user_email, table.model).in_(list(groups))
-    if q.by_user:
-        return tuple_(table.account_id, table.user_email).in_([(a, u) for a, u, _ in groups])
-    return table.model.in_([m for _, _, m in groups])
+    chosen = [n for n, on in zip(NAMES, _dims(q), strict=True) if on] or ["model"]
+    if len(chosen) == 1:
+        at = NAMES.index(chosen[0])
+        return getattr(table, chosen[0]).in_([g[at] for g in groups])
+    columns = [getattr(table, n) for n in chosen]
+    places = [NAMES.index(n) for n in chosen]
+    return tuple_(*columns).in_([tuple(g[i] for i in places) for g in groups])
+
+
+def _dims(q: ConsumptionQuery) -> tuple[bool, bool, bool, bool]:
+    """Whether each of ``NAMES`` is a dimension of the answer."""
+    return (q.by_user, q.by_user, q.by_model, q.by_product)
 
 
 def _source(q: ConsumptionQuery, groups: Groups | None = None) -> Any:
@@ -108,7 +122,7 @@ def _source(q: ConsumptionQuery, groups: Groups | None = None) -> Any:
     if chosen.months is not None:
         m, (first, last) = UserModelMonthRollup, chosen.months
         parts.append(
-            select(m.month.label("day"), m.account_id, m.user_email, m.model,
+            select(m.month.label("day"), m.account_id, m.user_email, m.model, m.product,
                    *[getattr(m, name) for name in CONSUMPTION_METRICS])
             .where(m.month >= first, m.month < last, *_filters(q, m, groups))
         )  # fmt: skip
@@ -132,8 +146,9 @@ def _days(
     if by_model:
         where.append(facts_sql.DETAIL)
     return select(
-        daily.day.label("day"), daily.account_id, daily.user_email, model.label("model"), *metrics
-    ).where(*where)
+        daily.day.label("day"), daily.account_id, daily.user_email, model.label("model"),
+        daily.product, *metrics,
+    ).where(*where)  # fmt: skip
 
 
 def _in_range(s: Any) -> Any:
@@ -149,19 +164,21 @@ def _in_range(s: Any) -> Any:
 
 def _group_columns(q: ConsumptionQuery, s: Any) -> list[Any]:
     return [
-        s.c.account_id if q.by_user else literal("").label("account_id"),
-        s.c.user_email if q.by_user else literal("").label("user_email"),
-        s.c.model if q.by_model else literal("").label("model"),
+        s.c[name] if on else literal("").label(name)
+        for name, on in zip(NAMES, _dims(q), strict=True)
     ]
 
 
 def _grouped(dialect: str, q: ConsumptionQuery, groups: Groups | None) -> tuple[Any, list[Any]]:
-    """The statement of ``(period, account, user, model, *metrics)`` per group, and its key."""
+    """The statement of ``(period, account, user, model, product, *metrics)`` per group, and
+    its key (the product only when grouped by it, so cursors of the other answers keep
+    their shape)."""
     s = _source(q, groups)
     period = period_expression(dialect, s.c.day, q.granularity, q.start).label("period")
-    key = [period, *_group_columns(q, s)]
+    columns = _group_columns(q, s)
+    key = [period, *(columns if q.by_product else columns[:3])]
     sums = [func.sum(s.c[name]).label(name) for name in CONSUMPTION_METRICS]
-    return select(*key, *sums).group_by(*key).having(_in_range(s)), key
+    return select(period, *columns, *sums).group_by(period, *columns).having(_in_range(s)), key
 
 
 async def consumption(
@@ -172,7 +189,7 @@ async def consumption(
     after: Sequence[Any] | None = None,
     groups: Groups | None = None,
 ) -> list[tuple[Any, ...]]:
-    """One page (``limit + 1`` rows) of ``(period, account, user, model, *metrics)`` after
+    """One page (``limit + 1`` rows) of ``(period, account, user, model, product, *metrics)`` after
     ``after``, in key order; with ``groups`` (the top N, costliest first) only those groups,
     each period's costliest first: the keyset is then ``(period, rank)``."""
     stmt, key = _grouped(session.get_bind().dialect.name, q, groups)
@@ -198,9 +215,8 @@ async def _ranked_page(
     not a CASE over the N groups, which costs N comparisons a row: for 1,000 users by day
     over 90 days, 8 s against 1 s for the join (SQLite, in memory)."""
     g, r = grouped.subquery("grouped"), _ranking(q, top).subquery("ranked")
-    names = ("account_id", "user_email", "model")
     key = [g.c.period, r.c.rank]
-    stmt = select(*g.c).join_from(g, r, and_(*(g.c[n] == r.c[n] for n in names)))
+    stmt = select(*g.c).join_from(g, r, and_(*(g.c[n] == r.c[n] for n in NAMES)))
     if after is not None:
         stmt = stmt.where(tuple_(*key) > tuple_(*after))
     stmt = stmt.order_by(*key).limit(limit + 1)
@@ -208,21 +224,23 @@ async def _ranked_page(
 
 
 async def every_group(session: AsyncSession, q: ConsumptionQuery) -> list[tuple[Any, ...]]:
-    """Every ``(period, account, user, model, *metrics)`` of the query, in no order."""
+    """Every ``(period, account, user, model, product, *metrics)`` of the query, in no
+    order."""
     stmt, _ = _grouped(session.get_bind().dialect.name, q, None)
     return [tuple(row) for row in (await session.execute(stmt)).all()]
 
 
 async def top_groups(
     session: AsyncSession, q: ConsumptionQuery, limit: int
-) -> list[tuple[str, str, str]]:
+) -> list[tuple[str, str, str, str]]:
     """The ``limit`` groups with the highest charged cost over the whole range, costliest
     first."""
-    return [(a, u, m) for a, u, m, _ in (await session.execute(_ranking(q, limit))).all()]
+    rows = (await session.execute(_ranking(q, limit))).all()
+    return [(a, u, m, p) for a, u, m, p, _ in rows]
 
 
 def _ranking(q: ConsumptionQuery, limit: int) -> Any:
-    """``(account, user, model, rank)`` of the ``limit`` groups with the highest charged cost
+    """``(account, user, model, product, rank)`` of the ``limit`` groups with the highest charged cost
     over the whole range, rank 1 the costliest (ties by tokens, then by name, so the choice
     and the ranks are stable)."""
     s = _source(dataclasses.replace(q, granularity="total"))

@@ -1,5 +1,11 @@
 """Parsing a directory upload (CSV or JSON) into effective-dated entries, or into a list of
-line-numbered errors. Nothing is stored unless the whole upload is valid."""
+line-numbered errors. Nothing is stored unless the whole upload is valid.
+
+An entry may list ``aliases``: the person's other emails (as other vendors' workspaces know
+them), ``;``-separated in CSV, a list in JSON. People are grouped across accounts by their
+primary email, so an alias belongs to one person only: it may be neither another entry's
+email nor another person's alias.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,8 @@ from itertools import pairwise
 from typing import Any
 
 REQUIRED = ("email", "name", "team", "cost_center", "status")
-OPTIONAL = ("valid_from", "valid_to")
+OPTIONAL = ("valid_from", "valid_to", "aliases")
+MAX_ALIASES = 20
 STATUSES = ("active", "offboarded")
 MAX_ERRORS = 50  # reported per upload; the rest are counted
 
@@ -28,6 +35,7 @@ class Entry:
     status: str
     valid_from: dt.date | None  # first day, inclusive; None: since always
     valid_to: dt.date | None  # last day, inclusive; None: still valid
+    aliases: tuple[str, ...] = ()  # the person's other emails, lower case
 
 
 class DirectoryError(ValueError):
@@ -57,6 +65,7 @@ def parse(body: bytes, content_type: str) -> list[Entry]:
         except ValueError as exc:
             errors.append((line, str(exc)))
     errors += _overlaps(entries)
+    errors += _alias_clashes(entries)
     if errors:
         raise DirectoryError(sorted(errors))
     if not entries:
@@ -134,12 +143,40 @@ def _date(record: dict[str, Any], field: str) -> dt.date | None:
         raise ValueError(f"{field} must be a date YYYY-MM-DD, not {text!r}") from None
 
 
+def _email(text: str, field: str = "email") -> str:
+    email = text.strip().lower()
+    if "@" not in email or any(c.isspace() for c in email):
+        raise ValueError(
+            f"{field} {email!r} is not an email address" if email else f"{field} is empty"
+        )
+    return email
+
+
+def _aliases(record: dict[str, Any], email: str) -> tuple[str, ...]:
+    """The person's other emails: ``a@x; b@y`` in CSV, ``["a@x", "b@y"]`` in JSON."""
+    value = record.get("aliases")
+    if value is None:
+        return ()
+    if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise ValueError("aliases must be a list of emails")
+        items = [v for v in value if v.strip()]
+    elif isinstance(value, str):
+        items = [v for v in value.split(";") if v.strip()]
+    else:
+        raise ValueError("aliases must be a list of emails (separated by ';' in CSV)")
+    if len(items) > MAX_ALIASES:
+        raise ValueError(f"at most {MAX_ALIASES} aliases per entry")
+    aliases = tuple(dict.fromkeys(_email(v[:320], "alias") for v in items))
+    if email in aliases:
+        raise ValueError(f"alias {email!r} is the entry's own email")
+    return aliases
+
+
 def _entry(line: int, record: dict[str, Any]) -> Entry:
     if "__error__" in record:
         raise ValueError(record["__error__"])
-    email = (_text(record, "email", 320) or "").lower()
-    if "@" not in email or any(c.isspace() for c in email):
-        raise ValueError(f"email {email!r} is not an email address" if email else "email is empty")
+    email = _email(_text(record, "email", 320) or "")
     status = (_text(record, "status", 40) or "").lower()
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
@@ -149,7 +186,7 @@ def _entry(line: int, record: dict[str, Any]) -> Entry:
     return Entry(
         line=line, email=email, name=_text(record, "name"), team=_text(record, "team"),
         cost_center=_text(record, "cost_center"), status=status, valid_from=valid_from,
-        valid_to=valid_to,
+        valid_to=valid_to, aliases=_aliases(record, email),
     )  # fmt: skip
 
 
@@ -169,3 +206,30 @@ def _overlaps(entries: list[Entry]) -> list[tuple[int, str]]:
                      "of one person must not overlap)")
                 )  # fmt: skip
     return errors
+
+
+def _alias_clashes(entries: list[Entry]) -> list[tuple[int, str]]:
+    """One error per alias that names someone else: another entry's email, or an alias of
+    another person (the entries of one email may repeat its aliases)."""
+    primaries = {e.email: e.line for e in entries}
+    owner: dict[str, tuple[str, int]] = {}
+    errors = []
+    for e in sorted(entries, key=lambda e: e.line):
+        for alias in e.aliases:
+            if alias in primaries:
+                errors.append((e.line, f"alias {alias} is the email of line {primaries[alias]}"))
+            elif alias in owner and owner[alias][0] != e.email:
+                errors.append((e.line, f"alias {alias} is already an alias of {owner[alias][0]} "
+                               f"(line {owner[alias][1]})"))  # fmt: skip
+            else:
+                owner.setdefault(alias, (e.email, e.line))
+    return errors
+
+
+def alias_map(entries: Iterable[Any]) -> dict[str, str]:
+    """``{alias: primary email}`` of directory entries (parsed or stored; lower case)."""
+    found: dict[str, str] = {}
+    for e in entries:
+        for alias in e.aliases or ():
+            found.setdefault(str(alias).lower(), str(e.email).lower())
+    return found

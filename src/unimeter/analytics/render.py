@@ -35,6 +35,21 @@ def seat(s: Seat, as_of: dt.date) -> dict[str, Any]:
 
 
 def seats(report: SeatsReport) -> dict[str, Any]:
+    body = _seats(report)
+    split = report.per_product()
+    if split:
+        # Several tools in scope: each one's seats beside the whole.
+        body["by_product"] = [
+            {"product": product, **{k: v for k, v in _seats(part).items() if k in SEAT_COUNTS}}
+            for product, part in split.items()
+        ]
+    return body
+
+
+SEAT_COUNTS = ("provisioned", "active_7d", "active_30d", "utilization_7d", "utilization_30d")
+
+
+def _seats(report: SeatsReport) -> dict[str, Any]:
     provisioned = len(report.seats)
     active_7d, active_30d = report.active_within(7), report.active_within(30)
     amount, priced, unpriced = report.reclaimable()
@@ -119,6 +134,8 @@ def consumption_row(
         out["user_email"] = row["user_email"]
     if "model" in dims:
         out["model"] = row["model"]
+    if "product" in dims:
+        out["product"] = row["product"]
     if "rank" in row:
         out["rank"] = row["rank"]
     return {**out, **totals(row, unknown)}
@@ -161,6 +178,11 @@ def chargeback(
             "unallocated": name is None,
             "users": len(charge.users),
             **totals(charge.metrics),
+            # The tool as a breakdown: each product's part of the bucket.
+            "products": [
+                {"product": product, "users": len(part.users), **totals(part.metrics)}
+                for product, part in sorted(report.products.get((period, name), {}).items())
+            ],
         })  # fmt: skip
     return {
         "start_date": start.isoformat(),

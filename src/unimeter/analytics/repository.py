@@ -83,25 +83,30 @@ async def member_emails(
 
 
 async def last_active_days(
-    session: AsyncSession, account_ids: Sequence[str], as_of: dt.date
+    session: AsyncSession,
+    account_ids: Sequence[str],
+    as_of: dt.date,
+    products: Sequence[str] | None = None,
 ) -> list[LastActive]:
-    """The last day on or before ``as_of`` each person was active: the vendor's day total
-    marks the day active, or they have usage on it (any detail fact, through their
-    rollups). Both name the person by email."""
+    """The last day on or before ``as_of`` each person was active (in one of ``products``,
+    when given): the vendor's day total marks the day active, or they have usage on it (any
+    detail fact, through their rollups). Both name the person by email."""
     f = UsageFact
     marked = (
         select(f.account_id, null().label("member_id"), f.user_email, func.max(f.day))
         .where(f.account_id.in_(account_ids), f.is_day_total.is_(True), f.user_email != "",
-               f.is_active.is_(True), f.day <= as_of)
+               f.is_active.is_(True), f.day <= as_of,
+               *([f.product.in_(products)] if products is not None else []))
         .group_by(f.account_id, f.user_email)
     )  # fmt: skip
     r = UserDayRollup
     used = (
         select(r.account_id, null().label("member_id"), r.user_email, func.max(r.day))
         # Every rollup row has usage; not asking keeps the scan inside an index.
-        .where(r.account_id.in_(account_ids), r.user_email != "", r.day <= as_of)
+        .where(r.account_id.in_(account_ids), r.user_email != "", r.day <= as_of,
+               *([r.product.in_(products)] if products is not None else []))
         .group_by(r.account_id, r.user_email)
-    )
+    )  # fmt: skip
     rows: Sequence[Any] = (await session.execute(union_all(marked, used))).all()
     return [LastActive(a, m, e, day) for a, m, e, day in rows]
 
@@ -205,18 +210,24 @@ USERS_PER_BATCH = 500
 
 
 async def cost_by_user_day(
-    session: AsyncSession, users: Sequence[tuple[str, str]], start: dt.date, end: dt.date
+    session: AsyncSession,
+    users: Sequence[tuple[str, str]],
+    start: dt.date,
+    end: dt.date,
+    products: Sequence[str] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """``(account, user, day, *CONSUMPTION_METRICS)`` for every day with usage of these
-    ``(account, user)``."""
+    """``(account, user, day, product, *CONSUMPTION_METRICS)`` for every day with usage of
+    these ``(account, user)`` (in one of ``products``, when given)."""
     r = UserDayRollup
     out: list[tuple[Any, ...]] = []
+    only = [r.product.in_(products)] if products is not None else []
     for first in range(0, len(users), USERS_PER_BATCH):
         batch = list(users[first : first + USERS_PER_BATCH])
         rows = await session.execute(
-            select(r.account_id, r.user_email, r.day,
+            select(r.account_id, r.user_email, r.day, r.product,
                    *[getattr(r, n) for n in CONSUMPTION_METRICS])
-            .where(tuple_(r.account_id, r.user_email).in_(batch), r.day >= start, r.day < end)
+            .where(tuple_(r.account_id, r.user_email).in_(batch), r.day >= start, r.day < end,
+                   *only)
         )  # fmt: skip
         out += [tuple(row) for row in rows.all()]
     return out

@@ -18,6 +18,7 @@ from unimeter.runtime import Runtime
 
 from . import adoption, anomalies, audit, render, service
 from . import chargeback as charges
+from . import people as persons
 from . import settings as account_settings
 from .chargeback import ChargeBy, SourceChoice
 from .consumption_repository import ConsumptionQuery
@@ -44,17 +45,26 @@ AccountQuery = Annotated[
 TenantQuery = Annotated[
     str | None, Query(description="Every account of this tenant_id", min_length=1, max_length=255)
 ]
+ProductQuery = Annotated[
+    list[str] | None,
+    Query(alias="product", description="Only this product (tool); repeat for several"),
+]
 # The longest range one consumption query may cover: ten years of daily rollups.
 MAX_RANGE_DAYS = 3660
 
 
 async def scope_of(
-    runtime: Runtime, environment_id: str, account_id: str | None, tenant_id: str | None
+    runtime: Runtime,
+    environment_id: str,
+    account_id: str | None,
+    tenant_id: str | None,
+    products: list[str] | None = None,
 ) -> service.Scope:
     try:
         return await service.resolve_scope(
-            runtime, environment_id, integrated_account_id=account_id, tenant_id=tenant_id
-        )
+            runtime, environment_id, integrated_account_id=account_id, tenant_id=tenant_id,
+            products=products,
+        )  # fmt: skip
     except service.ScopeError as exc:
         raise bad_request(str(exc)) from exc
     except service.ScopeNotFoundError as exc:
@@ -69,11 +79,14 @@ async def seats(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     as_of: Annotated[Day | None, Query(description="Last day of the windows (UTC)")] = None,
     idle_days: Annotated[int, Query(ge=1, le=365, description="Idle after this many")] = 30,
 ) -> JSON:
     """Seat utilization: provisioned, active in 7 and 30 days, idle and never-used seats."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     report = await service.seats(runtime, scope, as_of or service.today(runtime), idle_days)
     return JSON(render.seats(report))
 
@@ -90,6 +103,7 @@ async def consumption(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     start_date: Annotated[Day | None, Query(description="Inclusive (UTC day)")] = None,
     end_date: Annotated[Day | None, Query(description="Exclusive (UTC day)")] = None,
     group_by: Annotated[list[ConsumptionDimension] | None, Query(alias="group_by[]")] = None,
@@ -101,7 +115,9 @@ async def consumption(
     next_cursor: str | None = None,
 ) -> JSON:
     """Tokens and cost by user, model and period, from the synced rollups."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     dims = tuple(dict.fromkeys(group_by or ("user", "model")))
     end = end_date or service.today(runtime) + dt.timedelta(days=1)
     start = start_date or end - dt.timedelta(days=30)
@@ -113,6 +129,7 @@ async def consumption(
         account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
         by_model="model" in dims, granularity=granularity,
         emails=tuple(emails) if emails else None, models=tuple(model_ids) if model_ids else None,
+        products=scope.products, by_product="product" in dims,
     )  # fmt: skip
     filters: dict[str, Any] = {
         "route": "analytics/consumption", **scope.describe(), "start": start.isoformat(),
@@ -130,6 +147,54 @@ async def consumption(
         codec(request).encode(page.next_key, "next", fingerprint) if page.next_key else None
     )
     return JSON(body)
+
+
+@router.get("/people", response_model=None, response_class=JSON)
+async def people(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
+    start_date: Annotated[Day | None, Query(description="Inclusive (UTC day)")] = None,
+    end_date: Annotated[Day | None, Query(description="Exclusive (UTC day)")] = None,
+    as_of: Annotated[
+        Day | None, Query(description="Seats held on this day; default the range's last day")
+    ] = None,
+    sort: Annotated[persons.Sort, Query(description="-cost: costliest first")] = "-cost",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    next_cursor: str | None = None,
+) -> JSON:
+    """Each person across the scope's tools (emails matched case-insensitively, directory
+    aliases resolved): the products they hold a seat in, and per product cost, tokens and
+    active days. Estimated charges count, flagged ``estimated``. The summary counts people
+    and seats per tool and the people holding several tools."""
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
+    start, end = _range(runtime, start_date, end_date, 30)
+    day = as_of or end - dt.timedelta(days=1)
+    filters: dict[str, Any] = {
+        "route": "analytics/people", **scope.describe(), "start": start.isoformat(),
+        "end": end.isoformat(), "as_of": day.isoformat(), "sort": sort,
+    }  # fmt: skip
+    position = read_cursor(request, next_cursor, filters)
+    report = await persons.people(runtime, scope, start=start, end=end, as_of=day, sort=sort)
+    rest = persons.after(report.people, position.key, sort) if position else report.people
+    page = rest[:limit]
+    next_key = persons.sort_key(page[-1], sort) if len(rest) > limit and page else None
+    fingerprint = query_fingerprint(filters)
+    return JSON({
+        "scope": scope.describe(),
+        "start_date": start.isoformat(),
+        "end_date": end.isoformat(),
+        "as_of": day.isoformat(),
+        "sort": sort,
+        "summary": persons.summary(report),
+        "result": [persons.person_body(p, report.names) for p in page],
+        "next_cursor": codec(request).encode(next_key, "next", fingerprint) if next_key else None,
+    })  # fmt: skip
 
 
 def _settings(account_id: str, settings: AccountSettings) -> dict[str, Any]:
@@ -202,6 +267,7 @@ async def chargeback(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     start_date: Annotated[Day | None, Query(description="Inclusive (UTC day)")] = None,
     end_date: Annotated[Day | None, Query(description="Exclusive (UTC day)")] = None,
     by: ChargeBy = "team",
@@ -209,7 +275,9 @@ async def chargeback(
     source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
 ) -> JSON:
     """Cost per team or cost center per period, with an explicit unallocated bucket."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     start, end = _range(runtime, start_date, end_date, 90)
     try:
         report = await charges.chargeback(
@@ -256,13 +324,16 @@ async def adoption_scorecards(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     start_date: Annotated[Day | None, Query(description="Inclusive (UTC day)")] = None,
     end_date: Annotated[Day | None, Query(description="Exclusive (UTC day); default today")] = None,
     source: Annotated[SourceChoice, Query(description="auto: the directory if any")] = "auto",
 ) -> JSON:
     """Adoption per team: DAU/WAU/MAU, acceptance, feature shares, cohorts, and the change
     against the period before."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     end = end_date or service.today(runtime)
     start, end = _range(runtime, start_date, end, 30)
     body = await adoption.adoption(runtime, scope, start=start, end=end, source=source)
@@ -275,11 +346,14 @@ async def provisioning_audit(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     as_of: Annotated[Day | None, Query(description="The day to audit (UTC)")] = None,
 ) -> JSON:
     """Findings with evidence: seats missing from the directory, offboarded people holding
     a seat, admins outside the allow-list, usage after removal, never-active seats."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     day = as_of or service.today(runtime)
     findings = await audit.audit(runtime, scope, day)
     return JSON({"scope": scope.describe(), **render.audit(findings, day)})
@@ -297,13 +371,16 @@ async def list_anomalies(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     status: Annotated[AnomalyStatus | None, Query()] = None,
     kind: Annotated[AnomalyKind | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     next_cursor: str | None = None,
 ) -> JSON:
     """Anomalies found after each sync, newest first."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     filters = {"route": "anomalies", **scope.describe(), "status": status, "kind": kind}
     position = read_cursor(request, next_cursor, filters)
     page = await anomalies.page(

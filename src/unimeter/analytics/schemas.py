@@ -8,12 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Granularity = Literal["day", "week", "month", "total"]
-ConsumptionDimension = Literal["user", "model"]
+ConsumptionDimension = Literal["user", "model", "product"]
 
 
 class ScopeOut(BaseModel):
     integrated_account_id: str | None = None
     tenant_id: str | None = None
+    products: list[str] | None = Field(None, description="Only these products (tools)")
 
 
 class SeatOut(BaseModel):
@@ -80,6 +81,7 @@ class ConsumptionRow(ConsumptionTotals):
         None, description="Empty string: usage the vendor left unattributed"
     )
     model: str | None = None
+    product: str | None = Field(None, description="With group_by[]=product: the tool")
     rank: int | None = Field(None, description="With top: 1 for the costliest group")
 
 

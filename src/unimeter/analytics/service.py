@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,15 +33,23 @@ class Scope:
     accounts: tuple[IntegratedAccount, ...]
     integrated_account_id: str | None = None
     tenant_id: str | None = None
+    # Only these products (tools): the accounts are those of vendors offering one of them,
+    # and usage is read for them alone. None: every product of the accounts.
+    products: tuple[str, ...] | None = None
 
     @property
     def account_ids(self) -> tuple[str, ...]:
         return tuple(a.id for a in self.accounts)
 
-    def describe(self) -> dict[str, str]:
-        if self.integrated_account_id is not None:
-            return {"integrated_account_id": self.integrated_account_id}
-        return {"tenant_id": str(self.tenant_id)}
+    def describe(self) -> dict[str, Any]:
+        described: dict[str, Any] = (
+            {"integrated_account_id": self.integrated_account_id}
+            if self.integrated_account_id is not None
+            else {"tenant_id": str(self.tenant_id)}
+        )
+        if self.products is not None:
+            described["products"] = list(self.products)
+        return described
 
 
 async def resolve_scope(
@@ -49,6 +58,7 @@ async def resolve_scope(
     *,
     integrated_account_id: str | None,
     tenant_id: str | None,
+    products: Sequence[str] | None = None,
 ) -> Scope:
     if (integrated_account_id is None) == (tenant_id is None):
         raise ScopeError("give exactly one of integrated_account_id and tenant_id")
@@ -59,7 +69,28 @@ async def resolve_scope(
     if not accounts:
         what = "integrated account" if integrated_account_id else "tenant"
         raise ScopeNotFoundError(f"{what} not found")
-    return Scope(tuple(accounts), integrated_account_id, tenant_id)
+    chosen = tuple(dict.fromkeys(p.strip() for p in products or () if p.strip())) or None
+    if chosen is not None:
+        accounts = _offering(runtime, accounts, chosen)
+    return Scope(tuple(accounts), integrated_account_id, tenant_id, chosen)
+
+
+def _offering(
+    runtime: Runtime, accounts: Sequence[IntegratedAccount], products: tuple[str, ...]
+) -> list[IntegratedAccount]:
+    """The accounts whose vendor offers one of ``products``; an unknown product is a
+    ScopeError, a scope without any of them a ScopeNotFoundError."""
+    known = {p.id for c in runtime.registry.all() for p in c.products}
+    unknown = [p for p in products if p not in known]
+    if unknown:
+        raise ScopeError(
+            f"unknown product(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+    offered = vendors.products_by_account(runtime, accounts)
+    kept = [a for a in accounts if set(offered[a.id]) & set(products)]
+    if not kept:
+        raise ScopeNotFoundError(f"no account in scope offers {', '.join(products)}")
+    return kept
 
 
 def today(runtime: Runtime) -> dt.date:
@@ -84,6 +115,8 @@ class SeatsReport:
     seats: list[Seat]
     # Monthly seat price per account, where one is set.
     prices: dict[str, int]
+    # Each account's products (tools) in scope: its seats are seats in each of them.
+    products: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def active_within(self, days: int) -> int:
         first = self.as_of - dt.timedelta(days=days - 1)
@@ -112,13 +145,26 @@ class SeatsReport:
                 priced += 1
         return amount, priced, unpriced
 
+    def per_product(self) -> dict[str, SeatsReport]:
+        """The report of each product's seats, when the scope holds several products."""
+        found = sorted({p for ps in self.products.values() for p in ps})
+        if len(found) < 2:
+            return {}
+        kept = {
+            product: [
+                s for s in self.seats if product in self.products.get(s.holder.account_id, ())
+            ]
+            for product in found
+        }
+        return {product: dataclasses.replace(self, seats=seats) for product, seats in kept.items()}
+
 
 async def seats(runtime: Runtime, scope: Scope, as_of: dt.date, idle_days: int) -> SeatsReport:
     ids = scope.account_ids
     async with runtime.db.reader() as session:
         holders = await repository.seat_holders(session, ids)
         emails = await repository.member_emails(session, ids)
-        activity = await repository.last_active_days(session, ids, as_of)
+        activity = await repository.last_active_days(session, ids, as_of, scope.products)
     last = _last_active_by_member(emails, activity)
     settings = await account_settings.for_accounts(runtime, ids)
     prices = {
@@ -132,7 +178,16 @@ async def seats(runtime: Runtime, scope: Scope, as_of: dt.date, idle_days: int) 
         idle_days=idle_days,
         seats=[Seat(h, last.get(h.member_id)) for h in holders],
         prices=prices,
+        products=_in_scope(vendors.products_by_account(runtime, scope.accounts), scope.products),
     )
+
+
+def _in_scope(
+    offered: dict[str, tuple[str, ...]], products: tuple[str, ...] | None
+) -> dict[str, tuple[str, ...]]:
+    if products is None:
+        return offered
+    return {a: tuple(p for p in ps if p in products) for a, ps in offered.items()}
 
 
 def _last_active_by_member(
@@ -205,17 +260,19 @@ async def consumption(
             "account_id": row[1],
             "user_email": row[2],
             "model": row[3],
-            **_metrics(row[4:]),
-            **({"rank": ranks[(row[1], row[2], row[3])]} if groups is not None else {}),
+            "product": row[4],
+            **_metrics(row[5:]),
+            **({"rank": ranks[(row[1], row[2], row[3], row[4])]} if groups is not None else {}),
         }
         for row in page
     ]
     next_key = None
     if len(rows) > limit and page:
         last = page[-1]
-        group = (last[1], last[2], last[3])
+        group = (last[1], last[2], last[3], last[4])
         # With top, each period's rows come costliest first: the keyset is (period, rank).
-        rest = [ranks[group]] if groups is not None else list(group)
+        key = list(group) if q.by_product else list(group[:3])
+        rest = [ranks[group]] if groups is not None else key
         next_key = [_as_date(last[0]).isoformat(), *rest]
     return ConsumptionPage(
         result,

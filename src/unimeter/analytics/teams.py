@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,8 +40,15 @@ def day_of(ms: int) -> dt.date:
 class TeamMap:
     """Assignments per email, answering "which one was in force on this day"."""
 
-    def __init__(self, source: Source, assignments: Iterable[Assignment]) -> None:
+    def __init__(
+        self,
+        source: Source,
+        assignments: Iterable[Assignment],
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
         self.source = source
+        # A person's other emails (directory aliases) -> their primary email, lower case.
+        self.aliases = dict(aliases or {})
         self._by_email: dict[str, list[Assignment]] = {}
         for a in assignments:
             self._by_email.setdefault(a.email.lower(), []).append(a)
@@ -53,12 +60,18 @@ class TeamMap:
     def __bool__(self) -> bool:
         return bool(self._by_email)
 
+    def resolve(self, email: str) -> str:
+        """The primary email of the person behind ``email`` (lower case)."""
+        email = email.lower()
+        return self.aliases.get(email, email)
+
     def at(self, email: str, day: dt.date) -> Assignment | None:
-        rows = self._by_email.get(email.lower())
+        email = self.resolve(email)
+        rows = self._by_email.get(email)
         if not rows:
             return None
         # The latest-starting assignment that began on or before the day and still covers it.
-        i = bisect.bisect_right(self._starts[email.lower()], day)
+        i = bisect.bisect_right(self._starts[email], day)
         for a in reversed(rows[:i]):
             if a.covers(day):
                 return a
@@ -67,7 +80,7 @@ class TeamMap:
     def steady(self, email: str, first: dt.date, end: dt.date) -> bool:
         """Whether ``at`` answers the same on every day of ``[first, end)``: no assignment
         of this email starts, or ends, between two of those days."""
-        for a in self._by_email.get(email.lower(), ()):
+        for a in self._by_email.get(self.resolve(email), ()):
             if first < a.first_day < end:
                 return False
             if a.last_day is not None and first <= a.last_day < end - dt.timedelta(days=1):

@@ -5,10 +5,13 @@ totals, and the adoption scorecard's keys in its words (its ``adoption.*`` label
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from unimeter.connectors.contract import Product
 from unimeter.connectors.facts import FactProfile
+from unimeter.connectors.registry import UnknownIntegrationError
+from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 
 # Requests by feature, each with the neutral name of its key in the feature mix.
@@ -57,3 +60,31 @@ def adoption_labels(runtime: Runtime, integrations: Iterable[str]) -> AdoptionKe
     """The adoption keys of the scope's vendors when they agree, else the canonical ones."""
     found = {adoption_keys(runtime.connector(i).facts) for i in set(integrations)}
     return found.pop() if len(found) == 1 else CANONICAL
+
+
+def products(runtime: Runtime, integration: str) -> tuple[Product, ...]:
+    """The products (tools) a vendor offers; none for a vendor no longer registered."""
+    try:
+        return runtime.connector(integration).products
+    except UnknownIntegrationError:
+        return ()
+
+
+def products_by_account(
+    runtime: Runtime, accounts: Sequence[IntegratedAccount]
+) -> dict[str, tuple[str, ...]]:
+    """Each account's products: a member of an account holds a seat in each of them."""
+    return {a.id: tuple(p.id for p in products(runtime, a.integration)) for a in accounts}
+
+
+def product_names(runtime: Runtime) -> dict[str, str]:
+    """Every registered product's name, by id."""
+    return {p.id: p.name for c in runtime.registry.all() for p in c.products}
+
+
+def estimated_charges(runtime: Runtime, integration: str) -> frozenset[str]:
+    """The products whose charges this vendor estimates rather than bills."""
+    try:
+        return runtime.connector(integration).facts.estimated_charges
+    except UnknownIntegrationError:
+        return frozenset()

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import service as analytics
+from unimeter.analytics import vendors
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
 from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.analytics.render import known_events, period_end
@@ -32,7 +33,8 @@ from .tables import Column, Row
 # The longest range one export covers: ten years of days (as the analytics API).
 MAX_RANGE_DAYS = 3660
 DEFAULT_DAYS = 30
-DIMENSIONS = ("user", "model")
+DIMENSIONS = ("user", "model")  # the default grouping
+ALL_DIMENSIONS = ("user", "model", "product")
 GRANULARITIES = ("day", "week", "month", "total")
 CHARGE_BY = ("team", "cost_center")
 SOURCES = ("auto", "directory", "billing_groups")
@@ -76,14 +78,19 @@ def _name(kind: str, scope: Scope, start: dt.date, end: dt.date) -> str:
 
 def focus(runtime: Runtime, scope: Scope, start: dt.date, end: dt.date) -> Table:
     """FOCUS 1.2 rows, one per (account, day, user, model, product) with usage
-    (exports/focus.py)."""
+    (exports/focus.py); none for a product in its vendor's ``estimated_charges``."""
     accounts = {a.id: _focus_account(runtime, a) for a in scope.accounts}
+    # FOCUS is invoice-grade: a product whose charges the vendor only estimates has no row.
+    estimated = {a.id: vendors.estimated_charges(runtime, a.integration) for a in scope.accounts}
 
     async def rows() -> AsyncIterator[Row]:
         async with runtime.db.reader() as session:
             names = await repository.member_names(session, scope.account_ids)
-            async for found in repository.charges(session, scope.account_ids, start, end):
+            found_rows = repository.charges(session, scope.account_ids, start, end, scope.products)
+            async for found in found_rows:
                 account_id, day, email, model, product, *metrics = found
+                if product in estimated[account_id]:
+                    continue
                 charge = focus_spec.Charge(
                     account_id, _as_date(day), email, model, product,
                     *(None if v is None else int(v) for v in metrics),
@@ -148,6 +155,8 @@ def consumption_columns(dims: tuple[str, ...]) -> tuple[Column, ...]:
                  Column("user_email", "string", nullable=False)]  # fmt: skip
     if "model" in dims:
         keys.append(Column("model", "string", nullable=False))
+    if "product" in dims:
+        keys.append(Column("product", "string", nullable=False))
     return (*_PERIOD_COLUMNS, *keys, *_METRIC_COLUMNS)
 
 
@@ -163,13 +172,14 @@ def consumption(
     """Tokens and cost by user and/or model per period: the rows of the consumption
     analysis (``/analytics/consumption``), every page of them."""
     dims = tuple(dict.fromkeys(dims))
-    if not dims or not set(dims) <= set(DIMENSIONS):
-        raise ExportError("group by user, model, or both")
+    if not dims or not set(dims) <= set(ALL_DIMENSIONS):
+        raise ExportError("group by user, model, product, or several of them")
     if granularity not in GRANULARITIES:
         raise ExportError("the granularity is day, week, month or total")
     q = ConsumptionQuery(
         account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
-        by_model="model" in dims, granularity=granularity,
+        by_model="model" in dims, granularity=granularity, products=scope.products,
+        by_product="product" in dims,
     )  # fmt: skip
 
     async def rows() -> AsyncIterator[Row]:
@@ -181,6 +191,8 @@ def consumption(
                 keys += [r["account_id"], r["user_email"]]
             if "model" in dims:
                 keys.append(r["model"])
+            if "product" in dims:
+                keys.append(r["product"])
             unknown = page.unknown(r["account_id"] if "user" in dims else None)
             yield (period, period_end(period, granularity, end), *keys, *_metrics(r, unknown))
 

@@ -20,6 +20,10 @@ Costs (decimal dollars, exact to 10**-8):
   provider's published model rates, and the API exposes no negotiated price.
 - ``x_IncludedCost`` splits out the included part (custom column).
 
+Charges a vendor only estimates (a product in its ``FactProfile.estimated_charges``, such as
+a per-person estimated cost while the billed cost is reported on another product) are not
+exported: FOCUS is invoice-grade, and the same spend would otherwise count twice.
+
 Seat fees themselves (``Purchase`` rows) are not exported: the API gives no invoice line for
 them. The billing period is the calendar month (UTC) of the charge; the charge period is
 its UTC day.

@@ -90,19 +90,24 @@ _TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_to
 
 
 async def charges(
-    session: AsyncSession, account_ids: Sequence[str], start: dt.date, end: dt.date
+    session: AsyncSession,
+    account_ids: Sequence[str],
+    start: dt.date,
+    end: dt.date,
+    products: Sequence[str] | None = None,
 ) -> AsyncIterator[tuple[Any, ...]]:
     """``(account, day, user, model, product, *CHARGE_METRICS)`` per (account, day, user,
     model, product) of the detail usage facts in ``[start, end)``, summed over surfaces, in
     that key order; only groups with requests, tokens or a non-zero charge. A metric no fact
-    of a group reports is NULL (unknown), not 0."""
+    of a group reports is NULL (unknown), not 0. ``products``: only these."""
     f = UsageFact
     key = (f.account_id, f.day, f.user_email, f.model, f.product)
     sums = [func.sum(getattr(f, fact)) for _, fact in CHARGE_METRICS]
     stmt = (
         select(*key, *sums)
         .where(f.account_id.in_(account_ids), f.day >= start, f.day < end,
-               f.is_day_total.is_(False))
+               f.is_day_total.is_(False),
+               *([f.product.in_(products)] if products is not None else []))
         .group_by(*key)
         .having(or_(func.sum(f.requests) > 0, *[func.sum(getattr(f, t)) > 0 for t in _TOKENS],
                     func.sum(f.cost_cents_e6) != 0))

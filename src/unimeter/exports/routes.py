@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import StreamingResponse
 
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
-from unimeter.analytics.routes import scope_of
+from unimeter.analytics.routes import ProductQuery, scope_of
 from unimeter.analytics.schemas import ConsumptionDimension, Granularity
 from unimeter.api.deps import PrincipalDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, bad_request
@@ -76,14 +76,18 @@ async def focus(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     start_date: StartQuery = None,
     end_date: EndQuery = None,
     format: FormatQuery = "csv",
 ) -> StreamingResponse:
     """Cost and usage as FOCUS 1.2 rows: one per account, UTC day, user and model, from the
     synced rollups. BilledCost is the usage-based (invoiced) part; EffectiveCost is the
-    whole charge, included usage being prepaid by the seat fee."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    whole charge, included usage being prepaid by the seat fee. Products whose charges the
+    vendor only estimates have no rows (FOCUS is invoice-grade)."""
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     start, end = _range(runtime, start_date, end_date)
     return await _file(finops.focus(runtime, scope, start, end), format)
 
@@ -94,6 +98,7 @@ async def consumption(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     start_date: StartQuery = None,
     end_date: EndQuery = None,
     group_by: Annotated[list[ConsumptionDimension] | None, Query(alias="group_by[]")] = None,
@@ -101,7 +106,9 @@ async def consumption(
     format: FormatQuery = "csv",
 ) -> StreamingResponse:
     """The rows of ``/analytics/consumption`` (all of them) as a file."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     start, end = _range(runtime, start_date, end_date)
     dims = tuple(dict.fromkeys(group_by or finops.DIMENSIONS))
     try:
@@ -117,6 +124,7 @@ async def chargeback(
     principal: PrincipalDep,
     integrated_account_id: AccountQuery = None,
     tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
     start_date: StartQuery = None,
     end_date: EndQuery = None,
     by: ChargeBy = "team",
@@ -126,7 +134,9 @@ async def chargeback(
 ) -> StreamingResponse:
     """The rows of ``/analytics/chargeback`` as a file: cost per team or cost center per
     period, the unallocated bucket with an empty name."""
-    scope = await scope_of(runtime, principal.environment_id, integrated_account_id, tenant_id)
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
     start, end = _range(runtime, start_date, end_date)
     try:
         table = await finops.chargeback(

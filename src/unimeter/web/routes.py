@@ -50,7 +50,8 @@ async def _view(
 ) -> Context:
     """What a page shows: the chosen account (or tenant) and day, in the token's environment."""
     text = request.query_params.get("as_of")
-    ctx = await service.context(runtime, principal, account, service.parse_day(text))
+    product = (request.query_params.get("product") or "").strip()[:40] or None
+    ctx = await service.context(runtime, principal, account, service.parse_day(text), product)
     error = service.day_error(text)
     return dataclasses.replace(ctx, notice=error) if error else ctx
 
@@ -123,12 +124,13 @@ async def logout(request: Request, runtime: RuntimeDep) -> Response:
 async def overview(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
     days = 30
     # Independent reads, each in its own session: run together, they share the cores.
-    seats, daily, before, charts, anomalies = await asyncio.gather(
+    seats, daily, before, charts, anomalies, tools = await asyncio.gather(
         service.seats(runtime, ctx),
         service.consumption(runtime, ctx, service.window(ctx, days)),
         service.consumption(runtime, ctx, service.window(ctx, days, back=1)),
         _charts(runtime, ctx, days, "top-users"),
         service.anomaly_list(runtime, ctx, "open"),
+        service.tools(runtime, ctx, days),
     )
     charts.update(_daily_charts(daily))
     charts["seat-status"] = service.seats_chart(seats)
@@ -136,7 +138,7 @@ async def overview(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Respo
     return _render(
         request, "/app", ctx, days, seats=seats,
         spend=daily["totals"], previous=before["totals"], charts=charts,
-        open_anomalies=open_anomalies,
+        open_anomalies=open_anomalies, tools=tools,
     )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ account and range. Charts are built from those rendered rows.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from urllib.parse import urlencode
 
 from unimeter.accounts import service as accounts_service
 from unimeter.accounts.schemas import AccountOut
-from unimeter.analytics import adoption, anomalies, audit, render
+from unimeter.analytics import adoption, anomalies, audit, render, vendors
 from unimeter.analytics import chargeback as charges
+from unimeter.analytics import people as persons
 from unimeter.analytics import service as analytics
 from unimeter.analytics import settings as account_settings
 from unimeter.analytics.consumption_repository import ConsumptionQuery
@@ -58,6 +60,10 @@ class Context:
     as_of: dt.date | None = None
     # Why the day shown is not the one asked for (a malformed or future date), if it is not.
     notice: str | None = None
+    # The tool the pages are narrowed to (``?product=``), and the tools of the view's
+    # accounts, ``(id, name)``, to choose from.
+    product: str | None = None
+    tools: tuple[tuple[str, str], ...] = ()
 
     @property
     def tenant(self) -> str | None:
@@ -80,6 +86,8 @@ class Context:
         params = {"account": self.selection}
         if self.as_of is not None:
             params["as_of"] = self.as_of.isoformat()
+        if self.product is not None:
+            params["product"] = self.product
         return urlencode(params)
 
 
@@ -108,10 +116,15 @@ def day_error(text: str | None) -> str | None:
 
 
 async def context(
-    runtime: Runtime, principal: Principal, selection: str | None, as_of: dt.date | None = None
+    runtime: Runtime,
+    principal: Principal,
+    selection: str | None,
+    as_of: dt.date | None = None,
+    product: str | None = None,
 ) -> Context:
     """The view asked for: an account id, ``tenant:<tenant_id>``, or (nothing) the first
-    account of the environment."""
+    account of the environment; narrowed to one tool when ``product`` names one of its
+    accounts' products."""
     async with runtime.db.reader() as session:
         accounts = list(await tenancy.list_accounts(session, principal.environment_id))
     if not accounts:
@@ -135,7 +148,28 @@ async def context(
         notice = f"{as_of} is after today (UTC): showing today."
     if as_of is not None and as_of >= today:
         as_of = None  # the future holds no usage: show today
-    return Context(principal, accounts, members[0], scope, as_of or today, as_of, notice)
+    tools = _tools(runtime, scope)
+    if product and product not in dict(tools):
+        notice, product = f"{product[:40]!r} is not a tool of this workspace: showing all.", None
+    if product:
+        scope = dataclasses.replace(
+            scope, accounts=tuple(a for a in scope.accounts if product in offered(runtime, a)),
+            products=(product,),
+        )  # fmt: skip
+    return Context(
+        principal, accounts, members[0], scope, as_of or today, as_of, notice, product or None,
+        tools,
+    )  # fmt: skip
+
+
+def offered(runtime: Runtime, account: IntegratedAccount) -> tuple[str, ...]:
+    return tuple(p.id for p in vendors.products(runtime, account.integration))
+
+
+def _tools(runtime: Runtime, scope: analytics.Scope) -> tuple[tuple[str, str], ...]:
+    """The products of the scope's accounts, each once, in the order the vendors list them."""
+    found = {p.id: p.name for a in scope.accounts for p in vendors.products(runtime, a.integration)}
+    return tuple(found.items())
 
 
 def money(cost: dict[str, Any], kind: str = "charged") -> Decimal:
@@ -162,6 +196,18 @@ async def set_seat_price(runtime: Runtime, ctx: Context, text: str) -> None:
         raise ValueError("a seat price belongs to one workspace: choose it first")
     price = parse_dollars(text) if text.strip() else None
     await account_settings.update(runtime, ctx.account.id, {"seat_price_cents_e6": price})
+
+
+async def tools(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any] | None:
+    """The tools side by side (seats, active people, cost, people holding several), from
+    the people analysis over the last ``days``; None when the view holds one tool."""
+    if len(ctx.tools) < 2 or ctx.product is not None:
+        return None
+    start, end = window(ctx, days)
+    report = await persons.people(
+        runtime, ctx.scope, start=start, end=end, as_of=ctx.today, sort="email"
+    )
+    return persons.summary(report)
 
 
 def seats_chart(body: dict[str, Any]) -> Chart:
@@ -197,6 +243,7 @@ async def consumption(
     q = ConsumptionQuery(
         account_ids=ctx.scope.account_ids, start=start, end=end, by_user="user" in by,
         by_model="model" in by, granularity=granularity, emails=(user,) if user else None,
+        products=ctx.scope.products,
     )  # fmt: skip
     page = await analytics.consumption_all(runtime, q, top=top)
     return render.consumption(page, granularity=granularity, start=start, end=end, dims=by)

@@ -44,6 +44,8 @@ class DirectoryEntry(Base):
     status: Mapped[str] = mapped_column(String(40))
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)  # last day, inclusive
+    # The person's other emails (lower case), as used in other vendors' workspaces.
+    aliases: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     uploaded_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
 
 
