@@ -35,6 +35,7 @@ CODE, API = "toy_code", "toy_api"  # CODE's charges are estimates
 ALIAS = "alias.person@elsewhere.example"
 SOLO = "solo@toy.example"
 GONE = "gone@toy.example"
+TWO = "twotools"  # the slug of the vendor with two products
 GONE_AT_MS = 1_781_092_800_000  # 2026-06-10T12:00:00Z: removed then
 
 
@@ -42,7 +43,7 @@ class TwoToolsVendor(ToyConnector):
     """A vendor with two products, the first one's charges estimated (never fetched: the
     test writes its members and facts)."""
 
-    slug = "twotools"
+    slug = TWO
     display_name = "Two Tools AI"
     products: tuple[Product, ...] = (Product(CODE, "Toy Code"), Product(API, "Toy API"))
     facts: FactProfile = FactProfile(

@@ -104,7 +104,11 @@ def test_make_demo_serves_a_backfilled_team_and_stops_on_ctrl_c(tmp_path: Path) 
         deadline = time.monotonic() + READY_SECONDS
         dashboard = out.value("Dashboard:", deadline)
         token = out.value("API token:", deadline)
-        account = out.value("Account:", deadline)
+        out.wait_for("Try:", deadline)  # printed after every account line
+        # "acc_… (Cursor)", then the Anthropic organization's: one company on two tools.
+        accounts = [line.split()[1:] for line in out.seen if line.startswith("Account:")]
+        assert [vendor for _, vendor in accounts] == ["(Cursor)", "(Anthropic)"]
+        account = accounts[0][0]
         connect = out.value("open ", deadline)
         key = out.wait_for("and paste its key", deadline).split()[-1]
         base = f"http://127.0.0.1:{api_port}"

@@ -4,7 +4,9 @@ A tenant links several vendors' workspaces; the same person is a member of sever
 them. Two members (or usage rows) are the same person when their emails match, compared
 case-insensitively, after a directory alias is replaced by its primary email. A person
 holds a seat in a product when they are a member of an account of a vendor offering it,
-not removed as of the day asked for.
+not removed as of the day asked for. The *tools* a person holds are the vendors they hold a
+seat with (``cursor``, ``anthropic``): one vendor's products (Claude Code and the Claude
+API) are one tool, so "people who hold several tools" means several vendors.
 
 Charges of a product its vendor only estimates (``FactProfile.estimated_charges``) count in
 a person's cost, and the product's line says ``estimated``.
@@ -53,13 +55,15 @@ class Person:
     name: str | None = None
     emails: set[str] = field(default_factory=set)
     lines: dict[str, Line] = field(default_factory=dict)
+    # The vendors (integration slugs) they hold a seat with.
+    seated: set[str] = field(default_factory=set)
 
     def line(self, product: str) -> Line:
         return self.lines.setdefault(product, Line(product))
 
     @property
     def tools(self) -> list[str]:
-        return sorted(p for p, line in self.lines.items() if line.seats)
+        return sorted(self.seated)
 
     @property
     def cost(self) -> int:
@@ -125,6 +129,7 @@ async def people(
             line = who.line(product)
             line.seats += 1
             line.integrations.add(integration[m.account_id])
+            who.seated.add(integration[m.account_id])
             seats[product] += 1
     unattributed: dict[str, dict[str, int]] = {}
     for row in usage:

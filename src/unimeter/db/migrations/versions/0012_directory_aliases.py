@@ -1,7 +1,7 @@
 """Directory aliases: the other emails of one person, so people are matched across tools
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-05
 
 An entry's ``aliases`` are the other emails its person uses in other vendors' workspaces
@@ -17,7 +17,7 @@ from alembic import op
 
 revision: str = "0012"
 # Written beside the lead's 0011 (not on this branch yet): point this at "0011" on merge.
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
