@@ -10,13 +10,13 @@ from typing import Any
 
 from tests.analytics.crosstool import (
     ALIAS,
-    TWO,
     API,
     CODE,
     GONE,
     PERIOD,
     SOLO,
     TENANT,
+    TWO,
     CrossTool,
     cross_tool,
 )
