@@ -81,14 +81,17 @@ async def test_integrations_list_the_registry_with_its_credential_fields(
 ) -> None:
     async with api_world(database_url, data_dir, synced=False) as api:
         listed = (await api.get("/integrations")).json()
-        assert [i["slug"] for i in listed] == ["cursor"]
+        assert [i["slug"] for i in listed] == ["cursor", "anthropic"]
         assert [f["name"] for f in listed[0]["credential_fields"]] == ["api_key"]
         assert listed[0]["credential_fields"][0]["secret"] is True
+        # Each vendor asks for its own key, with its own words.
+        anthropic = listed[1]["credential_fields"][0]
+        assert anthropic["label"] == "Anthropic Admin API key" and "Admin keys" in anthropic["help"]
         # A test's own vendor joins the runtime's registry and is served at once.
         api.world.runtime.registry.register(Toy())
         listed = (await api.get("/integrations")).json()
-        assert [i["slug"] for i in listed] == ["cursor", "toy"]
-        assert [f["name"] for f in listed[1]["credential_fields"]] == ["org_id", "token"]
+        assert [i["slug"] for i in listed] == ["cursor", "anthropic", "toy"]
+        assert [f["name"] for f in listed[2]["credential_fields"]] == ["org_id", "token"]
 
 
 async def test_an_unknown_integration_or_bad_credentials_are_refused_before_any_call(
@@ -101,8 +104,10 @@ async def test_an_unknown_integration_or_bad_credentials_are_refused_before_any_
         )
         assert unknown.status_code == 422, unknown.text
         body = unknown.json()
-        assert body["message"] == "unknown integration 'jira'; known integrations: cursor"
-        assert body["details"] == {"known_integrations": ["cursor"]}
+        assert body["message"] == (
+            "unknown integration 'jira'; known integrations: cursor, anthropic"
+        )
+        assert body["details"] == {"known_integrations": ["cursor", "anthropic"]}
         for credentials, message in (
             ({"token": KEYS[0]}, "credentials.unknown credential field(s) token"),
             ({"api_key": " "}, "credentials.missing credential field(s): api_key"),

@@ -342,7 +342,7 @@ async def test_the_page_asks_for_the_fields_its_vendor_declares(
             "/link-tokens", json={"tenant_id": "t", "integration": "jira"}, headers=api.auth()
         )
         assert unknown.status_code == 422
-        assert unknown.json()["details"] == {"known_integrations": ["cursor", "toy"]}
+        assert unknown.json()["details"] == {"known_integrations": ["cursor", "anthropic", "toy"]}
         link = await new_link(api, tenant_id="toy-co", integration="toy")
         assert link["integration"] == "toy"
         form = await api.client.get(page(link))

@@ -63,7 +63,7 @@ PROBLEMS: dict[Problem, Copy] = {
     "not_admin": Copy(
         422,
         "This key has no admin access",
-        "The key works but lacks the admin scope. {help}",
+        "{vendor} knows this key, but it is not an admin key. {help}",
         retry=True,
     ),
     "unavailable": Copy(
