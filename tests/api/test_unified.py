@@ -63,6 +63,22 @@ async def test_users_match_the_roster(api: ApiWorld) -> None:
     assert any(u["last_active_at"] for u in users)
 
 
+async def test_last_active_is_each_users_newest_event(api: ApiWorld) -> None:
+    """A sync keeps the latest activity on the member; it is their newest event's time
+    (the simulator's truth, computed here), to the millisecond. Current members only: Cursor
+    blanks the email of a removed member's events, and not all of them can be attributed."""
+    users = await _walk(api, USERS)
+    newest: dict[str, int] = {}
+    for event in api.sim.truth(api.sim.keys[0]).events():
+        newest[event.user_id] = max(newest.get(event.user_id, 0), event.timestamp_ms)
+    with_events = [u for u in users if u["id"] in newest and u["status"] == "active"]
+    assert with_events
+    for u in with_events:
+        expected = dt.datetime.fromtimestamp(newest[u["id"]] / 1000, tz=dt.UTC)
+        got = dt.datetime.fromisoformat(u["last_active_at"].replace("Z", "+00:00"))
+        assert got == expected, u["id"]
+
+
 async def test_user_filters_and_get(api: ApiWorld) -> None:
     deleted = await _walk(api, USERS, status="deleted")
     assert deleted

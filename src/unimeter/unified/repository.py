@@ -272,29 +272,13 @@ async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence
 async def last_active(
     session: AsyncSession, account_id: str, member_ids: Sequence[int]
 ) -> dict[int, int]:
-    """Latest activity per member: their newest event, or else the newest day their usage
-    facts show activity on.
-
-    The event's time is to the millisecond, where facts only know the day; a vendor without
-    events has days only. One correlated MAX per member lets an (account, member or email,
-    time) index answer each with a single probe; a GROUP BY would read all their rows.
-    """
+    """Latest activity per member, as every sync keeps it on ``members``: their newest
+    timestamped record (to the millisecond), or else the start of the newest day their
+    usage facts show activity on (a vendor with days only)."""
     if not member_ids:
         return {}
-    e, f = UsageEvent, UsageFact
-    newest_event = (
-        select(func.max(e.timestamp_ms))
-        .where(e.account_id == Member.account_id, e.member_id == Member.id)
-        .scalar_subquery()
-    )
-    newest_day = (
-        select(func.max(f.day))
-        .where(f.account_id == Member.account_id, f.user_email == Member.email)
-        .where(or_(f.is_active.is_(True), _used_in_detail()))
-        .scalar_subquery()
-    )
     rows = await session.execute(
-        select(Member.id, newest_event, newest_day).where(
+        select(Member.id, Member.last_activity_at, Member.last_active_day).where(
             Member.account_id == account_id, Member.id.in_(list(member_ids))
         )
     )

@@ -44,6 +44,10 @@ class Member(Base):
     removal_source: Mapped[str | None] = mapped_column(String(20))
     # When they joined, if the vendor says (epoch ms).
     joined_at: Mapped[int | None] = mapped_column(BigInteger)
+    # Their latest activity, kept by every sync: the newest timestamped record (to the ms),
+    # and the newest day their usage facts show activity on (a vendor with days only).
+    last_activity_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_active_day: Mapped[dt.date | None] = mapped_column(Date)
     first_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     last_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)

@@ -120,6 +120,7 @@ class SyncEngine:
             async with self.db.session() as session:
                 outcome, changed_days = await attribution.finalize(session, account_id)
                 await rollups_repository.mark_dirty(session, account_id, changed_days)
+                await members_repository.refresh_last_activity(session, account_id)
                 await tenancy.bump_data_version(session, account_id)
             report.attribution = asdict(outcome)
             report.attribution["rollup_rows"] = await self._refresh_rollups(account_id)

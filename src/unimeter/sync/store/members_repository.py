@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.records import (
@@ -15,6 +15,8 @@ from unimeter.db.models import (
     Member,
     MemberEvent,
     MemberIdentity,
+    UsageEvent,
+    UsageFact,
 )
 from unimeter.sync.store.counts import Counts
 
@@ -201,3 +203,37 @@ async def _record_identities(
         await session.execute(insert(MemberIdentity).execution_options(render_nulls=True), fresh)
     if seen:
         await session.execute(update(MemberIdentity), seen)
+
+
+_USAGE_METRICS = (
+    "requests", "cost_cents_e6", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_tokens",
+)  # fmt: skip
+
+
+async def refresh_last_activity(session: AsyncSession, account_id: str) -> None:
+    """Keep every member's latest activity: their newest timestamped record (a vendor with
+    events), and the newest day their usage facts show activity on (active that day, or a
+    detail fact with usage). Readers take the first, else the second, from ``members``.
+
+    One correlated MAX per member lets the (account, member or email, time) indexes answer
+    each with a single probe."""
+    e, f = UsageEvent, UsageFact
+    newest_event = (
+        select(func.max(e.timestamp_ms))
+        .where(e.account_id == Member.account_id, e.member_id == Member.id)
+        .scalar_subquery()
+    )
+    used = or_(*[func.coalesce(getattr(f, name), 0) > 0 for name in _USAGE_METRICS])
+    newest_day = (
+        select(func.max(f.day))
+        .where(f.account_id == Member.account_id, f.user_email == Member.email)
+        .where(or_(f.is_active.is_(True), and_(f.is_day_total.is_(False), used)))
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Member)
+        .where(Member.account_id == account_id)
+        .values(last_activity_at=newest_event, last_active_day=newest_day)
+        .execution_options(synchronize_session=False)
+    )
