@@ -94,6 +94,10 @@ async def test_a_backfill_over_real_http_equals_the_truth(
             assert user["emails"] == [{"email": current[user_id].email.lower(), "is_primary": True}]
             assert user["name"] == current[user_id].name
             assert user["status"] == "active"
+        # Anthropic lists no removed users, so people removed before the link never show;
+        # their Claude Code usage still does, under their email, with no user id.
+        gone = {u.email.lower() for u in truth.users() if u.removed_at_ms is not None}
+        assert gone and not gone & {u["emails"][0]["email"] for u in users.values()}
 
         # Usage: per (product, person, day), every figure.
         rows = await _assert_matches_truth(env, account_id)
@@ -101,6 +105,8 @@ async def test_a_backfill_over_real_http_equals_the_truth(
         estimates = {(r["product"]["id"], c["is_estimate"]) for r in rows for c in r["charges"]}
         assert estimates == {(CLAUDE_CODE, True), (CLAUDE_API, False)}
         assert all(c["currency"] == "USD" for r in rows for c in r["charges"])
+        leavers = [r["user"] for r in rows if r["user"] and r["user"]["email"] in gone]
+        assert leavers and all(u["id"] is None for u in leavers)
 
         # Claude API per day: the cost report's sum to the cent and the Messages tokens.
         api_rows = [r for r in rows if r["product"]["id"] == CLAUDE_API]
