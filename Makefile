@@ -71,6 +71,7 @@ fuzz: $(STAMP) ## schemathesis against a real `unimeter serve`: fails on any 5xx
 bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	$(BIN)/python bench/simulator.py
 	$(BIN)/python bench/backfill.py
+	$(BIN)/python bench/anthropic_backfill.py
 	@command -v wrk >/dev/null || { echo "bench/api.py needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/analytics.py

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Date, case, delete, false, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.facts import NONE
@@ -200,9 +202,17 @@ async def mark_dirty(session: AsyncSession, account_id: str, days: Iterable[dt.d
     )
     fresh = wanted - {day for (day,) in known.all()}
     if fresh:
+        # Streams write concurrently: another transaction may mark the same day between the
+        # read above and this insert (PostgreSQL would then refuse the duplicate key).
         await session.execute(
-            insert(RollupDirtyDay), [{"account_id": account_id, "day": day} for day in fresh]
+            _insert_ignore(session), [{"account_id": account_id, "day": day} for day in fresh]
         )
+
+
+def _insert_ignore(session: AsyncSession) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(RollupDirtyDay).on_conflict_do_nothing()
+    return sqlite_insert(RollupDirtyDay).on_conflict_do_nothing()
 
 
 async def dirty_days(session: AsyncSession, account_id: str) -> list[dt.date]:
