@@ -121,7 +121,7 @@ async def test_linking_through_the_api_tells_the_toy_vendors_refusals_apart(
 ) -> None:
     async with side_by_side(database_url, data_dir) as s:
         integrations = {i["slug"]: i for i in await s.json("/integrations")}
-        assert set(integrations) == {"cursor", "toy"}
+        assert set(integrations) == {"cursor", "anthropic", "toy"}
         fields = [(f["name"], f["secret"]) for f in integrations["toy"]["credential_fields"]]
         assert fields == [("api_key", True), ("organization_id", False)]
         assert integrations["toy"]["products"] == [TOY_PRODUCT]

@@ -61,9 +61,15 @@ class UsageQuery:
         return "model" not in self.dims and "surface" not in self.dims
 
     @property
+    def reads_day_totals(self) -> bool:
+        """Day totals have neither model nor surface: a split or a filter on either leaves
+        them out."""
+        return self.with_day_totals and self.models is None and self.surfaces is None
+
+    @property
     def metrics(self) -> tuple[str, ...]:
         """The metrics a row of this query can know, in canonical order."""
-        known = self.detail_metrics | (self.day_total_metrics if self.with_day_totals else set())
+        known = self.detail_metrics | (self.day_total_metrics if self.reads_day_totals else set())
         return tuple(m for m in METRICS if m in known)
 
 
@@ -85,8 +91,7 @@ def _filters(q: UsageQuery) -> list[Any]:
         where.append(f.surface.in_(q.surfaces))
     if q.products is not None:
         where.append(f.product.in_(q.products))
-    if not q.with_day_totals or q.models is not None or q.surfaces is not None:
-        # Day totals have neither model nor surface.
+    if not q.reads_day_totals:
         where.append(f.is_day_total.is_(False))
     return where
 
@@ -117,7 +122,7 @@ def _counts_as_active() -> Any:
 
 def _metric(q: UsageQuery, name: str) -> Any:
     column = getattr(UsageFact, name)
-    if not q.with_day_totals:
+    if not q.reads_day_totals:
         return func.sum(column)
     from_totals = name in q.day_total_metrics
     return func.sum(case((UsageFact.is_day_total.is_(from_totals), column), else_=null()))
@@ -224,6 +229,14 @@ def _typed_position(position: Position | None, dialect: str) -> Position | None:
 
 
 # -- users ----------------------------------------------------------------------------------
+
+
+async def models_of(session: AsyncSession, account_id: str) -> list[str]:
+    """Every model id the account's facts name (a short list: the vendor's models)."""
+    rows = await session.scalars(
+        select(UsageFact.model).where(UsageFact.account_id == account_id).distinct()
+    )
+    return [m for m in rows.all() if m]
 
 
 async def members_page(

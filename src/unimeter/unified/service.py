@@ -152,6 +152,7 @@ async def build_query(
         emails = [e.strip().lower() for e in params.emails]
         if params.user_ids:
             emails += await repository.emails_of(session, account.id, list(params.user_ids))
+    models = await _stored_models(session, account, params.model_ids, vendor)
     return UsageQuery(
         account_id=account.id,
         start=start,
@@ -159,11 +160,27 @@ async def build_query(
         dims=_dims(params),
         granularity=params.granularity,
         emails=tuple(emails) if emails is not None else None,
-        models=params.model_ids or None,
+        models=models,
         surfaces=params.surfaces or None,
         include_inactive=params.include_inactive,
         **_profile(vendor),
     )
+
+
+async def _stored_models(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    wanted: tuple[str, ...],
+    vendor: render.Vendor,
+) -> tuple[str, ...] | None:
+    """The stored model ids a ``model_ids`` filter means: each as given, and every stored id
+    the vendor describes as it (records show ``claude-sonnet-4-5`` for the stored
+    ``claude-sonnet-4-5-20250929``; filtering by what a record shows must find it)."""
+    if not wanted:
+        return None
+    stored = await repository.models_of(session, account.id)
+    shown = {m for m in stored if vendor.describe_model(m).id in wanted}
+    return tuple(sorted(set(wanted) | shown))
 
 
 def _profile(vendor: render.Vendor) -> dict[str, Any]:

@@ -53,8 +53,14 @@ STREAMS: tuple[StreamSpec, ...] = (
     ),
     StreamSpec("workspaces", windowed=False, provides="teams"),
     StreamSpec("api_keys", windowed=False, provides="actors"),
+    # Claude Code's estimated costs are revised too: the same deeper daily re-read.
     StreamSpec(
-        "claude_code", windowed=True, max_window_days=31, lookback_days=2, provides="usage_facts"
+        "claude_code",
+        windowed=True,
+        max_window_days=31,
+        lookback_days=2,
+        settle_days=7,
+        provides="usage_facts",
     ),
     StreamSpec(
         "messages_usage",
