@@ -26,10 +26,8 @@ from typing import Any
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.connectors.facts import INTERACTIVE_SURFACES
 from unimeter.db.models import SpendSnapshot, SpendSnapshotMember, UsageEvent, UserDayRollup
-
-# Our surface for usage in the editor; every other surface is headless or an agent.
-from unimeter.sync.store.rollups_repository import INTERACTIVE_SURFACE
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +155,6 @@ async def costliest_records(
     if model is not None:
         stmt = stmt.where(e.model == model)
     if headless:
-        stmt = stmt.where(e.surface != INTERACTIVE_SURFACE)
+        stmt = stmt.where(e.surface.not_in(sorted(INTERACTIVE_SURFACES)))
     stmt = stmt.order_by(e.charged_cents_e6.desc(), e.fingerprint).limit(limit)
     return list((await session.scalars(stmt)).all())

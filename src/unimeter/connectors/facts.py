@@ -46,6 +46,11 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
 
 METRICS: tuple[str, ...] = tuple(name for group in METRIC_GROUPS.values() for name in group)
 
+# Surfaces where a person is at the keyboard: usage anywhere else (a CLI run by a script,
+# a cloud agent, an automation, a service account) is unattended, "headless", and watched
+# as such by the anomaly detection.
+INTERACTIVE_SURFACES = frozenset({"ide", "terminal"})
+
 # The empty key part: no person (usage of an API key, or events nobody can be attributed),
 # no actor, no surface split, no model.
 NONE = ""
@@ -59,7 +64,8 @@ class UsageFactRecord:
     product: str
     user_email: str = NONE  # the member's email; NONE for an actor or unattributed usage
     actor: str = NONE  # an API key, service account or agent id when no person is known
-    surface: str = NONE  # ide | cli | cloud_agent | automation | service_account | api | …
+    # ide | terminal | cli | cloud_agent | automation | service_account | api | console | …
+    surface: str = NONE
     model: str = NONE
     is_day_total: bool = False
     metrics: dict[str, int] = field(default_factory=dict)

@@ -73,7 +73,11 @@ def expected_claude_code(
             for tool in row.get("tool_actions", {}).values():
                 total["tool_actions_accepted"] += tool["accepted"]
                 total["tool_actions_rejected"] += tool["rejected"]
-            surface = "cloud_agent" if row.get("is_remote") else "cli"
+            surface = (
+                "cloud_agent" if row.get("is_remote")
+                else "automation" if row.get("terminal_type") == "non-interactive"
+                else "terminal"
+            )  # fmt: skip
             for usage in row["model_breakdown"]:
                 detail = expected[(day, *who, surface, usage["model"], False)]
                 tokens = usage["tokens"]

@@ -105,7 +105,7 @@ def test_a_multi_row_day_is_summed_per_actor() -> None:
     }  # fmt: skip
     assert total.is_active is True
     assert len(total.sources) == 3 and total.sources[0]["brand_new_field"] == {"x": 1}
-    cli = facts[("dana@acme.dev", NONE, "cli", "claude-sonnet-4-5-20250929", False)]
+    cli = facts[("dana@acme.dev", NONE, "terminal", "claude-sonnet-4-5-20250929", False)]
     assert cli.metrics == {
         "input_tokens": 200, "output_tokens": 100, "cache_read_tokens": 20,
         "cache_write_tokens": 10, "cost_cents_e6": 250_000_000,
@@ -123,7 +123,7 @@ def test_missing_optional_fields_are_tolerated() -> None:
     facts = facts_of(bare)
     total = facts[("dana@acme.dev", NONE, NONE, NONE, True)]
     assert total.metrics["tool_actions_accepted"] == 0
-    detail = facts[("dana@acme.dev", NONE, "cli", "claude-sonnet-4-5-20250929", False)]
+    detail = facts[("dana@acme.dev", NONE, "terminal", "claude-sonnet-4-5-20250929", False)]
     assert "cost_cents_e6" not in detail.metrics  # unknown, not zero
 
 

@@ -204,7 +204,7 @@ def claude_code_facts(
             sources=[row.raw],
         )
         _merge(facts, total)
-        surface = "cloud_agent" if row.is_remote else "cli"
+        surface = claude_code_surface(row.is_remote, row.terminal_type)
         for index, usage in enumerate(row.model_breakdown):
             metrics = {
                 "input_tokens": usage.tokens.input,
@@ -352,3 +352,18 @@ def normalized_model(model_id: str) -> str:
     if head and len(tail) == 8 and tail.isdigit():
         return head
     return model
+
+
+# Claude Code's terminal_type for a run with no terminal (a script, CI, the SDK).
+NON_INTERACTIVE_TERMINAL = "non-interactive"
+
+
+def claude_code_surface(is_remote: bool | None, terminal_type: str | None) -> str:
+    """Where a Claude Code row's usage came from: a remote session (Claude Code on the web)
+    is a cloud agent, a run without a terminal is automation, anything else is a person at
+    a terminal or in an editor's terminal (interactive)."""
+    if is_remote:
+        return "cloud_agent"
+    if (terminal_type or "").strip().lower() == NON_INTERACTIVE_TERMINAL:
+        return "automation"
+    return "terminal"

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.connectors.facts import NONE
+from unimeter.connectors.facts import INTERACTIVE_SURFACES, NONE
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     RollupDirtyDay,
@@ -104,9 +104,8 @@ NARROW_METRICS = (
 # The sums the narrow rollups keep (and consumption reports).
 NARROW_SUMS = tuple(column for column, _ in NARROW_METRICS)
 
-# Our surface for usage in the editor. Usage on any other known surface is headless or an
-# agent; usage with no surface split (NONE) is not known to be either.
-INTERACTIVE_SURFACE = "ide"
+# Usage on a known surface other than the interactive ones is headless or an agent; usage
+# with no surface split (NONE) is not known to be either.
 
 
 def _sums() -> list[Any]:
@@ -120,7 +119,7 @@ def _detail(account_id: str) -> list[Any]:
 
 def _user_days(account_id: str, days: list[dt.date]) -> Any:
     f = UsageFact
-    headless = f.surface.not_in([INTERACTIVE_SURFACE, NONE])
+    headless = f.surface.not_in([*sorted(INTERACTIVE_SURFACES), NONE])
     return (
         select(
             f.account_id,
