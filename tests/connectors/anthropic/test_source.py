@@ -41,11 +41,8 @@ def make_sim(**overrides: Any) -> SimulatedAnthropic:
 def connector_for(sim: SimulatedAnthropic, **options: Any) -> AnthropicConnector:
     options.setdefault("retry", FAST_RETRY)
     options.setdefault("budget", unlimited_budget())
-    return AnthropicConnector(
-        transport=httpx.ASGITransport(app=create_app(sim)),
-        clock=lambda: NOW_MS,
-        **options,
-    )
+    options.setdefault("transport", httpx.ASGITransport(app=create_app(sim)))
+    return AnthropicConnector(clock=lambda: NOW_MS, **options)
 
 
 async def read(source: Source, stream: str, windows: list[Window] | None = None) -> list[Record]:

@@ -8,7 +8,9 @@ from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
-from unimeter.connectors.anthropic.simulator import SimulatedAnthropic
+import httpx
+
+from unimeter.connectors.anthropic.simulator import SimulatedAnthropic, create_app
 from unimeter.connectors.facts import NONE, UsageFactRecord
 from unimeter.connectors.windows import DAY_MS
 
@@ -131,3 +133,35 @@ async def test_probe_floor_finds_the_first_day_with_costs() -> None:
     )
     assert probes <= 80 // 31 + 2  # one request per 31 days, plus the empty range
     assert floor >= NOW_MS - (80 + 1) * DAY_MS
+
+
+class _NoApiSpend:
+    """An organization paying for Claude Code by seat: its cost report has no results
+    (the transport seam answers for it; everything else is the simulator's)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].endswith("/cost_report"):
+            body = b'{"data":[],"has_more":false,"next_page":null}'
+            headers = [(b"content-type", b"application/json"), (b"request-id", b"req_x")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+async def test_without_api_spend_history_starts_when_the_first_member_joined() -> None:
+    sim = make_sim(days=80)
+    transport = httpx.ASGITransport(app=_NoApiSpend(create_app(sim)))
+    connector = connector_for(sim, transport=transport)
+    async with connector.open_source({"api_key": sim.keys[0]}, BASE) as src:
+        floor = await src.probe_floor(NOW_MS, 60)
+        unbounded = await src.probe_floor(NOW_MS, 10_000)
+    joined = min(u.added_at_ms for u in sim.truth().users())
+    first_join = dt.datetime.fromtimestamp(joined / 1000, tz=dt.UTC).date()
+    start_of = dt.datetime.combine(first_join, dt.time(), tzinfo=dt.UTC)
+    assert unbounded == int(start_of.timestamp() * 1000)
+    # Never further back than asked.
+    assert floor == (NOW_MS // DAY_MS - 60) * DAY_MS

@@ -129,7 +129,16 @@ class AnthropicSource:
 
     async def probe_floor(self, now_ms: int, max_days: int) -> int | None:
         """The oldest day with any cost, stepping back 31 days a request (one page of the
-        cost report) until a whole range is empty or ``max_days`` are covered."""
+        cost report) until a whole range is empty or ``max_days`` are covered.
+
+        An organization that pays for Claude Code by seat may have no API cost at all: then
+        its history starts no earlier than its earliest member joined (one more request)."""
+        oldest = await self._oldest_cost_day(now_ms, max_days)
+        if oldest is None:
+            oldest = await self._earliest_join(now_ms, max_days)
+        return None if oldest is None else _day_ms(oldest)
+
+    async def _oldest_cost_day(self, now_ms: int, max_days: int) -> dt.date | None:
         client = self._clients["probe"]
         floor = _day(now_ms) - dt.timedelta(days=max_days)
         end, oldest = _day(now_ms), None
@@ -141,7 +150,19 @@ class AnthropicSource:
             if not used:
                 break
             oldest, end = min(used), start
-        return None if oldest is None else _day_ms(oldest)
+        return oldest
+
+    async def _earliest_join(self, now_ms: int, max_days: int) -> dt.date | None:
+        users = await self._list(self._clients["probe"], f"{ORG}/users", User)
+        joined = []
+        for user in users:
+            try:
+                joined.append(mapping.parse_day(user.added_at or ""))
+            except ValueError:  # no or unreadable join time: it bounds nothing
+                continue
+        if not joined:
+            return None
+        return max(min(joined), _day(now_ms) - dt.timedelta(days=max_days))
 
     # --- snapshots -----------------------------------------------------------------------
 
