@@ -1,4 +1,4 @@
-"""When and how long to wait before trying an Anthropic request again.
+"""When to try an Anthropic request again (how long to wait: :mod:`unimeter.kit.retry`).
 
 Retried: 429 (rate limited), 529 (overloaded, for everyone), 500, 502, 503, 504, transport
 errors and 2xx bodies that are not JSON (a truncated body is a dropped connection by
@@ -8,81 +8,13 @@ rate budget.
 
 from __future__ import annotations
 
-import math
-import random
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from unimeter.kit.retry import RetryPolicy, parse_retry_after, retry_after
 
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 
-_NUMBER = re.compile(r"\d+(\.\d+)?")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Capped exponential backoff with full jitter, or the server's own ``retry-after``.
-
-    ``max_attempts`` counts every attempt, the first included.
-    """
-
-    max_attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 60.0
-    # A retry-after far beyond a minute is more likely a misbehaving proxy than a reason to
-    # stall a sync for longer.
-    max_retry_after: float = 120.0
-    jitter: bool = True
-    rng: Callable[[], float] = field(default=random.random, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if min(self.base_delay, self.max_delay, self.max_retry_after) < 0:
-            raise ValueError("delays must not be negative")
-
-    def backoff(self, attempt: int) -> float:
-        """The delay after failed attempt number ``attempt`` (1-based), without a hint."""
-        exponent = min(max(attempt - 1, 0), 62)
-        capped = min(self.max_delay, self.base_delay * 2.0**exponent)
-        # Full jitter spreads the retries of the many tasks that failed together.
-        return capped * self.rng() if self.jitter else capped
-
-    def delay_for(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait after failed attempt ``attempt``, honouring ``retry-after``."""
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        return self.backoff(attempt)
+__all__ = ["RETRIED_STATUSES", "RetryPolicy", "is_retried_status", "parse_retry_after",
+           "retry_after"]  # fmt: skip
 
 
 def is_retried_status(status: int) -> bool:
     return status in RETRIED_STATUSES
-
-
-def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
-    """Seconds the server asks us to wait: ``retry-after-ms`` first (the finer), then
-    ``retry-after`` (delta-seconds or an HTTP date). None when absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None and _NUMBER.fullmatch(millis.strip()):
-        return float(millis.strip()) / 1000.0
-    return parse_retry_after(headers.get("retry-after"), now)
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds from a ``retry-after`` header; a date in the past gives 0."""
-    if value is None:
-        return None
-    text = value.strip()
-    if _NUMBER.fullmatch(text):
-        seconds = float(text)
-        return seconds if math.isfinite(seconds) else None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # HTTP dates are GMT; a zone-less parse means the same
-        when = when.replace(tzinfo=UTC)
-    reference = now or datetime.now(UTC)
-    return max(0.0, (when - reference).total_seconds())
