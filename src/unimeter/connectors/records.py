@@ -214,3 +214,99 @@ class AuditEventRecord:
     action: str | None = None
     # The member the action was done to (the one removed), normalised like emails elsewhere.
     subject_email: str | None = None
+
+
+# -- what AI wrote, and what agents ran (a vendor's code tracking and agents APIs) --------
+
+
+@dataclass(slots=True)
+class CommitRecord:
+    """One commit and how its lines were written: by AI completions, by an AI agent, or by
+    hand. ``key`` is the connector's stable identity for the record: a vendor may list one
+    commit hash twice (an amended or twice-pushed commit), and both are kept."""
+
+    key: str
+    commit_id: str  # the hash, as the vendor gives it
+    user_email: str
+    repository: str | None
+    branch: str | None
+    is_primary_branch: bool | None  # None: the vendor does not know
+    surface: str  # where it was committed from: ide | cli | cloud_agent | …
+    committed_at_ms: int
+    lines_added: int
+    lines_deleted: int
+    completion_lines_added: int  # accepted inline completions ("Tab")
+    completion_lines_deleted: int
+    agent_lines_added: int  # accepted agent edits
+    agent_lines_deleted: int
+    # Lines written by hand; None when the vendor does not say (never assumed 0).
+    human_lines_added: int | None
+    human_lines_deleted: int | None
+    raw: Raw = field(default_factory=dict)
+
+
+# ``AiChangeRecord.source`` values.
+CHANGE_SOURCES = frozenset({"completion", "agent"})
+
+
+@dataclass(slots=True)
+class AiChangeRecord:
+    """One accepted AI change (a completion or an agent edit) before it was committed."""
+
+    key: str
+    user_email: str
+    source: str  # one of CHANGE_SOURCES
+    model: str | None
+    created_at_ms: int
+    lines_added: int
+    lines_deleted: int
+    file_extensions: list[str] = field(default_factory=list)
+    raw: Raw = field(default_factory=dict)
+
+
+# ``AgentRunRecord.status`` values: a vendor's own word goes in ``raw``.
+RUN_STATUSES = frozenset({"creating", "running", "finished", "error", "cancelled", "expired"})
+
+
+@dataclass(slots=True)
+class AgentRunRecord:
+    """One run of a cloud agent (a prompt it worked on), with what it produced and used."""
+
+    key: str  # the run's id (or the agent's, for a vendor without runs)
+    agent_id: str
+    user_email: str | None  # who launched it, when the vendor says
+    name: str | None
+    status: str  # one of RUN_STATUSES
+    repository: str | None
+    branch: str | None
+    pull_request_url: str | None
+    created_at_ms: int
+    duration_ms: int | None
+    # Tokens and money of the run; None when the vendor does not say.
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    cost_cents_e6: int | None = None
+    raw: Raw = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ActivityCountRecord:
+    """A count a vendor's analytics report per day, for the team (``user_email`` empty) or
+    one person: ``kind`` names what is counted, ``key`` which one. Aggregates only: never a
+    conversation's content.
+
+    Kinds (neutral; a connector maps its vendor's onto them): ``active_users`` (key: ``all``
+    or a surface: ``cli``, ``cloud_agent``, ``review``), ``model_messages`` (key: model),
+    ``mcp_tool`` (key: ``server/tool``), ``command``, ``skill``, ``plan_mode`` (key:
+    model), ``ask_mode`` (key: model), ``client_version``, ``file_extension``, and the
+    conversation insights ``intent``, ``work_type``, ``complexity``, ``category``,
+    ``guidance_level``.
+    """
+
+    day: dt.date
+    kind: str
+    key: str
+    value: int
+    user_email: str = ""

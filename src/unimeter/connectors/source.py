@@ -11,8 +11,12 @@ from typing import Protocol
 
 from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
+    ActivityCountRecord,
     ActorRecord,
+    AgentRunRecord,
+    AiChangeRecord,
     AuditEventRecord,
+    CommitRecord,
     DailyUsageRecord,
     GroupsRecord,
     MemberRecord,
@@ -29,6 +33,10 @@ Record = (
     | AuditEventRecord
     | UsageFactRecord
     | ActorRecord
+    | CommitRecord
+    | AiChangeRecord
+    | AgentRunRecord
+    | ActivityCountRecord
 )
 
 
@@ -56,7 +64,8 @@ class StreamSpec:
     required: bool = False
     # What the stream feeds, in neutral terms, so analyses can say what they lack:
     # ``members``, ``daily_activity``, ``usage_events``, ``usage_facts`` (a connector's own
-    # UsageFactRecords), ``actors`` (ActorRecords), ``spend``, ``teams``, ``audit_log``.
+    # UsageFactRecords), ``actors`` (ActorRecords), ``spend``, ``teams``, ``audit_log``,
+    # ``commits``, ``ai_changes``, ``agent_runs``, ``activity_counts``.
     provides: str = ""
     # The key of the stream's raw payloads that holds the person's email, if any: the raw
     # export puts back an email the vendor blanked and the sync recovered.

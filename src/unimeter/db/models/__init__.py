@@ -16,6 +16,7 @@ from .billing import (
     SpendSnapshot,
     SpendSnapshotMember,
 )
+from .code import ActivityCount, AgentRun, AiChange, Commit
 from .connect import LinkToken
 from .facts import UsageFact
 from .rollups import RollupDirtyDay, UserDayRollup, UserModelMonthRollup
@@ -32,12 +33,16 @@ from .usage import (
 from .webhooks import Webhook, WebhookAttempt, WebhookDelivery
 
 __all__ = [
+    "ActivityCount",
     "Actor",
+    "AgentRun",
+    "AiChange",
     "AnalyticsSettings",
     "Anomaly",
     "ApiToken",
     "AuditEvent",
     "BillingGroup",
+    "Commit",
     "DailyUsage",
     "DirectoryEntry",
     "Environment",

@@ -23,8 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.connectors.errors import SourceAuthError, StreamUnavailableError
 from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
+    ActivityCountRecord,
     ActorRecord,
+    AgentRunRecord,
+    AiChangeRecord,
     AuditEventRecord,
+    CommitRecord,
     DailyUsageRecord,
     GroupsRecord,
     MemberRecord,
@@ -62,6 +66,7 @@ from unimeter.sync.store import (
     actors_repository,
     attribution,
     billing_repository,
+    code_repository,
     facts_repository,
     members_repository,
     rollups_repository,
@@ -414,6 +419,10 @@ class SyncEngine:
             return await facts_repository.write_facts(session, account_id, batch)
         if isinstance(first, ActorRecord):
             return await actors_repository.upsert_actors(session, account_id, batch)
+        if isinstance(first, CommitRecord | AiChangeRecord | AgentRunRecord):
+            return await code_repository.upsert_keyed(session, account_id, batch)
+        if isinstance(first, ActivityCountRecord):
+            return await code_repository.upsert_activity_counts(session, account_id, batch)
         if isinstance(first, SpendSnapshotRecord):
             for snapshot in batch:
                 counts.add(

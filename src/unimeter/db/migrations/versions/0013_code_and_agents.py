@@ -1,0 +1,146 @@
+"""What AI wrote and what agents ran: commits, AI changes, agent runs, activity counts
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-04
+
+Vendor-neutral tables a connector fills from its vendor's code-tracking, agents and
+analytics APIs (Cursor's Enterprise APIs first). New tables only: nothing to backfill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _json() -> sa.types.TypeEngine[Any]:
+    return sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
+
+
+def _common(*columns: sa.Column[Any]) -> list[Any]:
+    return [
+        sa.Column("id", BIG_ID, primary_key=True),
+        sa.Column(
+            "account_id",
+            sa.String(40),
+            sa.ForeignKey("integrated_accounts.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        *columns,
+        sa.Column("updated_at", sa.BigInteger(), nullable=False),
+    ]
+
+
+def _int(name: str, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.BigInteger(), nullable=nullable)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "commits",
+        *_common(
+            sa.Column("key", sa.String(300), nullable=False),
+            sa.Column("commit_id", sa.String(100), nullable=False),
+            sa.Column("user_email", sa.String(320), nullable=False),
+            sa.Column("repository", sa.String(300)),
+            sa.Column("branch", sa.String(300)),
+            sa.Column("is_primary_branch", sa.Boolean()),
+            sa.Column("surface", sa.String(40), nullable=False),
+            _int("committed_at"),
+            sa.Column("day", sa.Date(), nullable=False),
+            _int("lines_added"),
+            _int("lines_deleted"),
+            _int("completion_lines_added"),
+            _int("completion_lines_deleted"),
+            _int("agent_lines_added"),
+            _int("agent_lines_deleted"),
+            _int("human_lines_added", nullable=True),
+            _int("human_lines_deleted", nullable=True),
+            sa.Column("raw", _json(), nullable=False),
+        ),
+        sa.UniqueConstraint("account_id", "key"),
+    )
+    op.create_index("ix_commits_account_committed", "commits", ["account_id", "committed_at"])
+    op.create_index(
+        "ix_commits_account_user_committed", "commits", ["account_id", "user_email", "committed_at"]
+    )
+    op.create_table(
+        "ai_changes",
+        *_common(
+            sa.Column("key", sa.String(300), nullable=False),
+            sa.Column("user_email", sa.String(320), nullable=False),
+            sa.Column("source", sa.String(20), nullable=False),
+            sa.Column("model", sa.String(120)),
+            _int("created_at"),
+            sa.Column("day", sa.Date(), nullable=False),
+            _int("lines_added"),
+            _int("lines_deleted"),
+            sa.Column("file_extensions", sa.Text(), nullable=False),
+            sa.Column("raw", _json(), nullable=False),
+        ),
+        sa.UniqueConstraint("account_id", "key"),
+    )
+    op.create_index("ix_ai_changes_account_created", "ai_changes", ["account_id", "created_at"])
+    op.create_table(
+        "agent_runs",
+        *_common(
+            sa.Column("key", sa.String(200), nullable=False),
+            sa.Column("agent_id", sa.String(200), nullable=False),
+            sa.Column("user_email", sa.String(320)),
+            sa.Column("name", sa.String(300)),
+            sa.Column("status", sa.String(20), nullable=False),
+            sa.Column("repository", sa.String(300)),
+            sa.Column("branch", sa.String(300)),
+            sa.Column("pull_request_url", sa.String(500)),
+            _int("created_at"),
+            sa.Column("day", sa.Date(), nullable=False),
+            _int("duration_ms", nullable=True),
+            _int("input_tokens", nullable=True),
+            _int("output_tokens", nullable=True),
+            _int("cache_read_tokens", nullable=True),
+            _int("cache_write_tokens", nullable=True),
+            _int("cost_cents_e6", nullable=True),
+            sa.Column("raw", _json(), nullable=False),
+        ),
+        sa.UniqueConstraint("account_id", "key"),
+    )
+    op.create_index("ix_agent_runs_account_created", "agent_runs", ["account_id", "created_at"])
+    op.create_table(
+        "activity_counts",
+        *_common(
+            sa.Column("day", sa.Date(), nullable=False),
+            sa.Column("user_email", sa.String(320), nullable=False),
+            sa.Column("kind", sa.String(40), nullable=False),
+            sa.Column("key", sa.String(300), nullable=False),
+            _int("value"),
+        ),
+        sa.UniqueConstraint("account_id", "day", "user_email", "kind", "key"),
+    )
+    op.create_index(
+        "ix_activity_counts_account_kind_day", "activity_counts", ["account_id", "kind", "day"]
+    )
+
+
+def downgrade() -> None:
+    for table, index in (
+        ("activity_counts", "ix_activity_counts_account_kind_day"),
+        ("agent_runs", "ix_agent_runs_account_created"),
+        ("ai_changes", "ix_ai_changes_account_created"),
+    ):
+        op.drop_index(index, table_name=table)
+        op.drop_table(table)
+    op.drop_index("ix_commits_account_user_committed", table_name="commits")
+    op.drop_index("ix_commits_account_committed", table_name="commits")
+    op.drop_table("commits")
