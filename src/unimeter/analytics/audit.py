@@ -10,7 +10,7 @@ from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 from unimeter.runtime import Runtime
 
-from . import chargeback, coverage, records_repository, repository
+from . import chargeback, coverage, repository
 from . import settings as account_settings
 from .coverage import Note
 from .service import Scope, seats
@@ -95,13 +95,13 @@ async def _findings(
 
 async def _after_removal(runtime: Runtime, scope: Scope) -> list[Finding]:
     async with runtime.db.reader() as session:
-        usage = await records_repository.usage_after_removal(session, scope.account_ids)
+        usage = await repository.usage_after_removal(session, scope.account_ids)
         removed = await repository.removed_members(session, scope.account_ids)
     out = []
     for u in usage:
         user_id, email, removed_at = removed.get(u.member_id or -1, (None, u.email or "", None))
         evidence = {
-            "removed_at": iso(removed_at), "events": u.events,
+            "removed_at": iso(removed_at), "events": u.records,
             "charged": dollars(u.charged_cents_e6), "first_event_at": iso(u.first_ms),
             "last_event_at": iso(u.last_ms),
         }  # fmt: skip

@@ -1,15 +1,13 @@
 """The one place analyses read a vendor's own records instead of the usage facts.
 
-Usage facts are per day; three answers need finer or vendor-owned records, and each is
+Usage facts are per day; two answers need finer or vendor-owned records, and each is
 optional: a vendor that keeps no such records gives an empty answer, and the analysis
-says what it could not check (``coverage``).
+says what it could not check (``coverage``). (Usage after a removal is summarised per
+member by every sync, in ``removal_usage``, and read by the audit from there.)
 
 - Reconciliation compares the vendor's spend snapshots (its own bill) with the charges of
   the stored usage records over the same span, to the millisecond: whole days from the
   rollups, the partial first and last days from the records.
-- The provisioning audit's usage after removal: records the sync flagged as later than
-  their member's removal (a fact per day cannot say whether usage came before or after a
-  removal in the middle of that day, nor its first and last moment).
 - Anomaly evidence: the ids of a day's costliest records behind a finding.
 
 The tables read here (``usage_events``, ``spend_snapshots``) hold neutral columns written by
@@ -112,36 +110,6 @@ def _utc_day(ms: int) -> dt.date:
 
 def _day_start_ms(day: dt.date) -> int:
     return (day - dt.date(1970, 1, 1)).days * DAY_MS
-
-
-@dataclass(frozen=True, slots=True)
-class AfterRemoval:
-    account_id: str
-    member_id: int | None
-    email: str | None
-    events: int
-    charged_cents_e6: int
-    first_ms: int
-    last_ms: int
-
-
-async def usage_after_removal(
-    session: AsyncSession, account_ids: Sequence[str]
-) -> list[AfterRemoval]:
-    """Usage events the sync flagged as after their member's removal, per member."""
-    e = UsageEvent
-    rows = await session.execute(
-        select(
-            e.account_id, e.member_id, func.max(e.email), func.count(),
-            func.sum(e.charged_cents_e6), func.min(e.timestamp_ms), func.max(e.timestamp_ms),
-        )
-        .where(e.account_id.in_(account_ids), e.after_removal.is_(True))
-        .group_by(e.account_id, e.member_id)
-    )  # fmt: skip
-    return [
-        AfterRemoval(a, m, em, int(n), int(c or 0), int(f), int(la))
-        for a, m, em, n, c, f, la in rows.all()
-    ]
 
 
 async def costliest_records(

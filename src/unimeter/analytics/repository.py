@@ -32,6 +32,7 @@ from unimeter.db.models import (
     IntegratedAccount,
     Member,
     MemberIdentity,
+    RemovalUsage,
     UsageFact,
     UserDayRollup,
 )
@@ -244,3 +245,28 @@ async def removed_members(
         )
     )
     return {i: (r, e, at) for i, r, e, at in rows.all()}
+
+
+@dataclass(frozen=True, slots=True)
+class AfterRemoval:
+    account_id: str
+    member_id: int | None
+    email: str | None
+    records: int
+    charged_cents_e6: int
+    first_ms: int
+    last_ms: int
+
+
+async def usage_after_removal(
+    session: AsyncSession, account_ids: Sequence[str]
+) -> list[AfterRemoval]:
+    """Usage recorded after a member's removal, per member, as every sync keeps it."""
+    r = RemovalUsage
+    rows = await session.execute(
+        select(r.account_id, r.member_id, r.email, r.records, r.charged_cents_e6, r.first_at,
+               r.last_at)
+        .where(r.account_id.in_(list(account_ids)))
+        .order_by(r.account_id, r.member_key)
+    )  # fmt: skip
+    return [AfterRemoval(*row) for row in rows.all()]

@@ -27,6 +27,7 @@ from .usage import (
     Member,
     MemberEvent,
     MemberIdentity,
+    RemovalUsage,
     UsageEvent,
     UsageEventRevision,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "Member",
     "MemberEvent",
     "MemberIdentity",
+    "RemovalUsage",
     "RollupDirtyDay",
     "SpendSnapshot",
     "SpendSnapshotMember",

@@ -250,3 +250,22 @@ class Actor(Base):
     first_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RemovalUsage(Base):
+    """Usage recorded after a member's removal, per member, kept by every sync from the
+    records it flagged: the provisioning audit reads this, never a vendor's records."""
+
+    __tablename__ = "removal_usage"
+    __table_args__ = (UniqueConstraint("account_id", "member_key"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"))
+    # The member's id as text, or "" for usage after a removal that no member is linked to.
+    member_key: Mapped[str] = mapped_column(String(40))
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(320))
+    records: Mapped[int] = mapped_column(BigInteger)
+    charged_cents_e6: Mapped[int] = mapped_column(BigInteger)
+    first_at: Mapped[int] = mapped_column(BigInteger)
+    last_at: Mapped[int] = mapped_column(BigInteger)

@@ -14,11 +14,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.records import MEMBER_REMOVED
-from unimeter.db.models import AuditEvent, DailyUsage, Member, UsageEvent
+from unimeter.db.models import AuditEvent, DailyUsage, Member, RemovalUsage, UsageEvent
 
 
 @dataclass(slots=True)
@@ -43,6 +43,7 @@ async def finalize(session: AsyncSession, account_id: str) -> tuple[AttributionS
     stats.events_after_removal, stats.days_after_removal = await _flag_after_removal(
         session, account_id
     )
+    await _summarise_after_removal(session, account_id)
     stats.unattributed = int(
         await session.scalar(
             select(func.count())
@@ -268,3 +269,34 @@ async def _flag_after_removal(session: AsyncSession, account_id: str) -> tuple[i
             or 0
         )
     return events, days
+
+
+async def _summarise_after_removal(session: AsyncSession, account_id: str) -> None:
+    """Keep ``removal_usage`` (usage after removal, per member) equal to the flagged
+    records, so the audit reads one neutral table."""
+    e = UsageEvent
+    rows = (
+        await session.execute(
+            select(
+                e.member_id, func.max(e.email), func.count(),
+                func.coalesce(func.sum(e.charged_cents_e6), 0),
+                func.min(e.timestamp_ms), func.max(e.timestamp_ms),
+            )
+            .where(e.account_id == account_id, e.after_removal.is_(True))
+            .group_by(e.member_id)
+        )
+    ).all()  # fmt: skip
+    await session.execute(delete(RemovalUsage).where(RemovalUsage.account_id == account_id))
+    if rows:
+        await session.execute(
+            insert(RemovalUsage),
+            [
+                {
+                    "account_id": account_id, "member_key": "" if m is None else str(m),
+                    "member_id": m, "email": email, "records": int(n),
+                    "charged_cents_e6": int(charged), "first_at": int(first),
+                    "last_at": int(last),
+                }
+                for m, email, n, charged, first, last in rows
+            ],
+        )  # fmt: skip

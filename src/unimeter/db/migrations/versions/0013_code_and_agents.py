@@ -1,11 +1,14 @@
-"""What AI wrote and what agents ran: commits, AI changes, agent runs, activity counts
+"""What AI wrote and what agents ran: commits, AI changes, agent runs, activity counts;
+usage after removal per member
 
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-04
 
 Vendor-neutral tables a connector fills from its vendor's code-tracking, agents and
-analytics APIs (Cursor's Enterprise APIs first). New tables only: nothing to backfill.
+analytics APIs (Cursor's Enterprise APIs first). And ``removal_usage``: usage recorded
+after a member's removal, per member, which the provisioning audit reads instead of a
+vendor's raw records; backfilled here from the flagged usage events.
 """
 
 from __future__ import annotations
@@ -132,8 +135,40 @@ def upgrade() -> None:
         "ix_activity_counts_account_kind_day", "activity_counts", ["account_id", "kind", "day"]
     )
 
+    op.create_table(
+        "removal_usage",
+        sa.Column("id", BIG_ID, primary_key=True),
+        sa.Column(
+            "account_id",
+            sa.String(40),
+            sa.ForeignKey("integrated_accounts.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("member_key", sa.String(40), nullable=False),
+        _int("member_id", nullable=True),
+        sa.Column("email", sa.String(320)),
+        _int("records"),
+        _int("charged_cents_e6"),
+        _int("first_at"),
+        _int("last_at"),
+        sa.UniqueConstraint("account_id", "member_key"),
+    )
+    op.execute(REMOVAL_USAGE_SQL)
+
+
+# Frozen here (not imported): a migration must not change when the code does.
+REMOVAL_USAGE_SQL = """
+INSERT INTO removal_usage
+  (account_id, member_key, member_id, email, records, charged_cents_e6, first_at, last_at)
+SELECT account_id, coalesce(CAST(member_id AS VARCHAR(40)), ''), member_id, max(email),
+       count(*), coalesce(sum(charged_cents_e6), 0), min(timestamp_ms), max(timestamp_ms)
+FROM usage_events WHERE after_removal = TRUE
+GROUP BY account_id, member_id
+"""
+
 
 def downgrade() -> None:
+    op.drop_table("removal_usage")
     for table, index in (
         ("activity_counts", "ix_activity_counts_account_kind_day"),
         ("agent_runs", "ix_agent_runs_account_created"),
