@@ -23,8 +23,6 @@ from unimeter.db import keyset
 from unimeter.db.models import (
     DailyUsage,
     Member,
-    SpendSnapshot,
-    SpendSnapshotMember,
     UsageEvent,
     UsageFact,
 )
@@ -310,18 +308,12 @@ async def last_active(
 async def spend_limits(
     session: AsyncSession, account_id: str, emails: Sequence[str]
 ) -> dict[str, int | None]:
-    """Per-user limits in dollars from the latest spend snapshot, by email."""
-    latest = await session.scalar(
-        select(SpendSnapshot.id)
-        .where(SpendSnapshot.account_id == account_id)
-        .order_by(SpendSnapshot.taken_at.desc(), SpendSnapshot.id.desc())
-        .limit(1)
-    )
-    if latest is None:
-        return {}
+    """Per-user limits in dollars, as the latest spend read left them on the members."""
     rows = await session.execute(
-        select(SpendSnapshotMember.email, SpendSnapshotMember.effective_limit_dollars).where(
-            SpendSnapshotMember.snapshot_id == latest, SpendSnapshotMember.email.in_(list(emails))
+        select(Member.email, Member.spend_limit_dollars).where(
+            Member.account_id == account_id,
+            Member.email.in_(list(emails)),
+            Member.spend_limit_dollars.is_not(None),
         )
     )
     return dict(rows.all())

@@ -48,6 +48,8 @@ class Member(Base):
     # and the newest day their usage facts show activity on (a vendor with days only).
     last_activity_at: Mapped[int | None] = mapped_column(BigInteger)
     last_active_day: Mapped[dt.date | None] = mapped_column(Date)
+    # Their spend limit in dollars as the vendor's latest spend read says, if it has them.
+    spend_limit_dollars: Mapped[int | None] = mapped_column(BigInteger)
     first_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     last_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)

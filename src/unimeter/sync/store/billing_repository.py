@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.records import (
@@ -18,6 +18,7 @@ from unimeter.db.models import (
     BillingGroup,
     GroupDailySpend,
     GroupMembership,
+    Member,
     SpendSnapshot,
     SpendSnapshotMember,
 )
@@ -60,7 +61,24 @@ async def insert_spend_snapshot(
         await session.execute(
             insert(SpendSnapshotMember).execution_options(render_nulls=True), list(chunk)
         )
+    await _keep_spend_limits(session, account_id, row.id)
     return Counts(inserted=len(members))
+
+
+async def _keep_spend_limits(session: AsyncSession, account_id: str, snapshot_id: int) -> None:
+    """Every member's limit as this (the latest) read says: readers need no snapshot."""
+    s = SpendSnapshotMember
+    limit = (
+        select(func.max(s.effective_limit_dollars))
+        .where(s.snapshot_id == snapshot_id, s.email == Member.email)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(Member)
+        .where(Member.account_id == account_id)
+        .values(spend_limit_dollars=limit)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def upsert_groups(session: AsyncSession, account_id: str, record: GroupsRecord) -> Counts:

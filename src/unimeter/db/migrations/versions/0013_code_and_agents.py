@@ -8,7 +8,9 @@ Create Date: 2026-12-04
 Vendor-neutral tables a connector fills from its vendor's code-tracking, agents and
 analytics APIs (Cursor's Enterprise APIs first). And ``removal_usage``: usage recorded
 after a member's removal, per member, which the provisioning audit reads instead of a
-vendor's raw records; backfilled here from the flagged usage events.
+vendor's raw records; backfilled here from the flagged usage events. And
+``members.spend_limit_dollars``, each member's limit from the latest spend read (the unified
+users read it there), backfilled from the latest spend snapshot.
 """
 
 from __future__ import annotations
@@ -154,6 +156,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("account_id", "member_key"),
     )
     op.execute(REMOVAL_USAGE_SQL)
+    with op.batch_alter_table("members") as batch:
+        batch.add_column(sa.Column("spend_limit_dollars", sa.BigInteger(), nullable=True))
+    op.execute(SPEND_LIMITS_SQL)
 
 
 # Frozen here (not imported): a migration must not change when the code does.
@@ -167,7 +172,20 @@ GROUP BY account_id, member_id
 """
 
 
+SPEND_LIMITS_SQL = """
+UPDATE members SET spend_limit_dollars = (
+  SELECT max(m.effective_limit_dollars) FROM spend_snapshot_members m
+  WHERE m.email = members.email AND m.snapshot_id = (
+    SELECT s.id FROM spend_snapshots s WHERE s.account_id = members.account_id
+    ORDER BY s.taken_at DESC, s.id DESC LIMIT 1
+  )
+)
+"""
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.drop_column("spend_limit_dollars")
     op.drop_table("removal_usage")
     for table, index in (
         ("activity_counts", "ix_activity_counts_account_kind_day"),
