@@ -63,13 +63,13 @@ class Toy:
         return ModelInfo(model_id, "toy")
 
 
-def test_the_default_registry_serves_cursor_and_takes_a_test_vendor() -> None:
+def test_the_default_registry_serves_the_shipped_vendors_and_takes_a_test_vendor() -> None:
     registry = default_registry()
-    assert registry.slugs() == ("cursor",)
+    assert registry.slugs() == ("cursor", "anthropic")
     assert isinstance(registry.get("cursor"), Connector)
     toy = Toy()
     registry.register(toy)
-    assert registry.slugs() == ("cursor", "toy")
+    assert registry.slugs() == ("cursor", "anthropic", "toy")
     assert registry.get("toy") is toy and "toy" in registry
     assert registry.default().slug == "cursor", "the first registered stays the default"
 
@@ -77,8 +77,8 @@ def test_the_default_registry_serves_cursor_and_takes_a_test_vendor() -> None:
 def test_an_unknown_slug_names_the_known_ones() -> None:
     with pytest.raises(UnknownIntegrationError) as caught:
         default_registry().get("jira")
-    assert str(caught.value) == "unknown integration 'jira'; known integrations: cursor"
-    assert caught.value.known == ("cursor",)
+    assert str(caught.value) == "unknown integration 'jira'; known integrations: cursor, anthropic"
+    assert caught.value.known == ("cursor", "anthropic")
 
 
 def test_a_slug_is_registered_once_unless_replaced() -> None:
@@ -96,7 +96,7 @@ def test_overrides_replace_the_shipped_connector_of_their_slug() -> None:
     configured = CursorConnector(minute_seconds=0.05)
     registry = default_registry(configured, Toy())
     assert registry.get("cursor") is configured
-    assert registry.slugs() == ("cursor", "toy")
+    assert registry.slugs() == ("cursor", "anthropic", "toy")
 
 
 def test_credentials_must_have_exactly_the_declared_fields() -> None:
