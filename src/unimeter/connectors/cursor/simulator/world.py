@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .aicode import AICode
 from .audit import AuditLog
 from .clock import SimClock
 from .config import SimulatorConfig
@@ -28,6 +29,7 @@ class TeamServices:
     usage: UsageStats
     ledger: Ledger
     audit: AuditLog
+    aicode: AICode
 
 
 class SimulatedCursor:
@@ -51,6 +53,7 @@ class SimulatedCursor:
                 usage=UsageStats(team),
                 ledger=Ledger(team),
                 audit=AuditLog(team),
+                aicode=AICode(team),
             )
         # Counts every request that reached a team (after authentication), by key.
         self.requests: dict[str, int] = dict.fromkeys(self._teams, 0)
