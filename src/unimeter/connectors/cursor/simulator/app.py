@@ -21,9 +21,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from . import aicode, handlers, plans
+from . import handlers, plans
 from .config import SimulatorConfig
-from .families import ADMIN, ANALYTICS, CACHE_CONTROL, Family, Payload, etag_matches, etag_of
+from .enterprise_routes import enterprise_routes
+from .families import ADMIN, CACHE_CONTROL, Family, Payload, etag_matches, etag_of
 from .faults import Fault
 from .validation import CursorHTTPError, parse_json_object
 from .world import SimulatedCursor, TeamServices
@@ -206,19 +207,6 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
             404, {"error": "Not Found", "message": f"Not Found: {request.url.path}"}
         )
 
-    def code(
-        name: str, serve: Callable[[aicode.AICode, dict[str, str]], dict[str, Any] | bytes]
-    ) -> Route:
-        async def handler(svc: TeamServices, request: Request) -> dict[str, Any] | Payload:
-            body = serve(svc.aicode, dict(request.query_params))
-            return Payload(body) if isinstance(body, bytes) else body
-
-        return Route(
-            f"/analytics/ai-code/{name}",
-            endpoint(f"ai_code_{name}", handler, ANALYTICS),
-            methods=["GET"],
-        )
-
     routes = [
         Route("/teams/members", endpoint("admin", members), methods=["GET"]),
         Route("/teams/daily-usage-data", endpoint("admin", daily_usage), methods=["POST"]),
@@ -237,10 +225,7 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
             methods=["POST"],
         ),
         Route("/teams/remove-member", endpoint("remove_member", remove_member), methods=["POST"]),
-        code("commits", aicode.commits_response),
-        code("commits.csv", aicode.commits_csv),
-        code("changes", aicode.changes_response),
-        code("changes.csv", aicode.changes_csv),
+        *enterprise_routes(endpoint),
         # The rest of Analytics is not simulated yet, but its plan gate is.
         Route(
             "/analytics/{rest:path}",

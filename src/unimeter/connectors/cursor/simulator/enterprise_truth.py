@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .agents import Agent
+from .agents_api import agent_body, run_body, usage_body
 from .aicode import CodeQuery, change_item, commit_item
 
 if TYPE_CHECKING:
@@ -40,3 +42,29 @@ class EnterpriseTruth:
         q = CodeQuery(start_ms, end_ms, user)
         found = self._svc.aicode.changes(q, self.now_ms, retention=retention)
         return [change_item(self.team, code, i) for code, i in found]
+
+    def agents(self, *, retention: bool = False) -> list[dict[str, Any]]:
+        """Every cloud agent (archived ones included), newest first, in the full v1 shape."""
+        now = self.now_ms
+        book = self._svc.agents
+        return [agent_body(self.team, a, now) for a in book.agents(now, retention=retention)]
+
+    def runs(self, agent_id: str) -> list[dict[str, Any]]:
+        """The agent's runs, newest first, as ``GET /v1/agents/{id}/runs/{runId}`` serves them."""
+        now = self.now_ms
+        agent = self._agent(agent_id)
+        return [run_body(self.team, agent, r, now) for r in reversed(agent.runs_at(now))]
+
+    def run_usage(self, agent_id: str) -> dict[str, Any]:
+        """``GET /v1/agents/{id}/usage``: per-run token usage and the total."""
+        agent = self._agent(agent_id)
+        return usage_body(agent, agent.runs_at(self.now_ms), self.now_ms)
+
+    def _agent(self, agent_id: str) -> Agent:
+        now = self.now_ms
+        found = next(
+            (a for a in self._svc.agents.agents(now, retention=False) if a.id == agent_id), None
+        )
+        if found is None:
+            raise KeyError(agent_id)
+        return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .agents import AgentBook
 from .aicode import AICode
 from .audit import AuditLog
 from .clock import SimClock
@@ -30,6 +31,7 @@ class TeamServices:
     ledger: Ledger
     audit: AuditLog
     aicode: AICode
+    agents: AgentBook
 
 
 class SimulatedCursor:
@@ -54,6 +56,7 @@ class SimulatedCursor:
                 ledger=Ledger(team),
                 audit=AuditLog(team),
                 aicode=AICode(team),
+                agents=AgentBook(team),
             )
         # Counts every request that reached a team (after authentication), by key.
         self.requests: dict[str, int] = dict.fromkeys(self._teams, 0)
