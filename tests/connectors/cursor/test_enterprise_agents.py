@@ -55,7 +55,7 @@ async def test_every_v1_run_equals_the_truth_with_its_usage() -> None:
     sim = make_sim(plan="enterprise", users=12, days=40)
     truth = sim.truth()
     start, now = truth.history_start_ms, truth.now_ms
-    expected = []
+    expected: list[tuple[object, ...]] = []
     for agent in truth.agents(retention=True):
         usage = {u["id"]: u["usage"] for u in truth.run_usage(agent["id"])["runs"]}
         expected.extend(expected_run(agent, run, usage) for run in truth.runs(agent["id"]))
