@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import agents_api, aicode
+from . import agents_api, aicode, analytics, analytics_rows, insights
 from .families import ANALYTICS, CLOUD_AGENTS, Family, Payload
 from .world import TeamServices
 
@@ -18,7 +18,41 @@ Endpoint = Callable[[str, Handler, Family], Callable[[Request], Awaitable[Respon
 
 
 def enterprise_routes(endpoint: Endpoint) -> list[Route]:
-    return [*_code_routes(endpoint), *_agent_routes(endpoint)]
+    return [*_code_routes(endpoint), *_analytics_routes(endpoint), *_agent_routes(endpoint)]
+
+
+def _analytics_routes(endpoint: Endpoint) -> list[Route]:
+    def team(metric: str) -> Route:
+        async def handler(svc: TeamServices, request: Request) -> dict[str, Any]:
+            return analytics.team_metric(svc.analytics, metric, dict(request.query_params))
+
+        return Route(f"/analytics/team/{metric}", endpoint("analytics", handler, ANALYTICS))
+
+    def by_user(metric: str) -> Route:
+        async def handler(svc: TeamServices, request: Request) -> dict[str, Any]:
+            return analytics.by_user_metric(svc.analytics, metric, dict(request.query_params))
+
+        path = f"/analytics/by-user/{metric}"
+        return Route(path, endpoint("analytics_by_user", handler, ANALYTICS))
+
+    async def leaderboard(svc: TeamServices, request: Request) -> dict[str, Any]:
+        return analytics.leaderboard(svc.analytics, dict(request.query_params))
+
+    async def conversation_insights(svc: TeamServices, request: Request) -> dict[str, Any]:
+        if not svc.team.config.conversation_insights:
+            raise analytics.insights_disabled()
+        include = request.query_params.getlist("include")
+        return insights.insights(svc.analytics, dict(request.query_params), include)
+
+    return [
+        *(team(m) for m in analytics_rows.METRICS),
+        *(by_user(m) for m in analytics_rows.BY_USER),
+        Route("/analytics/team/leaderboard", endpoint("analytics", leaderboard, ANALYTICS)),
+        Route(
+            "/analytics/team/conversation-insights",
+            endpoint("analytics_insights", conversation_insights, ANALYTICS),
+        ),
+    ]
 
 
 def _code_routes(endpoint: Endpoint) -> list[Route]:

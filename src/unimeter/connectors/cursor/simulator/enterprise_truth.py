@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from .agents import Agent
 from .agents_api import agent_body, run_body, usage_body
 from .aicode import CodeQuery, change_item, commit_item
+from .analytics import by_user_metric, leaderboard, team_metric
+from .insights import insights
 
 if TYPE_CHECKING:
     from .team import SimTeam
@@ -43,6 +45,35 @@ class EnterpriseTruth:
         found = self._svc.aicode.changes(q, self.now_ms, retention=retention)
         return [change_item(self.team, code, i) for code, i in found]
 
+    def analytics(
+        self, metric: str, start: str, end: str, *, users: list[str] | None = None
+    ) -> dict[str, Any]:
+        """The body of ``GET /analytics/team/{metric}`` (``leaderboard`` included, with every
+        user on one page); ``start``/``end`` and ``users`` take the API's query formats."""
+        params = _params(start, end, users)
+        if metric == "leaderboard":
+            return leaderboard(self._svc.analytics, {**params, "pageSize": "500"})
+        return team_metric(self._svc.analytics, metric, params)
+
+    def by_user(
+        self, metric: str, start: str, end: str, *, users: list[str] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """``data`` of ``GET /analytics/by-user/{metric}`` over every page: rows by email."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        page = 1
+        while True:
+            params = {**_params(start, end, users), "page": str(page), "pageSize": "500"}
+            body = by_user_metric(self._svc.analytics, metric, params)
+            out.update(body["data"])
+            if not body["pagination"]["hasNextPage"]:
+                return out
+            page += 1
+
+    def conversation_insights(
+        self, start: str, end: str, include: list[str], *, users: list[str] | None = None
+    ) -> dict[str, Any]:
+        return insights(self._svc.analytics, _params(start, end, users), include)
+
     def agents(self, *, retention: bool = False) -> list[dict[str, Any]]:
         """Every cloud agent (archived ones included), newest first, in the full v1 shape."""
         now = self.now_ms
@@ -68,3 +99,10 @@ class EnterpriseTruth:
         if found is None:
             raise KeyError(agent_id)
         return found
+
+
+def _params(start: str, end: str, users: list[str] | None) -> dict[str, str]:
+    params = {"startDate": start, "endDate": end}
+    if users:
+        params["users"] = ",".join(users)
+    return params
