@@ -138,3 +138,23 @@ async def test_cloud_agents_are_open_to_every_plan() -> None:
     async with client_for(make_sim(plan="team")) as client:
         assert (await client.get("/v1/agents")).status_code == 200
         assert (await client.get("/analytics/ai-code/commits")).status_code == 403
+
+
+async def test_enterprise_bodies_are_deterministic_and_follow_the_clock() -> None:
+    paths = ["/v1/agents", "/analytics/team/dau", "/analytics/ai-code/changes"]
+    bodies = []
+    for _ in range(2):
+        async with client_for(make_sim()) as client:
+            bodies.append([(await client.get(p)).content for p in paths])
+    assert bodies[0] == bodies[1]
+    sim = make_sim()
+    async with client_for(sim) as client:
+        before = len(
+            (await client.get("/analytics/ai-code/changes", params={"startDate": "1d"})).json()[
+                "items"
+            ]
+        )
+        sim.clock.advance(hours=3)
+        after = (await client.get("/analytics/ai-code/changes", params={"startDate": "1d"})).json()
+        assert after["totalCount"] > 0 and before > 0
+        assert (await client.get("/v1/agents")).status_code == 200
