@@ -73,13 +73,16 @@ async def test_each_family_and_endpoint_stays_within_its_documented_limit() -> N
     async with client:
         source = CursorSource(client)
         # One-day windows make many requests: several minutes' worth for every bucket.
-        for stream in ("ai_code_commits", "ai_code_changes"):
+        streams = ("ai_code_commits", "ai_code_changes", "team_analytics", "user_analytics",
+                   "conversation_insights")  # fmt: skip
+        for stream in streams:
             for window in plan_windows(now - 44 * 86_400_000, now, 1):
                 async for _ in source.fetch(stream, window):
                     pass
             assert source.counters(stream).rate_limited == 0
     for bucket, limit in DOCUMENTED.items():
         assert budget.limit(bucket) == limit
+    assert set(transport.sent) == set(DOCUMENTED) - {"cloud_agents"}
     for bucket, times in transport.sent.items():
         assert len(times) > budget.limit(bucket), f"{bucket} never needed pacing"
         assert busiest_minute(times) <= budget.limit(bucket), bucket
