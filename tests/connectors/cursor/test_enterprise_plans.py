@@ -12,7 +12,6 @@ from unimeter.sync.service import sync_account
 ENTERPRISE = (
     "ai_code_commits",
     "ai_code_changes",
-    "agent_runs",
     "team_analytics",
     "user_analytics",
     "conversation_insights",
@@ -32,6 +31,10 @@ async def test_a_team_plan_makes_the_enterprise_streams_unavailable_at_one_reque
             assert stats.status == "unavailable", name
             assert stats.requests <= 1, (name, stats.requests)
             assert stats.inserted == 0
+        # Cloud Agents are documented for all plans (cursor-api.md §1.3); a simulator that
+        # gates them too must cost no more than the others.
+        runs = first.streams["agent_runs"]
+        assert runs.status == "synced" or runs.requests <= 1
         # One family answers one 403 however many of its streams run at once.
         analytics = ("team_analytics", "user_analytics", "conversation_insights")
         assert sum(first.streams[n].requests for n in analytics) == 1
