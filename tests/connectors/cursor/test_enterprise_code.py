@@ -133,3 +133,21 @@ def _ms(iso: str) -> int:
     value = iso_ms(iso)
     assert value is not None
     return value
+
+
+async def test_an_etag_counts_only_once_the_engine_took_its_batch() -> None:
+    """A batch the engine never finished with (its write failed, the run was cancelled) is
+    read again in full next time: its 200's ETag was never remembered."""
+    sim = enterprise_sim()
+    now = sim.clock.now_ms()
+    window = plan_windows(now - 5 * 86_400_000, now, 30)[0]
+    etags = EtagCache()
+    async with sim_client(sim) as client:
+        batches = CursorSource(client, etags).fetch("ai_code_commits", window)
+        first = await anext(batches)
+        await batches.aclose()  # the engine stopped before asking for more
+        assert len(etags) == 0
+        again = [r async for batch in CursorSource(client, etags).fetch("ai_code_commits", window)
+                 for r in batch]  # fmt: skip
+        assert again[: len(first)] == first
+        assert len(etags) == 1
