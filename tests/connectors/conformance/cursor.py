@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from tests.support.compare import (
     assert_daily_equal_truth,
     assert_events_equal_truth,
     assert_members_equal_truth,
+    canonical,
+    rows,
 )
 from tests.support.live import serve
 from tests.support.world import FAST_RETRY, SIM_BASE_URL, make_sim
@@ -22,10 +25,17 @@ from unimeter.connectors.contract import Connector, Credentials
 from unimeter.connectors.cursor.budget import RateBudget
 from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.simulator import SimulatedCursor, create_app
+from unimeter.db.models import AgentRun, AiChange, Commit
 from unimeter.runtime import Runtime
 
 READ_ONLY_KEY = "crsr_" + "9" * 64
-GATED_PATHS = ("/teams/audit-logs", "/teams/groups")
+# The Enterprise-only families a gate refuses (a 404 from the transport, a 403 on the team
+# plan): billing groups, the audit log, Analytics and AI Code Tracking.
+GATED_PATHS = ("/teams/audit-logs", "/teams/groups", "/analytics/")
+ENTERPRISE_STREAMS = frozenset(
+    {"ai_code_commits", "ai_code_changes", "team_analytics", "user_analytics",
+     "conversation_insights"}
+)  # fmt: skip
 MINUTE_SECONDS = 0.05
 
 
@@ -50,6 +60,8 @@ class CursorVendor:
     sim: SimulatedCursor
     base_url: str
     transport: httpx.AsyncBaseTransport | None
+    # Whether the Enterprise families answer (no gate): then their records are compared too.
+    enterprise: bool = True
 
     def connector(self) -> Connector:
         return _connector(self.transport)
@@ -74,6 +86,29 @@ class CursorVendor:
         await assert_members_equal_truth(runtime, account_id, truth.members())
         await assert_events_equal_truth(runtime, account_id, truth.events(floor))
         await assert_daily_equal_truth(runtime, account_id, truth.daily_usage(floor))
+        if self.enterprise:
+            await assert_code_equals_truth(runtime, account_id, truth, floor)
+        await assert_runs_equal_truth(runtime, account_id, truth)
+
+
+async def assert_code_equals_truth(
+    runtime: Runtime, account_id: str, truth: Any, floor: int
+) -> None:
+    """Every commit and AI change Cursor serves, stored once, payload as served."""
+    now = truth.now_ms
+    commits = await rows(runtime, Commit, account_id)
+    served = truth.commits(floor, now, retention=True)
+    assert Counter(canonical(c.raw) for c in commits) == Counter(map(canonical, served))
+    changes = await rows(runtime, AiChange, account_id)
+    served = truth.changes(floor, now, retention=True)
+    assert Counter(canonical(c.raw) for c in changes) == Counter(map(canonical, served))
+
+
+async def assert_runs_equal_truth(runtime: Runtime, account_id: str, truth: Any) -> None:
+    """One row per cloud agent run, the run as Cursor serves it."""
+    stored = await rows(runtime, AgentRun, account_id)
+    served = [run for a in truth.agents(retention=True) for run in truth.runs(a["id"])]
+    assert Counter(canonical(r.raw["run"]) for r in stored) == Counter(map(canonical, served))
 
 
 def _connector(transport: httpx.AsyncBaseTransport | None) -> CursorConnector:
@@ -90,7 +125,7 @@ class CursorHarness:
     name = "cursor"
     slug = "cursor"
     usage_stream = "usage_events"
-    gated_streams = frozenset({"billing_groups", "audit_logs"})
+    gated_streams = frozenset({"billing_groups", "audit_logs"}) | ENTERPRISE_STREAMS
     proxy_path = "/teams/members"
     # Spend is a point-in-time reading: each run stores one, for history.
     per_run_streams = frozenset({"spend"})
@@ -115,9 +150,10 @@ class CursorHarness:
             app = _NotFound(app)
         if transport == "http":
             with serve(app) as base_url:
-                yield CursorVendor(sim, base_url, None)
+                yield CursorVendor(sim, base_url, None, enterprise=gate is None)
         else:
-            yield CursorVendor(sim, SIM_BASE_URL, httpx.ASGITransport(app=app))
+            transport_ = httpx.ASGITransport(app=app)
+            yield CursorVendor(sim, SIM_BASE_URL, transport_, enterprise=gate is None)
 
     def child_connector(self) -> Connector:
         return _connector(None)

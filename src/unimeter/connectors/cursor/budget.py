@@ -65,7 +65,6 @@ _EXACT: Final[Mapping[tuple[str, str], str]] = MappingProxyType(
 _PREFIXES: Final = (
     ("/analytics/team/", "analytics_team"),
     ("/analytics/by-user/", "analytics_by_user"),
-    # AI Code Tracking is limited per endpoint; one shared bucket is the safe side of that.
     ("/analytics/ai-code/", "ai_code"),
     ("/v0/", "cloud_agents"),
     ("/v1/", "cloud_agents"),
@@ -82,6 +81,24 @@ def endpoint_group(method: str, path: str) -> str:
         if normalised.startswith(prefix):
             return group
     return DEFAULT_GROUP
+
+
+# Groups whose limit holds per endpoint rather than for the whole family: each endpoint of
+# theirs draws from a bucket of its own (``endpoint_bucket``) with the family's number.
+PER_ENDPOINT_GROUPS: Final = frozenset({"ai_code"})
+_COMMIT_DETAIL: Final = "/analytics/ai-code/commits/"
+
+
+def endpoint_bucket(method: str, path: str) -> str:
+    """The budget bucket of a request: its group, or ``group:endpoint`` for a group limited
+    per endpoint (AI Code Tracking: 20/min for each of commits, changes, their CSVs…)."""
+    group = endpoint_group(method, path)
+    if group not in PER_ENDPOINT_GROUPS:
+        return group
+    normalised = _normalise(path)
+    if normalised.startswith(_COMMIT_DETAIL):
+        normalised = _COMMIT_DETAIL + "{hash}"  # one endpoint, whichever commits it names
+    return f"{group}:{normalised}"
 
 
 def _normalise(path: str) -> str:
@@ -129,7 +146,10 @@ class RateBudget:
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
     def limit(self, group: str) -> int:
-        return self._limits.get(group, self._limits.get(DEFAULT_GROUP, GROUP_LIMITS[DEFAULT_GROUP]))
+        """The limit of a group, or of a per-endpoint bucket's group (``ai_code:/…``)."""
+        family = group.partition(":")[0]
+        default = self._limits.get(DEFAULT_GROUP, GROUP_LIMITS[DEFAULT_GROUP])
+        return self._limits.get(group, self._limits.get(family, default))
 
     async def acquire(self, key_id: str, group: str) -> float:
         """Wait until a request may be sent; returns the seconds waited."""

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -28,7 +28,7 @@ from unimeter.connectors.source import RequestStats
 from unimeter.observability import metrics
 
 from .auth import CursorBasicAuth, basic_token, mask_key
-from .budget import RateBudget, default_budget, endpoint_group, key_id
+from .budget import RateBudget, default_budget, endpoint_bucket, key_id
 from .errors import CursorError, build_error, schema_error
 from .models import (
     AuditLogResponse,
@@ -48,6 +48,22 @@ logger = logging.getLogger("unimeter.cursor")
 
 Params = httpx.QueryParams | Mapping[str, str | int | float | bool | None]
 M = TypeVar("M", bound=CursorModel)
+
+
+@dataclass
+class CursorStats(RequestStats):
+    """Request counters, and the conditional requests Cursor answered 304 (unchanged)."""
+
+    not_modified: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional(Generic[M]):
+    """A conditional GET's answer: the parsed body and its ``ETag``, or ``model`` None when
+    Cursor answered 304 Not Modified (the body we saw with that ETag is still current)."""
+
+    model: M | None
+    etag: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +122,12 @@ class CursorClient:
             timeout=timeout,
             headers={"Accept": "application/json", "User-Agent": f"unimeter/{__version__}"},
         )
+
+    @property
+    def cache_scope(self) -> tuple[str, str]:
+        """Who and where this client asks (the key's hash and the base URL), for caches of
+        answers: two accounts sharing a key are one team at Cursor."""
+        return self._key_id, self.base_url
 
     @property
     def stats(self) -> RequestStats:
@@ -224,6 +246,34 @@ class CursorClient:
         params = _cycle_params(billing_cycle)
         return await self._typed(GroupResponse, "GET", path, params=params)
 
+    async def get(self, model: type[M], path: str, *, params: Params | None = None) -> M:
+        """A typed ``GET`` of any read endpoint (Cloud Agents, say)."""
+        return await self._typed(model, "GET", path, params=params)
+
+    async def conditional_get(
+        self, model: type[M], path: str, params: Params, etag: str | None
+    ) -> Conditional[M]:
+        """``GET path`` with ``If-None-Match: etag`` when one is known (Analytics and AI Code
+        Tracking, cursor-api.md §1.8): a 304 comes back as ``Conditional(None, etag)``."""
+        headers = None if etag is None else {"If-None-Match": etag}
+        request = self._request("GET", path, params=params, headers=headers)
+        outcome = await self._call(request, decode=True)
+        response = outcome.response
+        if response is not None and response.status_code == 304:
+            if isinstance(self._stats, CursorStats):
+                self._stats.not_modified += 1
+            return Conditional(None, response.headers.get("ETag") or etag)
+        if not outcome.decoded or response is None:
+            raise self._error(request, outcome)
+        try:
+            parsed = model.model_validate(outcome.payload)
+        except ValidationError as exc:
+            where = f"Cursor GET {request.endpoint}"
+            raise schema_error(
+                where, request.endpoint, exc, status=response.status_code, payload=outcome.payload
+            ) from exc
+        return Conditional(parsed, response.headers.get("ETag"))
+
     # --- proxy --------------------------------------------------------------------------
 
     async def raw_request(
@@ -261,7 +311,7 @@ class CursorClient:
             raise ValueError("path must be a path on the Cursor API, starting with '/'")
         verb = method.upper()
         endpoint = parts.path
-        group = endpoint_group(verb, endpoint)
+        group = endpoint_bucket(verb, endpoint)
         return _Request(verb, path, endpoint, group, params, content, headers)
 
     async def _typed(

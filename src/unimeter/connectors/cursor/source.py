@@ -20,11 +20,13 @@ from unimeter.connectors.errors import (
     StreamUnavailableError,
 )
 from unimeter.connectors.records import GroupsRecord, MemberRecord, SpendSnapshotRecord
-from unimeter.connectors.source import Record, RequestStats, StreamSpec, Window
+from unimeter.connectors.source import Record, StreamSpec, Window
 from unimeter.connectors.windows import DAY_MS, plan_windows
 
 from . import mapping
-from .client import CursorClient
+from .agents import AgentRunsReader
+from .client import CursorClient, CursorStats
+from .enterprise import EnterpriseReader
 from .errors import (
     CursorAuthError,
     CursorBadRequestError,
@@ -32,6 +34,8 @@ from .errors import (
     CursorForbiddenError,
     CursorNotFoundError,
 )
+from .etags import EtagCache
+from .gates import FamilyGates
 from .models import DailyUsageResponse, GroupsResponse, UsageEventsResponse
 
 log = logging.getLogger("unimeter.cursor")
@@ -51,6 +55,26 @@ STREAMS: tuple[StreamSpec, ...] = (
     # Enterprise-only at Cursor: a team on a lower plan gets 403 for these two.
     StreamSpec("billing_groups", windowed=True, lookback_days=2, provides="teams"),
     StreamSpec("audit_logs", windowed=True, lookback_days=1, provides="audit_log"),
+    # Enterprise analytics (Cursor answers 403 on lower plans). Their numbers land late, so
+    # each run re-reads two days; Analytics takes at most 30 days a request.
+    StreamSpec(
+        "ai_code_commits",
+        windowed=True,
+        lookback_days=2,
+        provides="commits",
+        email_field="userEmail",
+    ),
+    StreamSpec(
+        "ai_code_changes",
+        windowed=True,
+        lookback_days=2,
+        provides="ai_changes",
+        email_field="userEmail",
+    ),
+    StreamSpec("agent_runs", windowed=True, lookback_days=2, provides="agent_runs"),
+    StreamSpec("team_analytics", windowed=True, lookback_days=2, provides="activity_counts"),
+    StreamSpec("user_analytics", windowed=True, lookback_days=2, provides="activity_counts"),
+    StreamSpec("conversation_insights", windowed=True, lookback_days=2, provides="activity_counts"),
 )
 
 EVENTS_PAGE = 1000  # Cursor's maximum
@@ -65,14 +89,17 @@ T = TypeVar("T")
 class CursorSource:
     streams = STREAMS
 
-    def __init__(self, client: CursorClient) -> None:
-        self._counters = {spec.name: RequestStats() for spec in STREAMS}
-        self._counters["probe"] = RequestStats()
+    def __init__(self, client: CursorClient, etags: EtagCache | None = None) -> None:
+        self._counters = {spec.name: CursorStats() for spec in STREAMS}
+        self._counters["probe"] = CursorStats()
         self._clients = {name: client.with_stats(stats) for name, stats in self._counters.items()}
         # Billing cycles already read in this run, as [start, end) dates.
         self._cycles_read: set[tuple[dt.date, dt.date]] = set()
+        gates = FamilyGates()
+        self._enterprise = EnterpriseReader(etags if etags is not None else EtagCache(), gates)
+        self._agents = AgentRunsReader(gates)
 
-    def counters(self, stream: str) -> RequestStats:
+    def counters(self, stream: str) -> CursorStats:
         return self._counters[stream]
 
     async def probe_floor(self, now_ms: int, max_days: int) -> int | None:
@@ -103,6 +130,12 @@ class CursorSource:
             "usage_events": self._usage_events,
             "billing_groups": self._billing_groups,
             "audit_logs": self._audit_logs,
+            "ai_code_commits": self._enterprise.commits,
+            "ai_code_changes": self._enterprise.changes,
+            "agent_runs": self._agents.fetch,
+            "team_analytics": self._enterprise.team,
+            "user_analytics": self._enterprise.by_user,
+            "conversation_insights": self._enterprise.insights,
         }
         return readers[stream](client, window)
 

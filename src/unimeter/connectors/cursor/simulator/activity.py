@@ -315,8 +315,12 @@ def _apply_membership(
         out["headless"] = out["headless"] | tail
         agent = out["cloud_agent"].astype(np.uint64)
         needs_agent = tail & (agent == 0)
+        # One run per conversation; an event outside any conversation gets its own run, so
+        # two members never share a cloud agent id.
+        conversation = out["conversation"][needs_agent].astype(np.uint64)
+        own = out["uid"][needs_agent].astype(np.uint64)
         agent[needs_agent] = mix64_array(
-            out["conversation"][needs_agent].astype(np.uint64) + np.uint64(77)
+            np.where(conversation != 0, conversation, own) + np.uint64(77)
         )
         out["cloud_agent"] = agent
         out["hosting"] = np.where(tail & (out["hosting"] < 0), 0, out["hosting"])

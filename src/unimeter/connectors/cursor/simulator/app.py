@@ -23,16 +23,18 @@ from starlette.types import Receive, Scope, Send
 
 from . import handlers, plans
 from .config import SimulatorConfig
+from .enterprise_routes import enterprise_routes
+from .families import ADMIN, CACHE_CONTROL, Family, Payload, etag_matches, etag_of
 from .faults import Fault
 from .validation import CursorHTTPError, parse_json_object
 from .world import SimulatedCursor, TeamServices
 
-Handler = Callable[[TeamServices, Request], Awaitable[dict[str, Any]]]
+Handler = Callable[[TeamServices, Request], Awaitable[dict[str, Any] | Payload]]
 
-_UNAUTHORIZED = {"error": "Unauthorized", "message": "Invalid API key"}
+_UNAUTHORIZED = ADMIN.unauthorized
 # A working key without the admin scope also gets 401 (cursor-api.md §1.9).
 _MISSING_SCOPE = {"error": "Unauthorized", "message": "API key missing required scope: admin:*"}
-_RATE_LIMITED = {"code": "error", "message": "Rate limit exceeded"}
+_RATE_LIMITED = ADMIN.rate_limited
 
 
 # The plan or feature is not enabled for the team (cursor-api.md §1.9).
@@ -67,9 +69,11 @@ class DroppedConnection(Response):
         # Returning with the body incomplete makes the server close the connection.
 
 
-def _api_key(request: Request) -> str | None:
+def _api_key(request: Request, *, bearer: bool) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
+    if bearer and scheme.lower() == "bearer" and value.strip():
+        return value.strip()
     if scheme.lower() != "basic" or not value:
         return None
     try:
@@ -84,24 +88,43 @@ def _error(exc: CursorHTTPError) -> Response:
     return JSONBody(exc.body, status_code=exc.status, headers=exc.headers)
 
 
+def _render(body: dict[str, Any] | Payload) -> Payload:
+    if isinstance(body, Payload):
+        return body
+    return Payload(orjson.dumps(body), "application/json")
+
+
+def _reply(
+    payload: Payload, fault: Fault | None, headers: dict[str, str] | None = None
+) -> Response:
+    if fault is Fault.TRUNCATED_BODY:
+        return TruncatedBody(payload.content)
+    if fault is Fault.DROPPED_CONNECTION:
+        return DroppedConnection(payload.content)
+    return Response(payload.content, media_type=payload.media_type, headers=headers)
+
+
 def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> Starlette:
     """Build the ASGI app; pass a :class:`SimulatedCursor` to keep a handle on its truth."""
     sim = simulator if isinstance(simulator, SimulatedCursor) else SimulatedCursor(simulator)
 
-    def endpoint(group: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(
+        group: str, handler: Handler, family: Family = ADMIN
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
-            key = _api_key(request)
+            key = _api_key(request, bearer=family.bearer)
             if key in sim.config.read_only_keys:
                 return JSONBody(_MISSING_SCOPE, status_code=401)
             svc = sim.services(key) if key else None
             if svc is None or key is None:
-                return JSONBody(_UNAUTHORIZED, status_code=401)
+                return JSONBody(family.unauthorized, status_code=401)
             if plans.refused(sim.config.plan_of(key), request.url.path):
                 return JSONBody(plans.ENTERPRISE_REQUIRED, status_code=403)
+            if family.etag:
+                return await _cached(svc, key, request)
             verdict = sim.limiter.hit(key, group)
             if not verdict.allowed:
-                headers = {"Retry-After": str(verdict.retry_after_seconds)}
-                return JSONBody(_RATE_LIMITED, status_code=429, headers=headers)
+                return _limited(verdict.retry_after_seconds)
             sim.requests[key] += 1
             fault = sim.faults.next_fault(key)
             if fault is Fault.SLOW:
@@ -115,12 +138,37 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
                 body = await handler(svc, request)
             except CursorHTTPError as exc:
                 return _error(exc)
-            payload = orjson.dumps(body)
-            if fault is Fault.TRUNCATED_BODY:
-                return TruncatedBody(payload)
-            if fault is Fault.DROPPED_CONNECTION:
-                return DroppedConnection(payload)
-            return Response(payload, media_type="application/json")
+            return _reply(_render(body), fault)
+
+        async def _cached(svc: TeamServices, key: str, request: Request) -> Response:
+            """Analytics and AI Code Tracking: the body is computed first, because a request
+            whose ``If-None-Match`` still matches answers 304 and costs no rate limit."""
+            try:
+                payload = _render(await handler(svc, request))
+            except CursorHTTPError as exc:
+                verdict = sim.limiter.hit(key, group)
+                return _error(exc) if verdict.allowed else _limited(verdict.retry_after_seconds)
+            tag = etag_of(payload.content)
+            headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
+            if etag_matches(request.headers.get("if-none-match"), tag):
+                return Response(status_code=304, headers=headers)
+            verdict = sim.limiter.hit(key, group)
+            if not verdict.allowed:
+                return _limited(verdict.retry_after_seconds)
+            sim.requests[key] += 1
+            fault = sim.faults.next_fault(key)
+            if fault is Fault.SLOW:
+                await asyncio.sleep(sim.config.slow_seconds)
+            elif fault is not None and fault not in (
+                Fault.TRUNCATED_BODY,
+                Fault.DROPPED_CONNECTION,
+            ):
+                return _fault_response(fault, request.url.path, sim.config.minute_seconds)
+            return _reply(payload, fault, headers)
+
+        def _limited(retry_after: int) -> Response:
+            headers = {"Retry-After": str(retry_after)}
+            return JSONBody(family.rate_limited, status_code=429, headers=headers)
 
         return run
 
@@ -177,7 +225,8 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
             methods=["POST"],
         ),
         Route("/teams/remove-member", endpoint("remove_member", remove_member), methods=["POST"]),
-        # Analytics and AI Code Tracking are not simulated yet, but their plan gate is.
+        *enterprise_routes(endpoint),
+        # The rest of Analytics is not simulated yet, but its plan gate is.
         Route(
             "/analytics/{rest:path}",
             endpoint("analytics", not_simulated),

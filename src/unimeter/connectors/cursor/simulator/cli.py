@@ -104,6 +104,9 @@ def simulator_command(
     late_arrivals: Annotated[
         bool, typer.Option(help="Events show up to 3 hours after they happen.")
     ] = True,
+    conversation_insights: Annotated[
+        bool, typer.Option(help="Conversation Insights enabled (off: the endpoint answers 401).")
+    ] = True,
 ) -> None:
     """Run a local Cursor Admin API that behaves like the real one."""
     console = Console()
@@ -123,6 +126,7 @@ def simulator_command(
             force_fault=force_fault,
             slow_seconds=slow_seconds,
             activity_scale=activity_scale,
+            conversation_insights=conversation_insights,
             quirks=Quirks(
                 removed_user_email=removed_user_email,
                 cost_adjustments=cost_adjustments,

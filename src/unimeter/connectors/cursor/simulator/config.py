@@ -30,6 +30,12 @@ class Quirks:
     extra_fields: bool = True
     # Events become visible up to a few hours after they happen (hourly aggregation).
     late_arrivals: bool = True
+    # AI Code Tracking: a few commit hashes are served twice (amended / pushed twice).
+    ai_code_repeats: bool = True
+    # AI Code Tracking: ``nonAiLinesAdded/Deleted`` are sometimes null.
+    ai_code_null_lines: bool = True
+    # AI Code Tracking: members in privacy mode get changes without ``fileName``.
+    privacy_mode: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,8 @@ class SimulatorConfig:
     activity_scale: float = 1.0
     # Events younger than this keep changing cost (when the quirk is on).
     adjustment_hours: int = 48
+    # Conversation Insights enabled by an admin; off makes the endpoint answer 401.
+    conversation_insights: bool = True
     quirks: Quirks = field(default_factory=Quirks)
 
     @property

@@ -14,6 +14,15 @@ LIMITS: dict[str, int] = {
     "user_spend_limit": 250,
     "remove_member": 50,
     "analytics": 100,
+    "analytics_by_user": 50,
+    "analytics_insights": 20,
+    # AI Code Tracking: 20 per minute for each endpoint.
+    "ai_code_commits": 20,
+    "ai_code_commits.csv": 20,
+    "ai_code_changes": 20,
+    "ai_code_changes.csv": 20,
+    # Cloud Agents document only "standard rate limiting"; a generous stand-in.
+    "cloud_agents": 300,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from .audit import AuditQuery
 from .config import DAY_MS
+from .enterprise_truth import EnterpriseTruth
 from .events import EventFilter, serialize_events
 from .groups import UNASSIGNED_ID, GroupsView
 from .roster import UNASSIGNED
@@ -42,14 +43,10 @@ class TruthEvent:
     after_removal: bool
 
 
-class TeamTruth:
+class TeamTruth(EnterpriseTruth):
     def __init__(self, sim: SimulatedCursor, key: str) -> None:
         self._svc: TeamServices = sim.all_services(key)
         self.team = self._svc.team
-
-    @property
-    def now_ms(self) -> int:
-        return self.team.now_ms()
 
     @property
     def history_start_ms(self) -> int:

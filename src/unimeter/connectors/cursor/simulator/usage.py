@@ -160,14 +160,14 @@ def build_row(team: SimTeam, stats: DayStats, u: int, *, with_active: bool) -> d
         tabMostUsedExtension=(
             FILE_EXTENSIONS[int(b.tab_extension[u])] if row["totalTabsShown"] else None
         ),
-        clientVersion=_client_version(team, day, u) if active else None,
+        clientVersion=client_version(team, day, u) if active else None,
     )
     if team.config.quirks.extra_fields:
         row["cliRequests"] = int(stats.cli[u])
     return row
 
 
-def _client_version(team: SimTeam, day: int, u: int) -> str:
+def client_version(team: SimTeam, day: int, u: int) -> str:
     newest = len(CLIENT_VERSIONS) - 1
     age = (team.clock.start_ms // DAY_MS - day) // 21
     offset = int(team.roster.behaviour.version_offset[u])

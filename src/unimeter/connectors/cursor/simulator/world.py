@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .agents import AgentBook
+from .aicode import AICode
+from .analytics_data import AnalyticsData
 from .audit import AuditLog
 from .clock import SimClock
 from .config import SimulatorConfig
@@ -28,6 +31,9 @@ class TeamServices:
     usage: UsageStats
     ledger: Ledger
     audit: AuditLog
+    aicode: AICode
+    agents: AgentBook
+    analytics: AnalyticsData = field(init=False)
 
 
 class SimulatedCursor:
@@ -51,7 +57,10 @@ class SimulatedCursor:
                 usage=UsageStats(team),
                 ledger=Ledger(team),
                 audit=AuditLog(team),
+                aicode=AICode(team),
+                agents=AgentBook(team),
             )
+            self._teams[key].analytics = AnalyticsData(self._teams[key])
         # Counts every request that reached a team (after authentication), by key.
         self.requests: dict[str, int] = dict.fromkeys(self._teams, 0)
 
