@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from unimeter.connectors.facts import UsageFactRecord
 from unimeter.connectors.records import (
@@ -80,6 +80,7 @@ class RequestCounters(Protocol):
     retries: int
     rate_limited: int
     errors: int
+    not_modified: int
     waited_seconds: float
     backoff_seconds: float
 
@@ -93,6 +94,7 @@ class RequestStats:
     retries: int = 0  # attempts beyond the first
     rate_limited: int = 0  # 429 responses received
     errors: int = 0  # failed attempts (5xx, transport, bad body), retried ones included
+    not_modified: int = 0  # conditional requests answered "unchanged" (HTTP 304)
     waited_seconds: float = 0.0  # time spent waiting on the budget or before a retry
     backoff_seconds: float = 0.0  # the part of it spent before retries (Retry-After, 5xx)
 
@@ -115,3 +117,16 @@ class Source(Protocol):
     def counters(self, stream: str) -> RequestCounters:
         """Request counters of a stream, or of ``"probe"`` (finding the retention edge)."""
         ...
+
+
+@runtime_checkable
+class RememberingSource(Protocol):
+    """A source that keeps a little state per stream from one run to the next (the ETags
+    of its last answers, say). The engine keeps it per account and stream, beside the
+    watermark: ``restore`` before the stream is read, ``memory`` saved after each committed
+    window (so it never runs ahead of what the store holds). Optional: a source without it
+    reads everything it is asked for every time."""
+
+    def restore(self, stream: str, memory: dict[str, Any]) -> None: ...
+
+    def memory(self, stream: str) -> dict[str, Any]: ...

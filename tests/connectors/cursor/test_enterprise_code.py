@@ -4,13 +4,12 @@ lines stay None, and an unchanged range costs 304s and yields nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 import orjson
 
 from unimeter.connectors.cursor.code_mapping import iso_ms
-from unimeter.connectors.cursor.etags import EtagCache
 from unimeter.connectors.cursor.simulator import SimulatedCursor
 from unimeter.connectors.cursor.source import CursorSource
 from unimeter.connectors.records import AiChangeRecord, CommitRecord
@@ -113,19 +112,20 @@ async def test_an_unchanged_range_read_again_costs_304s_and_yields_nothing() -> 
     sim = enterprise_sim()
     truth = sim.truth()
     start, now = truth.history_start_ms, truth.now_ms
-    etags = EtagCache()
     async with sim_client(sim) as client:
-        first = CursorSource(client, etags)
+        first = CursorSource(client)
         assert await read(first, "ai_code_commits", start, now)
         assert first.counters("ai_code_commits").not_modified == 0
         asked = sim.requests[sim.keys[0]]
-        again = CursorSource(client, etags)  # the next run of the same account
+        # The next run of the same account: the engine hands back what the last one kept.
+        again = CursorSource(client)
+        again.restore("ai_code_commits", first.memory("ai_code_commits"))
         assert await read(again, "ai_code_commits", start, now) == []
         stats = again.counters("ai_code_commits")
         assert stats.not_modified == stats.requests > 0
         # 304s cost no rate limit at Cursor: the simulator counts none of them.
         assert sim.requests[sim.keys[0]] == asked
-        # Another source without the cache reads everything again.
+        # Another account's source (nothing restored) reads everything again.
         assert await read(CursorSource(client), "ai_code_commits", start, now)
 
 
@@ -141,13 +141,15 @@ async def test_an_etag_counts_only_once_the_engine_took_its_batch() -> None:
     sim = enterprise_sim()
     now = sim.clock.now_ms()
     window = plan_windows(now - 5 * 86_400_000, now, 30)[0]
-    etags = EtagCache()
     async with sim_client(sim) as client:
-        batches = CursorSource(client, etags).fetch("ai_code_commits", window)
+        stopped = CursorSource(client)
+        batches = stopped.fetch("ai_code_commits", window)
+        assert isinstance(batches, AsyncGenerator)
         first = await anext(batches)
         await batches.aclose()  # the engine stopped before asking for more
-        assert len(etags) == 0
-        again = [r async for batch in CursorSource(client, etags).fetch("ai_code_commits", window)
-                 for r in batch]  # fmt: skip
+        assert stopped.memory("ai_code_commits") == {}
+        source = CursorSource(client)
+        source.restore("ai_code_commits", stopped.memory("ai_code_commits"))
+        again = [r async for batch in source.fetch("ai_code_commits", window) for r in batch]
         assert again[: len(first)] == first
-        assert len(etags) == 1
+        assert len(source.memory("ai_code_commits")["etags"]) == 1

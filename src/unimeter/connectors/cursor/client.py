@@ -52,9 +52,8 @@ M = TypeVar("M", bound=CursorModel)
 
 @dataclass
 class CursorStats(RequestStats):
-    """Request counters, and the conditional requests Cursor answered 304 (unchanged)."""
-
-    not_modified: int = 0
+    """Request counters (``not_modified`` counts the conditional requests Cursor answered
+    304, unchanged)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,6 @@ from . import mapping
 from .budget import RateBudget
 from .client import DEFAULT_BASE_URL, CursorClient
 from .errors import CursorAuthError, CursorError, CursorForbiddenError
-from .etags import EtagCache
 from .facts import FACTS
 from .retry import RetryPolicy
 from .source import STREAMS, CursorSource
@@ -98,9 +97,6 @@ class CursorConnector:
         self.transport = transport
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
-        # The last ETag of each Analytics / AI Code request, for every source of this
-        # connector (the engine keeps no such state across runs yet): see etags.py.
-        self.etags = EtagCache()
 
     def client(self, api_key: str, base_url: str | None = None) -> CursorClient:
         return CursorClient(
@@ -119,7 +115,7 @@ class CursorConnector:
     ) -> AsyncIterator[Source]:
         client = self.client(credentials[API_KEY], base_url)
         try:
-            yield CursorSource(client, self.etags)
+            yield CursorSource(client)
         finally:
             await client.aclose()
 

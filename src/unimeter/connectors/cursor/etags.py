@@ -7,10 +7,10 @@ the engine took the batch (it asks for the next one only after committing), neve
 With each ETag the reader keeps the little it needs to walk on past a 304 without a body
 (a listing's total, say, to know whether there is a next page).
 
-The engine has no place to keep these across restarts yet, so they live for the process:
-one cache per connector (a linked account's every source shares it), keyed by the key's
-hash (never the key), the base URL, the path and the literal query. Bounded: the oldest
-entries go first.
+One cache per stream of a source; the engine keeps each stream's between runs, per
+account, beside the stream's watermark (the source's ``restore`` and ``memory``), so a 304
+only ever stands for rows this account's store holds. Keyed by the key's hash (never the
+key), the base URL, the path and the literal query. Bounded: the oldest entries go first.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_ENTRIES = 20_000
+# Per stream: a window's pages, over a few years of 30-day windows, fit many times over.
+MAX_ENTRIES = 2_000
 
 EtagKey = tuple[str, str, str, str]
 
@@ -67,6 +68,22 @@ class EtagCache:
     def forget(self, key: EtagKey) -> None:
         with self._lock:
             self._entries.pop(key, None)
+
+    def export(self) -> list[list[Any]]:
+        """The entries as JSON-able rows, oldest first (``load`` reads them back)."""
+        with self._lock:
+            return [[*key, e.etag, dict(e.meta)] for key, e in self._entries.items()]
+
+    @classmethod
+    def load(cls, rows: object) -> EtagCache:
+        """A cache from ``export``'s rows; anything unreadable is dropped (a 200 then)."""
+        cache = cls()
+        for row in rows if isinstance(rows, list) else []:
+            if isinstance(row, list) and len(row) == 6 and all(isinstance(v, str) for v in row[:5]):
+                key_id, base_url, path, query, etag, meta = row
+                cache.remember((key_id, base_url, path, query), etag,
+                               meta if isinstance(meta, dict) else {})  # fmt: skip
+        return cache
 
     def __len__(self) -> int:
         with self._lock:

@@ -12,7 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from unimeter.connectors.errors import (
     SourceAuthError,
@@ -86,18 +86,39 @@ MAX_RESTARTS = 3
 T = TypeVar("T")
 
 
+# The Enterprise analytics streams, each read through its own ETag cache.
+ENTERPRISE_READS = {
+    "ai_code_commits": EnterpriseReader.commits,
+    "ai_code_changes": EnterpriseReader.changes,
+    "team_analytics": EnterpriseReader.team,
+    "user_analytics": EnterpriseReader.by_user,
+    "conversation_insights": EnterpriseReader.insights,
+}
+
+
 class CursorSource:
     streams = STREAMS
 
-    def __init__(self, client: CursorClient, etags: EtagCache | None = None) -> None:
+    def __init__(self, client: CursorClient) -> None:
         self._counters = {spec.name: CursorStats() for spec in STREAMS}
         self._counters["probe"] = CursorStats()
         self._clients = {name: client.with_stats(stats) for name, stats in self._counters.items()}
         # Billing cycles already read in this run, as [start, end) dates.
         self._cycles_read: set[tuple[dt.date, dt.date]] = set()
-        gates = FamilyGates()
-        self._enterprise = EnterpriseReader(etags if etags is not None else EtagCache(), gates)
-        self._agents = AgentRunsReader(gates)
+        self._gates = FamilyGates()
+        # The ETags of each Enterprise stream's last answers (restored by the engine).
+        self._etags: dict[str, EtagCache] = {}
+        self._agents = AgentRunsReader(self._gates)
+
+    def restore(self, stream: str, memory: dict[str, Any]) -> None:
+        self._etags[stream] = EtagCache.load(memory.get("etags"))
+
+    def memory(self, stream: str) -> dict[str, Any]:
+        cache = self._etags.get(stream)
+        return {"etags": cache.export()} if cache is not None and len(cache) else {}
+
+    def _enterprise(self, stream: str) -> EnterpriseReader:
+        return EnterpriseReader(self._etags.setdefault(stream, EtagCache()), self._gates)
 
     def counters(self, stream: str) -> CursorStats:
         return self._counters[stream]
@@ -125,17 +146,14 @@ class CursorSource:
             return self._spend(client)
         if window is None:
             raise ValueError(f"stream {stream} needs a window")
+        if stream in ENTERPRISE_READS:
+            return ENTERPRISE_READS[stream](self._enterprise(stream), client, window)
         readers = {
             "daily_usage": self._daily_usage,
             "usage_events": self._usage_events,
             "billing_groups": self._billing_groups,
             "audit_logs": self._audit_logs,
-            "ai_code_commits": self._enterprise.commits,
-            "ai_code_changes": self._enterprise.changes,
             "agent_runs": self._agents.fetch,
-            "team_analytics": self._enterprise.team,
-            "user_analytics": self._enterprise.by_user,
-            "conversation_insights": self._enterprise.insights,
         }
         return readers[stream](client, window)
 

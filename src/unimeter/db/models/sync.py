@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..base import Base, now_ms
+from ..base import Base, JSONType, now_ms
 
 _ACCOUNT_FK = "integrated_accounts.id"
 
@@ -58,6 +58,9 @@ class SyncState(Base):
     availability: Mapped[str | None] = mapped_column(String(20))
     unavailable_reason: Mapped[str | None] = mapped_column(Text)
     checked_at: Mapped[int | None] = mapped_column(BigInteger)
+    # What the connector's source keeps between runs (``RememberingSource``), saved with
+    # the watermark.
+    memory: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms, onupdate=now_ms)
 
 

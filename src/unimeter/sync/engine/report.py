@@ -30,6 +30,8 @@ class StreamStats:
     retries: int = 0
     rate_limited: int = 0
     errors: int = 0
+    # Conditional requests the vendor answered "unchanged" (304): no body, no new rows.
+    not_modified: int = 0
     waited_seconds: float = 0.0
     backoff_seconds: float = 0.0
     seconds: float = 0.0

@@ -37,6 +37,7 @@ from unimeter.connectors.records import (
 )
 from unimeter.connectors.source import (
     Record,
+    RememberingSource,
     RequestCounters,
     Source,
     StreamSpec,
@@ -284,6 +285,7 @@ class SyncEngine:
     ) -> None:
         stats.windows = 1
         present: set[str] = set()
+        await self._restore(account_id, source, spec.name)
         async for batch in source.fetch(spec.name, None):
             present.update(r.remote_id for r in batch if isinstance(r, MemberRecord))
             stats.count(await self._write_batch(account_id, run_id, batch))
@@ -293,8 +295,16 @@ class SyncEngine:
         # whose key this is belongs to it): it removes nobody.
         if spec.absent_means_removed and present:
             stats.count(await self._remove_absent(account_id, present))
-        await self._save_state(account_id, spec.name, watermark_ms=self.clock())
+        await self._save_state(
+            account_id, spec.name, watermark_ms=self.clock(), **_memory(source, spec.name)
+        )
         stats.windows_done = 1
+
+    async def _restore(self, account_id: str, source: Source, stream: str) -> None:
+        if isinstance(source, RememberingSource):
+            async with self.db.reader() as session:
+                state = await repository.get_state(session, account_id, stream)
+            source.restore(stream, dict(state.memory or {}))
 
     async def _remove_absent(self, account_id: str, present: set[str]) -> Counts:
         async def write(session: AsyncSession) -> Counts:
@@ -337,6 +347,8 @@ class SyncEngine:
         stats.windows = len(windows)
         if state.floor_ms is None and floor is not None:
             await self._save_state(account_id, spec.name, floor_ms=floor)
+        if isinstance(source, RememberingSource):
+            source.restore(spec.name, dict(state.memory or {}))
         for window in windows:
             await self._window(account_id, source, spec, window, stats, progress)
         if settling:
@@ -357,12 +369,16 @@ class SyncEngine:
                 progress(spec.name, stats)
 
         # Only now is the whole window committed, so only now may the watermark pass it.
+        memory = _memory(source, spec.name)
+
         async def advance(session: AsyncSession) -> None:
             state = await repository.get_state(session, account_id, spec.name)
             if state.watermark_ms is None or window.end_ms > state.watermark_ms:
                 await repository.save_state(
-                    session, account_id, spec.name, watermark_ms=window.end_ms
+                    session, account_id, spec.name, watermark_ms=window.end_ms, **memory
                 )
+            elif memory:
+                await repository.save_state(session, account_id, spec.name, **memory)
 
         await self.db.write(advance)
         stats.windows_done += 1
@@ -449,6 +465,13 @@ class SyncEngine:
         return counts
 
 
+def _memory(source: Source, stream: str) -> dict[str, Any]:
+    """The ``memory`` column's new value, when the source keeps one (else nothing to save)."""
+    if isinstance(source, RememberingSource):
+        return {"memory": source.memory(stream)}
+    return {}
+
+
 async def _all_or_none(coroutines: list[Coroutine[Any, Any, None]]) -> None:
     """Run concurrently; the first failure cancels the others (a stream still writing after
     its run closed and released the account's lock could overlap the next run), then is
@@ -473,6 +496,7 @@ def _days_of(events: list[UsageEventRecord]) -> set[dt.date]:
 def _copy_counters(counters: RequestCounters, stats: StreamStats) -> None:
     stats.requests, stats.retries = counters.requests, counters.retries
     stats.rate_limited, stats.errors = counters.rate_limited, counters.errors
+    stats.not_modified = counters.not_modified
     stats.waited_seconds = counters.waited_seconds
     stats.backoff_seconds = counters.backoff_seconds
 

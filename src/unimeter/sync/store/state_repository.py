@@ -26,6 +26,7 @@ class StreamState:
     availability: str | None = None
     unavailable_reason: str | None = None
     checked_at: int | None = None
+    memory: dict[str, Any] | None = None
 
 
 def _state(row: SyncState) -> StreamState:
@@ -36,6 +37,7 @@ def _state(row: SyncState) -> StreamState:
         row.availability,
         row.unavailable_reason,
         row.checked_at,
+        row.memory,
     )
 
 

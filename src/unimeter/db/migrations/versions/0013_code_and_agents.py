@@ -10,7 +10,8 @@ analytics APIs (Cursor's Enterprise APIs first). And ``removal_usage``: usage re
 after a member's removal, per member, which the provisioning audit reads instead of a
 vendor's raw records; backfilled here from the flagged usage events. And
 ``members.spend_limit_dollars``, each member's limit from the latest spend read (the unified
-users read it there), backfilled from the latest spend snapshot.
+users read it there), backfilled from the latest spend snapshot. And ``sync_state.memory``:
+what a connector's source keeps per stream between runs (Cursor: its ETags).
 """
 
 from __future__ import annotations
@@ -159,6 +160,8 @@ def upgrade() -> None:
     with op.batch_alter_table("members") as batch:
         batch.add_column(sa.Column("spend_limit_dollars", sa.BigInteger(), nullable=True))
     op.execute(SPEND_LIMITS_SQL)
+    with op.batch_alter_table("sync_state") as batch:
+        batch.add_column(sa.Column("memory", _json(), nullable=True))
 
 
 # Frozen here (not imported): a migration must not change when the code does.
@@ -184,6 +187,8 @@ UPDATE members SET spend_limit_dollars = (
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sync_state") as batch:
+        batch.drop_column("memory")
     with op.batch_alter_table("members") as batch:
         batch.drop_column("spend_limit_dollars")
     op.drop_table("removal_usage")
