@@ -5,6 +5,7 @@ with the same key reads everything, and a store never holds less than the 304s s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -25,7 +26,7 @@ async def test_the_next_run_of_an_unchanged_range_costs_304s(
         assert first.status == "succeeded", first.error
         async with w.runtime.db.reader() as session:
             commits = await session.scalar(select(func.count()).select_from(Commit))
-            memory = dict(
+            memory: dict[str, Any] = dict(
                 (
                     await session.execute(
                         select(SyncState.stream, SyncState.memory).where(
