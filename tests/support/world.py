@@ -34,6 +34,9 @@ def make_sim(**overrides: Any) -> SimulatedCursor:
         "users": 25,
         "days": 45,
         "rate_limits": "off",
+        # Cursor's Enterprise analytics APIs are many small reads (every AI change, every
+        # agent's runs): the tests that are about them turn them on.
+        "enterprise_apis": False,
     }
     settings.update(overrides)
     return SimulatedCursor(SimulatorConfig(**settings))

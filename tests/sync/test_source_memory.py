@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tests.support.world import world
+from tests.support.world import make_sim, world
 from unimeter.db.models import ActivityCount, Commit, SyncState
 from unimeter.sync.service import sync_account
 from unimeter.tenancy.repository import ensure_environment
@@ -20,7 +20,7 @@ ETAG_STREAMS = ("ai_code_commits", "ai_code_changes", "team_analytics", "user_an
 async def test_the_next_run_of_an_unchanged_range_costs_304s(
     database_url: str, data_dir: Path
 ) -> None:
-    async with world(database_url, data_dir) as w:
+    async with world(database_url, data_dir, sim=make_sim(enterprise_apis=True)) as w:
         first_id = await w.link()
         first = await sync_account(w.runtime, first_id)
         assert first.status == "succeeded", first.error

@@ -142,7 +142,7 @@ class CursorHarness:
     ) -> Iterator[CursorVendor]:
         # Eight people over twenty days make a few thousand events: several pages of
         # Cursor's largest page (1000) in every window, so pages are always "small".
-        settings: dict[str, Any] = {"seed": seed, "users": 8, "days": 20}
+        settings: dict[str, Any] = {"seed": seed, "users": 8, "days": 20, "enterprise_apis": True}
         sim = make_sim(read_only_keys=(READ_ONLY_KEY,), plan="team" if gate == 403 else
                        "enterprise", **settings)  # fmt: skip
         app: ASGIApp = create_app(sim)

@@ -52,7 +52,7 @@ async def read_runs(source: CursorSource, start_ms: int, now_ms: int) -> list[Ag
 
 
 async def test_every_v1_run_equals_the_truth_with_its_usage() -> None:
-    sim = make_sim(plan="enterprise", users=12, days=40)
+    sim = make_sim(plan="enterprise", enterprise_apis=True, users=12, days=40)
     truth = sim.truth()
     start, now = truth.history_start_ms, truth.now_ms
     expected: list[tuple[object, ...]] = []
@@ -90,7 +90,7 @@ class _NoV1:
 
 
 async def test_without_v1_each_v0_agent_is_one_record() -> None:
-    sim = make_sim(plan="enterprise", users=12, days=40)
+    sim = make_sim(plan="enterprise", enterprise_apis=True, users=12, days=40)
     truth = sim.truth()
     client = CursorClient(
         sim.keys[0],

@@ -99,7 +99,7 @@ def windows_of(sim: SimulatedCursor) -> list[Window]:
 
 
 def enterprise_sim(**overrides: object) -> SimulatedCursor:
-    return make_sim(plan="enterprise", users=10, days=50, **overrides)
+    return make_sim(plan="enterprise", enterprise_apis=True, users=10, days=50, **overrides)
 
 
 async def test_team_and_by_user_analytics_equal_the_truth() -> None:

@@ -54,7 +54,12 @@ def canonical(items: Iterable[dict[str, Any]]) -> list[bytes]:
 
 
 def enterprise_sim(**overrides: object) -> SimulatedCursor:
-    settings: dict[str, object] = {"users": 12, "days": 40, "plan": "enterprise"}
+    settings: dict[str, object] = {
+        "users": 12,
+        "days": 40,
+        "plan": "enterprise",
+        "enterprise_apis": True,
+    }
     settings.update(overrides)
     return make_sim(**settings)
 

@@ -58,7 +58,7 @@ def busiest_minute(times: list[float]) -> int:
 
 
 async def test_each_family_and_endpoint_stays_within_its_documented_limit() -> None:
-    sim = make_sim(plan="enterprise", users=8, days=45)
+    sim = make_sim(plan="enterprise", enterprise_apis=True, users=8, days=45)
     time = VirtualTime()
     transport = Recording(httpx.ASGITransport(app=create_app(sim)), time)
     budget = RateBudget(minute_seconds=MINUTE, clock=time.clock, sleep=time.sleep)

@@ -21,7 +21,7 @@ ENTERPRISE = (
 async def test_a_team_plan_makes_the_enterprise_streams_unavailable_at_one_request_each(
     database_url: str, data_dir: Path
 ) -> None:
-    sim = make_sim(plan="team", users=6, days=10)
+    sim = make_sim(plan="team", users=6, days=10, enterprise_apis=True)
     async with world(database_url, data_dir, sim=sim) as w:
         account_id = await w.link()
         first = await sync_account(w.runtime, account_id)
