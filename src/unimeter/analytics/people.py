@@ -130,6 +130,10 @@ async def people(
             line.seats += 1
             line.integrations.add(integration[m.account_id])
             who.seated.add(integration[m.account_id])
+            # Whether the product's charges are estimates is the product's, used or not.
+            line.estimated |= product in vendors.estimated_charges(
+                runtime, integration[m.account_id]
+            )
             seats[product] += 1
     unattributed: dict[str, dict[str, int]] = {}
     for row in usage:
