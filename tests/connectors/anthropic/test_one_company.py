@@ -58,7 +58,7 @@ async def _link_cursor(env: Env, sim: SimulatedCursor) -> str:
 async def _people(env: Env, **params: Any) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     rows, summary, cursor = [], None, None
     while True:
-        extra = {"next_cursor": cursor} if cursor else {}
+        extra: dict[str, str] = {"next_cursor": cursor} if cursor else {}
         page = await env.json("/analytics/people", tenant_id="acme", **params, **extra)
         summary = summary or page["summary"]
         rows += page["result"]
