@@ -35,6 +35,7 @@ from unimeter.accounts import lifecycle
 from unimeter.accounts import service as accounts
 from unimeter.accounts.routes import router as accounts_router
 from unimeter.analytics import anomalies
+from unimeter.analytics.code_routes import router as code_router
 from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
 from unimeter.api import docs, errors
@@ -247,6 +248,7 @@ def create_app(
         sync_router,
         unified_router,
         analytics_router,
+        code_router,
         directory_router,
         exports_router,
         proxy_router,
