@@ -25,7 +25,7 @@ async def _walk(x: CodeWorld, **params: Any) -> tuple[list[dict[str, Any]], dict
     rows: list[dict[str, Any]] = []
     cursor, first = None, None
     while True:
-        extra = {"next_cursor": cursor} if cursor else {}
+        extra: dict[str, str] = {"next_cursor": cursor} if cursor else {}
         page = await _json(x, "/analytics/ai-code", integrated_account_id=x.account_id,
                            **PERIOD, **params, **extra)  # fmt: skip
         first = first or page
