@@ -35,9 +35,9 @@ from unimeter.accounts import lifecycle
 from unimeter.accounts import service as accounts
 from unimeter.accounts.routes import router as accounts_router
 from unimeter.analytics import anomalies
-from unimeter.analytics.code_routes import router as code_router
 from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
+from unimeter.analytics.routes.code import router as code_router
 from unimeter.api import docs, errors
 from unimeter.api.cache import ResponseCache
 from unimeter.api.deps import RuntimeDep, parse_limit

@@ -14,11 +14,11 @@ from unimeter.api.params import Day
 from unimeter.api.responses import JSON
 from unimeter.kit.cursors import query_fingerprint
 
-from . import agents as agent_runs
-from . import aicode, aiusage
-from .chargeback import SourceChoice
-from .routes import AccountQuery, ProductQuery, TenantQuery, _range, scope_of
-from .schemas import Granularity
+from .. import agents as agent_runs
+from .. import aicode, aiusage
+from ..chargeback import SourceChoice
+from ..schemas import Granularity
+from . import AccountQuery, ProductQuery, TenantQuery, _range, scope_of
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], responses={**COMMON_ERRORS})
 
