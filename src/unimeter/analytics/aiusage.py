@@ -75,3 +75,26 @@ async def ai_usage(
         "granularity": granularity,
         "result": out,
     }
+
+
+async def active_users(
+    runtime: Runtime, scope: Scope, *, start: dt.date, end: dt.date
+) -> list[dict[str, Any]]:
+    """Per ``active_users`` key (``all``, ``cli``, ``cloud_agent``, ``review``): the
+    vendors' daily active users averaged over the days of ``[start, end)`` (a day without a
+    count is 0), and the count on the last day reported. Only the team's counts: a
+    person's row says nothing of how many were active. Empty when none is reported."""
+    async with runtime.db.reader() as session:
+        rows = await repo.activity(session, scope.account_ids, start, end, ("active_users",))
+    per_day: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
+    for _, day, team, _, key, value in rows:
+        if team:
+            per_day[key][day] += value
+    days = (end - start).days
+    out = []
+    for key in sorted(per_day, key=lambda k: (k != "all", k)):
+        counts = per_day[key]
+        last = max(counts)
+        out.append({"key": key, "average": round(sum(counts.values()) / days, 2),
+                    "last_day": last.isoformat(), "last": counts[last]})  # fmt: skip
+    return out
