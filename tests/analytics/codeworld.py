@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.support.api import ApiWorld, api_world
+from tests.support.api import KEYS, ApiWorld, api_world
 from tests.support.world import make_sim
 from unimeter.connectors.records import ActivityCountRecord, AgentRunRecord, CommitRecord
 from unimeter.db.models import Member
@@ -105,7 +105,7 @@ def _counts(emails: list[str]) -> list[ActivityCountRecord]:
 
 @asynccontextmanager
 async def code_world(database_url: str, data_dir: Path) -> AsyncIterator[CodeWorld]:
-    sim = make_sim(users=6, days=45)
+    sim = make_sim(api_keys=KEYS, users=6, days=45)
     async with api_world(database_url, data_dir, sim=sim) as api:
         runtime = api.world.runtime
         account_id = api.accounts["default"]

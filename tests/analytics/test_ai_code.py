@@ -160,3 +160,24 @@ async def test_cost_per_ai_line_by_team_and_month(database_url: str, data_dir: P
         assert entry["adoption"]["members"] == cards.get(team, {}).get("members")
     red = next(e for e in body["cost_per_ai_line"] if e["team"] == "red")
     assert red["cost_per_ai_line"] is not None and _cents(red["cost"]) > 0
+
+
+async def test_other_environments_and_foreign_cursors_are_refused(
+    database_url: str, data_dir: Path
+) -> None:
+    async with code_world(database_url, data_dir) as x:
+        foreign = x.api.accounts["other"]
+        refused = {
+            path: (await x.api.get(path, integrated_account_id=foreign)).status_code
+            for path in ("/analytics/ai-code", "/analytics/agents", "/analytics/ai-usage",
+                         "/exports/productivity")
+        }  # fmt: skip
+        page = await _json(x, "/analytics/ai-code", integrated_account_id=x.account_id, limit=1,
+                           **PERIOD)  # fmt: skip
+        reused = await x.api.get("/analytics/ai-code", integrated_account_id=x.account_id,
+                                 group_by="user", next_cursor=page["next_cursor"], **PERIOD)  # fmt: skip
+        tenant = await _json(x, "/analytics/ai-code", tenant_id="tenant-default", **PERIOD)
+        whole = await _json(x, "/analytics/ai-code", integrated_account_id=x.account_id, **PERIOD)
+    assert refused == dict.fromkeys(refused, 404)
+    assert page["next_cursor"] and reused.status_code == 400, "a cursor is bound to its query"
+    assert tenant["totals"] == whole["totals"], "the tenant holds the one account with commits"
