@@ -174,8 +174,10 @@ async def test_other_environments_and_foreign_cursors_are_refused(
         }  # fmt: skip
         page = await _json(x, "/analytics/ai-code", integrated_account_id=x.account_id, limit=1,
                            **PERIOD)  # fmt: skip
-        reused = await x.api.get("/analytics/ai-code", integrated_account_id=x.account_id,
-                                 group_by="user", next_cursor=page["next_cursor"], **PERIOD)  # fmt: skip
+        reused = await x.api.get(
+            "/analytics/ai-code", integrated_account_id=x.account_id, group_by="user",
+            next_cursor=page["next_cursor"], **PERIOD,
+        )  # fmt: skip
         tenant = await _json(x, "/analytics/ai-code", tenant_id="tenant-default", **PERIOD)
         whole = await _json(x, "/analytics/ai-code", integrated_account_id=x.account_id, **PERIOD)
     assert refused == dict.fromkeys(refused, 404)

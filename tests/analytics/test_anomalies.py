@@ -190,8 +190,11 @@ def _synthetic() -> list[anomalies.Finding]:
 def _agent_runs() -> list[Run]:
     """A person's ordinary runs, then a day of failures and one far costlier run."""
     day = dt.date(2026, 6, 1)
-    runs = [Run("acc", f"r{n}", "a", "a@x.test", "finished", None, None, n, day - dt.timedelta(days=n),
-                60_000, 1000, 10**8) for n in range(20, 0, -1)]  # fmt: skip
+    runs = [
+        Run("acc", f"r{n}", "a", "a@x.test", "finished", None, None, n,
+            day - dt.timedelta(days=n), 60_000, 1000, 10**8)
+        for n in range(20, 0, -1)
+    ]  # fmt: skip
     runs += [Run("acc", f"e{n}", "a", "a@x.test", "error", None, None, 100 + n, day, None, None,
                  None) for n in range(5)]  # fmt: skip
     return [*runs, Run("acc", "big", "a", "a@x.test", "finished", None, None, 200, day, 1, 5000,

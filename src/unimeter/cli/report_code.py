@@ -4,12 +4,13 @@ ran, as a table, CSV or JSON (the API's answer, every page)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
 from unimeter.analytics import agents as agent_runs
 from unimeter.analytics import aicode, aiusage, service
+from unimeter.analytics.chargeback import SourceChoice
 from unimeter.runtime import Runtime
 from unimeter.tenancy.repository import DEFAULT_ENVIRONMENT
 
@@ -60,8 +61,11 @@ def ai_code_report(
     async def main(runtime: Runtime) -> dict[str, Any]:
         scope = await scope_from_options(runtime, account, tenant, environment)
         begin, until = _range(runtime, first, stop, 30, service.today(runtime) + dt.timedelta(1))
-        report = await aicode.ai_code(runtime, scope, start=begin, end=until, branch=branch,  # type: ignore[arg-type]
-                                      group_by=group_by, granularity=granularity, source=source)  # type: ignore[arg-type]  # fmt: skip
+        report = await aicode.ai_code(
+            runtime, scope, start=begin, end=until, branch=cast(aicode.Branch, branch),
+            group_by=cast(aicode.GroupBy, group_by), granularity=granularity,
+            source=cast(SourceChoice, source),
+        )  # fmt: skip
         rows = [aicode.group_body(report, key, lines) for key, lines in report.groups]
         return {"scope": scope.describe(), **aicode.body(report), "result": rows}
 
@@ -85,7 +89,9 @@ def agents_report(
     async def main(runtime: Runtime) -> dict[str, Any]:
         scope = await scope_from_options(runtime, account, tenant, environment)
         begin, until = _range(runtime, first, stop, 30, service.today(runtime) + dt.timedelta(1))
-        report = await agent_runs.agents(runtime, scope, start=begin, end=until, source=source)  # type: ignore[arg-type]
+        report = await agent_runs.agents(
+            runtime, scope, start=begin, end=until, source=cast(SourceChoice, source)
+        )
         return {"scope": scope.describe(), **agent_runs.body(report),
                 "result": agent_runs.person_rows(report)}  # fmt: skip
 
@@ -100,7 +106,9 @@ def ai_usage_report(
     environment: EnvironmentOption = DEFAULT_ENVIRONMENT, start: StartOption = None,
     end: EndOption = None,
     granularity: Annotated[str, typer.Option(help="day, week, month or total.")] = "week",
-    kind: Annotated[list[str] | None, typer.Option(help="Only this kind; repeat for several.")] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Only this kind; repeat for several.")
+    ] = None,
     top: Annotated[int, typer.Option(min=1, max=1000, help="Keys shown per kind.")] = 20,
     output: FormatOption = Format.table,
 ) -> None:  # fmt: skip

@@ -112,8 +112,8 @@ async def _weeks(
     for c in commits:
         w = weeks[(monday(c.day), maps[c.account_id].resolve(c.user_email))]
         w.commits += c.commits
-        w.lines = [a + b for a, b in zip(w.lines, (c.lines_added, c.tab_lines_added,
-                                                     c.agent_lines_added), strict=True)]  # fmt: skip
+        added = (c.lines_added, c.tab_lines_added, c.agent_lines_added)
+        w.lines = [a + b for a, b in zip(w.lines, added, strict=True)]
         if c.human_known:
             w.human = (w.human or 0) + c.human_lines_added
     for run in runs:

@@ -1,5 +1,6 @@
-"""The figures of the "AI code" page, from the analyses' own functions (so the page shows the API's numbers): ``/analytics/ai-code`` by team per
-week and by repository, the cost per AI line by team, and ``/analytics/agents``."""
+"""The figures of the "AI code" page, from the analyses' own functions (so the page shows
+the API's numbers): ``/analytics/ai-code`` by team per week and by repository, the cost per
+AI line by team, and ``/analytics/agents``."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ async def _report(
 ) -> dict[str, Any]:
     """The body of ``GET /analytics/ai-code`` for the view's last ``days`` days."""
     start, end = window(ctx, days)
-    report = await aicode.ai_code(runtime, ctx.scope, start=start, end=end, branch="all",
-                                  group_by=group_by, granularity=granularity, source="auto")  # fmt: skip
+    report = await aicode.ai_code(
+        runtime, ctx.scope, start=start, end=end, branch="all", group_by=group_by,
+        granularity=granularity, source="auto",
+    )  # fmt: skip
     rows = [aicode.group_body(report, key, lines) for key, lines in report.groups]
     return {**aicode.body(report), "result": rows}
 

@@ -63,8 +63,10 @@ async def ai_code(
         "granularity": granularity, "source": source,
     }  # fmt: skip
     position = read_cursor(request, next_cursor, filters)
-    report = await aicode.ai_code(runtime, scope, start=start, end=end, branch=branch,
-                                  group_by=group_by, granularity=granularity, source=source)  # fmt: skip
+    report = await aicode.ai_code(
+        runtime, scope, start=start, end=end, branch=branch, group_by=group_by,
+        granularity=granularity, source=source,
+    )  # fmt: skip
     rest = aicode.after(report.groups, position.key) if position else report.groups
     page = rest[:limit]
     key = aicode.cursor_key(page[-1][0]) if len(rest) > limit and page else None
