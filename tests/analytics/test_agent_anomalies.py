@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.analytics.codeworld import TODAY, ms
 from tests.analytics.test_anomalies import listed
+from tests.web.test_pages import sign_in
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.support import create_hook, drain, hook_world
 from unimeter.analytics.schemas import AnomalyOut
@@ -64,6 +65,8 @@ async def test_failing_and_runaway_agents_fire_once(
         await drain(dispatcher)
         again = [a for a in await listed(api) if a["kind"].startswith("agent_")]
         only = await listed(api, kind="agent_failures")
+        await sign_in(api)
+        shown = await api.client.get("/app/anomalies", params={"account": account})
 
     found = {(a["kind"], a["user_email"]): a for a in first}
     assert set(found) == {("agent_failures", FAILING), ("agent_runaway", COSTLY),
@@ -89,6 +92,8 @@ async def test_failing_and_runaway_agents_fire_once(
         AnomalyOut.model_validate(a)
     assert [a["id"] for a in again] == [a["id"] for a in first], "detected once"
     assert [a["kind"] for a in only] == ["agent_failures"]
+    assert shown.status_code == 200
+    assert "Failing agent runs" in shown.text and "Runaway agent run" in shown.text
     announced = Counter(r.event["data"]["id"] for r in receiver.received("/alerts"))
     assert {i: announced[i] for i in found_ids(first)} == dict.fromkeys(found_ids(first), 1)
 

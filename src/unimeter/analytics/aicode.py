@@ -122,8 +122,10 @@ def after(groups: list[tuple[GroupKey, Lines]], cursor: list[Any]) -> list[tuple
 
 async def ai_code(
     runtime: Runtime, scope: Scope, *, start: dt.date, end: dt.date, branch: Branch,
-    group_by: GroupBy, granularity: str, source: SourceChoice,
+    group_by: GroupBy, granularity: str, source: SourceChoice, with_cost: bool = True,
 ) -> AiCodeReport:  # fmt: skip
+    """``with_cost=False`` leaves out the cost per AI line (and its chargeback and adoption
+    reads), for a caller that shows only the lines."""
     maps, notes = await team_maps_noted(runtime, scope, source)
     async with runtime.db.reader() as session:
         rows = await repo.commit_days(
@@ -136,7 +138,7 @@ async def ai_code(
         totals.add(row, person)
         key = (_group(maps, row, group_by), bucket(row.day, granularity, start))
         groups[key].add(row, person)
-    cost = await _cost_per_line(runtime, scope, maps, rows, start, end, source)
+    cost = await _cost_per_line(runtime, scope, maps, rows, start, end, source) if with_cost else []
     return AiCodeReport(
         start, end, branch, group_by, granularity, totals,
         sorted(groups.items(), key=lambda g: order(g[0])), cost,

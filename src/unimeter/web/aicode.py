@@ -17,13 +17,14 @@ from .service import Context, window
 
 
 async def _report(
-    runtime: Runtime, ctx: Context, days: int, group_by: aicode.GroupBy, granularity: str
-) -> dict[str, Any]:
+    runtime: Runtime, ctx: Context, days: int, group_by: aicode.GroupBy, granularity: str,
+    with_cost: bool = False,
+) -> dict[str, Any]:  # fmt: skip
     """The body of ``GET /analytics/ai-code`` for the view's last ``days`` days."""
     start, end = window(ctx, days)
     report = await aicode.ai_code(
         runtime, ctx.scope, start=start, end=end, branch="all", group_by=group_by,
-        granularity=granularity, source="auto",
+        granularity=granularity, source="auto", with_cost=with_cost,
     )  # fmt: skip
     rows = [aicode.group_body(report, key, lines) for key, lines in report.groups]
     return {**aicode.body(report), "result": rows}
@@ -34,7 +35,7 @@ async def weekly(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
 
 
 async def teams(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
-    return await _report(runtime, ctx, days, "team", "total")
+    return await _report(runtime, ctx, days, "team", "total", with_cost=True)
 
 
 async def page(runtime: Runtime, ctx: Context, days: int) -> dict[str, Any]:
