@@ -37,6 +37,7 @@ from unimeter.accounts.routes import router as accounts_router
 from unimeter.analytics import anomalies
 from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
+from unimeter.analytics.routes.code import router as code_router
 from unimeter.api import docs, errors
 from unimeter.api.cache import ResponseCache
 from unimeter.api.deps import RuntimeDep, parse_limit
@@ -247,6 +248,7 @@ def create_app(
         sync_router,
         unified_router,
         analytics_router,
+        code_router,
         directory_router,
         exports_router,
         proxy_router,

@@ -16,8 +16,9 @@ from tests.support.databases import SQLiteDatabases
 from tests.support.world import NOW_MS, make_sim, world
 from tests.webhooks.receiver import Receiver
 from tests.webhooks.support import create_hook, drain, hook_world
-from unimeter.analytics import anomalies, anomaly_details
+from unimeter.analytics import agent_anomalies, anomalies, anomaly_details
 from unimeter.analytics import anomalies_repository as repo
+from unimeter.analytics.code_repository import Run
 from unimeter.analytics.schemas import AnomalyDetails, AnomalyOut, AnomalyThresholds
 from unimeter.api.pagination import ListResponse
 from unimeter.db.models import UsageEvent
@@ -186,8 +187,27 @@ def _synthetic() -> list[anomalies.Finding]:
     return anomalies.find(AnomalyThresholds(), [day], users, models, {"a@x.test": base[-1]})
 
 
+def _agent_runs() -> list[Run]:
+    """A person's ordinary runs, then a day of failures and one far costlier run."""
+    day = dt.date(2026, 6, 1)
+    runs = [
+        Run("acc", f"r{n}", "a", "a@x.test", "finished", None, None, n,
+            day - dt.timedelta(days=n), 60_000, 1000, 10**8)
+        for n in range(20, 0, -1)
+    ]  # fmt: skip
+    runs += [Run("acc", f"e{n}", "a", "a@x.test", "error", None, None, 100 + n, day, None, None,
+                 None) for n in range(5)]  # fmt: skip
+    return [*runs, Run("acc", "big", "a", "a@x.test", "finished", None, None, 200, day, 1, 5000,
+                       100 * 10**8)]  # fmt: skip
+
+
 def test_details_have_one_type_per_field_whatever_the_kind() -> None:
     found = {f.kind: f.details for f in _synthetic()}
+    assert sorted(found) == sorted(anomalies.USAGE_KINDS)
+    t, runs = AnomalyThresholds(), _agent_runs()
+    day = [runs[-1].day]
+    found |= {f.kind: f.details for f in agent_anomalies.failures(t, day, runs)}
+    found |= {f.kind: f.details for f in agent_anomalies.runaways(t, day, runs)}
     assert sorted(found) == sorted(anomalies.KINDS)
     fields = set(AnomalyDetails.model_fields)
     for kind, details in found.items():

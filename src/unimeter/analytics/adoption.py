@@ -16,7 +16,7 @@ from typing import Any
 from unimeter.runtime import Runtime
 
 from . import adoption_repository as repo
-from . import vendors
+from . import aiusage, vendors
 from .adoption_repository import ADOPTION_METRICS
 from .chargeback import SourceChoice, team_maps_noted
 from .coverage import Note, as_dicts
@@ -192,6 +192,8 @@ async def adoption(
         "notes": as_dicts(notes + _unreported_notes(now, labels)),
         "result": rows,
         "all": scorecard(everyone, start, end, labels),
+        # The vendors' own daily active users by surface, where they report them.
+        "active_users": await aiusage.active_users(runtime, scope, start=start, end=end),
     }
 
 

@@ -27,14 +27,15 @@ from unimeter.kit.times import iso
 from unimeter.runtime import Runtime
 from unimeter.webhooks import service as webhooks
 
+from . import agent_anomalies, records_repository
 from . import anomalies_repository as repo
 from . import anomaly_details as evidence
-from . import records_repository
 from . import repository as analytics_repo
 from . import settings as account_settings
 from .schemas import AnomalyThresholds
 
-KINDS = ("cost_spike", "token_spike", "headless_spike", "expensive_model")
+USAGE_KINDS = ("cost_spike", "token_spike", "headless_spike", "expensive_model")
+KINDS = (*USAGE_KINDS, *agent_anomalies.KINDS)
 STATUSES = ("open", "acknowledged", "resolved")
 SCAN_DAYS = 3  # days re-examined after each sync: late events and cost changes land there
 MAD_SCALE = 1.4826  # makes the MAD estimate a standard deviation for normal data
@@ -47,6 +48,8 @@ class Finding:
     day: dt.date
     subject: str
     details: dict[str, Any]
+    # The evidence when it is not usage events (agent runs); None: the costliest events.
+    evidence: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,22 +170,26 @@ def _costly(models: dict[str, tuple[int, int]], min_cost: int) -> bool:
 
 
 async def detect(runtime: Runtime, account: IntegratedAccount) -> list[Anomaly]:
-    """Find, store and announce new anomalies on the account's last ``SCAN_DAYS`` days."""
+    """Find, store and announce new anomalies on the account's last ``SCAN_DAYS`` days of
+    usage, and of agent runs (``agent_anomalies``)."""
     t = (await account_settings.get(runtime, account.id)).anomaly
+    findings: list[Finding] = []
+    days: list[dt.date] = []
     async with runtime.db.reader() as session:
         last = await repo.latest_day(session, account.id)
-        if last is None:
-            return []
-        days = [last - dt.timedelta(days=n) for n in range(SCAN_DAYS)]
-        start = days[-1] - dt.timedelta(days=t.baseline_days)
-        findings = find(
-            t, days, await repo.user_days(session, account.id, start, last),
-            await _model_days(session, account.id, t, start, days),
-            await repo.first_days(session, account.id),
-        )  # fmt: skip
+        if last is not None:
+            days = [last - dt.timedelta(days=n) for n in range(SCAN_DAYS)]
+            start = days[-1] - dt.timedelta(days=t.baseline_days)
+            findings = find(
+                t, days, await repo.user_days(session, account.id, start, last),
+                await _model_days(session, account.id, t, start, days),
+                await repo.first_days(session, account.id),
+            )  # fmt: skip
+        agents, agent_days = await agent_anomalies.detect(session, account.id, t, SCAN_DAYS)
+    findings += [Finding(f.kind, f.email, f.day, f.subject, f.details, f.run_ids) for f in agents]
     if not findings:
         return []
-    return await _store(runtime, account, findings, days)
+    return await _store(runtime, account, findings, sorted({*days, *agent_days}))
 
 
 async def _model_days(
@@ -210,10 +217,12 @@ async def _store(
         for f in findings:
             if (f.kind, f.email, f.day, f.subject) in known:
                 continue
-            events = await records_repository.costliest_records(
-                session, account.id, f.email, f.day, model=f.subject or None,
-                headless=f.kind == "headless_spike",
-            )  # fmt: skip
+            events = f.evidence
+            if events is None:
+                events = await records_repository.costliest_records(
+                    session, account.id, f.email, f.day, model=f.subject or None,
+                    headless=f.kind == "headless_spike",
+                )  # fmt: skip
             at = now_ms()
             fresh.append(Anomaly(
                 id=new_id("anm"), account_id=account.id, kind=f.kind, user_email=f.email,
@@ -237,7 +246,8 @@ def render(a: Anomaly) -> dict[str, Any]:
         "status": a.status,
         "user_email": a.user_email,
         "day": a.day.isoformat(),
-        "model": a.subject or None,
+        "model": (a.subject or None) if a.kind not in agent_anomalies.KINDS else None,
+        "run_id": (a.subject or None) if a.kind == "agent_runaway" else None,
         "details": evidence.stored(a.kind, a.details).model_dump(),
         "event_ids": a.event_ids,
         "links": {

@@ -124,6 +124,19 @@ class AnomalyThresholds(BaseModel):
     headless_min_cost: str = Field(
         default="10", description="Minimum daily headless/agent cost, USD"
     )
+    agent_min_failures: int = Field(
+        default=3,
+        ge=1,
+        le=10_000,
+        description="Minimum failed agent runs in a day above the median",
+    )
+    agent_run_multiple: float = Field(
+        default=5.0, ge=1, le=1000, description="A run's tokens or cost vs the person's median run"
+    )
+    agent_run_min_cost: str = Field(default="5", description="Minimum cost of a runaway run, USD")
+    agent_run_min_tokens: int = Field(
+        default=2_000_000, ge=0, description="Minimum tokens of a runaway run"
+    )
 
 
 class SettingsOut(BaseModel):
@@ -153,7 +166,10 @@ class SettingsUpdate(BaseModel):
     )
 
 
-AnomalyKind = Literal["cost_spike", "token_spike", "headless_spike", "expensive_model"]
+AnomalyKind = Literal[
+    "cost_spike", "token_spike", "headless_spike", "expensive_model", "agent_failures",
+    "agent_runaway",
+]  # fmt: skip
 AnomalyStatus = Literal["open", "acknowledged", "resolved"]
 
 
@@ -163,7 +179,9 @@ class AnomalyUpdate(BaseModel):
     status: AnomalyStatus
 
 
-AnomalyMetric = Literal["cost", "headless_cost", "tokens", "cost_per_event"]
+AnomalyMetric = Literal[
+    "cost", "headless_cost", "tokens", "cost_per_event", "failed_runs", "run_cost", "run_tokens"
+]
 
 
 class AnomalyDetails(BaseModel):
@@ -200,6 +218,10 @@ class AnomalyDetails(BaseModel):
     usual_cost_per_event: str | None = Field(
         default=None, description="expensive_model: the user's usual cost per event, USD"
     )
+    runs: int | None = Field(default=None, description="agent_failures: failed runs that day")
+    usual_runs: float | None = Field(
+        default=None, description="agent_failures: the baseline median of failed runs a day"
+    )
 
 
 class AnomalyLinks(BaseModel):
@@ -214,6 +236,9 @@ class AnomalyOut(BaseModel):
     user_email: str
     day: dt.date
     model: str | None = Field(description="The new model (expensive_model), else null")
+    run_id: str | None = Field(
+        default=None, description="The runaway agent run (agent_runaway), else null"
+    )
     details: AnomalyDetails
     event_ids: list[str] = Field(description="Up to 20 of the costliest events behind it")
     links: AnomalyLinks

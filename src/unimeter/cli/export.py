@@ -15,7 +15,7 @@ import typer
 
 from unimeter.accounts import service as accounts
 from unimeter.analytics import service as analytics
-from unimeter.exports import finops, tables
+from unimeter.exports import finops, productivity, tables
 from unimeter.exports.finops import ExportError, Table
 from unimeter.exports.service import Format, Kind, email_field, export_lines
 from unimeter.runtime import Runtime
@@ -33,6 +33,7 @@ class ExportKind(StrEnum):
     FOCUS = "focus"
     CONSUMPTION = "consumption"
     CHARGEBACK = "chargeback"
+    PRODUCTIVITY = "productivity"
 
 
 class ExportFormat(StrEnum):
@@ -47,6 +48,7 @@ OPTIONS = {
     ExportKind.FOCUS: (),
     ExportKind.CONSUMPTION: ("--group-by", "--granularity"),
     ExportKind.CHARGEBACK: ("--by", "--granularity", "--source"),
+    ExportKind.PRODUCTIVITY: (),
 }
 
 
@@ -63,8 +65,8 @@ def export_command(
     end: Annotated[
         str | None,
         typer.Option(
-            help="Last day (YYYY-MM-DD), inclusive; for focus, consumption and chargeback the "
-            "day after the last (exclusive, as the API's end_date)."
+            help="Last day (YYYY-MM-DD), inclusive; for focus, consumption, chargeback and "
+            "productivity the day after the last (exclusive, as the API's end_date)."
         ),
     ] = None,
     output: Annotated[
@@ -93,7 +95,7 @@ def export_command(
 ) -> None:
     """Export stored records (events, daily-usage, members, spend; JSON Lines rows are
     Cursor's payloads as stored), FOCUS 1.2 cost rows (focus), or the consumption and
-    chargeback analyses, as CSV or Parquet."""
+    chargeback analyses, or a productivity row per person and ISO week, as CSV or Parquet."""
     first, last = parse_day(start, "--start"), parse_day(end, "--end")
     given = {"--group-by": group_by, "--granularity": granularity, "--by": by, "--source": source}
     allowed = OPTIONS.get(kind, ())
@@ -173,6 +175,8 @@ async def _table(
     start, end = days
     if kind is ExportKind.FOCUS:
         return finops.focus(runtime, scope, start, end)
+    if kind is ExportKind.PRODUCTIVITY:
+        return productivity.productivity(runtime, scope, start, end)
     if kind is ExportKind.CONSUMPTION:
         dims = tuple(d.strip() for d in (group_by or "user,model").split(",") if d.strip())
         return finops.consumption(

@@ -17,6 +17,7 @@ from .common import print_error
 from .demo import demo_command
 from .export import export_command
 from .report import app as report_app
+from .report_code import register as register_code_reports
 from .serve import serve_command
 from .simulator import CONTEXT as SIMULATOR_CONTEXT
 from .simulator import simulator_command
@@ -63,6 +64,7 @@ app.command("simulator", context_settings=SIMULATOR_CONTEXT)(simulator_command)
 app.add_typer(accounts_app, name="accounts")
 app.command("sync")(sync_command)
 app.command("export")(export_command)
+register_code_reports(report_app)
 app.add_typer(report_app, name="report")
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)

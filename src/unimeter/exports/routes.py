@@ -17,7 +17,7 @@ from unimeter.api.errors import COMMON_ERRORS, bad_request
 from unimeter.api.params import Day
 from unimeter.runtime import Runtime
 
-from . import finops, tables
+from . import finops, productivity, tables
 from .finops import ExportError, Table
 
 router = APIRouter(prefix="/exports", tags=["exports"], responses={**COMMON_ERRORS})
@@ -145,3 +145,23 @@ async def chargeback(
     except ExportError as exc:
         raise bad_request(str(exc)) from exc
     return await _file(table, format)
+
+
+@router.get("/productivity", response_model=None, response_class=StreamingResponse, responses=FILE)
+async def productivity_export(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    integrated_account_id: AccountQuery = None,
+    tenant_id: TenantQuery = None,
+    product: ProductQuery = None,
+    start_date: StartQuery = None,
+    end_date: EndQuery = None,
+    format: FormatQuery = "csv",
+) -> StreamingResponse:
+    """One row per person and ISO week: AI usage (requests, tokens, cost), committed lines
+    by origin, commits and cloud-agent runs."""
+    scope = await scope_of(
+        runtime, principal.environment_id, integrated_account_id, tenant_id, product
+    )
+    start, end = _range(runtime, start_date, end_date)
+    return await _file(productivity.productivity(runtime, scope, start, end), format)

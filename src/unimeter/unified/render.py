@@ -29,6 +29,9 @@ class Vendor:
     # Whether it keeps raw daily rows / raw events to pass through as ``remote_data``.
     raw_daily: bool = False
     raw_events: bool = False
+    # Whether it has streams providing commits / agent runs (the committed, agents groups).
+    commits: bool = False
+    agent_runs: bool = False
 
     def product(self, product_id: str) -> dict[str, Any]:
         """The record's product: the row's, else the vendor's one product."""

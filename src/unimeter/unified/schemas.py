@@ -85,6 +85,22 @@ class Work(_Open):
     pull_requests: int | None = None
 
 
+class Committed(_Open):
+    """What the person committed in the period (docs/metrics.md)."""
+
+    commits: int | None = None
+    lines_added: int | None = None
+    tab_lines_added: int | None = Field(None, description="By accepted AI inline completions")
+    agent_lines_added: int | None = Field(None, description="By accepted AI agent edits")
+    human_lines_added: int | None = Field(
+        None, description="By hand, over the commits that report it; null: none does"
+    )
+
+
+class Agents(_Open):
+    runs: int | None = Field(None, description="Cloud-agent runs launched in the period")
+
+
 class Tokens(_Open):
     input: int | None = None
     output: int | None = None
@@ -99,6 +115,12 @@ class UsageMetrics(_Open):
     code: Code | None = None
     work: Work | None = None
     tokens: Tokens | None = None
+    committed: Committed | None = Field(
+        None, description="When the vendor tracks commits; absent when split by model"
+    )
+    agents: Agents | None = Field(
+        None, description="When the vendor reports agent runs; absent when split by model"
+    )
 
 
 class Charge(_Open):

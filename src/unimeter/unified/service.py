@@ -19,7 +19,7 @@ from unimeter.kit.cursors import Position
 from unimeter.kit.times import OutOfRangeError, check_day
 from unimeter.runtime import Runtime
 
-from . import render, repository
+from . import code, render, repository
 from .repository import DIMENSIONS, UsageQuery
 
 DEFAULT_DAYS = 30
@@ -134,6 +134,8 @@ def vendor_of(runtime: Runtime, account: IntegratedAccount) -> render.Vendor:
         describe_model=connector.describe_model,
         raw_daily="daily_activity" in provides,
         raw_events="usage_events" in provides,
+        commits="commits" in provides,
+        agent_runs="agent_runs" in provides,
     )
 
 
@@ -274,6 +276,10 @@ async def _render(
     emails = sorted({r.user_key for r in rows if r.user_key})
     members = await repository.members_by_email(session, account.id, emails)
     records = [render.usage_row(r, q, account, members, vendor) for r in rows]
+    periods = [(s, render.period_end(s, q), r.user_key)
+               for r in rows for s in [render._as_date(r.period)]]  # fmt: skip
+    await code.attach(session, q, periods, records, commits=vendor.commits,
+                      runs=vendor.agent_runs)  # fmt: skip
     wants_sources = params.include_remote_data or params.response_format == "raw"
     # The vendor's raw rows behind each record, passed through as they were received.
     maps_one_to_one = (

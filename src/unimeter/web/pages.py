@@ -19,6 +19,7 @@ NAV = (
     ("/app/seats", "Seats"),
     ("/app/consumption", "Consumption"),
     ("/app/adoption", "Adoption"),
+    ("/app/ai-code", "AI code"),
     ("/app/audit", "Audit"),
     ("/app/anomalies", "Anomalies"),
     ("/app/accounts", "Accounts"),

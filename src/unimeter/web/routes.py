@@ -17,7 +17,7 @@ from unimeter.auth.service import authenticate
 from unimeter.runtime import Runtime
 from unimeter.sync.scheduling.dispatch import SyncDispatch
 
-from . import service
+from . import aicode, service
 from .charts import Chart
 from .pages import STATIC, TITLES, page
 from .service import Context
@@ -217,6 +217,22 @@ async def adoption_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> 
     )  # fmt: skip
 
 
+@router.get("/ai-code")
+async def ai_code_page(
+    request: Request, runtime: RuntimeDep, ctx: ViewDep, days: Days = 30
+) -> Response:
+    days = _days(days)
+    body = await aicode.page(runtime, ctx, days)
+    charts = {
+        "ai-share": aicode.share_chart(body["weekly"]),
+        "ai-share-team": aicode.team_share_chart(body["teams"]),
+        "cost-per-ai-line": aicode.cost_chart(body["teams"]),
+    }
+    return _render(
+        request, "/app/ai-code", ctx, days, body=body, charts=charts, ranges=service.RANGES
+    )
+
+
 @router.get("/audit")
 async def audit_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
     body = await service.audit_findings(runtime, ctx)
@@ -317,6 +333,9 @@ CHARTS: dict[str, ChartBuilder] = {
         service.adoption_chart, service.adoption_scorecards(r, c)
     ),
     "audit-findings": lambda r, c, d, u: _chart(service.audit_chart, service.audit_findings(r, c)),
+    "ai-share": lambda r, c, d, u: _chart(aicode.share_chart, aicode.weekly(r, c, d)),
+    "ai-share-team": lambda r, c, d, u: _chart(aicode.team_share_chart, aicode.teams(r, c, d)),
+    "cost-per-ai-line": lambda r, c, d, u: _chart(aicode.cost_chart, aicode.teams(r, c, d)),
 }
 
 

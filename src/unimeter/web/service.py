@@ -354,12 +354,17 @@ ANOMALY_KINDS = {
     "token_spike": "Token spike",
     "headless_spike": "Headless spend spike",
     "expensive_model": "Costlier new model",
+    "agent_failures": "Failing agent runs",
+    "agent_runaway": "Runaway agent run",
 }
 METRIC_NOUNS = {
     "cost": "spend",
     "headless_cost": "headless spend",
     "tokens": "tokens",
     "cost_per_event": "cost per request",
+    "failed_runs": "failed agent runs",
+    "run_cost": "run cost",
+    "run_tokens": "run tokens",
 }
 
 

@@ -16,14 +16,14 @@ from unimeter.kit.cursors import query_fingerprint
 from unimeter.kit.money import dollars, parse_dollars
 from unimeter.runtime import Runtime
 
-from . import adoption, anomalies, audit, render, service
-from . import chargeback as charges
-from . import people as persons
-from . import settings as account_settings
-from .chargeback import ChargeBy, SourceChoice
-from .consumption_repository import ConsumptionQuery
-from .directory import DirectoryError
-from .schemas import (
+from .. import adoption, anomalies, audit, render, service
+from .. import chargeback as charges
+from .. import people as persons
+from .. import settings as account_settings
+from ..chargeback import ChargeBy, SourceChoice
+from ..consumption_repository import ConsumptionQuery
+from ..directory import DirectoryError
+from ..schemas import (
     AnomalyKind,
     AnomalyOut,
     AnomalyStatus,
@@ -35,7 +35,7 @@ from .schemas import (
     SettingsOut,
     SettingsUpdate,
 )
-from .settings import AccountSettings
+from ..settings import AccountSettings
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], responses={**COMMON_ERRORS})
 

@@ -1,0 +1,111 @@
+"""The ``committed`` and ``agents`` usage groups: what a person committed (lines by origin)
+and the cloud-agent runs they launched in a record's period, for an account whose
+connector has a stream providing ``commits`` / ``agent_runs``.
+
+Only records not split by model, surface or product carry them (a commit has no model, and
+summing it into each of a person's model rows would count it several times); a record of
+everyone (not split by user) carries everyone's. Emails compare case-insensitively.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.models import AgentRun, Commit
+
+from .repository import UsageQuery
+
+COMMITTED = ("commits", "lines_added", "tab_lines_added", "agent_lines_added",
+             "human_lines_added")  # fmt: skip
+Sums = dict[tuple[dt.date, str], list[int | None]]
+ByEmail = dict[str | None, list[tuple[dt.date, list[int | None]]]]
+
+
+def applies(q: UsageQuery) -> bool:
+    return "model" not in q.dims and "surface" not in q.dims and not q.by_product
+
+
+async def _commits(session: AsyncSession, account_id: str, start: dt.date, end: dt.date) -> Sums:
+    c = Commit
+    email = func.lower(c.user_email)
+    rows = await session.execute(
+        select(c.day, email, func.count(), func.sum(c.lines_added),
+               func.sum(c.completion_lines_added), func.sum(c.agent_lines_added),
+               func.sum(c.human_lines_added))
+        .where(c.account_id == account_id, c.day >= start, c.day < end)
+        .group_by(c.day, email)
+    )  # fmt: skip
+    return {
+        (_date(d), str(e)): [int(v) if v is not None else None for v in values]
+        for d, e, *values in rows.all()
+    }
+
+
+async def _runs(session: AsyncSession, account_id: str, start: dt.date, end: dt.date) -> Sums:
+    r = AgentRun
+    email = func.lower(r.user_email)
+    rows = await session.execute(
+        select(r.day, email, func.count())
+        .where(r.account_id == account_id, r.day >= start, r.day < end, r.user_email.is_not(None))
+        .group_by(r.day, email)
+    )
+    return {(_date(d), str(e)): [int(n)] for d, e, n in rows.all()}
+
+
+def _add(total: list[int | None] | None, values: list[int | None]) -> list[int | None]:
+    """Column sums where an unknown (None) stays unknown only while every value is."""
+    if total is None:
+        return list(values)
+    return [
+        b if a is None else a if b is None else a + b for a, b in zip(total, values, strict=True)
+    ]
+
+
+def _by_email(sums: Sums) -> ByEmail:
+    """Each email's days, and (under None) everyone's."""
+    out: ByEmail = defaultdict(list)
+    for (day, email), values in sums.items():
+        out[email].append((day, values))
+        out[None].append((day, values))
+    return out
+
+
+def _sum(sums: ByEmail, start: dt.date, end: dt.date, user: str | None) -> list[int | None] | None:
+    total: list[int | None] | None = None
+    for day, values in sums.get(user, ()):
+        if start <= day < end:
+            total = _add(total, values)
+    return total
+
+
+async def attach(
+    session: AsyncSession, q: UsageQuery, periods: Sequence[tuple[dt.date, dt.date, str]],
+    records: list[dict[str, Any]], *, commits: bool, runs: bool,
+) -> None:  # fmt: skip
+    """Add the groups to ``records``, one per ``(start, end, user key)`` of ``periods``."""
+    if not periods or not applies(q) or not (commits or runs):
+        return
+    first, last = min(p[0] for p in periods), max(p[1] for p in periods)
+    by_user = "user" in q.dims
+    found_commits = _by_email(await _commits(session, q.account_id, first, last) if commits else {})
+    found_runs = _by_email(await _runs(session, q.account_id, first, last) if runs else {})
+    for (start, end, user), record in zip(periods, records, strict=True):
+        who = user.lower() if by_user else None
+        usage = record["usage"]
+        if commits:
+            values = _sum(found_commits, start, end, who) or [0, 0, 0, 0, None]
+            usage["committed"] = dict(zip(COMMITTED, values, strict=True))
+        if runs:
+            usage["agents"] = {"runs": (_sum(found_runs, start, end, who) or [0])[0]}
+
+
+def _date(value: object) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
