@@ -18,6 +18,7 @@ from .demo import demo_command
 from .export import export_command
 from .report import app as report_app
 from .report_code import register as register_code_reports
+from .report_people import register as register_people_report
 from .serve import serve_command
 from .simulator import CONTEXT as SIMULATOR_CONTEXT
 from .simulator import simulator_command
@@ -65,6 +66,7 @@ app.add_typer(accounts_app, name="accounts")
 app.command("sync")(sync_command)
 app.command("export")(export_command)
 register_code_reports(report_app)
+register_people_report(report_app)
 app.add_typer(report_app, name="report")
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)

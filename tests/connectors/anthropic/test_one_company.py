@@ -6,7 +6,10 @@ from both simulators' rosters."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +25,7 @@ from tests.connectors.anthropic.e2e_support import (
     history,
 )
 from tests.connectors.anthropic.e2e_support import make_sim as make_anthropic_sim
+from tests.support.cli import CLI
 from tests.support.world import FAST_RETRY
 from tests.support.world import make_sim as make_cursor_sim
 from unimeter.connectors.cursor.budget import RateBudget
@@ -85,6 +89,8 @@ async def test_cost_per_person_and_who_holds_both_tools(database_url: str, data_
         period = history(env.truth)
         as_of = days_of(env.truth)[-1]
         found, summary = await _people(env, **period, as_of=as_of.isoformat())
+        served = await env.json("/analytics/people", tenant_id="acme", limit=1000, **period,
+                                as_of=as_of.isoformat())  # fmt: skip
         consumption = await env.json(
             "/analytics/consumption", integrated_account_id=cursor_id, granularity="total",
             **{"group_by[]": "user"}, **period,
@@ -125,3 +131,18 @@ async def test_cost_per_person_and_who_holds_both_tools(database_url: str, data_
         assert set(found[email]["tools"]) == tools, email
     both = sum(1 for tools in holders.values() if tools == {"anthropic", "cursor"})
     assert both > 0 and summary["multi_tool_people"] == both
+
+    # The CLI prints the same answer, every page (it reads the same store).
+    cli = CLI(data_dir=data_dir, database_url=database_url)
+    out = cli("report", "people", "--tenant", "acme", "--start", period["start_date"],
+              "--end", period["end_date"], "--as-of", as_of.isoformat(), "--format", "json")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    served.pop("next_cursor")
+    assert json.loads(out.stdout) == served
+    as_csv = cli("report", "people", "--tenant", "acme", "--start", period["start_date"],
+                 "--end", period["end_date"], "--format", "csv")  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert {r["email"] for r in rows} == set(found)
+    bad = cli("report", "people", "--tenant", "acme", "--as-of", "yesterday")
+    assert bad.returncode != 0 and bad.stderr.startswith("error: ")
+    assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
