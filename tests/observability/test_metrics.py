@@ -164,7 +164,7 @@ async def test_on_demand_sync_moves_run_record_and_vendor_counters(
         labels = dict(pairs)
         assert labels["vendor"] == "cursor"
         assert labels["status"] == "200", "no faults, no rate limits: every attempt succeeded"
-        assert labels["endpoint"].startswith("/teams/")
+        assert labels["endpoint"].startswith(("/teams/", "/analytics/", "/v0/", "/v1/"))
     assert not deltas(before, after, "unimeter_vendor_retries_total")
     assert not deltas(before, after, "unimeter_vendor_rate_limited_total")
 
@@ -363,6 +363,14 @@ async def test_gauges_describe_the_deployment(database_url: str, data_dir: Path)
         ("/teams/members", "/teams/members"),
         ("/teams/daily-usage-data", "/teams/daily-usage-data"),
         ("/teams/audit-logs?startTime=1&endTime=2", "/teams/audit-logs"),
+        # API versions and snake_case route words are words, not ids.
+        ("/v1/agents/bc-1f0c2a9e/runs", "/v1/agents/{id}/runs"),
+        (
+            "/v1/organizations/usage_report/claude_code",
+            "/v1/organizations/usage_report/claude_code",
+        ),
+        ("/v1/organizations/users/user_01WCz1Fk", "/v1/organizations/users/{id}"),
+        ("/analytics/ai-code/commits.csv", "/analytics/ai-code/commits.csv"),
     ],
 )
 def test_endpoint_label_folds_ids(path: str, label: str) -> None:

@@ -34,8 +34,8 @@ def make_sim(**overrides: Any) -> SimulatedCursor:
         "users": 25,
         "days": 45,
         "rate_limits": "off",
-        # Cursor's Enterprise analytics APIs are many small reads (every AI change, every
-        # agent's runs): the tests that are about them turn them on.
+        # A team with no tracked commits and no cloud agents: reading every AI change and
+        # every agent's runs is many small reads, so the tests about them turn them on.
         "enterprise_apis": False,
     }
     settings.update(overrides)

@@ -27,6 +27,14 @@ class TrackingCommits(CursorConnector):
     )
 
 
+class Untracked(CursorConnector):
+    """The same vendor without its code-tracking and agents streams."""
+
+    streams = tuple(
+        s for s in CursorConnector.streams if s.provides not in ("commits", "agent_runs")
+    )
+
+
 async def _records(x: CodeWorld, **params: Any) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     cursor = None
@@ -54,8 +62,9 @@ def _day(ms: int) -> str:
 async def test_records_gain_committed_and_agents(database_url: str, data_dir: Path) -> None:
     async with code_world(database_url, data_dir) as x:
         # (Another window than the next reads: answers are cached per query and data version.)
-        plain = await _records(x, **{"group_by[]": "user", "start_date": "2026-05-31"})
         registry = x.api.world.runtime.registry
+        registry.register(Untracked(), replace=True)
+        plain = await _records(x, **{"group_by[]": "user", "start_date": "2026-05-31"})
         registry.register(TrackingCommits(), replace=True)
         daily = await _records(x, **{"group_by[]": "user"})
         weekly = await _records(x, granularity="week", **{"group_by[]": "user"})

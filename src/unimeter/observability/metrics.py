@@ -48,9 +48,10 @@ RUNNING_SYNCS = Gauge("unimeter_sync_running", "Sync runs in progress")
 ACCOUNTS = Gauge("unimeter_integrated_accounts", "Integrated accounts by status", ["status"])
 WEBHOOK_OUTBOX = Gauge("unimeter_webhook_outbox_pending", "Webhook deliveries not yet sent")
 
-# Vendor route words are lowercase and hyphenated; ids (numbers, hex, Cursor's base62
-# "group_4omhdwp9fdONdeyB") carry a digit, an underscore or a capital.
-_ID_SEGMENT = re.compile(r"/(?=[^/]*[\d_A-Z])[^/]+")
+# Vendor route words are lowercase, hyphenated or snake_case (``usage_report``), or an API
+# version (``v1``); ids (numbers, hex, base62 such as "group_4omhdwp9fdONdeyB" or
+# "user_01WCz1Fk") carry a digit or a capital.
+_ID_SEGMENT = re.compile(r"/(?!v\d+(?:/|$))(?=[^/]*[\dA-Z])[^/]+")
 
 
 def endpoint_label(path: str) -> str:

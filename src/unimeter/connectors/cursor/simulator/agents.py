@@ -130,8 +130,9 @@ class Agent:
 class AgentBook:
     """A team's cloud agents, one cached split per day."""
 
-    def __init__(self, team: SimTeam) -> None:
+    def __init__(self, team: SimTeam, *, enabled: bool = True) -> None:
         self.team = team
+        self.enabled = enabled  # off: a team that runs no cloud agents
         self._days: OrderedDict[tuple[int, int], list[Run]] = OrderedDict()
 
     def day_runs(self, day: int) -> list[Run]:
@@ -146,6 +147,8 @@ class AgentBook:
 
     def agents(self, now_ms: int, *, retention: bool = True) -> list[Agent]:
         """Agents with a run started by ``now``, newest first (by creation)."""
+        if not self.enabled:
+            return []
         team = self.team
         floor = team.retention_start_ms(now_ms) if retention else team.history_start_ms
         by_key: dict[int, Agent] = {}

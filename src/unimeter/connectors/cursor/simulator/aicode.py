@@ -53,8 +53,9 @@ class CodeQuery:
 class AICode:
     """Per-team generated code days, cached (they do not depend on "now")."""
 
-    def __init__(self, team: SimTeam) -> None:
+    def __init__(self, team: SimTeam, *, enabled: bool = True) -> None:
         self.team = team
+        self.enabled = enabled  # off: a team that does not track its code (no commits)
         self._days: OrderedDict[tuple[int, int], CodeDay] = OrderedDict()
 
     def day(self, day: int) -> CodeDay:
@@ -71,6 +72,8 @@ class AICode:
 
     def days(self, start_ms: int, end_ms: int, now_ms: int, *, retention: bool = True) -> list[int]:
         """Days overlapping ``[start, end]``, newest first."""
+        if not self.enabled:
+            return []
         floor = self.team.retention_start_ms(now_ms) if retention else self.team.history_start_ms
         first, last = max(start_ms, floor), min(end_ms, now_ms)
         if first > last:

@@ -225,7 +225,7 @@ def create_app(simulator: SimulatedCursor | SimulatorConfig | None = None) -> St
             methods=["POST"],
         ),
         Route("/teams/remove-member", endpoint("remove_member", remove_member), methods=["POST"]),
-        *(enterprise_routes(endpoint) if sim.config.enterprise_apis else []),
+        *enterprise_routes(endpoint),
         # The rest of Analytics is not simulated yet, but its plan gate is.
         Route(
             "/analytics/{rest:path}",

@@ -57,8 +57,8 @@ class SimulatedCursor:
                 usage=UsageStats(team),
                 ledger=Ledger(team),
                 audit=AuditLog(team),
-                aicode=AICode(team),
-                agents=AgentBook(team),
+                aicode=AICode(team, enabled=self.config.enterprise_apis),
+                agents=AgentBook(team, enabled=self.config.enterprise_apis),
             )
             self._teams[key].analytics = AnalyticsData(self._teams[key])
         # Counts every request that reached a team (after authentication), by key.
