@@ -78,8 +78,9 @@ async def test_the_account_shows_its_capabilities(database_url: str, data_dir: P
         assert caps["audit_logs"]["reason"].endswith("Enterprise access required")
         assert caps["audit_logs"]["next_check_at"] > caps["audit_logs"]["checked_at"]
         assert caps["billing_groups"]["status"] == "unavailable"
+        # Cloud Agents are documented for every plan; the other Enterprise APIs are gated.
         assert {n for n, c in caps.items() if c["status"] == "available"} == {
-            "members", "daily_usage", "usage_events", "spend"
+            "members", "daily_usage", "usage_events", "spend", "agent_runs"
         }  # fmt: skip
         listed = (await api.get("/integrated-accounts")).json()["result"]
         assert listed[0]["capabilities"] == caps

@@ -96,8 +96,11 @@ def _mask(team: SimTeam, members: tuple[Member, ...] | None) -> BOOL:
 
 
 def served_days(data: AnalyticsData, w: Window) -> list[MemberDay]:
-    """Days of the window that hold data (within retention, not in the future)."""
+    """Days of the window that hold data (within retention, not in the future); none for a
+    team whose Enterprise data is off (``SimulatorConfig.enterprise_apis``)."""
     team = data.svc.team
+    if not team.config.enterprise_apis:
+        return []
     now = team.now_ms()
     floor = team.retention_start_ms(now) // DAY_MS
     return [data.day(d, now) for d in range(max(w.first, floor), min(w.last, now // DAY_MS) + 1)]

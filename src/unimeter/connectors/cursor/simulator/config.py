@@ -69,10 +69,10 @@ class SimulatorConfig:
     adjustment_hours: int = 48
     # Conversation Insights enabled by an admin; off makes the endpoint answer 401.
     conversation_insights: bool = True
-    # AI Code Tracking's commits and changes, and Cloud Agents. Off, those APIs still answer
-    # (the plan gates them as usual) but the team has none: a team that does not track its
-    # code or run agents, and a test that does not need them syncs in a fraction of the time
-    # (a team's AI changes and agent runs are many small reads).
+    # The data of the Enterprise APIs: AI Code Tracking's commits and changes, Analytics,
+    # Cloud Agents. Off, those APIs still answer (the plan gates them as usual) but with no
+    # rows: a team that uses none of it, and a test that does not need them syncs in a
+    # fraction of the time (a team's AI changes and agent runs are many small reads).
     enterprise_apis: bool = True
     quirks: Quirks = field(default_factory=Quirks)
 
