@@ -322,7 +322,14 @@ def main() -> None:
         ("requests", requests_part, (300, 90)),
         # Only the last days matter to an hourly run (its lookback): a short history keeps
         # the backfill before it quick now that it reads every AI change and agent run.
-        ("hourly", hourly_part, (1000, int(os.environ.get("BENCH_HOURLY_DAYS", 5)))),
+        (
+            "hourly",
+            hourly_part,
+            (
+                int(os.environ.get("BENCH_HOURLY_USERS", 1000)),
+                int(os.environ.get("BENCH_HOURLY_DAYS", 5)),
+            ),
+        ),
     ):
         if name not in parts:
             continue
