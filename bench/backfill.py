@@ -242,11 +242,13 @@ def requests_part(users: int, days: int) -> dict[str, Any]:
 _STREAMS = ("usage_events", "daily_usage", "audit_logs", "billing_groups")
 
 
-def enterprise_minimum(sim: SimulatedCursor, start_ms: int, now: int) -> dict[str, int]:
+def enterprise_minimum(
+    sim: SimulatedCursor, start_ms: int, now: int, last_run: int
+) -> dict[str, int]:
     """Requests the Enterprise streams need over ``[start, now]`` (one window each, as an
     incremental run reads): pages of the largest size, every Analytics metric once, the
-    agent listing and each agent the window touches (its runs and their usage). A 304 is a
-    request too (it costs no rate limit at Cursor: reported apart)."""
+    agent listing and each agent that changed since the last run (its runs and their
+    usage). A 304 is a request too (it costs no rate limit at Cursor: reported apart)."""
     truth = sim.truth()
     need: dict[str, int] = {}
     for w in plan_windows(start_ms, now, 30):
@@ -259,12 +261,11 @@ def enterprise_minimum(sim: SimulatedCursor, start_ms: int, now: int) -> dict[st
         need["user_analytics"] = need.get("user_analytics", 0) + len(BY_USER_METRICS) * pages
         need["conversation_insights"] = need.get("conversation_insights", 0) + 1
     agents = truth.agents()
-    touched = [
+    moved = [
         a for a in agents
-        if _iso_ms(a["createdAt"]) <= now
-        and max(_iso_ms(a["createdAt"]), _iso_ms(a["updatedAt"])) >= start_ms
+        if max(_iso_ms(a["createdAt"]), _iso_ms(a["updatedAt"])) > last_run
     ]  # fmt: skip
-    need["agent_runs"] = max(1, math.ceil(len(agents) / LIST_LIMIT)) + 2 * len(touched)
+    need["agent_runs"] = max(1, math.ceil(len(agents) / LIST_LIMIT)) + 2 * len(moved)
     return need
 
 
@@ -282,7 +283,7 @@ def hourly_part(users: int, days: int) -> dict[str, Any]:
     start = {s: day_floor(first_now) - days_back * DAY_MS for s, days_back in lookbacks.items()}
     need = minimum_requests(sim, start, now)
     # The Enterprise streams re-read two days, like daily usage.
-    need.update(enterprise_minimum(sim, day_floor(first_now) - 2 * DAY_MS, now))
+    need.update(enterprise_minimum(sim, day_floor(first_now) - 2 * DAY_MS, now, first_now))
     return _compare(report, need)
 
 

@@ -4,6 +4,7 @@ run; without v1 (404) one record per v0 agent."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -71,6 +72,37 @@ async def test_every_v1_run_equals_the_truth_with_its_usage() -> None:
     # The listing once, then the runs and usage of each agent once (however many windows).
     agents = len(truth.agents(retention=True))
     assert asked <= 2 * agents + 1 + agents // 100
+
+
+async def test_the_next_run_reads_only_the_agents_that_changed() -> None:
+    """An hourly run: the agents whose ``updatedAt`` moved since their runs were stored are
+    read again (runs and usage), the others cost nothing beyond the listing."""
+    sim = make_sim(plan="enterprise", enterprise_apis=True, users=12, days=40)
+    truth = sim.truth()
+    start, first_now = truth.history_start_ms, truth.now_ms
+    async with sim_client(sim) as client:
+        first = CursorSource(client)
+        await read_runs(first, start, first_now)
+        memory = first.memory("agent_runs")
+        assert memory["agents"], "every agent read is remembered"
+        sim.clock.advance(hours=1)
+        now = sim.clock.now_ms()
+        agents = truth.agents(retention=True)
+        moved = [
+            a for a in agents if _ms(a["updatedAt"]) > first_now or _ms(a["createdAt"]) > first_now
+        ]
+        lookback = (first_now // 86_400_000 - 2) * 86_400_000
+        again = CursorSource(client)
+        again.restore("agent_runs", memory)
+        records = await read_runs(again, lookback, now)
+        asked = again.counters("agent_runs").requests
+    listing = 1 + len(agents) // 100
+    assert asked == listing + 2 * len(moved), (asked, len(moved))
+    assert {r.agent_id for r in records} == {a["id"] for a in moved if truth.runs(a["id"])}
+
+
+def _ms(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 class _NoV1:

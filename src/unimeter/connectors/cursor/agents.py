@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from functools import partial
+from typing import Any
 from urllib.parse import quote
 
 from unimeter.connectors.errors import SourceUnavailableError
@@ -126,6 +127,22 @@ class AgentRunsReader:
         self._v1: list[AgentV1] | None = None
         self._v0: list[AgentV0] | None = None
         self._done: set[str] = set()
+        # Agent id -> the ``updatedAt`` its runs were last stored at (kept by the engine
+        # between runs): an agent unchanged since is not read again (its runs and their
+        # usage are what the store holds), which keeps an hourly run to the agents that
+        # moved.
+        self._stored: dict[str, str] = {}
+
+    def restore(self, memory: dict[str, Any]) -> None:
+        agents = memory.get("agents")
+        if isinstance(agents, dict):
+            self._stored = {k: v for k, v in agents.items() if isinstance(v, str)}
+
+    def memory(self) -> dict[str, Any]:
+        """The agents this run stored or found unchanged; the others fall out (an agent
+        outside every window read is not asked for anyway)."""
+        kept = {k: v for k, v in self._stored.items() if k in self._done}
+        return {"agents": kept} if kept else {}
 
     async def fetch(self, client: CursorClient, window: Window) -> AsyncIterator[list[Record]]:
         if self._v1 is None and self._v0 is None:
@@ -136,10 +153,16 @@ class AgentRunsReader:
             for agent in self._v1:
                 if agent.id in self._done or not _touches(agent, window):
                     continue
+                if agent.updated_at is not None and self._stored.get(agent.id) == agent.updated_at:
+                    self._done.add(agent.id)
+                    continue
                 records = await self._agent_runs(client, agent)
                 self._done.add(agent.id)
                 if records:
                     yield records
+                # Only now (the engine took the batch) does the store hold these runs.
+                if agent.updated_at is not None:
+                    self._stored[agent.id] = agent.updated_at
             return
         # v0: every agent once per run (no runs, no update times to choose by).
         fresh = [a for a in self._v0 or [] if a.id not in self._done]

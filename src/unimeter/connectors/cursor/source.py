@@ -111,9 +111,14 @@ class CursorSource:
         self._agents = AgentRunsReader(self._gates)
 
     def restore(self, stream: str, memory: dict[str, Any]) -> None:
+        if stream == "agent_runs":
+            self._agents.restore(memory)
+            return
         self._etags[stream] = EtagCache.load(memory.get("etags"))
 
     def memory(self, stream: str) -> dict[str, Any]:
+        if stream == "agent_runs":
+            return self._agents.memory()
         cache = self._etags.get(stream)
         return {"etags": cache.export()} if cache is not None and len(cache) else {}
 
