@@ -77,6 +77,10 @@ def simulator(
         api_keys=keys,
         key_plans=tuple((key, "team") for key in keys[1:]),
         minute_seconds=minute_seconds,
+        # Off: a 120-day backfill of every accepted AI change and every cloud agent's runs
+        # (two reads an agent, at Cursor's limits) takes minutes, not the demo's seconds.
+        # The Enterprise streams still run (and find nothing); the tests cover their data.
+        enterprise_apis=False,
     )
     return SimulatedCursor(config)
 
