@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from unimeter.connectors.source import RequestCounters, Source
 from unimeter.sync.store.counts import Counts
 
 
@@ -126,3 +128,29 @@ def unavailable_warning(stream: str, reason: str | None) -> str:
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".strip()
+
+
+# -- request counters, from a source into the report -------------------------------------
+
+
+def copy_counters(counters: RequestCounters, stats: StreamStats) -> None:
+    stats.requests, stats.retries = counters.requests, counters.retries
+    stats.rate_limited, stats.errors = counters.rate_limited, counters.errors
+    stats.not_modified = counters.not_modified
+    stats.waited_seconds = counters.waited_seconds
+    stats.backoff_seconds = counters.backoff_seconds
+
+
+def with_live_counters(report: SyncReport, source: Source) -> SyncReport:
+    """The report with request counters as they stand now (streams still in progress
+    copy theirs only when they end)."""
+    for name, stats in report.streams.items():
+        copy_counters(source.counters(name), stats)
+    return report
+
+
+def from_counters(counters: RequestCounters, started: float) -> StreamStats:
+    stats = StreamStats(windows=1, windows_done=1)
+    copy_counters(counters, stats)
+    stats.seconds = time.perf_counter() - started
+    return stats

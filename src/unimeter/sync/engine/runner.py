@@ -38,7 +38,6 @@ from unimeter.connectors.records import (
 from unimeter.connectors.source import (
     Record,
     RememberingSource,
-    RequestCounters,
     Source,
     StreamSpec,
     Window,
@@ -59,7 +58,10 @@ from unimeter.sync.engine.report import (
     SyncAuthError,
     SyncOptions,
     SyncReport,
+    copy_counters,
+    from_counters,
     one_line,
+    with_live_counters,
 )
 from unimeter.sync.engine.runs import RunTracker
 from unimeter.sync.hooks import SyncHooks
@@ -118,7 +120,7 @@ class SyncEngine:
         await runs.lock(account_id, run_id, wait=options.wait_for_lock)
         report = SyncReport(run_id, account_id, "running", {}, 0.0, trigger=options.trigger)
         heartbeat = asyncio.create_task(
-            runs.keep_alive(account_id, run_id, lambda: _with_live_counters(report, source))
+            runs.keep_alive(account_id, run_id, lambda: with_live_counters(report, source))
         )
         started = time.perf_counter()
         try:
@@ -212,7 +214,7 @@ class SyncEngine:
             log.info("cannot find the oldest data of %s: %s", account_id, exc)
             return day_floor(now - MAX_BACKFILL_DAYS * DAY_MS)
         finally:
-            report.streams["probe"] = _from_counters(source.counters("probe"), started)
+            report.streams["probe"] = from_counters(source.counters("probe"), started)
         return day_floor(now) if found is None else found
 
     async def _stream(
@@ -241,7 +243,7 @@ class SyncEngine:
             log.warning("account %s: stream %s is unavailable: %s", account_id, spec.name, exc)
             await self._record_availability(account_id, spec, stats, str(exc))
         finally:
-            _copy_counters(source.counters(spec.name), stats)
+            copy_counters(source.counters(spec.name), stats)
             stats.seconds = time.perf_counter() - started
             if progress:
                 progress(spec.name, stats)
@@ -491,26 +493,3 @@ def _days_of(events: list[UsageEventRecord]) -> set[dt.date]:
         dt.datetime.fromtimestamp(day * DAY_MS / 1000, tz=dt.UTC).date()
         for day in {e.timestamp_ms // DAY_MS for e in events}
     }
-
-
-def _copy_counters(counters: RequestCounters, stats: StreamStats) -> None:
-    stats.requests, stats.retries = counters.requests, counters.retries
-    stats.rate_limited, stats.errors = counters.rate_limited, counters.errors
-    stats.not_modified = counters.not_modified
-    stats.waited_seconds = counters.waited_seconds
-    stats.backoff_seconds = counters.backoff_seconds
-
-
-def _with_live_counters(report: SyncReport, source: Source) -> SyncReport:
-    """The report with request counters as they stand now (streams still in progress
-    copy theirs only when they end)."""
-    for name, stats in report.streams.items():
-        _copy_counters(source.counters(name), stats)
-    return report
-
-
-def _from_counters(counters: RequestCounters, started: float) -> StreamStats:
-    stats = StreamStats(windows=1, windows_done=1)
-    _copy_counters(counters, stats)
-    stats.seconds = time.perf_counter() - started
-    return stats
