@@ -155,7 +155,8 @@ async def _ceiling(path: str, work: str) -> dict[str, Any]:
         async with runtime.db.session() as session:
             await members_repository.upsert_members(session, account_id, records)
             member_ids = await members_repository.member_ids_by_email(session, account_id)
-        started, inserted, identities, current = time.perf_counter(), 0, None, None
+        started, inserted, current = time.perf_counter(), 0, None
+        identities = mapping.EventIdentities()
         for window, payload in frames:
             if window != current:
                 identities, current = mapping.EventIdentities(), window

@@ -104,7 +104,10 @@ def _counts(emails: list[str]) -> list[ActivityCountRecord]:
 
 
 @asynccontextmanager
-async def code_world(database_url: str, data_dir: Path) -> AsyncIterator[CodeWorld]:
+async def code_world(
+    database_url: str, data_dir: Path, *, tracked_from: dt.date | None = None
+) -> AsyncIterator[CodeWorld]:
+    """``tracked_from``: only commits of that day on (code tracking turned on then)."""
     sim = make_sim(api_keys=KEYS, users=6, days=45)
     async with api_world(database_url, data_dir, sim=sim) as api:
         runtime = api.world.runtime
@@ -126,6 +129,8 @@ async def code_world(database_url: str, data_dir: Path) -> AsyncIterator[CodeWor
         )  # fmt: skip
         assert put.status_code == 200, put.text
         commits, runs, counts = _commits(emails), _runs(emails), _counts(emails)
+        if tracked_from is not None:
+            commits = [c for c in commits if c.committed_at_ms >= ms(tracked_from, 0)]
         async with runtime.db.session() as session:
             await code_repository.upsert_keyed(session, account_id, commits)
             await code_repository.upsert_keyed(session, account_id, runs)

@@ -9,6 +9,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.analytics.codeworld import END, PERIOD, START, CodeWorld, code_world
 from unimeter.connectors.records import CommitRecord
 
@@ -115,12 +117,19 @@ async def test_lines_by_origin_per_group_and_period(database_url: str, data_dir:
     }  # fmt: skip
 
 
-async def test_cost_per_ai_line_by_team_and_month(database_url: str, data_dir: Path) -> None:
-    async with code_world(database_url, data_dir) as x:
+@pytest.mark.parametrize("tracked_from", [None, dt.date(2026, 5, 20)])
+async def test_cost_per_ai_line_by_team_and_month(
+    database_url: str, data_dir: Path, tracked_from: dt.date | None
+) -> None:
+    """Spend over AI lines; with tracking turned on inside the range, only the spend from
+    its first tracked day counts (the weeks before wrote no tracked line), and a note says so."""
+    async with code_world(database_url, data_dir, tracked_from=tracked_from) as x:
         body = await _json(x, "/analytics/ai-code", integrated_account_id=x.account_id, **PERIOD)
+        first = min(_day(c) for c in x.commits)
+        spent_from = max(START, first).isoformat()
         usage = await _json(x, "/analytics/consumption", integrated_account_id=x.account_id,
                             granularity="month", limit=10000, **{"group_by[]": "user"},
-                            **PERIOD)  # fmt: skip
+                            start_date=spent_from, end_date=PERIOD["end_date"])  # fmt: skip
         adoption = await _json(x, "/analytics/adoption", integrated_account_id=x.account_id,
                                **PERIOD)  # fmt: skip
     assert usage["next_cursor"] is None
@@ -160,6 +169,15 @@ async def test_cost_per_ai_line_by_team_and_month(database_url: str, data_dir: P
         assert entry["adoption"]["members"] == cards.get(team, {}).get("members")
     red = next(e for e in body["cost_per_ai_line"] if e["team"] == "red")
     assert red["cost_per_ai_line"] is not None and _cents(red["cost"]) > 0
+    noted = [n for n in body["notes"] if n["code"] == "cost_tracked_since"]
+    if tracked_from is None:
+        assert not noted
+    else:
+        assert first > START
+        assert [(n["integrated_account_id"], n["affects"]) for n in noted] == [
+            (x.account_id, ["cost_per_ai_line"])
+        ]
+        assert first.isoformat() in noted[0]["message"]
 
 
 async def test_other_environments_and_foreign_cursors_are_refused(

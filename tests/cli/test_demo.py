@@ -140,6 +140,16 @@ def _check_the_api(base: str, token: str, account: str) -> None:
     assert found.status_code == 200, found.text
     kinds = {a["kind"] for a in found.json()["result"]}
     assert {"cost_spike", "headless_spike"} <= kinds, kinds
+    # Two weeks of AI code tracking and a day of cloud agents: the "AI code" page has data.
+    code = httpx.get(
+        f"{base}/analytics/ai-code", params={"integrated_account_id": account}, headers=headers
+    )
+    assert code.status_code == 200, code.text
+    assert code.json()["totals"]["commits"] > 0 and code.json()["cost_per_ai_line"], code.text
+    agents = httpx.get(
+        f"{base}/analytics/agents", params={"integrated_account_id": account}, headers=headers
+    )
+    assert agents.status_code == 200 and agents.json()["totals"]["runs"] > 0, agents.text
 
 
 def _check_the_curls(lines: list[str], account: str) -> None:

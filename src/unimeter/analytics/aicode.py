@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from . import adoption, render
 from . import chargeback as charges
 from . import code_repository as repo
 from .chargeback import SourceChoice, bucket, team_maps_noted
-from .coverage import as_dicts
+from .coverage import Note, as_dicts
 from .service import Scope
 from .teams import TeamMap
 
@@ -138,7 +138,10 @@ async def ai_code(
         totals.add(row, person)
         key = (_group(maps, row, group_by), bucket(row.day, granularity, start))
         groups[key].add(row, person)
-    cost = await _cost_per_line(runtime, scope, maps, rows, start, end, source) if with_cost else []
+    cost: list[dict[str, Any]] = []
+    if with_cost:
+        cost, clipped = await _cost_per_line(runtime, scope, maps, rows, start, end, source)
+        notes = [*notes, *clipped]
     return AiCodeReport(
         start, end, branch, group_by, granularity, totals,
         sorted(groups.items(), key=lambda g: order(g[0])), cost,
@@ -149,9 +152,13 @@ async def ai_code(
 async def _cost_per_line(
     runtime: Runtime, scope: Scope, maps: dict[str, TeamMap], rows: list[repo.CommitDay],
     start: dt.date, end: dt.date, source: SourceChoice,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> tuple[list[dict[str, Any]], list[Note]]:  # fmt: skip
     """Per team: its adoption over the range, and per month the spend of its people (the
-    chargeback of the usage facts) over the AI lines they committed."""
+    chargeback of the usage facts) over the AI lines they committed.
+
+    Only spend that could have produced tracked lines is counted: that of the accounts with
+    code tracking, from the day their tracking begins. A tool whose lines no commit records
+    (or the weeks before tracking was turned on) would otherwise inflate every ratio."""
     ai_lines: dict[tuple[dt.date, str | None], int] = defaultdict(int)
     for row in rows:
         found = maps[row.account_id].at(row.user_email, row.day)
@@ -159,10 +166,7 @@ async def _cost_per_line(
         ai_lines[(month, found.team if found else None)] += (
             row.tab_lines_added + row.agent_lines_added
         )
-    spent = await charges.chargeback(
-        runtime, scope, start=start, end=end, by="team", granularity="month", source=source
-    )
-    cost = {key: c.metrics["charged_cents_e6"] for key, c in spent.charges.items()}
+    cost, notes = await _tracked_spend(runtime, scope, start, end, source)
     scorecards = await adoption.adoption(runtime, scope, start=start, end=end, source=source)
     adopted = {row["team"]: row for row in scorecards["result"]}
     teams = {team for _, team in [*ai_lines, *cost]}
@@ -183,7 +187,39 @@ async def _cost_per_line(
                 for m in months
             ],
         })  # fmt: skip
-    return out
+    return out, notes
+
+
+async def _tracked_spend(
+    runtime: Runtime, scope: Scope, start: dt.date, end: dt.date, source: SourceChoice
+) -> tuple[dict[tuple[dt.date, str | None], int], list[Note]]:
+    """Spend per (month, team) of the accounts with code tracking, each from its first
+    tracked day; a note for each account left out or counted from later than ``start``."""
+    async with runtime.db.reader() as session:
+        since = await repo.tracked_since(session, scope.account_ids)
+    cost: dict[tuple[dt.date, str | None], int] = defaultdict(int)
+    notes: list[Note] = []
+    for account in scope.accounts:
+        first = since.get(account.id)
+        if first is None:
+            notes.append(Note("cost_not_tracked", account.id, "no commits are tracked for "
+                              "this account, so its spend is not in the cost per AI line",
+                              ("cost_per_ai_line",)))  # fmt: skip
+            continue
+        begin = max(start, first)
+        if begin >= end:
+            continue
+        if begin > start:
+            notes.append(Note("cost_tracked_since", account.id, f"code tracking begins on "
+                              f"{begin.isoformat()}: spend before it is not in the cost per "
+                              "AI line", ("cost_per_ai_line",)))  # fmt: skip
+        spent = await charges.chargeback(
+            runtime, replace(scope, accounts=(account,)), start=begin, end=end, by="team",
+            granularity="month", source=source,
+        )  # fmt: skip
+        for (month, team), charge in spent.charges.items():
+            cost[(month, team)] += charge.metrics["charged_cents_e6"]
+    return cost, notes
 
 
 def _money(cost: int, lines: int) -> dict[str, Any]:

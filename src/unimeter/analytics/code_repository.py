@@ -76,6 +76,17 @@ async def commit_days(
     ]  # fmt: skip
 
 
+async def tracked_since(session: AsyncSession, account_ids: Sequence[str]) -> dict[str, dt.date]:
+    """Per account, the first day it has commits for: where its code tracking begins (an
+    account without any is not tracked)."""
+    rows = await session.execute(
+        select(Commit.account_id, func.min(Commit.day))
+        .where(Commit.account_id.in_(account_ids))
+        .group_by(Commit.account_id)
+    )
+    return {account_id: _date(day) for account_id, day in rows.all()}
+
+
 def _tokens(*values: int | None) -> int | None:
     known = [v for v in values if v is not None]
     return sum(known) if known else None

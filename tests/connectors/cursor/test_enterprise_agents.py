@@ -137,3 +137,59 @@ async def test_without_v1_each_v0_agent_is_one_record() -> None:
     assert sorted(r.key for r in records) == sorted(a["id"] for a in agents)
     assert all(r.key == r.agent_id and r.input_tokens is None for r in records)
     assert {r.status for r in records} <= {"creating", "running", "finished", "error", "expired"}
+
+
+class _ListingWithoutTimes(httpx.AsyncBaseTransport):
+    """A listing whose items carry "only the identity fields" (cursor-api.md §5): no
+    ``createdAt`` or ``updatedAt``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.url.path != "/v1/agents" or response.status_code != 200:
+            return response
+        await response.aread()
+        body = response.json()
+        for item in body["items"]:
+            item.pop("createdAt", None)
+            item.pop("updatedAt", None)
+        return httpx.Response(200, json=body)
+
+
+async def test_a_listing_without_times_skips_idle_agents_whose_latest_run_is_stored() -> None:
+    sim = make_sim(plan="enterprise", enterprise_apis=True, users=12, days=40)
+    truth = sim.truth()
+    start, first_now = truth.history_start_ms, truth.now_ms
+
+    def client() -> CursorClient:
+        transport = _ListingWithoutTimes(httpx.ASGITransport(app=create_app(sim)))
+        return CursorClient(sim.keys[0], base_url="http://cursor.test", transport=transport,
+                            budget=unlimited_budget(), retry=FAST_RETRY)  # fmt: skip
+
+    def state(agent_id: str) -> tuple[object, ...]:
+        return (truth.runs(agent_id), truth.run_usage(agent_id))
+
+    async with client() as first_client:
+        first = CursorSource(first_client)
+        await read_runs(first, start, first_now)
+    before = {a["id"]: (a["latestRunId"], a["status"], state(a["id"])) for a in truth.agents()}
+    sim.clock.advance(hours=6)
+    agents = truth.agents(retention=True)
+    must_read = {
+        a["id"]
+        for a in agents
+        if a["status"] == "ACTIVE" or before.get(a["id"], (None,))[:2] != (a["latestRunId"], a["status"])
+    }  # fmt: skip
+    skipped = [a["id"] for a in agents if a["id"] not in must_read]
+    assert skipped and must_read, "the hours have both idle and moving agents"
+    # What makes skipping safe: nothing about a skipped agent changed.
+    assert all(state(agent_id) == before[agent_id][2] for agent_id in skipped)
+    async with client() as again_client:
+        again = CursorSource(again_client)
+        again.restore("agent_runs", first.memory("agent_runs"))
+        # Without times every agent touches every window: one window is enough.
+        await read_runs(again, truth.now_ms - 6 * 3_600_000, truth.now_ms)
+        asked = again.counters("agent_runs").requests
+    assert asked == 1 + len(agents) // 100 + 2 * len(must_read)

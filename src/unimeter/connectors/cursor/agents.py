@@ -127,7 +127,7 @@ class AgentRunsReader:
         self._v1: list[AgentV1] | None = None
         self._v0: list[AgentV0] | None = None
         self._done: set[str] = set()
-        # Agent id -> the ``updatedAt`` its runs were last stored at (kept by the engine
+        # Agent id -> its change mark when its runs were last stored (kept by the engine
         # between runs): an agent unchanged since is not read again (its runs and their
         # usage are what the store holds), which keeps an hourly run to the agents that
         # moved.
@@ -153,7 +153,8 @@ class AgentRunsReader:
             for agent in self._v1:
                 if agent.id in self._done or not _touches(agent, window):
                     continue
-                if agent.updated_at is not None and self._stored.get(agent.id) == agent.updated_at:
+                mark = change_mark(agent)
+                if mark is not None and self._stored.get(agent.id) == mark:
                     self._done.add(agent.id)
                     continue
                 records = await self._agent_runs(client, agent)
@@ -161,8 +162,8 @@ class AgentRunsReader:
                 if records:
                     yield records
                 # Only now (the engine took the batch) does the store hold these runs.
-                if agent.updated_at is not None:
-                    self._stored[agent.id] = agent.updated_at
+                if mark is not None:
+                    self._stored[agent.id] = mark
             return
         # v0: every agent once per run (no runs, no update times to choose by).
         fresh = [a for a in self._v0 or [] if a.id not in self._done]
@@ -233,6 +234,22 @@ class AgentRunsReader:
         tokens = {u.id: u.usage or Tokens() for u in usage.runs}
         records = (run_record(agent, run, tokens.get(run.id)) for run in runs)
         return [r for r in records if r is not None]
+
+
+def change_mark(agent: AgentV1) -> str | None:
+    """What the listing says about an agent's runs, to compare with the mark kept when they
+    were stored; None when it cannot say (the agent is read).
+
+    ``updatedAt`` moves with every change. The reference says list items carry "only the
+    identity fields", so it may be missing: then an idle or archived agent whose latest run
+    is the one stored has nothing new (one run at a time, and a follow-up is a new run),
+    while an active one is read every time."""
+    if agent.updated_at:
+        return f"updated:{agent.updated_at}"
+    status = (agent.status or "").strip().upper()
+    if agent.latest_run_id and status in {"IDLE", "ARCHIVED"}:
+        return f"latest:{agent.latest_run_id}:{status}"
+    return None
 
 
 def _touches(agent: AgentV1, window: Window) -> bool:

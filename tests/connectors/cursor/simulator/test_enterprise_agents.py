@@ -158,3 +158,26 @@ async def test_enterprise_bodies_are_deterministic_and_follow_the_clock() -> Non
         after = (await client.get("/analytics/ai-code/changes", params={"startDate": "1d"})).json()
         assert after["totalCount"] > 0 and before > 0
         assert (await client.get("/v1/agents")).status_code == 200
+
+
+def test_an_agent_changes_only_with_a_later_updated_at() -> None:
+    """What lets a reader skip an agent whose ``updatedAt`` it has seen: over a day of
+    hourly looks, runs and usage never change unless ``updatedAt`` moves forward."""
+    sim = make_sim(now_ms=NOW_MS - DAY)
+    seen: dict[str, tuple[str, Any]] = {}
+    changed = 0
+    for _ in range(24):
+        sim.clock.advance(hours=1)
+        truth = sim.truth()
+        for agent in truth.agents():
+            if _ms(agent["createdAt"]) < sim.clock.now_ms() - 2 * DAY:
+                continue
+            state = (truth.runs(agent["id"]), truth.run_usage(agent["id"]))
+            before = seen.get(agent["id"])
+            if before is not None and before[1] != state:
+                changed += 1
+                assert _ms(agent["updatedAt"]) > _ms(before[0]), agent["id"]
+            if before is not None:
+                assert _ms(agent["updatedAt"]) >= _ms(before[0]), "updatedAt never goes back"
+            seen[agent["id"]] = (agent["updatedAt"], state)
+    assert changed > 0, "some agents ran on while being watched"

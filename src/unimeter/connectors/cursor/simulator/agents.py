@@ -3,7 +3,8 @@
 An agent is every event sharing one cloud agent id (the events' ``cloudAgentId`` is the
 agent's ``bc-…`` id). Its events split into runs at pauses longer than :data:`RUN_GAP_MS`,
 so a run's window ``[createdAt, updatedAt]`` holds exactly that run's events, and its token
-usage is the sum of their visible token counts.
+usage is the sum of their token counts (the agent service knows them at once; only the
+usage-events feed lags).
 
 The split is made once per day over all of the day's events (it does not depend on "now");
 what a reader sees at a given time (runs started, events visible, runs still going) is
@@ -29,8 +30,6 @@ from .team import SimTeam
 I64 = npt.NDArray[np.int64]
 
 RUN_GAP_MS = 45 * MINUTE_MS
-# A run whose last event is this recent is still RUNNING.
-LIVE_MS = 20 * MINUTE_MS
 # Terminal outcomes of runs, with cumulative probabilities.
 _OUTCOMES = (("FINISHED", 0.72), ("ERROR", 0.87), ("CANCELLED", 0.94), ("EXPIRED", 1.0))
 ENV_TYPES = ("cloud", "machine", "pool", "machine")  # by HOSTING_TYPES index
@@ -66,7 +65,9 @@ class Run:
         return next(name for name, cum in _OUTCOMES if draw < cum)
 
     def live(self, now_ms: int) -> bool:
-        return self.end_ms + LIVE_MS > now_ms
+        # RUNNING until it finishes, so ``updatedAt`` only ever moves forward: a reader that
+        # saw the run live sees a later ``updatedAt`` once it has finished.
+        return now_ms < self.finished_ms
 
     def status(self, now_ms: int) -> str:
         return "RUNNING" if self.live(now_ms) else self.outcome
@@ -78,9 +79,11 @@ class Run:
         return int(seen[seen <= now_ms].max(initial=self.created_ms))
 
     def usage(self, now_ms: int) -> dict[str, int]:
-        """Token usage of the run's events visible at ``now``."""
+        """Token usage of the run's events up to ``now``. The agent service counts its own
+        tokens at once (only the usage-events feed lags), so usage never changes without
+        ``updatedAt`` moving too."""
         ev, idx = self.events, self.idx
-        seen = idx[ev.visible_at[idx] <= now_ms]
+        seen = idx[ev.ts[idx] <= now_ms]
         cols = (ev.input_tokens, ev.output_tokens, ev.cache_write_tokens, ev.cache_read_tokens)
         pairs = zip(USAGE_FIELDS, cols, strict=True)
         out = {name: int(col[seen].astype(np.int64).sum()) for name, col in pairs}
@@ -151,6 +154,7 @@ class AgentBook:
             return []
         team = self.team
         floor = team.retention_start_ms(now_ms) if retention else team.history_start_ms
+        floor = max(floor, team.agents_start_ms)
         by_key: dict[int, Agent] = {}
         for day in range(floor // DAY_MS, now_ms // DAY_MS + 1):
             for run in self.day_runs(day):

@@ -75,6 +75,7 @@ class AICode:
         if not self.enabled:
             return []
         floor = self.team.retention_start_ms(now_ms) if retention else self.team.history_start_ms
+        floor = max(floor, self.team.enterprise_start_ms)
         first, last = max(start_ms, floor), min(end_ms, now_ms)
         if first > last:
             return []

@@ -102,7 +102,7 @@ def served_days(data: AnalyticsData, w: Window) -> list[MemberDay]:
     if not team.config.enterprise_apis:
         return []
     now = team.now_ms()
-    floor = team.retention_start_ms(now) // DAY_MS
+    floor = max(team.retention_start_ms(now), team.enterprise_start_ms) // DAY_MS
     return [data.day(d, now) for d in range(max(w.first, floor), min(w.last, now // DAY_MS) + 1)]
 
 

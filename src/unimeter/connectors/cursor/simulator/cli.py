@@ -107,6 +107,14 @@ def simulator_command(
     conversation_insights: Annotated[
         bool, typer.Option(help="Conversation Insights enabled (off: the endpoint answers 401).")
     ] = True,
+    enterprise_days: Annotated[
+        int | None,
+        typer.Option(help="Last days with AI Code Tracking and Analytics data (default: all)."),
+    ] = None,
+    agent_days: Annotated[
+        int | None,
+        typer.Option(help="Last days whose cloud agents are still listed (default: all)."),
+    ] = None,
 ) -> None:
     """Run a local Cursor Admin API that behaves like the real one."""
     console = Console()
@@ -127,6 +135,8 @@ def simulator_command(
             slow_seconds=slow_seconds,
             activity_scale=activity_scale,
             conversation_insights=conversation_insights,
+            enterprise_days=enterprise_days,
+            agent_days=agent_days,
             quirks=Quirks(
                 removed_user_email=removed_user_email,
                 cost_adjustments=cost_adjustments,

@@ -74,6 +74,12 @@ class SimulatorConfig:
     # rows: a team that uses none of it, and a test that does not need them syncs in a
     # fraction of the time (a team's AI changes and agent runs are many small reads).
     enterprise_apis: bool = True
+    # The last days of the history that hold Enterprise data (None: all of it): a team that
+    # turned on AI Code Tracking and the Analytics API that many days ago.
+    enterprise_days: int | None = None
+    # The last days of the history whose cloud agents still exist (None: all of them); the
+    # older ones were deleted (their usage events remain, as at Cursor).
+    agent_days: int | None = None
     quirks: Quirks = field(default_factory=Quirks)
 
     @property
@@ -96,6 +102,8 @@ class SimulatorConfig:
             raise ValueError("--days must be at least 1")
         if self.effective_retention_days < 1:
             raise ValueError("--retention-days must be at least 1")
+        if any(n is not None and n < 1 for n in (self.enterprise_days, self.agent_days)):
+            raise ValueError("--enterprise-days and --agent-days must be at least 1")
         if any(p not in PLANS for p in (self.plan, *(p for _, p in self.key_plans))):
             raise ValueError(f"--plan must be one of {', '.join(PLANS)}")
         if not 0.0 <= self.fault_rate <= 1.0:

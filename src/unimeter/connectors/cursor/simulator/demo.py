@@ -20,6 +20,8 @@ from .config import SimulatorConfig
 from .world import SimulatedCursor
 
 DAY_MS = 86_400_000
+ENTERPRISE_DAYS = 14
+AGENT_DAYS = 1
 
 
 class CursorDemoWorld:
@@ -77,10 +79,12 @@ def simulator(
         api_keys=keys,
         key_plans=tuple((key, "team") for key in keys[1:]),
         minute_seconds=minute_seconds,
-        # Off: a 120-day backfill of every accepted AI change and every cloud agent's runs
-        # (two reads an agent, at Cursor's limits) takes minutes, not the demo's seconds.
-        # The Enterprise streams still run (and find nothing); the tests cover their data.
-        enterprise_apis=False,
+        # A team that turned on AI Code Tracking two weeks ago and deletes its cloud agents
+        # after a day: 120 days of every accepted AI change and every agent's runs (two reads
+        # an agent, at Cursor's limits: ~85 agents a day here) would take the backfill
+        # minutes, not seconds. Measured: 14 days of AI code cost 15 s; 3 days of agents 94 s.
+        enterprise_days=ENTERPRISE_DAYS,
+        agent_days=AGENT_DAYS,
     )
     return SimulatedCursor(config)
 

@@ -78,6 +78,20 @@ class SimTeam:
     def history_start_ms(self) -> int:
         return self.roster.history_start_ms
 
+    @property
+    def enterprise_start_ms(self) -> int:
+        """Where the Enterprise APIs' data begins (``SimulatorConfig.enterprise_days``)."""
+        return self._recent_start(self.config.enterprise_days)
+
+    @property
+    def agents_start_ms(self) -> int:
+        """Where the cloud agents still listed begin (``SimulatorConfig.agent_days``)."""
+        return self._recent_start(self.config.agent_days)
+
+    def _recent_start(self, days: int | None) -> int:
+        skipped = 0 if days is None else max(0, self.config.days - days)
+        return self.history_start_ms + skipped * DAY_MS
+
     def retention_start_ms(self, now_ms: int) -> int:
         retained = (now_ms // DAY_MS - self.config.effective_retention_days) * DAY_MS
         return max(retained, self.history_start_ms)
