@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench clean
+.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench bench-fleet clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	@command -v wrk >/dev/null || { echo "bench/api.py needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/analytics.py
+
+bench-fleet: $(STAMP) ## 500 teams on hourly schedules, 1, 2 and 4 workers (needs PostgreSQL)
+	$(BIN)/python bench/fleet.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) $(FOCUS_VENV) .mypy_cache .ruff_cache .pytest_cache

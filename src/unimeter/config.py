@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     # How long an SQLite write waits for another process's write to finish before it fails
     # with "database is locked".
     sqlite_busy_timeout_ms: int = Field(default=60_000, ge=0)
+    # PostgreSQL connections one process may hold: its pool, the overflow above it, and the
+    # job queue's own pool (workers). A worker at its peak holds all three; PostgreSQL's
+    # max_connections (100 by default) bounds the fleet (docs/scaling.md).
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    database_max_overflow: int = Field(default=10, ge=0, le=500)
+    queue_pool_size: int = Field(default=4, ge=1, le=100)
     # Apply pending migrations when a command opens the store.
     auto_migrate: bool = True
     # Our API's own limits ("requests/seconds"); "off" disables one (benchmarks do).

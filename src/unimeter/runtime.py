@@ -73,7 +73,12 @@ async def open_runtime(
     try:
         if settings.auto_migrate:
             await asyncio.to_thread(upgrade, url)
-        db = Database(url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        db = Database(
+            url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
     except ValueError as exc:
         raise StartupError(str(exc)) from exc
     try:

@@ -162,7 +162,10 @@ async def _settle(step: Awaitable[T]) -> T:
 class Database:
     """The async engines of one store, and the unit-of-work sessions on top of them."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 60_000) -> None:
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = 60_000, pool_size: int = 10,
+        max_overflow: int = 10,
+    ) -> None:  # fmt: skip
         self.urls = resolve_urls(url)
         if self.urls.backend == "sqlite":
             path = sqlite_path(self.urls.sync_url)
@@ -176,8 +179,8 @@ class Database:
                 self.urls.async_url,
                 json_serializer=_json_serializer,
                 json_deserializer=orjson.loads,
-                pool_size=10,
-                max_overflow=10,
+                pool_size=pool_size,
+                max_overflow=max_overflow,
                 pool_pre_ping=True,
             )
             self.read_engine = self.write_engine = engine

@@ -52,7 +52,10 @@ class JobQueue:
                 "`unimeter serve` runs the scheduler and the syncs itself)"
             )
         self.runtime = runtime
-        connector = procrastinate.PsycopgConnector(conninfo=conninfo(runtime))
+        size = runtime.settings.queue_pool_size
+        connector = procrastinate.PsycopgConnector(
+            conninfo=conninfo(runtime), min_size=min(2, size), max_size=size
+        )
         self.app = procrastinate.App(connector=connector)
         self._register()
 
