@@ -215,6 +215,18 @@ def connections(url: str) -> int:
     return int(row[0]) if row else 0
 
 
+def largest_tables(url: str, top: int = 8) -> list[tuple[str, int]]:
+    """Tables by total size (indexes and TOAST included), largest first."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT relname, pg_total_relation_size(oid) FROM pg_class "
+            "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace "
+            "ORDER BY 2 DESC LIMIT %s",
+            (top,),
+        ).fetchall()
+    return [(str(name), int(size)) for name, size in rows]
+
+
 def database_bytes(url: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
@@ -315,6 +327,7 @@ async def steady_phase(
     due = await slots_due(runtime, start, end, period)
     ran = Counter(r.account_id for r in started)
     starving = [a for a, n in due.items() if n and ran[a] < n]
+    never = [a for a, n in due.items() if n and not ran[a]]
     requests: dict[str, list[int]] = defaultdict(list)
     streams: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     for r in done:
@@ -336,6 +349,7 @@ async def steady_phase(
         "connections_mean": statistics.fmean(samples) if samples else 0.0,
         "connections_max": max(samples, default=0),
         "starving": len(starving),
+        "never": len(never),
         "cpu_per_sync": cpu / len(finished) if finished else float("nan"),
         "requests": {s: statistics.median(v) for s, v in requests.items()},
         "streams": {
@@ -354,12 +368,15 @@ def hourly_minimum(size: Size, now_ms: int, days: int, last_run_ms: int) -> dict
     ))  # fmt: skip
     start = {s: day_floor(last_run_ms) - d * DAY_MS for s, d in LOOKBACK_DAYS.items()}
     need = minimum_requests(sim, start, last_run_ms)
+    enterprise = enterprise_minimum(sim, day_floor(last_run_ms) - 2 * DAY_MS, last_run_ms,
+                                    last_run_ms)  # fmt: skip
     if size.plan == "team":
         for gated in ("audit_logs", "billing_groups"):
             need.pop(gated, None)  # refused once, then known unavailable
+        # Cloud Agents come with every plan: the listing is read (and finds none here).
+        need["agent_runs"] = enterprise["agent_runs"]
     else:
-        need.update(enterprise_minimum(sim, day_floor(last_run_ms) - 2 * DAY_MS, last_run_ms,
-                                       last_run_ms))  # fmt: skip
+        need.update(enterprise)
     return need
 
 
@@ -416,6 +433,8 @@ async def fleet(logs: Path, args: argparse.Namespace) -> None:
         store = database_bytes(url) - empty_bytes
         print(f"backfilled {len(sizes)} teams ({args.days} days each) in "
               f"{time.perf_counter() - t0:.0f} s with 4 workers; store {store / 1e6:.1f} MB")  # fmt: skip
+        print("  largest tables: " + ", ".join(
+            f"{name} {size / 1e6:.1f} MB" for name, size in largest_tables(url)))  # fmt: skip
         results = []
         for count in (int(n) for n in args.workers.split(",")):
             r = await steady_phase(count, args, runtime, env, url, logs, sizes)
@@ -425,7 +444,7 @@ async def fleet(logs: Path, args: argparse.Namespace) -> None:
                 f"{r['minutes']:.1f} min: {r['per_minute_per_worker']:.1f} syncs/min/worker; "
                 f"lag p50 {r['lag_p50']:.1f} s p99 {r['lag_p99']:.1f} s; connections mean "
                 f"{r['connections_mean']:.1f} max {r['connections_max']}; starving teams "
-                f"{r['starving']}; failed {r['failed']}; worker CPU {r['cpu_per_sync']:.2f} s/sync; "
+                f"{r['starving']} ({r['never']} without any run); failed {r['failed']}; worker CPU {r['cpu_per_sync']:.2f} s/sync; "
                 f"median requests/run {r['requests']}"
             )
         last = int(time.time() * 1000)
