@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench clean
+.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench bench-peer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -75,6 +75,10 @@ bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	@command -v wrk >/dev/null || { echo "bench/api.py needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/analytics.py
+
+# Not part of `make bench` or CI: it pip-installs a peer (ingestr) into .bench/ on first use.
+bench-peer: $(STAMP) ## ingestr against `unimeter sync` on one simulated team (SQLite and PostgreSQL)
+	$(BIN)/python bench/peer.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) $(FOCUS_VENV) .mypy_cache .ruff_cache .pytest_cache
