@@ -83,7 +83,8 @@ with sa.create_engine(sys.argv[1]).connect() as c:
     names = list(result.keys())
     rows = [{k: v for k, v in zip(names, r) if v is not None and not k.startswith("_dlt_")}
             for r in result]
-json.dump({"members": members, "rows": rows}, sys.stdout, default=str)
+with open(sys.argv[2], "w") as out:
+    json.dump({"members": members, "rows": rows}, out, default=str)
 """
 # ingestr's telemetry posts to the internet at exit; offline it hangs the process for minutes.
 QUIET = {"INGESTR_DISABLE_TELEMETRY": "1", "RUNTIME__DLTHUB_TELEMETRY": "false"}
@@ -213,10 +214,10 @@ def run_ingestr(
 
 def ingestr_store(python: Path, dest_uri: str) -> tuple[int, list[bytes]]:
     """Members counted and event rows as canonical keys, read with the peer's own drivers."""
-    out = subprocess.run(
-        [str(python), "-c", READ_PEER_STORE, dest_uri], capture_output=True, check=True
-    ).stdout
-    data = orjson.loads(out)
+    # Through a file: DuckDB may draw a progress bar on stdout.
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([str(python), "-c", READ_PEER_STORE, dest_uri, out.name], check=True)
+        data = orjson.loads(Path(out.name).read_bytes())
     return int(data["members"]), [_canonical(_as_stored(row)) for row in data["rows"]]
 
 
