@@ -118,6 +118,10 @@ class Result:
     matched: int  # truth events found (each counted at most as often as the truth has it)
     members: int
     note: str = ""
+    load: float = 0.0  # one-minute load average when the run ended (the machine is shared)
+
+    def __post_init__(self) -> None:
+        self.load = os.getloadavg()[0]
 
 
 # -- processes ------------------------------------------------------------------------------
@@ -339,21 +343,22 @@ def ground_truth(team: Team) -> Truth:
 # -- one backend ----------------------------------------------------------------------------
 
 
-def run_backend(backend: str, base_url: str, python: Path, truth: Truth, work: str) -> list[Result]:
+def run_backend(backend: str, base_url: str, python: Path, table: Table, work: str) -> None:
     if backend == "sqlite":
         urls = [f"duckdb:///{work}/ingestr.duckdb"] + [
-            f"sqlite:///{work}/{streams}/unimeter.db" for streams in ("events", "all")
+            f"sqlite:///{work}/{backend}/{streams}/unimeter.db" for streams in ("events", "all")
         ]
-        return _runs(backend, base_url, python, truth, work, urls)
+        return _runs(backend, base_url, python, table, work, urls)
     admin = os.environ.get("BENCH_PEER_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
     names = [f"unimeter_peer_{os.getpid()}_{label}" for label in ("ingestr", "events", "all")]
     with databases(admin, names) as urls:
-        return _runs(backend, base_url, python, truth, work, urls)
+        return _runs(backend, base_url, python, table, work, urls)
 
 
 def _runs(
-    backend: str, base_url: str, python: Path, truth: Truth, work: str, urls: list[str]
-) -> list[Result]:
+    backend: str, base_url: str, python: Path, table: Table, work: str, urls: list[str]
+) -> None:
+    truth = table.truth
     peer_url, *ours = urls
     if backend == "pg" and make_url(peer_url).password is None:
         # dlt insists on a password even where the server trusts the user; one is ignored.
@@ -362,8 +367,8 @@ def _runs(
     seconds, rss = run_ingestr(python, base_url, peer_url, truth.interval)
     members, rows = ingestr_store(python, peer_url)
     matched, note = score(rows, truth.for_ingestr)
-    results = [Result("ingestr", "members + events", label, seconds, rss, len(rows), matched,
-                      members, note)]  # fmt: skip
+    table.row(Result("ingestr", "members + events", label, seconds, rss, len(rows), matched,
+                     members, note))  # fmt: skip
     label = {"sqlite": "SQLite", "pg": "PostgreSQL"}[backend]
     for streams, url in zip(("events", "all"), ours, strict=True):
         data_dir = Path(work, backend, streams)
@@ -373,28 +378,34 @@ def _runs(
         matched, note = score(raws, truth.for_unimeter)
         what = "members + events" if streams == "events" else "all streams"
         note = "; ".join(filter(None, [f"sync {out['sync_seconds']:.1f} s in process", note]))
-        results.append(Result("unimeter", what, label, seconds, rss, len(raws), matched,
-                              members, note))  # fmt: skip
-    return results
+        table.row(Result("unimeter", what, label, seconds, rss, len(raws), matched,
+                         members, note))  # fmt: skip
 
 
 # -- report ---------------------------------------------------------------------------------
 
 
-def print_table(results: list[Result], truth: Truth) -> None:
-    print(f"truth: {truth.events:,} events, {truth.members} members")
-    print("| Tool | Streams | Backend | Events stored / truth | Exact | Members | Seconds "
-          "| Events/s | vs ingestr | Peak RSS | Notes |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    peer: dict[str, float] = {}
-    for r in results:
+class Table:
+    """The results as a Markdown table, a row printed as soon as its run is scored."""
+
+    def __init__(self, truth: Truth) -> None:
+        self.truth = truth
+        self._peer: dict[str, float] = {}
+        print(f"truth: {truth.events:,} events, {truth.members} members")
+        print("| Tool | Streams | Backend | Events stored / truth | Exact | Members | Seconds "
+              "| Events/s | vs ingestr | Peak RSS | Load | Notes |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
+
+    def row(self, r: Result) -> None:
+        truth = self.truth
         rate = r.stored / r.seconds
         backend = "local" if r.backend in ("DuckDB", "SQLite") else r.backend
-        peer.setdefault(backend, rate)  # ingestr runs first on each backend
+        self._peer.setdefault(backend, rate)  # ingestr runs first on each backend
         exact = r.stored == r.matched == truth.events and r.members == truth.members
         print(f"| {r.tool} | {r.streams} | {r.backend} | {r.stored:,} / {truth.events:,} "
               f"| {'yes' if exact else 'no'} | {r.members} | {r.seconds:.1f} | {rate:,.0f} "
-              f"| {rate / peer[backend]:.2f} | {r.rss_mb:.0f} MB | {r.note} |")  # fmt: skip
+              f"| {rate / self._peer[backend]:.2f} | {r.rss_mb:.0f} MB | {r.load:.1f} "
+              f"| {r.note} |", flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -410,11 +421,10 @@ def main() -> None:
     truth = ground_truth(team)
     print(f"team: {team.users} members, {team.days} days, seed {team.seed}, now {_utc(team.now_ms)}"
           f" UTC; ingestr interval {' to '.join(truth.interval)}")  # fmt: skip
-    results: list[Result] = []
+    table = Table(truth)
     with tempfile.TemporaryDirectory() as work, simulator_process(*team.simulator_args()) as url:
         for backend in backends:
-            results += run_backend(backend, url, python, truth, work)
-    print_table(results, truth)
+            run_backend(backend, url, python, table, work)
     print(f"load average after: {os.getloadavg()}")
 
 
