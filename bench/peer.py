@@ -227,9 +227,11 @@ def run_ingestr(
 
 def ingestr_store(python: Path, dest_uri: str) -> tuple[int, list[bytes]]:
     """Members counted and event rows as canonical keys, read with the peer's own drivers."""
-    # Through a file: DuckDB may draw a progress bar on stdout.
+    # Through a file, quietly: DuckDB draws a progress bar on the terminal.
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run([str(python), "-c", READ_PEER_STORE, dest_uri, out.name], check=True)
+        read = [str(python), "-c", READ_PEER_STORE, dest_uri, out.name]
+        if done := subprocess.run(read, capture_output=True, text=True).returncode:
+            raise SystemExit(f"reading ingestr's store failed ({done})")
         data = orjson.loads(Path(out.name).read_bytes())
     return int(data["members"]), [_canonical(_as_stored(row)) for row in data["rows"]]
 
