@@ -230,8 +230,9 @@ def ingestr_store(python: Path, dest_uri: str) -> tuple[int, list[bytes]]:
     # Through a file, quietly: DuckDB draws a progress bar on the terminal.
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         read = [str(python), "-c", READ_PEER_STORE, dest_uri, out.name]
-        if done := subprocess.run(read, capture_output=True, text=True).returncode:
-            raise SystemExit(f"reading ingestr's store failed ({done})")
+        done = subprocess.run(read, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"reading ingestr's store failed: {done.stderr.strip()[-800:]}")
         data = orjson.loads(Path(out.name).read_bytes())
     return int(data["members"]), [_canonical(_as_stored(row)) for row in data["rows"]]
 
