@@ -5,13 +5,14 @@ simulated team, in the same run, into an embedded store and into PostgreSQL.
     python bench/peer.py sqlite     # one of: sqlite | pg
     BENCH_PEER_USERS=300 BENCH_PEER_DAYS=29 BENCH_PEER_SEED=7 python bench/peer.py
     BENCH_PEER_PG=postgresql://postgres@127.0.0.1:5432/postgres   # the server to use
+    BENCH_PEER_ALL=0 python bench/peer.py   # skip the every-stream runs (minutes each)
 
 ingestr is the tool a data engineer would pick. It lives in its own virtualenv
 (``.bench/peer-ingestr-0.14.155``, created once) whose ``sitecustomize.py`` rebinds the
 default ``base_url`` of its CursorClient from ``INGESTR_CURSOR_BASE_URL``: nothing else of it
 is changed. One ``unimeter simulator`` process (rate limits off, frozen clock) serves both
 tools. Each tool runs as its own process, timed from launch to exit (interpreter start,
-imports and store set-up included for both), with that process's peak RSS (``wait4``).
+imports and store set-up included for both), with that process's own peak RSS.
 
 - ingestr: ``team_members`` then ``filtered_usage_events`` for the whole history (one interval
   from the simulator's first day to now; Cursor refuses more than 30 days) into DuckDB, its
@@ -20,7 +21,7 @@ imports and store set-up included for both), with that process's peak RSS (``wai
   to apples) and every stream, into SQLite and PostgreSQL; each run into a fresh store.
 
 Afterwards (untimed) each store is compared with the simulator's ground truth: unimeter's
-events must be the truth's payloads, each exactly once; ingestr's rows are matched to the
+events must be the truth's payloads, each as often as the truth has it; ingestr's rows are matched to the
 truth by content (it keeps no event identity), counting rows, distinct rows, missing and extra.
 """
 
