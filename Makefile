@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench bench-fleet clean
+.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench bench-fleet bench-peer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -78,6 +78,10 @@ bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 
 bench-fleet: $(STAMP) ## 500 teams on hourly schedules, 1, 2 and 4 workers (needs PostgreSQL)
 	$(BIN)/python bench/fleet.py
+
+# Not part of `make bench` or CI: it pip-installs a peer (ingestr) into .bench/ on first use.
+bench-peer: $(STAMP) ## ingestr against `unimeter sync` on one simulated team (SQLite and PostgreSQL)
+	$(BIN)/python bench/peer.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) $(FOCUS_VENV) .mypy_cache .ruff_cache .pytest_cache
