@@ -181,3 +181,18 @@ def test_an_agent_changes_only_with_a_later_updated_at() -> None:
                 assert _ms(agent["updatedAt"]) >= _ms(before[0]), "updatedAt never goes back"
             seen[agent["id"]] = (agent["updatedAt"], state)
     assert changed > 0, "some agents ran on while being watched"
+
+
+def test_finding_one_agent_gives_what_the_listing_holds() -> None:
+    sim = make_sim(users=12, days=20)
+    book, now = sim.services(sim.keys[0]).agents, sim.clock.now_ms()  # type: ignore[union-attr]
+    for retention in (True, False):
+        listed = book.agents(now, retention=retention)
+        assert listed
+        for agent in listed:
+            found = book.find(agent.id, now, retention=retention)
+            assert found is not None
+            assert (found.key, found.user, found.hosting, found.runs) == (
+                agent.key, agent.user, agent.hosting, agent.runs
+            )  # fmt: skip
+    assert book.find("bc-00000000-0000-4000-8000-000000000000", now) is None

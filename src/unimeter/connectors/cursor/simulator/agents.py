@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,6 +138,9 @@ class AgentBook:
         self.team = team
         self.enabled = enabled  # off: a team that runs no cloud agents
         self._days: OrderedDict[tuple[int, int], list[Run]] = OrderedDict()
+        # Agent id -> the days holding its runs, for the data version it was built from:
+        # one agent's requests read its own days, not every agent of the history.
+        self._index = _AgentIndex(-1)
 
     def day_runs(self, day: int) -> list[Run]:
         key = (self.team.data_version, day)
@@ -148,16 +152,27 @@ class AgentBook:
                 self._days.popitem(last=False)
         return found
 
+    def _floor(self, now_ms: int, retention: bool) -> int:
+        team = self.team
+        floor = team.retention_start_ms(now_ms) if retention else team.history_start_ms
+        return max(floor, team.agents_start_ms)
+
     def agents(self, now_ms: int, *, retention: bool = True) -> list[Agent]:
         """Agents with a run started by ``now``, newest first (by creation)."""
         if not self.enabled:
             return []
-        team = self.team
-        floor = team.retention_start_ms(now_ms) if retention else team.history_start_ms
-        floor = max(floor, team.agents_start_ms)
+        floor = self._floor(now_ms, retention)
+        return self._gather(range(floor // DAY_MS, now_ms // DAY_MS + 1), floor, now_ms)
+
+    def _gather(
+        self, days: Iterable[int], floor: int, now_ms: int, key: int | None = None
+    ) -> list[Agent]:
+        """The agents of ``days`` (only ``key``'s when given) with runs in ``[floor, now]``."""
         by_key: dict[int, Agent] = {}
-        for day in range(floor // DAY_MS, now_ms // DAY_MS + 1):
+        for day in days:
             for run in self.day_runs(day):
+                if key is not None and run.agent_key != key:
+                    continue
                 if run.start_ms > now_ms or run.start_ms < floor:
                     continue
                 agent = by_key.get(run.agent_key)
@@ -170,8 +185,39 @@ class AgentBook:
         agents.sort(key=lambda a: (-a.runs[0].created_ms, a.id))
         return agents
 
-    def find(self, agent_id: str, now_ms: int) -> Agent | None:
-        return next((a for a in self.agents(now_ms) if a.id == agent_id), None)
+    def find(self, agent_id: str, now_ms: int, *, retention: bool = True) -> Agent | None:
+        if not self.enabled:
+            return None
+        floor = self._floor(now_ms, retention)
+        first, last = floor // DAY_MS, now_ms // DAY_MS
+        if self._index.version != self.team.data_version:
+            self._index = _AgentIndex(self.team.data_version)
+        index = self._index
+        for day in range(first, last + 1):
+            if day not in index.days:
+                for run in self.day_runs(day):
+                    index.add(cloud_agent_id(run.agent_key), run.agent_key, day)
+                index.days.add(day)
+        key, days = index.keys.get(agent_id), index.where(agent_id, first, last)
+        found = self._gather(days, floor, now_ms, key) if key is not None and days else []
+        return found[0] if found else None
+
+
+@dataclass(slots=True)
+class _AgentIndex:
+    """Which days hold each agent's runs (built as days are read, for one data version)."""
+
+    version: int
+    keys: dict[str, int] = field(default_factory=dict)
+    by_agent: dict[str, set[int]] = field(default_factory=dict)
+    days: set[int] = field(default_factory=set)
+
+    def add(self, agent_id: str, key: int, day: int) -> None:
+        self.keys[agent_id] = key
+        self.by_agent.setdefault(agent_id, set()).add(day)
+
+    def where(self, agent_id: str, first: int, last: int) -> list[int]:
+        return sorted(d for d in self.by_agent.get(agent_id, ()) if first <= d <= last)
 
 
 def _split_runs(events: DayEvents) -> list[Run]:

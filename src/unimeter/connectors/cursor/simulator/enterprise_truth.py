@@ -92,10 +92,7 @@ class EnterpriseTruth:
         return usage_body(agent, agent.runs_at(self.now_ms), self.now_ms)
 
     def _agent(self, agent_id: str) -> Agent:
-        now = self.now_ms
-        found = next(
-            (a for a in self._svc.agents.agents(now, retention=False) if a.id == agent_id), None
-        )
+        found = self._svc.agents.find(agent_id, self.now_ms, retention=False)
         if found is None:
             raise KeyError(agent_id)
         return found
