@@ -185,7 +185,7 @@ def test_an_agent_changes_only_with_a_later_updated_at() -> None:
 
 def test_finding_one_agent_gives_what_the_listing_holds() -> None:
     sim = make_sim(users=12, days=20)
-    book, now = sim.services(sim.keys[0]).agents, sim.clock.now_ms()  # type: ignore[union-attr]
+    book, now = sim.all_services(sim.keys[0]).agents, sim.clock.now_ms()
     for retention in (True, False):
         listed = book.agents(now, retention=retention)
         assert listed
