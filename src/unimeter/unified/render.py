@@ -12,7 +12,7 @@ import orjson
 
 from unimeter.connectors.contract import ModelInfo, Product
 from unimeter.connectors.facts import FactProfile
-from unimeter.db.models import IntegratedAccount, Member
+from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 
@@ -154,7 +154,7 @@ def usage_row(
     row: Any,
     q: UsageQuery,
     account: IntegratedAccount,
-    members: dict[str, Member],
+    members: dict[str, Any],
     vendor: Vendor,
 ) -> dict[str, Any]:
     start = _as_date(row.period)
@@ -181,7 +181,7 @@ def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _user(email: str, members: dict[str, Member]) -> dict[str, Any] | None:
+def _user(email: str, members: dict[str, Any]) -> dict[str, Any] | None:
     if not email:
         return None  # usage of an API key, or that the vendor no longer attributes
     member = members.get(email)
@@ -270,13 +270,10 @@ def _charges(row: Any, q: UsageQuery, facts: FactProfile, product: str) -> list[
 # -- users ------------------------------------------------------------------------------------
 
 
-def user_record(
-    m: Member,
-    account: IntegratedAccount,
-    last_active_ms: int | None,
-    limit_dollars: int | None,
-) -> dict[str, Any]:
+def user_record(m: Any, account: IntegratedAccount) -> dict[str, Any]:
+    """A member's row (``repository.members_page``) as a unified user."""
     first, _, last = (m.name or "").partition(" ")
+    limit_dollars = m.spend_limit_dollars
     return {
         "id": m.remote_id,
         "name": m.name or m.email,
@@ -291,11 +288,23 @@ def user_record(
             if limit_dollars is not None
             else None
         ),
-        "last_active_at": iso(last_active_ms),
+        "last_active_at": iso(last_active_ms(m.last_activity_at, m.last_active_day)),
         "created_at": iso(m.first_seen_at),
         "updated_at": iso(m.updated_at),
         "remote_data": m.raw,
     }
+
+
+def last_active_ms(activity_at: int | None, active_day: Any) -> int | None:
+    """Latest activity, as every sync keeps it on the member: their newest timestamped
+    record (to the millisecond), or else the start of the newest day their usage facts show
+    activity on (a vendor with days only)."""
+    if activity_at is not None:
+        return int(activity_at)
+    if active_day is None:
+        return None
+    day = _as_date(active_day)
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 # -- response options -------------------------------------------------------------------------
