@@ -179,45 +179,6 @@ async def test_user_model_month_aggregates_equal_the_events(api: ApiWorld) -> No
     assert total_got == total_expected.quantize(Decimal("0.000001")), "unattributed usage is kept"
 
 
-@pytest.mark.parametrize(
-    "grouping",
-    [
-        {"group_by[]": ["user", "model"], "granularity": "month"},
-        {"group_by[]": ["user"], "granularity": "month"},
-        {"group_by[]": ["user", "surface"], "granularity": "week"},
-    ],
-)
-async def test_pages_of_weeks_and_months_walk_to_the_one_page_answer(
-    api: ApiWorld, grouping: dict[str, Any]
-) -> None:
-    """Small pages, forward then back from the last one, list exactly the rows of one big
-    page, in its order: periods cut at both ends of the range, cursors inside a period."""
-    params = {"start_date": "2026-05-12", "end_date": "2026-06-16", **grouping}
-    whole = await _walk(api, USAGE, **params, limit=1000)
-    assert len(whole) > 20
-    pages = [await _page(api, params, None)]
-    while pages[-1]["next_cursor"] is not None:
-        pages.append(await _page(api, params, pages[-1]["next_cursor"]))
-    assert [r for page in pages for r in page["result"]] == whole
-    back = pages[-1]["result"]
-    cursor = pages[-1]["prev_cursor"]
-    while cursor is not None:
-        page = await _page(api, params, cursor)
-        back = page["result"] + back
-        cursor = page["prev_cursor"]
-    assert back == whole
-
-
-async def _page(api: ApiWorld, params: dict[str, Any], cursor: str | None) -> dict[str, Any]:
-    extra = {"next_cursor": cursor} if cursor else {}
-    response = await api.get(
-        USAGE, integrated_account_id=api.accounts["default"], limit=7, **params, **extra
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def test_total_granularity_and_surface_grouping(api: ApiWorld) -> None:
     rows = await _walk(api, USAGE, **{"group_by[]": ["surface"], "granularity": "total",
                                         "start_date": "2026-05-01", "end_date": "2026-06-16"})  # fmt: skip
