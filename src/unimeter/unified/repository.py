@@ -108,8 +108,8 @@ def _filters(q: UsageQuery, dialect: str = "") -> list[Any]:
 def _by_user_order(day: Any) -> Any:
     """``+day``: the same day, which SQLite cannot look up in an index. Without statistics
     it prefers any index with the day range, then sorts the whole period's facts; without
-    one it walks the (user, model) index in order and stops after the page's groups (40 ms
-    → 0.6 ms for a page of a month, measured in BENCHMARKS.md)."""
+    one it walks the (user, model) index in order and stops after the page's groups (42 ms
+    → 11 ms for the keys of a page of a month, measured in BENCHMARKS.md)."""
     return UnaryExpression(day, operator=custom_op("+"), type_=Date)
 
 
