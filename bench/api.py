@@ -244,7 +244,8 @@ def main() -> None:
             continue
         ratio = results[f"(a) users page of 100, {label}"]["rps"] / bare_rps
         print(f"  (a) throughput / bare endpoint, {label} = {ratio:.2f}")
-    print("  targets: p99 (a),(b) <= 100 ms, (c) <= 250 ms; (a) throughput >= 0.5 of bare")
+    print("  targets (issue 15, cache off): (a) throughput >= 0.25 of bare; p99 (b) <= 100 ms,"
+          " (c) <= 250 ms")  # fmt: skip
     print(json.dumps(dict(results.items())))
 
 

@@ -44,6 +44,7 @@ from unimeter.api.deps import RuntimeDep, parse_limit
 from unimeter.api.limits import Limits, RequestLimits
 from unimeter.api.query import reject_unknown_query
 from unimeter.api.ratelimit import RateLimiter
+from unimeter.auth.service import RecentTokens
 from unimeter.connect.routes import router as connect_router
 from unimeter.connectors.source import Source
 from unimeter.db.models import IntegratedAccount
@@ -136,6 +137,7 @@ class Background:
 def _attach(app: FastAPI, runtime: Runtime, background: Background) -> None:
     app.state.runtime = runtime
     app.state.limiter = RateLimiter()
+    app.state.recent_tokens = RecentTokens()
     app.state.account_limit = parse_limit(runtime.settings.account_rate_limit)
     app.state.token_limit = parse_limit(runtime.settings.token_rate_limit)
     settings = runtime.settings

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from unimeter.auth.service import Principal, authenticate
+from unimeter.auth.service import Principal, RecentTokens, account_for_token, authenticate
 from unimeter.db.models import IntegratedAccount
 from unimeter.runtime import Runtime
 from unimeter.tenancy import repository as tenancy
@@ -71,12 +71,24 @@ async def account_in_scope(
 async def get_account(
     request: Request,
     runtime: RuntimeDep,
-    principal: PrincipalDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     integrated_account_id: Annotated[
         str, Query(description="The integrated account to read from.", min_length=1, max_length=64)
     ],
 ) -> IntegratedAccount:
-    account = await account_in_scope(runtime, principal, integrated_account_id)
+    """The account, for a caller whose token is checked in the same query when it was
+    verified recently (see :class:`~unimeter.auth.service.RecentTokens`)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "missing API token: send Authorization: Bearer <token>")
+    recent: RecentTokens = request.app.state.recent_tokens
+    principal, account = await account_for_token(
+        runtime, recent, credentials.credentials, integrated_account_id
+    )
+    if principal is None:
+        raise ApiError(401, "invalid or revoked API token")
+    _limiter(request).check(f"token:{principal.token_id}", request.app.state.token_limit)
+    if account is None:
+        raise not_found("integrated account")
     _limiter(request).check(f"account:{account.id}", request.app.state.account_limit)
     return account
 

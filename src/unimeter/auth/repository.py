@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import ApiToken, Environment
+from unimeter.db.models import ApiToken, Environment, IntegratedAccount
 
 
 async def add_token(session: AsyncSession, token: ApiToken) -> ApiToken:
@@ -60,3 +60,20 @@ async def revoke(session: AsyncSession, id_or_prefix: str, now: int) -> int:
 
 async def touch(session: AsyncSession, token_id: str, now: int) -> None:
     await session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+
+
+async def account_for_active_token(
+    session: AsyncSession, account_id: str, token_id: str
+) -> IntegratedAccount | None:
+    """The account, if it is in the token's environment and the token is still active: one
+    query that checks both (a token revoked a moment ago finds nothing)."""
+    stmt = (
+        select(IntegratedAccount)
+        .join(ApiToken, ApiToken.environment_id == IntegratedAccount.environment_id)
+        .where(
+            IntegratedAccount.id == account_id,
+            ApiToken.id == token_id,
+            ApiToken.revoked_at.is_(None),
+        )
+    )
+    return (await session.scalars(stmt)).first()

@@ -38,7 +38,10 @@ async def _commits(session: AsyncSession, account_id: str, start: dt.date, end: 
         select(c.day, email, func.count(), func.sum(c.lines_added),
                func.sum(c.completion_lines_added), func.sum(c.agent_lines_added),
                func.sum(c.human_lines_added))
-        .where(c.account_id == account_id, c.day >= start, c.day < end)
+        .where(c.account_id == account_id, c.day >= start, c.day < end,
+               # The same range on committed_at (day is its UTC day), which the index has:
+               # by day alone SQLite read every commit of the account.
+               c.committed_at >= _ms(start), c.committed_at < _ms(end))
         .group_by(c.day, email)
     )  # fmt: skip
     return {
@@ -52,10 +55,21 @@ async def _runs(session: AsyncSession, account_id: str, start: dt.date, end: dt.
     email = func.lower(r.user_email)
     rows = await session.execute(
         select(r.day, email, func.count())
-        .where(r.account_id == account_id, r.day >= start, r.day < end, r.user_email.is_not(None))
+        .where(
+            r.account_id == account_id,
+            r.day >= start,
+            r.day < end,
+            r.user_email.is_not(None),
+            r.created_at >= _ms(start),
+            r.created_at < _ms(end),
+        )  # as for commits
         .group_by(r.day, email)
     )
     return {(_date(d), str(e)): [int(n)] for d, e, n in rows.all()}
+
+
+def _ms(day: dt.date) -> int:
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def _add(total: list[int | None] | None, values: list[int | None]) -> list[int | None]:

@@ -12,7 +12,7 @@ import orjson
 
 from unimeter.connectors.contract import ModelInfo, Product
 from unimeter.connectors.facts import FactProfile
-from unimeter.db.models import IntegratedAccount, Member
+from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 
@@ -150,38 +150,90 @@ def parse_usage_id(text: str) -> UsageKey:
 # -- usage rows -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """The fields records of one product show at one query's grain. Worked out once per
+    page and product rather than for every row: asking the profile about every metric of
+    every group of every row was most of the time a page took to render."""
+
+    product: dict[str, Any]
+    groups: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (group, ((label, metric)))
+    tokens_total: str
+    activity: bool
+    premium: str | None
+    charges: tuple[tuple[str, str], ...]  # (label, metric)
+    estimate: bool
+
+
+def layout(q: UsageQuery, vendor: Vendor, product_key: str) -> Layout:
+    product = vendor.product(product_key)
+    facts = vendor.facts
+    metrics = q.metrics
+    known = {m for m in metrics if facts.reports(product["id"], m)}
+
+    def fields(group: str, pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+        labelled = ((facts.label(f"{group}.{name}"), metric) for name, metric in pairs)
+        return tuple((label, m) for label, m in labelled if m in known and label is not None)
+
+    groups = (("tokens", TOKEN_FIELDS), ("requests", REQUEST_FIELDS), ("code", CODE_FIELDS),
+              ("work", WORK_FIELDS))  # fmt: skip
+    return Layout(
+        product=product,
+        groups=tuple((name, fields(name, pairs)) for name, pairs in groups),
+        tokens_total=facts.label("tokens.total") or "total",
+        activity=q.with_day_totals and q.granularity == "day" and "user" in q.dims,
+        premium=facts.label("activity.premium") if "requests_premium" in metrics else None,
+        charges=fields("charges", CHARGE_FIELDS),
+        estimate=product["id"] in facts.estimated_charges,
+    )
+
+
 def usage_row(
     row: Any,
     q: UsageQuery,
     account: IntegratedAccount,
-    members: dict[str, Member],
+    members: dict[str, Any],
     vendor: Vendor,
+    layouts: dict[str, Layout],
 ) -> dict[str, Any]:
+    """One grouped row as a record; ``layouts`` holds the layout of each product met so far
+    on this page."""
     start = _as_date(row.period)
     end = period_end(start, q)
     product = row.product_key if q.by_product else ""
-    record: dict[str, Any] = {
+    shape = layouts.get(product)
+    if shape is None:
+        shape = layouts[product] = layout(q, vendor, product)
+    synced = iso(account.last_synced_at)
+    return {
         "id": usage_id(q, start, end, row.user_key, row.model_key, row.surface_key, product),
-        "product": vendor.product(product),
+        "product": dict(shape.product),
         "organization": organization(account),
         "user": _user(row.user_key, members) if "user" in q.dims else None,
         "model": _model(row.model_key, vendor) if "model" in q.dims else None,
         "surface": row.surface_key if "surface" in q.dims else None,
         "start_date": day_iso(start),
         "end_date": day_iso(end),
-        "usage": _metrics(row, q, vendor.facts, vendor.product(product)["id"]),
-        "charges": _charges(row, q, vendor.facts, vendor.product(product)["id"]),
-        "created_at": iso(account.last_synced_at),
-        "updated_at": iso(account.last_synced_at),
+        "usage": _metrics(row, shape),
+        "charges": [
+            {
+                "type": label,
+                "amount": dollars(_int(row, metric)),
+                "currency": "USD",
+                "is_estimate": shape.estimate,
+            }
+            for label, metric in shape.charges
+        ],
+        "created_at": synced,
+        "updated_at": synced,
     }
-    return record
 
 
 def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _user(email: str, members: dict[str, Member]) -> dict[str, Any] | None:
+def _user(email: str, members: dict[str, Any]) -> dict[str, Any] | None:
     if not email:
         return None  # usage of an API key, or that the vendor no longer attributes
     member = members.get(email)
@@ -201,82 +253,36 @@ def _int(row: Any, name: str) -> int:
     return int(getattr(row, name, None) or 0)
 
 
-def _group(
-    row: Any,
-    q: UsageQuery,
-    facts: FactProfile,
-    group: str,
-    fields: tuple[tuple[str, str], ...],
-    product: str,
-) -> dict[str, int] | None:
-    """A usage group with the fields this vendor reports at this grain (a reported metric
-    with no usage is 0); None when it reports none of them (the group is left out)."""
-    known = {m for m in q.metrics if facts.reports(product, m)}
-    out: dict[str, int] = {}
-    for name, metric in fields:
-        label = facts.label(f"{group}.{name}")
-        if metric in known and label is not None:
-            out[label] = _int(row, metric)
-    return out or None
-
-
-def _metrics(row: Any, q: UsageQuery, facts: FactProfile, product: str) -> dict[str, Any]:
+def _metrics(row: Any, shape: Layout) -> dict[str, Any]:
+    """The usage groups with the fields this vendor reports at this grain (a reported metric
+    with no usage is 0); a group it reports none of is left out."""
     metrics: dict[str, Any] = {}
-    tokens = _group(row, q, facts, "tokens", TOKEN_FIELDS, product)
-    if tokens is not None:
-        tokens[facts.label("tokens.total") or "total"] = sum(tokens.values())
-        metrics["tokens"] = tokens
-    for group, fields in (
-        ("requests", REQUEST_FIELDS),
-        ("code", CODE_FIELDS),
-        ("work", WORK_FIELDS),
-    ):
-        values = _group(row, q, facts, group, fields, product)
-        if values is not None:
-            metrics[group] = values
-    if q.with_day_totals and q.granularity == "day" and "user" in q.dims:
-        metrics["activity"] = _activity(row, q, facts)
-    return metrics
-
-
-def _activity(row: Any, q: UsageQuery, facts: FactProfile) -> dict[str, Any]:
-    activity: dict[str, Any] = {
-        # Active by the vendor's word, or because its detail facts show usage that day.
-        "is_active": _int(row, "active_days") > 0 or _int(row, "detail_used") > 0,
-        "client_version": row.client_version,
-    }
-    premium = facts.label("activity.premium")
-    if "requests_premium" in q.metrics and premium is not None:
-        activity[premium] = _int(row, "requests_premium") > 0
-    return activity
-
-
-def _charges(row: Any, q: UsageQuery, facts: FactProfile, product: str) -> list[dict[str, Any]]:
-    known = {m for m in q.metrics if facts.reports(product, m)}
-    # The vendor's estimate (not what it bills) is said so on every charge.
-    estimate = product in facts.estimated_charges
-    return [
-        {
-            "type": label,
-            "amount": dollars(_int(row, metric)),
-            "currency": "USD",
-            "is_estimate": estimate,
+    for group, fields in shape.groups:
+        if not fields:
+            continue
+        values = {label: _int(row, metric) for label, metric in fields}
+        if group == "tokens":
+            values[shape.tokens_total] = sum(values.values())
+        metrics[group] = values
+    if shape.activity:
+        activity: dict[str, Any] = {
+            # Active by the vendor's word, or because its detail facts show usage that day.
+            "is_active": _int(row, "active_days") > 0 or _int(row, "detail_used") > 0,
+            "client_version": row.client_version,
         }
-        for kind, metric in CHARGE_FIELDS
-        if metric in known and (label := facts.label(f"charges.{kind}")) is not None
-    ]
+        if shape.premium is not None:
+            activity[shape.premium] = _int(row, "requests_premium") > 0
+        metrics["activity"] = activity
+    return metrics
 
 
 # -- users ------------------------------------------------------------------------------------
 
 
-def user_record(
-    m: Member,
-    account: IntegratedAccount,
-    last_active_ms: int | None,
-    limit_dollars: int | None,
-) -> dict[str, Any]:
+def user_record(m: Any, account: IntegratedAccount) -> dict[str, Any]:
+    """A member's row (``repository.members_page``) as a unified user."""
     first, _, last = (m.name or "").partition(" ")
+    limit_dollars = m.spend_limit_dollars
     return {
         "id": m.remote_id,
         "name": m.name or m.email,
@@ -291,11 +297,23 @@ def user_record(
             if limit_dollars is not None
             else None
         ),
-        "last_active_at": iso(last_active_ms),
+        "last_active_at": iso(last_active_ms(m.last_activity_at, m.last_active_day)),
         "created_at": iso(m.first_seen_at),
         "updated_at": iso(m.updated_at),
         "remote_data": m.raw,
     }
+
+
+def last_active_ms(activity_at: int | None, active_day: Any) -> int | None:
+    """Latest activity, as every sync keeps it on the member: their newest timestamped
+    record (to the millisecond), or else the start of the newest day their usage facts show
+    activity on (a vendor with days only)."""
+    if activity_at is not None:
+        return int(activity_at)
+    if active_day is None:
+        return None
+    day = _as_date(active_day)
+    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 # -- response options -------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, null, or_, select, tuple_
+from sqlalchemy import Date, and_, case, func, literal, null, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from unimeter.connectors.facts import METRICS
 from unimeter.db import keyset
@@ -46,6 +48,8 @@ class UsageQuery:
     include_inactive: bool = False
     # When set, only these (day, user) pairs (the default grain's keyset page).
     keys: tuple[tuple[dt.date, str], ...] | None = None
+    # When set, only these groups: values of :func:`group_columns` (one period's page).
+    groups: tuple[tuple[str, ...], ...] | None = None
     # The metrics the account's connector reports in its detail facts and in its day totals.
     detail_metrics: frozenset[str] = frozenset(METRICS)
     day_total_metrics: frozenset[str] = frozenset()
@@ -71,7 +75,9 @@ class UsageQuery:
         return tuple(m for m in METRICS if m in known)
 
 
-def _filters(q: UsageQuery) -> list[Any]:
+def _filters(q: UsageQuery, dialect: str = "") -> list[Any]:
+    """The WHERE of a query; ``dialect`` given when it is one that lists groups by user
+    (and model), which an index in that order serves (see :func:`_by_user_order`)."""
     f = UsageFact
     if q.keys is not None:
         # Only the page's days, so the (account, day, ...) index narrows the scan (given two
@@ -80,7 +86,12 @@ def _filters(q: UsageQuery) -> list[Any]:
         where = [f.account_id == q.account_id, f.day >= min(days), f.day <= max(days)]
         where.append(tuple_(f.day, f.user_email).in_(list(q.keys)))
     else:
-        where = [f.account_id == q.account_id, f.day >= q.start, f.day < q.end]
+        day = _by_user_order(f.day) if dialect == "sqlite" else f.day
+        where = [f.account_id == q.account_id, day >= q.start, day < q.end]
+    if q.groups is not None:
+        # The users alone first: a plain IN the (account, user, day) index can seek on.
+        where.append(f.user_email.in_(sorted({group[0] for group in q.groups})))
+        where.append(tuple_(*group_columns(q)).in_(list(q.groups)))
     if q.emails is not None:
         where.append(f.user_email.in_(q.emails))
     if q.models is not None:
@@ -92,6 +103,14 @@ def _filters(q: UsageQuery) -> list[Any]:
     if not q.reads_day_totals:
         where.append(f.is_day_total.is_(False))
     return where
+
+
+def _by_user_order(day: Any) -> Any:
+    """``+day``: the same day, which SQLite cannot look up in an index. Without statistics
+    it prefers any index with the day range, then sorts the whole period's facts; without
+    one it walks the (user, model) index in order and stops after the page's groups (42 ms
+    → 11 ms for the keys of a page of a month, measured in BENCHMARKS.md)."""
+    return UnaryExpression(day, operator=custom_op("+"), type_=Date)
 
 
 def _positive(column: Any) -> Any:
@@ -149,7 +168,7 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
             _count_if(_used_in_totals()).label("totals_used"),
             func.max(f.client_version).label("client_version"),
         )
-        .where(*_filters(q))
+        .where(*_filters(q, dialect if q.groups is not None else ""))
         .group_by(*keys)
     )
     if not q.include_inactive:
@@ -163,10 +182,20 @@ def key_columns(q: UsageQuery, g: Any) -> list[Any]:
     return [*columns, g.c.product_key] if q.by_product else columns
 
 
+def group_columns(q: UsageQuery) -> list[Any]:
+    """The fact columns that name a group within its period, in keyset order."""
+    f = UsageFact
+    named = zip(DIMENSIONS, (f.user_email, f.model, f.surface), strict=True)
+    columns = [column for dim, column in named if dim in q.dims]
+    return [*columns, f.product] if q.by_product else columns
+
+
 async def usage_page(
     session: AsyncSession, q: UsageQuery, position: Position | None, limit: int
 ) -> Sequence[Any]:
     dialect = session.get_bind().dialect.name
+    if _by_periods(q, position):
+        return await _period_by_period(session, dialect, q, position, limit)
     if q.granularity == "day" and q.dims == ("user",):
         # The default grain maps onto indexed (day, user) keys: find the page's keys first,
         # then aggregate only those, instead of grouping the whole range on every page.
@@ -182,6 +211,78 @@ async def usage_page(
     stmt = keyset.apply(select(g), key_columns(q, g), key_position, limit)
     rows: Sequence[Any] = (await session.execute(stmt)).all()
     return rows
+
+
+def _by_periods(q: UsageQuery, position: Position | None) -> bool:
+    """Weeks or months of users page period by period: a page's groups are found first in
+    the index, then only they are summed, instead of grouping the whole range per page."""
+    backwards = position is not None and position.direction == "prev"
+    return q.granularity in ("week", "month") and "user" in q.dims and not backwards
+
+
+async def _period_by_period(
+    session: AsyncSession, dialect: str, q: UsageQuery, position: Position | None, limit: int
+) -> list[Any]:
+    after = position.key if position is not None and position.key else None
+    rows: list[Any] = []
+    for lo, hi in period_spans(q):
+        label = _bucket_start(lo, q.granularity)
+        if after is not None and label.isoformat() < after[0]:
+            continue
+        rest = after[1:] if after is not None and label.isoformat() == after[0] else None
+        span = replace(q, start=lo, end=hi)
+        wanted = limit + 1 - len(rows)
+        groups = await _group_keys(session, dialect, span, rest, wanted)
+        if groups:
+            g = grouped_usage(dialect, replace(span, groups=tuple(groups)))
+            stmt = keyset.apply(select(g), key_columns(q, g), None, wanted)
+            rows.extend((await session.execute(stmt)).all())
+        if len(rows) > limit:
+            break
+    return rows
+
+
+async def _group_keys(
+    session: AsyncSession, dialect: str, q: UsageQuery, after: list[Any] | None, limit: int
+) -> list[tuple[str, ...]]:
+    """The first ``limit`` groups of one period (after the cursor's, within its period)."""
+    columns = group_columns(q)
+    stmt = select(*columns).where(*_filters(q, dialect)).distinct()
+    if not q.include_inactive:
+        stmt = stmt.where(_counts_as_active())  # what the grouping's HAVING keeps
+    if after is not None:
+        # The cursor's key is (user, model, surface[, product]), "" for an absent dimension.
+        present = [
+            *(v for d, v in zip(DIMENSIONS, after[:3], strict=True) if d in q.dims),
+            *after[3:],
+        ]
+        stmt = stmt.where(tuple_(*columns) > tuple_(*present[: len(columns)]))
+    rows = await session.execute(stmt.order_by(*columns).limit(limit))
+    return [tuple(row) for row in rows.all()]
+
+
+def period_spans(q: UsageQuery) -> list[tuple[dt.date, dt.date]]:
+    """The range cut at week or month boundaries: ``[start, end)`` of each period in it."""
+    spans = []
+    lo = q.start
+    while lo < q.end:
+        hi = min(_next_bucket(_bucket_start(lo, q.granularity), q.granularity), q.end)
+        spans.append((lo, hi))
+        lo = hi
+    return spans
+
+
+def _bucket_start(day: dt.date, granularity: str) -> dt.date:
+    """The first day of a day's week (Monday) or month, as ``period_expression`` says."""
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _next_bucket(start: dt.date, granularity: str) -> dt.date:
+    if granularity == "week":
+        return start + dt.timedelta(days=7)
+    return (start + dt.timedelta(days=32)).replace(day=1)
 
 
 def _from_period(q: UsageQuery, period_iso: str) -> UsageQuery:
@@ -237,6 +338,15 @@ async def models_of(session: AsyncSession, account_id: str) -> list[str]:
     return [m for m in rows.all() if m]
 
 
+# The member columns a user record shows, read as plain rows: building ORM objects for a
+# page of members cost more than its query did.
+_USER_COLUMNS = (
+    Member.id, Member.remote_id, Member.email, Member.name, Member.role, Member.is_removed,
+    Member.first_seen_at, Member.updated_at, Member.last_activity_at, Member.last_active_day,
+    Member.spend_limit_dollars, Member.raw,
+)  # fmt: skip
+
+
 async def members_page(
     session: AsyncSession,
     account_id: str,
@@ -246,31 +356,41 @@ async def members_page(
     updated_after: int | None,
     position: Position | None,
     limit: int,
-) -> Sequence[Member]:
-    stmt = select(Member).where(Member.account_id == account_id)
+) -> Sequence[Any]:
+    """One page of members with everything their user records show, in one query (their
+    last activity and spend limit are kept on the member row by every sync)."""
+    stmt = select(*_USER_COLUMNS).where(Member.account_id == account_id)
     if removed is not None:
         stmt = stmt.where(Member.is_removed.is_(removed))
     if email is not None:
         stmt = stmt.where(func.lower(Member.email) == email.lower())
     if updated_after is not None:
         stmt = stmt.where(Member.updated_at > updated_after)
-    return (await session.scalars(keyset.apply(stmt, [Member.id], position, limit))).all()
+    rows: Sequence[Any] = (
+        await session.execute(keyset.apply(stmt, [Member.id], position, limit))
+    ).all()
+    return rows
 
 
-async def member_by_remote_id(
-    session: AsyncSession, account_id: str, remote_id: str
-) -> Member | None:
-    stmt = select(Member).where(Member.account_id == account_id, Member.remote_id == remote_id)
-    return (await session.scalars(stmt)).first()
+async def member_by_remote_id(session: AsyncSession, account_id: str, remote_id: str) -> Any:
+    """The member's user-record row, or None."""
+    stmt = select(*_USER_COLUMNS).where(
+        Member.account_id == account_id, Member.remote_id == remote_id
+    )
+    return (await session.execute(stmt)).first()
 
 
 async def members_by_email(
     session: AsyncSession, account_id: str, emails: Sequence[str]
-) -> dict[str, Member]:
+) -> dict[str, Any]:
+    """Who each email is (remote id and name), for the ``user`` of usage records."""
     if not emails:
         return {}
-    stmt = select(Member).where(Member.account_id == account_id, Member.email.in_(list(emails)))
-    return {m.email: m for m in (await session.scalars(stmt)).all()}
+    m = Member
+    stmt = select(m.email, m.remote_id, m.name).where(
+        m.account_id == account_id, m.email.in_(list(emails))
+    )
+    return {row.email: row for row in (await session.execute(stmt)).all()}
 
 
 async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence[str]) -> list[str]:
@@ -278,45 +398,6 @@ async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence
         Member.account_id == account_id, Member.remote_id.in_(list(remote_ids))
     )
     return list((await session.scalars(stmt)).all())
-
-
-async def last_active(
-    session: AsyncSession, account_id: str, member_ids: Sequence[int]
-) -> dict[int, int]:
-    """Latest activity per member, as every sync keeps it on ``members``: their newest
-    timestamped record (to the millisecond), or else the start of the newest day their
-    usage facts show activity on (a vendor with days only)."""
-    if not member_ids:
-        return {}
-    rows = await session.execute(
-        select(Member.id, Member.last_activity_at, Member.last_active_day).where(
-            Member.account_id == account_id, Member.id.in_(list(member_ids))
-        )
-    )
-    out: dict[int, int] = {}
-    for member, ts, day in rows.all():
-        if ts is not None:
-            out[member] = int(ts)
-        elif day is not None:
-            day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day))
-            out[member] = int(
-                dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000
-            )
-    return out
-
-
-async def spend_limits(
-    session: AsyncSession, account_id: str, emails: Sequence[str]
-) -> dict[str, int | None]:
-    """Per-user limits in dollars, as the latest spend read left them on the members."""
-    rows = await session.execute(
-        select(Member.email, Member.spend_limit_dollars).where(
-            Member.account_id == account_id,
-            Member.email.in_(list(emails)),
-            Member.spend_limit_dollars.is_not(None),
-        )
-    )
-    return dict(rows.all())
 
 
 async def daily_sources(

@@ -155,9 +155,9 @@ async def get_user(
         member = await repository.member_by_remote_id(session, account.id, user_id)
         if member is None:
             raise not_found("user")
-        [record] = await service.render_users(
-            session, account, [member], tuple(exclude_fields or ()), response_format == "raw"
-        )
+    [record] = service.render_users(
+        account, [member], tuple(exclude_fields or ()), response_format == "raw"
+    )
     return JSON(record)
 
 

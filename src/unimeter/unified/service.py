@@ -275,7 +275,8 @@ async def _render(
 ) -> list[dict[str, Any]]:
     emails = sorted({r.user_key for r in rows if r.user_key})
     members = await repository.members_by_email(session, account.id, emails)
-    records = [render.usage_row(r, q, account, members, vendor) for r in rows]
+    layouts: dict[str, render.Layout] = {}
+    records = [render.usage_row(r, q, account, members, vendor, layouts) for r in rows]
     periods = [(s, render.period_end(s, q), r.user_key)
                for r in rows for s in [render._as_date(r.period)]]  # fmt: skip
     await code.attach(session, q, periods, records, commits=vendor.commits,
@@ -381,12 +382,11 @@ async def list_users(
         limit=limit,
     )
     page = slice_page(members, limit, position, lambda m: [m.id])
-    records = await render_users(session, account, page.items, exclude_fields, raw)
+    records = render_users(account, page.items, exclude_fields, raw)
     return Listing(records=records, page=page)
 
 
-async def render_users(
-    session: AsyncSession,
+def render_users(
     account: IntegratedAccount,
     members: list[Any],
     exclude_fields: tuple[str, ...],
@@ -394,12 +394,5 @@ async def render_users(
 ) -> list[dict[str, Any]]:
     if raw:
         return [m.raw for m in members]
-    active = await repository.last_active(session, account.id, [m.id for m in members])
-    limits = await repository.spend_limits(session, account.id, [m.email for m in members])
-    return [
-        render.drop_fields(
-            render.user_record(m, account, active.get(m.id), limits.get(m.email)),
-            list(exclude_fields),
-        )
-        for m in members
-    ]
+    excluded = list(exclude_fields)
+    return [render.drop_fields(render.user_record(m, account), excluded) for m in members]

@@ -1,0 +1,56 @@
+"""A token verified recently is checked in the query that finds the account: reads of an
+account cost one query less, and a revoked token still stops working at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.support.api import api_world
+from unimeter.app import create_app
+from unimeter.auth.service import create_token, revoke_token
+
+USERS = "/unified/usage-metering/users"
+
+
+async def test_a_revoked_token_stops_reading_at_once(database_url: str, data_dir: Path) -> None:
+    async with api_world(database_url, data_dir, synced=False) as api:
+        account = api.accounts["default"]
+        app = create_app(api.world.runtime, cache_responses=False)
+        token_row, token = await create_token(api.world.runtime, "default")
+        headers = {"Authorization": f"Bearer {token}"}
+        params = {"integrated_account_id": account}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://unimeter.test"
+        ) as client:
+            for _ in range(2):  # the second read is the one that trusts the first check
+                assert (await client.get(USERS, params=params, headers=headers)).status_code == 200
+            # Revoked the way `unimeter tokens revoke` does it, from outside this app.
+            await revoke_token(api.world.runtime, token_row.id)
+            refused = await client.get(USERS, params=params, headers=headers)
+            assert refused.status_code == 401, refused.text
+            assert refused.json()["message"] == "invalid or revoked API token"
+            again = await client.get(USERS, params=params, headers=headers)
+            assert again.status_code == 401
+
+
+async def test_a_recent_token_still_sees_only_its_environment(
+    database_url: str, data_dir: Path
+) -> None:
+    async with api_world(database_url, data_dir, synced=False) as api:
+        app = create_app(api.world.runtime, cache_responses=False)
+        headers = api.auth("default")
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://unimeter.test"
+        ) as client:
+            for account, status in (
+                (api.accounts["default"], 200),
+                (api.accounts["other"], 404),  # with the token now verified recently
+                ("acc_nowhere", 404),
+                (api.accounts["default"], 200),
+            ):
+                got = await client.get(
+                    USERS, params={"integrated_account_id": account}, headers=headers
+                )
+                assert got.status_code == status, (account, got.text)
