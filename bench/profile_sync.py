@@ -83,6 +83,8 @@ def main() -> None:
     sim_args = ["--users", str(args.users), "--days", str(args.days), "--now", str(now),
                 "--rate-limits", "off", "--api-key", KEY, "--seed", "7"]  # fmt: skip
     options = SyncOptions() if args.all_streams else EVENTS_ONLY
+    # Rate limits off on our side too: a client budget that never waits.
+    os.environ["UNIMETER_CURSOR_MINUTE_SECONDS"] = "0.0001"
     with tempfile.TemporaryDirectory() as work, simulator_process(*sim_args) as base_url:
         url = args.pg or f"sqlite:///{work}/unimeter.db"
         text = asyncio.run(_sync(base_url, url, work, options, not args.plain))

@@ -50,6 +50,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         settle_days=3,
         provides="usage_events",
         email_field="userEmail",
+        bulk=True,
     ),
     StreamSpec("spend", windowed=False, provides="spend"),
     # Enterprise-only at Cursor: a team on a lower plan gets 403 for these two.

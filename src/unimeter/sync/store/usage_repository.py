@@ -9,24 +9,26 @@ NULL and sends rows one by one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.records import (
     DailyUsageRecord,
     UsageEventRecord,
 )
+from unimeter.connectors.windows import DAY_MS
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     DailyUsage,
     UsageEvent,
     UsageEventRevision,
 )
-from unimeter.sync.store.counts import Counts, chunks
+from unimeter.sync.store.counts import CHUNK, Counts, chunks
 
 # -- daily usage ----------------------------------------------------------------------------
 
@@ -103,6 +105,9 @@ def _daily_row(
 # -- usage events ---------------------------------------------------------------------------
 
 
+_EVENTS = cast(Table, UsageEvent.__table__)
+
+
 @dataclass(slots=True)
 class _Stored:
     id: int
@@ -121,11 +126,27 @@ async def upsert_usage_events(
     members: dict[str, int],
 ) -> Counts:
     counts = Counts()
-    for chunk in chunks(records):
+    for chunk in _distinct_chunks(records):
         stored = await _stored_events(session, account_id, [r.fingerprint for r in chunk])
         conversations = await _conversation_owners(session, account_id, chunk, stored)
         await _write_events(session, account_id, chunk, stored, conversations, members, counts)
     return counts
+
+
+def _distinct_chunks(records: Sequence[UsageEventRecord]) -> Iterator[list[UsageEventRecord]]:
+    """Chunks in which no fingerprint repeats. A write may hold the same event twice (a
+    listing read again after it shifted, in the same unit as the first read): the second
+    must compare with the first as stored, as if they had been written apart."""
+    chunk: list[UsageEventRecord] = []
+    seen: set[str] = set()
+    for r in records:
+        if len(chunk) >= CHUNK or r.fingerprint in seen:
+            yield chunk
+            chunk, seen = [], set()
+        chunk.append(r)
+        seen.add(r.fingerprint)
+    if chunk:
+        yield chunk
 
 
 async def _stored_events(
@@ -211,7 +232,8 @@ async def _write_events(
         if cost_changed:
             revisions.append(_revision(account_id, old, now))
     if new_rows:
-        await session.execute(insert(UsageEvent).execution_options(render_nulls=True), new_rows)
+        # Core, not the ORM: no per-row unit-of-work bookkeeping for the bulk of a backfill.
+        await session.execute(insert(_EVENTS), new_rows)
     if changed:
         await session.execute(update(UsageEvent), changed)
     if revisions:
@@ -263,7 +285,7 @@ def _new_event(
         "account_id": account_id,
         "fingerprint": r.fingerprint,
         "timestamp_ms": r.timestamp_ms,
-        "day": dt.datetime.fromtimestamp(r.timestamp_ms / 1000, tz=dt.UTC).date(),
+        "day": _day(r.timestamp_ms // DAY_MS),
         "email": email,
         "member_id": members.get(email) if email else None,
         "attribution": attribution,
@@ -274,6 +296,11 @@ def _new_event(
         "first_seen_at": now,
         "updated_at": now,
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(epoch_day: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=epoch_day)
 
 
 def _changed_event(
