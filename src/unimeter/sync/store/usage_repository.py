@@ -28,6 +28,7 @@ from unimeter.db.models import (
     UsageEvent,
     UsageEventRevision,
 )
+from unimeter.sync.store import bulk
 from unimeter.sync.store.counts import CHUNK, Counts, chunks
 
 # -- daily usage ----------------------------------------------------------------------------
@@ -127,7 +128,7 @@ async def upsert_usage_events(
 ) -> Counts:
     counts = Counts()
     for chunk in _distinct_chunks(records):
-        stored = await _stored_events(session, account_id, [r.fingerprint for r in chunk])
+        stored = await _stored_events(session, account_id, chunk)
         conversations = await _conversation_owners(session, account_id, chunk, stored)
         await _write_events(session, account_id, chunk, stored, conversations, members, counts)
     return counts
@@ -150,8 +151,26 @@ def _distinct_chunks(records: Sequence[UsageEventRecord]) -> Iterator[list[Usage
 
 
 async def _stored_events(
-    session: AsyncSession, account_id: str, fingerprints: list[str]
+    session: AsyncSession, account_id: str, chunk: Sequence[UsageEventRecord]
 ) -> dict[str, _Stored]:
+    """The stored versions of the chunk's events.
+
+    An event's fingerprint hashes its timestamp, so a stored copy has the same timestamp.
+    When nothing is stored in the chunk's time span (every chunk of a first backfill), one
+    probe of the (account, timestamp) index answers for the whole chunk, instead of a
+    lookup per fingerprint.
+    """
+    first = min(r.timestamp_ms for r in chunk)
+    last = max(r.timestamp_ms for r in chunk)
+    anything = await session.scalar(
+        select(UsageEvent.id)
+        .where(UsageEvent.account_id == account_id)
+        .where(UsageEvent.timestamp_ms >= first, UsageEvent.timestamp_ms <= last)
+        .limit(1)
+    )
+    if anything is None:
+        return {}
+    fingerprints = [r.fingerprint for r in chunk]
     rows = await session.execute(
         select(
             UsageEvent.fingerprint,
@@ -231,9 +250,8 @@ async def _write_events(
         changed.append(_changed_event(old, r, members, now))
         if cost_changed:
             revisions.append(_revision(account_id, old, now))
-    if new_rows:
-        # Core, not the ORM: no per-row unit-of-work bookkeeping for the bulk of a backfill.
-        await session.execute(insert(_EVENTS), new_rows)
+    # Core (or COPY), not the ORM: no per-row bookkeeping for the bulk of a backfill.
+    await bulk.insert_new(session, _EVENTS, new_rows)
     if changed:
         await session.execute(update(UsageEvent), changed)
     if revisions:
