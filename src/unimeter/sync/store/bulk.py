@@ -3,17 +3,18 @@
 PostgreSQL: ``COPY … FROM STDIN`` in the caller's transaction, several times faster than
 a multi-row ``INSERT`` (no statement to parse per batch, no parameter per value). Only
 for rows the caller has just established are new, under the account's sync lease: a
-conflict would fail the whole unit of work, never write a duplicate. SQLite: one
-``executemany`` of a Core insert (the driver steps one prepared statement per row).
+conflict would fail the whole unit of work, never write a duplicate. SQLite: the driver's
+own ``executemany`` (one prepared statement stepped per row), without SQLAlchemy's bind
+processing per value, which cost more than SQLite's insert itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, insert
+from sqlalchemy import JSON, Date, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -22,32 +23,48 @@ async def insert_new(session: AsyncSession, table: Table, rows: Sequence[dict[st
     if not rows:
         return
     connection = await session.connection()
-    if connection.dialect.name != "postgresql":
-        await session.execute(insert(table), rows)
-        return
     columns = _columns(table, rows[0])
-    json_at = [i for i, (_, _, is_json) in enumerate(columns) if is_json]
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     names = ", ".join(f'"{name}"' for name, _, _ in columns)
-    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
-    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            values = [row.get(name, default) for name, default, _ in columns]
-            for i in json_at:
-                if values[i] is not None:
-                    values[i] = orjson.dumps(values[i]).decode()
-            await copy.write_row(values)
+    if connection.dialect.name == "postgresql":
+        statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+        async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for values in _values(rows, columns, dates=False):
+                await copy.write_row(values)
+        return
+    # SQLite: the driver's executemany, without a bind processor per value.
+    marks = ", ".join("?" * len(columns))
+    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    await driver.executemany(statement, list(_values(rows, columns, dates=True)))
 
 
-def _columns(table: Table, sample: dict[str, Any]) -> list[tuple[str, Any, bool]]:
-    """(name, scalar default, is JSON) of every column given or with a scalar default;
-    the others (the id, callables) are left to the database."""
-    out = []
+def _values(
+    rows: Sequence[dict[str, Any]], columns: list[tuple[str, Any, type | None]], *, dates: bool
+) -> Iterator[list[Any]]:
+    """Each row's values in column order: JSON as text, and (for SQLite) dates as ISO text,
+    as SQLAlchemy's own types store them."""
+    converted = [
+        (i, kind) for i, (_, _, kind) in enumerate(columns) if kind is JSON or (dates and kind)
+    ]
+    for row in rows:
+        values = [row.get(name, default) for name, default, _ in columns]
+        for i, kind in converted:
+            value = values[i]
+            if value is not None:
+                values[i] = orjson.dumps(value).decode() if kind is JSON else value.isoformat()
+        yield values
+
+
+def _columns(table: Table, sample: dict[str, Any]) -> list[tuple[str, Any, type | None]]:
+    """(name, scalar default, JSON or Date or None) of every column given or with a scalar
+    default; the others (the id, callables) are left to the database."""
+    out: list[tuple[str, Any, type | None]] = []
     for column in table.columns:
         default = column.default
         scalar = default is not None and default.is_scalar
         if column.key in sample or scalar:
             value = getattr(default, "arg", None) if scalar else None
-            out.append((column.key, value, isinstance(column.type, JSON)))
+            kind = next((k for k in (JSON, Date) if isinstance(column.type, k)), None)
+            out.append((column.key, value, kind))
     return out
