@@ -179,11 +179,6 @@ class Database:
                 pool_size=10,
                 max_overflow=10,
                 pool_pre_ping=True,
-                # psycopg prepares a statement after five runs, and PostgreSQL may then keep
-                # one generic plan for it. A plan made while a backfill's table was nearly
-                # empty (a scan) stays chosen at millions of rows: the fingerprint lookup of
-                # each bulk chunk went from milliseconds to most of a second. Plan each run.
-                connect_args={"options": "-c plan_cache_mode=force_custom_plan"},
             )
             self.read_engine = self.write_engine = engine
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)

@@ -127,6 +127,7 @@ async def upsert_usage_events(
     members: dict[str, int],
 ) -> Counts:
     counts = Counts()
+    await bulk.plan_each_statement(session)
     for chunk in _distinct_chunks(records):
         stored = await _stored_events(session, account_id, chunk)
         conversations = await _conversation_owners(session, account_id, chunk, stored)
