@@ -73,6 +73,10 @@ class StreamSpec:
     # A member snapshot that lists current members only: whoever it leaves out was
     # removed (a vendor that drops people rather than flagging them).
     absent_means_removed: bool = False
+    # A bulk stream's batches may be written several to a transaction while later ones are
+    # read (sync/engine/batching.py); its store write must accept a row repeated in one
+    # call (usage events do: a listing read again after it shifted).
+    bulk: bool = False
 
 
 class RequestCounters(Protocol):

@@ -38,6 +38,7 @@ from .models import (
     GroupsResponse,
     MembersResponse,
     SpendResponse,
+    UsageEventsPage,
     UsageEventsResponse,
 )
 from .retry import RetryPolicy, is_retriable_status, parse_retry_after
@@ -205,16 +206,15 @@ class CursorClient:
         user_id: int | None = None,
     ) -> UsageEventsResponse:
         """Events in ``[start_ms, end_ms]`` (both inclusive), newest first."""
-        body = _without_none(
-            startDate=_ms(start_ms),
-            endDate=_ms(end_ms),
-            page=page,
-            pageSize=page_size,
-            email=email,
-            userId=user_id,
-        )
-        path = "/teams/filtered-usage-events"
-        return await self._typed(UsageEventsResponse, "POST", path, body=body)
+        body = _events_body(start_ms, end_ms, page, page_size, email=email, user_id=user_id)
+        return await self._typed(UsageEventsResponse, "POST", _EVENTS_PATH, body=body)
+
+    async def usage_events_page(
+        self, start_ms: int, end_ms: int, *, page: int = 1, page_size: int = 1000
+    ) -> UsageEventsPage:
+        """Like :meth:`usage_events`, the events left as decoded JSON (see ``event_mapping``)."""
+        body = _events_body(start_ms, end_ms, page, page_size)
+        return await self._typed(UsageEventsPage, "POST", _EVENTS_PATH, body=body)
 
     async def audit_logs(
         self,
@@ -460,6 +460,28 @@ def _ms(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"epoch milliseconds must be an int, not {type(value).__name__}")
     return value
+
+
+_EVENTS_PATH = "/teams/filtered-usage-events"
+
+
+def _events_body(
+    start_ms: int,
+    end_ms: int,
+    page: int,
+    page_size: int,
+    *,
+    email: str | None = None,
+    user_id: int | None = None,
+) -> dict[str, object]:
+    return _without_none(
+        startDate=_ms(start_ms),
+        endDate=_ms(end_ms),
+        page=page,
+        pageSize=page_size,
+        email=email,
+        userId=user_id,
+    )
 
 
 def _without_none(**values: object) -> dict[str, object]:

@@ -1,16 +1,11 @@
 """Cursor payloads → vendor-neutral records.
 
-The one subtle part is the identity of a usage event. Cursor gives events no id, adjusts
-their costs after the fact and blanks the email of removed members, so the identity is a
-hash of the fields that never change for a real event, plus an ordinal among events that
-are identical on those fields (parallel agents do emit exact twins). See
-``docs/design-notes`` §1 in the shared references.
+Usage events, the bulk of every backfill, are mapped in ``event_mapping.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from typing import Any
 
@@ -27,7 +22,6 @@ from unimeter.connectors.records import (
     MemberRecord,
     SpendMemberRecord,
     SpendSnapshotRecord,
-    UsageEventRecord,
 )
 
 from .models import (
@@ -38,7 +32,6 @@ from .models import (
     GroupsResponse,
     Member,
     SpendMember,
-    UsageEvent,
 )
 
 log = logging.getLogger("unimeter.cursor")
@@ -181,125 +174,6 @@ def _day_of(epoch_ms: int | None) -> dt.date:
     if epoch_ms is None:
         raise ValueError("daily usage row without day or date")
     return dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC).date()
-
-
-# -- usage events ---------------------------------------------------------------------------
-
-
-class EventIdentities:
-    """Assigns fingerprints to the events of one window, in the order Cursor returns them.
-
-    Identical events share a timestamp, so ordinals are counted per timestamp. Cursor
-    returns events newest first; while that holds, counts of timestamps already passed are
-    dropped, keeping memory flat however large the window. If the order is ever violated,
-    counting continues for the whole window (correct, just heavier).
-    """
-
-    def __init__(self) -> None:
-        self._counts: dict[bytes, int] = {}
-        self._last_ts: int | None = None
-        self._ordered = True
-
-    def fingerprint(self, event: UsageEvent, timestamp_ms: int) -> str:
-        if self._last_ts is not None and timestamp_ms != self._last_ts:
-            if timestamp_ms > self._last_ts and self._ordered:
-                self._ordered = False
-                log.warning("usage events are not newest-first; counting ordinals window-wide")
-            if self._ordered:
-                self._counts.clear()
-        self._last_ts = timestamp_ms
-        key = _identity(event, timestamp_ms)
-        ordinal = self._counts.get(key, 0)
-        self._counts[key] = ordinal + 1
-        return hashlib.blake2b(key + ordinal.to_bytes(4, "big"), digest_size=16).hexdigest()
-
-
-def _identity(e: UsageEvent, timestamp_ms: int) -> bytes:
-    # Never the email (blanked after removal) nor any cost field (adjusted after the fact),
-    # nor the billing label (a derived classification).
-    usage = e.token_usage
-    parts = (
-        timestamp_ms,
-        e.model or "",
-        bool(e.max_mode),
-        bool(e.is_token_based_call),
-        bool(e.is_headless),
-        usage.input_tokens or 0 if usage else 0,
-        usage.output_tokens or 0 if usage else 0,
-        usage.cache_write_tokens or 0 if usage else 0,
-        usage.cache_read_tokens or 0 if usage else 0,
-        e.conversation_id or "",
-        e.cloud_agent_id or "",
-        e.service_account_id or "",
-        e.automation_id or "",
-    )
-    return "\x1f".join(map(str, parts)).encode()
-
-
-def usage_event_record(e: UsageEvent, fingerprint: str, timestamp_ms: int) -> UsageEventRecord:
-    usage = e.token_usage
-    return UsageEventRecord(
-        fingerprint=fingerprint,
-        timestamp_ms=timestamp_ms,
-        product=PRODUCT_ID,
-        email=(e.user_email or "").strip().lower(),
-        model=e.model or "",
-        kind=e.kind or "",
-        charge_type=charge_type(e),
-        surface=surface(e),
-        max_mode=bool(e.max_mode),
-        is_token_based=bool(e.is_token_based_call),
-        is_chargeable=bool(e.is_chargeable),
-        is_headless=bool(e.is_headless),
-        input_tokens=(usage.input_tokens or 0) if usage else 0,
-        output_tokens=(usage.output_tokens or 0) if usage else 0,
-        cache_write_tokens=(usage.cache_write_tokens or 0) if usage else 0,
-        cache_read_tokens=(usage.cache_read_tokens or 0) if usage else 0,
-        token_cents_e6=cents_e6(usage.total_cents) if usage else None,
-        token_fee_cents_e6=cents_e6(e.cursor_token_fee),
-        charged_cents_e6=cents_e6(e.charged_cents) or 0,
-        request_units_e6=cents_e6(e.requests_costs) or 0,
-        conversation_id=e.conversation_id,
-        cloud_agent_id=e.cloud_agent_id,
-        service_account_id=e.service_account_id,
-        automation_id=e.automation_id,
-        raw=raw(e),
-    )
-
-
-def charge_type(e: UsageEvent) -> str:
-    """How an event was billed. Labels are display text that Cursor changes, so only the
-    well-known ones are trusted; anything else falls back to ``isChargeable``."""
-    label = (e.kind or "").lower()
-    if "not charged" in label or label.startswith(("errored", "aborted")):
-        return "errored"
-    if "api key" in label:
-        return "api_key"
-    if label.startswith(("usage-based", "on-demand")):
-        return "usage_based"
-    if label.startswith("included"):
-        return "included"
-    return "usage_based" if e.is_chargeable else "included"
-
-
-def surface(e: UsageEvent) -> str:
-    if e.cloud_agent_id:
-        return "cloud_agent"
-    if e.automation_id:
-        return "automation"
-    if e.service_account_id:
-        return "service_account"
-    return "cli" if e.is_headless else "ide"
-
-
-def usage_event_records(
-    events: list[UsageEvent], identities: EventIdentities
-) -> list[UsageEventRecord]:
-    out = []
-    for e in events:
-        ts = int(e.timestamp)
-        out.append(usage_event_record(e, identities.fingerprint(e, ts), ts))
-    return out
 
 
 # -- spend, groups, audit -------------------------------------------------------------------

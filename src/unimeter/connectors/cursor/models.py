@@ -223,6 +223,16 @@ class UsageEventsResponse(CursorModel):
     period: Period | None = None
 
 
+class UsageEventsPage(CursorModel):
+    """A page of usage events with the events left as decoded JSON: a backfill maps them
+    with ``event_mapping`` (which falls back to :class:`UsageEvent` for odd ones)."""
+
+    total_usage_events_count: int = 0
+    pagination: UsageEventsPagination | None = None
+    usage_events: list[Any]
+    period: Period | None = None
+
+
 # --- GET /teams/audit-logs --------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from unimeter.connectors.records import GroupsRecord, MemberRecord, SpendSnapsho
 from unimeter.connectors.source import Record, StreamSpec, Window
 from unimeter.connectors.windows import DAY_MS, plan_windows
 
-from . import mapping
+from . import event_mapping, mapping
 from .agents import AgentRunsReader
 from .client import CursorClient, CursorStats
 from .enterprise import EnterpriseReader
@@ -36,7 +36,7 @@ from .errors import (
 )
 from .etags import EtagCache
 from .gates import FamilyGates
-from .models import DailyUsageResponse, GroupsResponse, UsageEventsResponse
+from .models import DailyUsageResponse, GroupsResponse, UsageEventsPage
 
 log = logging.getLogger("unimeter.cursor")
 
@@ -50,6 +50,7 @@ STREAMS: tuple[StreamSpec, ...] = (
         settle_days=3,
         provides="usage_events",
         email_field="userEmail",
+        bulk=True,
     ),
     StreamSpec("spend", windowed=False, provides="spend"),
     # Enterprise-only at Cursor: a team on a lower plan gets 403 for these two.
@@ -192,10 +193,10 @@ class CursorSource:
         self, client: CursorClient, window: Window
     ) -> AsyncIterator[list[Record]]:
         for _ in range(MAX_RESTARTS + 1):
-            identities = mapping.EventIdentities()
+            identities = event_mapping.EventIdentities()
 
-            def fetch(page: int) -> Awaitable[UsageEventsResponse]:
-                return client.usage_events(
+            def fetch(page: int) -> Awaitable[UsageEventsPage]:
+                return client.usage_events_page(
                     window.start_ms, window.end_ms, page=page, page_size=EVENTS_PAGE
                 )
 
@@ -204,7 +205,7 @@ class CursorSource:
                 if response is None:
                     stable = False
                     break
-                yield list(mapping.usage_event_records(response.usage_events, identities))
+                yield list(event_mapping.usage_event_records(response.usage_events, identities))
             if stable:
                 return
             log.info("usage events changed while being read; reading the window again")
@@ -313,11 +314,11 @@ async def _pages(
             return
 
 
-def _events_total(r: UsageEventsResponse) -> int:
+def _events_total(r: UsageEventsPage) -> int:
     return r.total_usage_events_count
 
 
-def _events_more(r: UsageEventsResponse) -> bool:
+def _events_more(r: UsageEventsPage) -> bool:
     return r.pagination is not None and r.pagination.has_next_page
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -155,6 +156,18 @@ class UsageEvent(Base):
         Index("ix_usage_events_account_member_ts", "account_id", "member_id", "timestamp_ms"),
         # Finds the few events after a removal among millions (the provisioning audit).
         Index("ix_usage_events_account_after_removal", "account_id", "after_removal", "member_id"),
+        # The few events whose owner attribution still looks for, by conversation and by
+        # day (partial: free on insert; one index for both would lose to the others).
+        *(
+            Index(
+                f"ix_usage_events_account_orphans_{column}",
+                "account_id",
+                column,
+                sqlite_where=text("email IS NULL"),
+                postgresql_where=text("email IS NULL"),
+            )
+            for column in ("conversation_id", "day")
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

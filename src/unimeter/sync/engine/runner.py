@@ -51,6 +51,7 @@ from unimeter.connectors.windows import (
 )
 from unimeter.db.base import now_ms
 from unimeter.db.engine import Database
+from unimeter.sync.engine.batching import write_units
 from unimeter.sync.engine.capabilities import RECHECK_UNAVAILABLE_MS
 from unimeter.sync.engine.report import (
     Progress,
@@ -365,10 +366,11 @@ class SyncEngine:
         stats: StreamStats,
         progress: Progress | None,
     ) -> None:
-        async for batch in source.fetch(spec.name, window):
-            stats.count(await self._write_batch(account_id, None, batch))
-            if progress:
-                progress(spec.name, stats)
+        async with write_units(source.fetch(spec.name, window), bulk=spec.bulk) as units:
+            async for batch in units:
+                stats.count(await self._write_batch(account_id, None, batch))
+                if progress:
+                    progress(spec.name, stats)
 
         # Only now is the whole window committed, so only now may the watermark pass it.
         memory = _memory(source, spec.name)

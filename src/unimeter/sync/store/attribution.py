@@ -199,21 +199,30 @@ async def _removed_requests(
 
 
 async def _link_members(session: AsyncSession, account_id: str) -> None:
-    """Point attributed events and daily rows at their member rows."""
-    members = await session.execute(
-        select(Member.email, Member.id).where(Member.account_id == account_id)
-    )
-    for email, member_id in members:
-        for table in (UsageEvent, DailyUsage):
-            await session.execute(
-                update(table)
-                .where(
-                    table.account_id == account_id,
-                    table.email == email,
-                    table.member_id.is_(None),
-                )
-                .values(member_id=member_id)
+    """Point attributed events and daily rows at their member rows.
+
+    One statement per table: the rows still unlinked are found through the (account,
+    member) index, where one statement per member scanned every row of the account (an
+    email has no index), so the whole step grew with members times events.
+    """
+    for table in (UsageEvent, DailyUsage):
+        members = select(Member.email).where(Member.account_id == account_id)
+        # The oldest member row with the email, as the per-member loop this replaces did.
+        owner = (
+            select(func.min(Member.id))
+            .where(Member.account_id == account_id, Member.email == table.email)
+            .scalar_subquery()
+        )
+        await session.execute(
+            update(table)
+            .where(
+                table.account_id == account_id,
+                table.member_id.is_(None),
+                table.email.in_(members),
             )
+            .values(member_id=owner)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _flag_after_removal(session: AsyncSession, account_id: str) -> tuple[int, int]:

@@ -9,24 +9,27 @@ NULL and sends rows one by one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.records import (
     DailyUsageRecord,
     UsageEventRecord,
 )
+from unimeter.connectors.windows import DAY_MS
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     DailyUsage,
     UsageEvent,
     UsageEventRevision,
 )
-from unimeter.sync.store.counts import Counts, chunks
+from unimeter.sync.store import bulk
+from unimeter.sync.store.counts import CHUNK, Counts, chunks
 
 # -- daily usage ----------------------------------------------------------------------------
 
@@ -103,6 +106,9 @@ def _daily_row(
 # -- usage events ---------------------------------------------------------------------------
 
 
+_EVENTS = cast(Table, UsageEvent.__table__)
+
+
 @dataclass(slots=True)
 class _Stored:
     id: int
@@ -121,16 +127,51 @@ async def upsert_usage_events(
     members: dict[str, int],
 ) -> Counts:
     counts = Counts()
-    for chunk in chunks(records):
-        stored = await _stored_events(session, account_id, [r.fingerprint for r in chunk])
+    await bulk.plan_each_statement(session)
+    for chunk in _distinct_chunks(records):
+        stored = await _stored_events(session, account_id, chunk)
         conversations = await _conversation_owners(session, account_id, chunk, stored)
         await _write_events(session, account_id, chunk, stored, conversations, members, counts)
     return counts
 
 
+def _distinct_chunks(records: Sequence[UsageEventRecord]) -> Iterator[list[UsageEventRecord]]:
+    """Chunks in which no fingerprint repeats. A write may hold the same event twice (a
+    listing read again after it shifted, in the same unit as the first read): the second
+    must compare with the first as stored, as if they had been written apart."""
+    chunk: list[UsageEventRecord] = []
+    seen: set[str] = set()
+    for r in records:
+        if len(chunk) >= CHUNK or r.fingerprint in seen:
+            yield chunk
+            chunk, seen = [], set()
+        chunk.append(r)
+        seen.add(r.fingerprint)
+    if chunk:
+        yield chunk
+
+
 async def _stored_events(
-    session: AsyncSession, account_id: str, fingerprints: list[str]
+    session: AsyncSession, account_id: str, chunk: Sequence[UsageEventRecord]
 ) -> dict[str, _Stored]:
+    """The stored versions of the chunk's events.
+
+    An event's fingerprint hashes its timestamp, so a stored copy has the same timestamp.
+    When nothing is stored in the chunk's time span (every chunk of a first backfill), one
+    probe of the (account, timestamp) index answers for the whole chunk, instead of a
+    lookup per fingerprint.
+    """
+    first = min(r.timestamp_ms for r in chunk)
+    last = max(r.timestamp_ms for r in chunk)
+    anything = await session.scalar(
+        select(UsageEvent.id)
+        .where(UsageEvent.account_id == account_id)
+        .where(UsageEvent.timestamp_ms >= first, UsageEvent.timestamp_ms <= last)
+        .limit(1)
+    )
+    if anything is None:
+        return {}
+    fingerprints = [r.fingerprint for r in chunk]
     rows = await session.execute(
         select(
             UsageEvent.fingerprint,
@@ -210,8 +251,8 @@ async def _write_events(
         changed.append(_changed_event(old, r, members, now))
         if cost_changed:
             revisions.append(_revision(account_id, old, now))
-    if new_rows:
-        await session.execute(insert(UsageEvent).execution_options(render_nulls=True), new_rows)
+    # Core (or COPY), not the ORM: no per-row bookkeeping for the bulk of a backfill.
+    await bulk.insert_new(session, _EVENTS, new_rows)
     if changed:
         await session.execute(update(UsageEvent), changed)
     if revisions:
@@ -263,7 +304,7 @@ def _new_event(
         "account_id": account_id,
         "fingerprint": r.fingerprint,
         "timestamp_ms": r.timestamp_ms,
-        "day": dt.datetime.fromtimestamp(r.timestamp_ms / 1000, tz=dt.UTC).date(),
+        "day": _day(r.timestamp_ms // DAY_MS),
         "email": email,
         "member_id": members.get(email) if email else None,
         "attribution": attribution,
@@ -274,6 +315,11 @@ def _new_event(
         "first_seen_at": now,
         "updated_at": now,
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(epoch_day: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=epoch_day)
 
 
 def _changed_event(

@@ -1,0 +1,84 @@
+"""Inserting many new rows at once, the fastest way each backend offers.
+
+PostgreSQL: ``COPY … FROM STDIN`` in the caller's transaction, several times faster than
+a multi-row ``INSERT`` (no statement to parse per batch, no parameter per value). Only
+for rows the caller has just established are new, under the account's sync lease: a
+conflict would fail the whole unit of work, never write a duplicate. SQLite: the driver's
+own ``executemany`` (one prepared statement stepped per row), without SQLAlchemy's bind
+processing per value, which cost more than SQLite's insert itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Date, Table, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def insert_new(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys; absent columns take their defaults)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    columns = _columns(table, rows[0])
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    names = ", ".join(f'"{name}"' for name, _, _ in columns)
+    if connection.dialect.name == "postgresql":
+        statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+        async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for values in _values(rows, columns, dates=False):
+                await copy.write_row(values)
+        return
+    # SQLite: the driver's executemany, without a bind processor per value.
+    marks = ", ".join("?" * len(columns))
+    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    await driver.executemany(statement, list(_values(rows, columns, dates=True)))
+
+
+async def plan_each_statement(session: AsyncSession) -> None:
+    """On PostgreSQL, plan every statement of this transaction for its own values.
+
+    psycopg prepares a statement after five runs, and PostgreSQL may then keep one generic
+    plan for it. A plan made while a backfill's table was nearly empty (a scan) stayed
+    chosen at 100,000 rows: the stored-events lookup of each chunk went from milliseconds
+    to 0.76 s. Only for the bulk writes: planning every statement everywhere slowed the
+    scheduler's many small syncs.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
+def _values(
+    rows: Sequence[dict[str, Any]], columns: list[tuple[str, Any, type | None]], *, dates: bool
+) -> Iterator[list[Any]]:
+    """Each row's values in column order: JSON as text, and (for SQLite) dates as ISO text,
+    as SQLAlchemy's own types store them."""
+    converted = [
+        (i, kind) for i, (_, _, kind) in enumerate(columns) if kind is JSON or (dates and kind)
+    ]
+    for row in rows:
+        values = [row.get(name, default) for name, default, _ in columns]
+        for i, kind in converted:
+            value = values[i]
+            if value is not None:
+                values[i] = orjson.dumps(value).decode() if kind is JSON else value.isoformat()
+        yield values
+
+
+def _columns(table: Table, sample: dict[str, Any]) -> list[tuple[str, Any, type | None]]:
+    """(name, scalar default, JSON or Date or None) of every column given or with a scalar
+    default; the others (the id, callables) are left to the database."""
+    out: list[tuple[str, Any, type | None]] = []
+    for column in table.columns:
+        default = column.default
+        scalar = default is not None and default.is_scalar
+        if column.key in sample or scalar:
+            value = getattr(default, "arg", None) if scalar else None
+            kind = next((k for k in (JSON, Date) if isinstance(column.type, k)), None)
+            out.append((column.key, value, kind))
+    return out
