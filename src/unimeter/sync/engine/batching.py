@@ -1,6 +1,6 @@
 """Writing a bulk stream's pages together: reading runs ahead while the store writes.
 
-A vendor pages its listings (Cursor: 1,000 usage events a page). One transaction per page
+A vendor pages its listings (often 1,000 records a page). One transaction per page
 costs a commit per page, and SQLite's WAL appends every touched index page again at each
 commit, which made commits a third of a backfill's store time. Here the pages are read in
 their own task, a few ahead, and whatever arrived while the previous unit was written goes

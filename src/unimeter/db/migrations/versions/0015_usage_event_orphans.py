@@ -4,7 +4,7 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-04
 
-Attribution looks, after every sync, for the events whose email Cursor blanked (a removed
+Attribution looks, after every sync, for the events whose email the vendor blanked (a removed
 member's): by conversation, by day, and counts them. Without an index each of those reads
 scanned every event of the account, on every run, hourly ones included. A partial index
 holds only those few rows, so it costs the bulk of the events nothing on insert.
