@@ -54,21 +54,25 @@ def serve_in_thread(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def simulator_process(*args: str) -> Iterator[str]:
-    """``unimeter simulator`` in its own process; yields its base URL."""
+def simulator_process(*args: str, log: Path | None = None) -> Iterator[str]:
+    """``unimeter simulator`` in its own process; yields its base URL. ``log`` keeps its
+    output (else discarded)."""
     port = free_port()
-    proc = subprocess.Popen(
-        [unimeter_exe(), "simulator", "--port", str(port), *args], stdout=subprocess.DEVNULL
-    )
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen([unimeter_exe(), "simulator", "--port", str(port), *args],
+                            stdout=out, stderr=subprocess.STDOUT if log else None)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
     try:
         while True:
             if proc.poll() is not None:
-                raise SystemExit("the simulator exited")
+                raise SystemExit("the simulator exited" + (f"; see {log}" if log else ""))
             try:
-                httpx.get(base + "/teams/members")
+                httpx.get(base + "/teams/members", timeout=5)
                 break
             except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("the simulator did not start in 120 s") from None
                 time.sleep(0.05)
         yield base
     finally:

@@ -54,7 +54,7 @@ from psycopg import sql
 from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _support import free_port, machine, unimeter_exe
+from _support import machine, simulator_process, unimeter_exe
 from backfill import enterprise_minimum, minimum_requests
 from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.app import open_runtime
@@ -112,33 +112,6 @@ def _iso(ms: int) -> str:
 
 
 # -- processes ------------------------------------------------------------------------------
-
-
-@contextmanager
-def simulator(args: list[str], log: Path) -> Iterator[str]:
-    port = free_port()
-    out = log.open("wb")
-    proc = subprocess.Popen([unimeter_exe(), "simulator", "--port", str(port), *args],
-                            stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise SystemExit(f"a simulator exited; see {log}")
-            try:
-                import httpx
-
-                httpx.get(base + "/teams/members", timeout=5)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("a simulator did not start in 120 s") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 @contextmanager
@@ -406,9 +379,9 @@ async def fleet(logs: Path, args: argparse.Namespace) -> None:
     keys = split(args.teams)
     async with AsyncExitStack() as stack:
         bases = {
-            s.name: stack.enter_context(simulator(
+            s.name: stack.enter_context(simulator_process(*
                 sim_args(s, keys[s.name], now, args.minute_seconds, args.days),
-                logs / f"sim-{s.name}.log"))
+                log=logs / f"sim-{s.name}.log"))
             for s in SIZES
         }  # fmt: skip
         url = stack.enter_context(database())

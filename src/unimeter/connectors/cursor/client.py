@@ -207,14 +207,14 @@ class CursorClient:
     ) -> UsageEventsResponse:
         """Events in ``[start_ms, end_ms]`` (both inclusive), newest first."""
         body = _events_body(start_ms, end_ms, page, page_size, email=email, user_id=user_id)
-        return await self._typed(UsageEventsResponse, "POST", _EVENTS_PATH, body=body)
+        return await self._typed(UsageEventsResponse, "POST", EVENTS_PATH, body=body)
 
     async def usage_events_page(
         self, start_ms: int, end_ms: int, *, page: int = 1, page_size: int = 1000
     ) -> UsageEventsPage:
         """Like :meth:`usage_events`, the events left as decoded JSON (see ``event_mapping``)."""
         body = _events_body(start_ms, end_ms, page, page_size)
-        return await self._typed(UsageEventsPage, "POST", _EVENTS_PATH, body=body)
+        return await self._typed(UsageEventsPage, "POST", EVENTS_PATH, body=body)
 
     async def audit_logs(
         self,
@@ -462,7 +462,7 @@ def _ms(value: int) -> int:
     return value
 
 
-_EVENTS_PATH = "/teams/filtered-usage-events"
+EVENTS_PATH = "/teams/filtered-usage-events"
 
 
 def _events_body(

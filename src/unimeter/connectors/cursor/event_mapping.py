@@ -27,7 +27,8 @@ from unimeter.connectors.records import UsageEventRecord
 
 from .errors import schema_error
 from .mapping import PRODUCT_ID, cents_e6
-from .models import UsageEvent
+from .client import EVENTS_PATH as ENDPOINT
+from .models import TokenUsage, UsageEvent
 
 log = logging.getLogger("unimeter.cursor")
 
@@ -70,12 +71,11 @@ _NULLABLE = frozenset(
 )  # fmt: skip
 # The model also accepts attribute names; a payload using one takes the model's path.
 _SNAKE_NAMES = frozenset(
-    {"user_email", "max_mode", "requests_costs", "is_token_based_call", "is_chargeable",
-     "is_headless", "token_usage", "charged_cents", "cursor_token_fee", "conversation_id",
-     "service_account_id", "service_account_name", "cloud_agent_id", "automation_id",
-     "is_free_bugbot", "input_tokens", "output_tokens", "cache_write_tokens",
-     "cache_read_tokens", "total_cents", "discount_percent_off"}
-)  # fmt: skip
+    name
+    for model in (UsageEvent, TokenUsage)
+    for name in model.model_fields
+    if name not in _EVENT_TYPES and name not in _USAGE_TYPES
+)
 
 
 class EventIdentities:
@@ -103,9 +103,6 @@ class EventIdentities:
         ordinal = self._counts.get(key, 0)
         self._counts[key] = ordinal + 1
         return hashlib.blake2b(key + ordinal.to_bytes(4, "big"), digest_size=16).hexdigest()
-
-
-ENDPOINT = "/teams/filtered-usage-events"
 
 
 def usage_event_records(events: list[Any], identities: EventIdentities) -> list[UsageEventRecord]:
