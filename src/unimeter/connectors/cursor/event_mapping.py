@@ -25,9 +25,9 @@ from pydantic import ValidationError
 
 from unimeter.connectors.records import UsageEventRecord
 
+from .client import EVENTS_PATH as ENDPOINT
 from .errors import schema_error
 from .mapping import PRODUCT_ID, cents_e6
-from .client import EVENTS_PATH as ENDPOINT
 from .models import TokenUsage, UsageEvent
 
 log = logging.getLogger("unimeter.cursor")
