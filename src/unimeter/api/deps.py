@@ -39,18 +39,26 @@ def _limiter(request: Request) -> RateLimiter:
     return limiter
 
 
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "missing API token: send Authorization: Bearer <token>")
+    return credentials.credentials
+
+
+def _admitted(request: Request, principal: Principal | None) -> Principal:
+    """The caller, once its token is known valid and within its rate limit."""
+    if principal is None:
+        raise ApiError(401, "invalid or revoked API token")
+    _limiter(request).check(f"token:{principal.token_id}", request.app.state.token_limit)
+    return principal
+
+
 async def get_principal(
     request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(401, "missing API token: send Authorization: Bearer <token>")
-    principal = await authenticate(runtime, credentials.credentials)
-    if principal is None:
-        raise ApiError(401, "invalid or revoked API token")
-    _limiter(request).check(f"token:{principal.token_id}", request.app.state.token_limit)
-    return principal
+    return _admitted(request, await authenticate(runtime, _bearer_token(credentials)))
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -78,15 +86,11 @@ async def get_account(
 ) -> IntegratedAccount:
     """The account, for a caller whose token is checked in the same query when it was
     verified recently (see :class:`~unimeter.auth.service.RecentTokens`)."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(401, "missing API token: send Authorization: Bearer <token>")
     recent: RecentTokens = request.app.state.recent_tokens
     principal, account = await account_for_token(
-        runtime, recent, credentials.credentials, integrated_account_id
+        runtime, recent, _bearer_token(credentials), integrated_account_id
     )
-    if principal is None:
-        raise ApiError(401, "invalid or revoked API token")
-    _limiter(request).check(f"token:{principal.token_id}", request.app.state.token_limit)
+    _admitted(request, principal)
     if account is None:
         raise not_found("integrated account")
     _limiter(request).check(f"account:{account.id}", request.app.state.account_limit)
