@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from unimeter import __version__
 from unimeter import runtime as runtimes
@@ -50,6 +51,7 @@ from unimeter.connectors.source import Source
 from unimeter.db.models import IntegratedAccount
 from unimeter.exports.routes import router as exports_router
 from unimeter.kit.cursors import CursorCodec
+from unimeter.mcp import server as mcp_server
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
@@ -211,6 +213,9 @@ def create_app(
             "false",
         )
 
+    # The MCP tools over streamable HTTP; its session manager lives as long as the app.
+    mcp_endpoint, mcp_sessions = mcp_server.http_endpoint(mcp_server.build_server())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
@@ -220,7 +225,8 @@ def create_app(
             _settle_gc()
         tasks = _start_background(app, active, background)
         try:
-            yield
+            async with mcp_sessions.run():
+                yield
         finally:
             await _stop_background(app, tasks)
             if owned:
@@ -262,6 +268,8 @@ def create_app(
     for router in routers:
         app.include_router(router)
     web_routes.install(app)
+    # An ASGI app as the endpoint: the SDK reads the request and answers itself.
+    app.router.routes.append(Route(mcp_server.PATH, mcp_endpoint, include_in_schema=False))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
