@@ -51,7 +51,6 @@ from unimeter.connectors.source import Source
 from unimeter.db.models import IntegratedAccount
 from unimeter.exports.routes import router as exports_router
 from unimeter.kit.cursors import CursorCodec
-from unimeter.mcp import server as mcp_server
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
@@ -214,6 +213,9 @@ def create_app(
         )
 
     # The MCP tools over streamable HTTP; its session manager lives as long as the app.
+    # Imported here: the SDK costs every other command's start a noticeable fraction.
+    from unimeter.mcp import server as mcp_server
+
     mcp_endpoint, mcp_sessions = mcp_server.http_endpoint(mcp_server.build_server())
 
     @asynccontextmanager

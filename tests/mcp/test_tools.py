@@ -5,6 +5,7 @@ arguments answered as tool errors."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mcp.shared.memory import create_connected_server_and_client_session
 
@@ -30,7 +31,7 @@ async def test_tools_answer_what_the_api_answers(database_url: str, data_dir: Pa
             assert_same(via_api["result"], listed["result"])
 
             scope = {"integrated_account_id": account}
-            cases = [
+            cases: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
                 ("seats", "/analytics/seats", {"idle_days": 2}, {"idle_days": 2}),
                 (
                     "consumption",

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from unimeter.mcp.auth import InvalidTokenError, caller_for_token
-from unimeter.mcp.server import build_server
 from unimeter.runtime import Runtime
 
 from .common import fail, run
@@ -39,6 +38,9 @@ def mcp_command(
             caller = await caller_for_token(runtime, token)
         except InvalidTokenError as exc:
             fail(str(exc))
+        # Imported here: the SDK would slow every other command's start.
+        from unimeter.mcp.server import build_server
+
         # stdout is the protocol's channel: nothing else may print there.
         await build_server(caller).run_stdio_async()
 
