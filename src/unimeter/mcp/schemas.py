@@ -16,10 +16,11 @@ from unimeter.accounts.schemas import AccountOut
 from unimeter.analytics.schemas import (
     AnomalyOut,
     ConsumptionDimension,
+    ConsumptionRow,
+    ConsumptionTotals,
     Granularity,
     ScopeOut,
     SeatsOut,
-    Tokens,
 )
 
 TRUNCATED = "True when rows beyond `limit` were left out: raise limit or narrow the range"
@@ -40,29 +41,6 @@ class SeatsAnswer(SeatsOut):
     )
 
 
-class Cost(BaseModel):
-    charged: str = Field(description="USD the vendor charged (included + usage-based)")
-    included: str | None = Field(description="USD covered by the plan; null: not reported")
-    usage_based: str | None = Field(description="USD billed beyond the plan; null: not reported")
-    currency: Literal["USD"] = "USD"
-
-
-class Totals(BaseModel):
-    events: int | None = Field(description="Requests; null where the vendor does not count them")
-    tokens: Tokens
-    cost: Cost
-
-
-class ConsumptionRow(Totals):
-    period_start: dt.date
-    period_end: dt.date = Field(description="Exclusive")
-    integrated_account_id: str | None = None
-    user_email: str | None = Field(None, description="Empty: usage the vendor left unattributed")
-    model: str | None = None
-    product: str | None = Field(None, description="The tool, when grouped by product")
-    rank: int | None = Field(None, description="With top: 1 for the costliest group")
-
-
 class ConsumptionAnswer(BaseModel):
     scope: ScopeOut
     start_date: dt.date
@@ -70,12 +48,14 @@ class ConsumptionAnswer(BaseModel):
     granularity: Granularity
     group_by: list[ConsumptionDimension]
     result: list[ConsumptionRow]
-    totals: Totals = Field(description="The whole range, whatever the limit")
-    others: Totals | None = Field(description="With top: what the groups outside the top add")
+    totals: ConsumptionTotals = Field(description="The whole range, whatever the limit")
+    others: ConsumptionTotals | None = Field(
+        description="With top: what the groups outside the top add"
+    )
     truncated: bool = Field(description=TRUNCATED)
 
 
-class ChargeRow(Totals, _Open):
+class ChargeRow(ConsumptionTotals, _Open):
     period_start: dt.date
     period_end: dt.date = Field(description="Exclusive")
     unallocated: bool = Field(description="Cost of people no team (or cost center) claims")
