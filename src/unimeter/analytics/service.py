@@ -254,6 +254,19 @@ def _metrics(values: Sequence[Any]) -> dict[str, int]:
     return {name: int(v or 0) for name, v in zip(CONSUMPTION_METRICS, values, strict=True)}
 
 
+def consumption_query(
+    scope: Scope, start: dt.date, end: dt.date, dims: Sequence[str], granularity: str,
+    emails: Sequence[str] | None = None, models: Sequence[str] | None = None,
+) -> ConsumptionQuery:  # fmt: skip
+    """The query of a consumption answer grouped by ``dims`` (user, model, product)."""
+    return ConsumptionQuery(
+        account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
+        by_model="model" in dims, granularity=granularity,
+        emails=tuple(emails) if emails else None, models=tuple(models) if models else None,
+        products=scope.products, by_product="product" in dims,
+    )  # fmt: skip
+
+
 async def consumption(
     runtime: Runtime,
     q: ConsumptionQuery,

@@ -22,7 +22,6 @@ from unimeter.analytics import aicode, anomalies, render, service
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import people as persons
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
-from unimeter.analytics.consumption_repository import ConsumptionQuery
 from unimeter.analytics.schemas import (
     AnomalyKind,
     AnomalyStatus,
@@ -170,12 +169,7 @@ async def consumption(
     scope = await _scope(who, integrated_account_id, tenant_id, product)
     dims = tuple(dict.fromkeys(group_by or ("user", "model")))
     start, end = _range(who, start_date, end_date, 30)
-    query = ConsumptionQuery(
-        account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
-        by_model="model" in dims, granularity=granularity,
-        emails=tuple(emails) if emails else None, models=tuple(model_ids) if model_ids else None,
-        products=scope.products, by_product="product" in dims,
-    )  # fmt: skip
+    query = service.consumption_query(scope, start, end, dims, granularity, emails, model_ids)
     page = await service.consumption(who.runtime, query, limit=limit, after=None, top=top)
     body = render.consumption(page, granularity=granularity, start=start, end=end, dims=dims)
     return ConsumptionAnswer.model_validate(

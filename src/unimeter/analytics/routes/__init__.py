@@ -21,7 +21,6 @@ from .. import chargeback as charges
 from .. import people as persons
 from .. import settings as account_settings
 from ..chargeback import ChargeBy, SourceChoice
-from ..consumption_repository import ConsumptionQuery
 from ..directory import DirectoryError
 from ..schemas import (
     AnomalyKind,
@@ -118,12 +117,7 @@ async def consumption(
     )
     dims = tuple(dict.fromkeys(group_by or ("user", "model")))
     start, end = _range(runtime, start_date, end_date, 30)
-    q = ConsumptionQuery(
-        account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
-        by_model="model" in dims, granularity=granularity,
-        emails=tuple(emails) if emails else None, models=tuple(model_ids) if model_ids else None,
-        products=scope.products, by_product="product" in dims,
-    )  # fmt: skip
+    q = service.consumption_query(scope, start, end, dims, granularity, emails, model_ids)
     filters: dict[str, Any] = {
         "route": "analytics/consumption", **scope.describe(), "start": start.isoformat(),
         "end": end.isoformat(), "dims": list(dims), "granularity": granularity,
