@@ -22,9 +22,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Entry points: the processes (CLI, ``python -m unimeter``), the demo's setup, and the
     # composition root (app.py) that registers every router and every sync hook.
     ("entry points", ("unimeter.__main__", "unimeter.cli", "unimeter.demo", "unimeter.app")),
-    # HTTP surfaces: each package's routes module and the dashboard parse a request and
-    # call services; nothing below them knows about HTTP.
-    ("HTTP surfaces", ("unimeter.*.routes", "unimeter.web")),
+    # HTTP surfaces: each package's routes module, the dashboard and the MCP server parse a
+    # request and call services; nothing below them knows about HTTP.
+    ("HTTP surfaces", ("unimeter.*.routes", "unimeter.web", "unimeter.mcp")),
     # The HTTP kit under the routes: error envelope, auth and account dependencies,
     # pagination, limits, the response cache. Only routes (and the app) use it.
     ("HTTP kit", ("unimeter.api",)),

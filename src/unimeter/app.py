@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from unimeter import __version__
 from unimeter import runtime as runtimes
@@ -211,6 +212,12 @@ def create_app(
             "false",
         )
 
+    # The MCP tools over streamable HTTP; its session manager lives as long as the app.
+    # Imported here: the SDK costs every other command's start a noticeable fraction.
+    from unimeter.mcp import server as mcp_server
+
+    mcp_endpoint, mcp_sessions = mcp_server.http_endpoint(mcp_server.build_server())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
@@ -220,7 +227,8 @@ def create_app(
             _settle_gc()
         tasks = _start_background(app, active, background)
         try:
-            yield
+            async with mcp_sessions.run():
+                yield
         finally:
             await _stop_background(app, tasks)
             if owned:
@@ -262,6 +270,8 @@ def create_app(
     for router in routers:
         app.include_router(router)
     web_routes.install(app)
+    # An ASGI app as the endpoint: the SDK reads the request and answers itself.
+    app.router.routes.append(Route(mcp_server.PATH, mcp_endpoint, include_in_schema=False))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
