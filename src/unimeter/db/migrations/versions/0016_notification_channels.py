@@ -88,9 +88,7 @@ def upgrade() -> None:
         "notification_deliveries",
         ["channel_id", "created_at", "id"],
     )
-    op.create_index(
-        "ix_notification_deliveries_subject", "notification_deliveries", ["subject"]
-    )
+    op.create_index("ix_notification_deliveries_subject", "notification_deliveries", ["subject"])
 
 
 def downgrade() -> None:
