@@ -78,5 +78,7 @@ async def send(
 
 
 def _reason(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message)[:200]
+    """The server's reply code and text when it answered (``451 try again later``)."""
+    message = str(getattr(exc, "message", None) or exc)
+    code = getattr(exc, "code", None)
+    return (f"{code} {message}" if code is not None else message)[:200]
