@@ -76,8 +76,8 @@ async def add_unique_deliveries(session: AsyncSession, rows: Sequence[dict[str, 
     Two processes queueing the same key at once: one row wins, the other is skipped."""
     added = 0
     for row in rows:
-        result = await session.execute(_insert_ignoring_duplicates(session).values(**row))
-        added += max(0, int(getattr(result, "rowcount", 0) or 0))
+        stmt = _insert_ignoring_duplicates(session).values(**row).returning(Delivery.id)
+        added += len((await session.execute(stmt)).all())
     return added
 
 
@@ -124,9 +124,9 @@ async def finish_attempt(
             Delivery.claimed_until == claimed_until,
         )
         .values(claimed_until=None, **values)
+        .returning(Delivery.id)
     )
-    result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+    return len((await session.execute(stmt)).all()) == 1
 
 
 async def cancel_pending(session: AsyncSession, subject: str, at: int) -> int:
@@ -134,9 +134,9 @@ async def cancel_pending(session: AsyncSession, subject: str, at: int) -> int:
         update(Delivery)
         .where(Delivery.subject == subject, Delivery.status == "pending")
         .values(status="cancelled", finished_at=at, claimed_until=None)
+        .returning(Delivery.id)
     )
-    result = await session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    return len((await session.execute(stmt)).all())
 
 
 async def page_deliveries(
