@@ -138,6 +138,7 @@ async def test_failures_are_retried_with_backoff_and_no_secret_is_logged(
             await _failing_sync(api)
             assert await dispatcher.dispatch_once() == 2
             after_failure = {c: await deliveries(api, c) for c in (slack["id"], mail["id"])}
+            metrics = (await api.client.get("/metrics")).text
             receiver.status[SLACK_PATH] = 200
             (sent_slack,) = await _until_settled(api, dispatcher, slack["id"])
             (sent_mail,) = await _until_settled(api, dispatcher, mail["id"])
@@ -152,6 +153,9 @@ async def test_failures_are_retried_with_backoff_and_no_secret_is_logged(
     assert (sent_mail["status"], sent_mail["attempts"]) == ("sent", 2)
     assert len(receiver.received(SLACK_PATH)) == 2, "one failure, one success"
     assert len(box.messages()) == 1
+    assert "\nunimeter_notification_outbox_pending 2.0\n" in metrics
+    assert 'unimeter_notification_deliveries_total{kind="slack",outcome="retrying"}' in metrics
+    assert 'unimeter_notification_deliveries_total{kind="email",outcome="retrying"}' in metrics
     logged = caplog.text
     assert "failed (attempt 1)" in logged, "failures are logged"
     assert "zzSecretTokenQ7" not in logged and PASSWORD not in logged
