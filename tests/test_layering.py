@@ -42,7 +42,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     # Services the domains build on; each stands alone on the runtime (rule below).
-    ("services", ("unimeter.sync", "unimeter.webhooks", "unimeter.auth", "unimeter.observability")),
+    (
+        "services",
+        (
+            "unimeter.sync",
+            "unimeter.webhooks",
+            "unimeter.notifications",
+            "unimeter.auth",
+            "unimeter.observability",
+        ),
+    ),
     # What every service receives: the runtime, its settings, and the sync hooks it
     # carries (so sync/hooks.py sits below the rest of sync/).
     ("runtime", ("unimeter.runtime", "unimeter.config", "unimeter.sync.hooks")),
@@ -64,6 +73,11 @@ FORBIDDEN: tuple[tuple[str, str, str], ...] = (
     ("unimeter.webhooks", "unimeter.sync", "services do not import each other"),
     ("unimeter.auth", "unimeter.sync", "services do not import each other"),
     ("unimeter.auth", "unimeter.webhooks", "services do not import each other"),
+    # Notifications hear webhooks' events through a listener the composition root registers.
+    ("unimeter.webhooks", "unimeter.notifications", "services do not import each other"),
+    ("unimeter.notifications", "unimeter.webhooks", "services do not import each other"),
+    ("unimeter.notifications", "unimeter.sync", "services do not import each other"),
+    ("unimeter.sync", "unimeter.notifications", "sync reaches notifications only through hooks"),
     # Inside sync/: scheduling > service > engine > store.
     ("unimeter.sync.store", "unimeter.sync.engine", "the record store is below the engine"),
     ("unimeter.sync.store", "unimeter.sync.scheduling", "the record store is below scheduling"),

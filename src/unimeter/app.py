@@ -36,6 +36,7 @@ from unimeter.accounts import lifecycle
 from unimeter.accounts import service as accounts
 from unimeter.accounts.routes import router as accounts_router
 from unimeter.analytics import anomalies
+from unimeter.analytics import digest as digest_figures
 from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
 from unimeter.analytics.routes.code import router as code_router
@@ -51,6 +52,10 @@ from unimeter.connectors.source import Source
 from unimeter.db.models import IntegratedAccount
 from unimeter.exports.routes import router as exports_router
 from unimeter.kit.cursors import CursorCodec
+from unimeter.notifications import service as notifications
+from unimeter.notifications.digest import DigestScheduler
+from unimeter.notifications.dispatcher import NotificationDispatcher
+from unimeter.notifications.routes import router as notifications_router
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
@@ -65,7 +70,7 @@ from unimeter.web import routes as web_routes
 from unimeter.web.routes import router as web_router
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 from unimeter.webhooks.routes import router as webhooks_router
-from unimeter.webhooks.service import publish
+from unimeter.webhooks.service import add_listener, publish
 
 log = logging.getLogger("unimeter")
 P = ParamSpec("P")
@@ -92,6 +97,9 @@ def register_hooks(runtime: Runtime) -> Runtime:
         except Exception:
             log.exception("anomaly detection failed for account %s", account.id)
 
+    # Every published event may also be a Slack or e-mail message, queued in the same
+    # transaction (webhooks and notifications are services: neither imports the other).
+    add_listener(notifications.enqueue)
     runtime.hooks = SyncHooks(
         open_source=open_source,
         publish=announce,
@@ -131,7 +139,8 @@ class Background:
     scheduler: bool = False
     # Hand syncs to procrastinate workers instead of running them here (PostgreSQL).
     queue: bool = False
-    # Send webhook deliveries from this process (None: UNIMETER_WEBHOOK_DISPATCHER).
+    # Send webhook deliveries and notifications from this process (None:
+    # UNIMETER_WEBHOOK_DISPATCHER).
     webhooks: bool | None = None
 
 
@@ -152,6 +161,7 @@ def _attach(app: FastAPI, runtime: Runtime, background: Background) -> None:
     queue = JobQueue(runtime) if background.queue else None
     app.state.sync_dispatch = SyncDispatch(runtime, queue=queue)
     app.state.webhook_dispatcher = None
+    app.state.notification_dispatcher = None
     # Syncs run without being asked (scheduler here or workers): a new account's first
     # sync starts as soon as it is linked.
     app.state.auto_sync = background.scheduler or background.queue
@@ -166,12 +176,17 @@ def _start_background(app: FastAPI, runtime: Runtime, background: Background) ->
         dispatcher = WebhookDispatcher(runtime)
         app.state.webhook_dispatcher = dispatcher
         tasks.append(asyncio.create_task(dispatcher.run_forever()))
+        notifier = NotificationDispatcher(runtime)
+        app.state.notification_dispatcher = notifier
+        tasks.append(asyncio.create_task(notifier.run_forever()))
     if background.scheduler:
         scheduler = Scheduler(
             app.state.sync_dispatch, tick_seconds=runtime.settings.scheduler_tick_seconds
         )
         app.state.scheduler = scheduler
         tasks.append(asyncio.create_task(scheduler.run_forever()))
+        digests = DigestScheduler(runtime, digest_figures.build)
+        tasks.append(asyncio.create_task(digests.run_forever()))
     return tasks
 
 
@@ -182,8 +197,9 @@ async def _stop_background(app: FastAPI, tasks: list[asyncio.Task[None]]) -> Non
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await app.state.sync_dispatch.close()
-    if app.state.webhook_dispatcher is not None:
-        await app.state.webhook_dispatcher.aclose()
+    for dispatcher in (app.state.webhook_dispatcher, app.state.notification_dispatcher):
+        if dispatcher is not None:
+            await dispatcher.aclose()
 
 
 def _settle_gc() -> None:
@@ -263,6 +279,7 @@ def create_app(
         exports_router,
         proxy_router,
         webhooks_router,
+        notifications_router,
         metrics_router,
         connect_router,
         web_router,

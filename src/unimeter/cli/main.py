@@ -17,6 +17,7 @@ from .common import print_error
 from .demo import demo_command
 from .export import export_command
 from .mcp import mcp_command
+from .notifications import app as notifications_app
 from .report import app as report_app
 from .report_code import register as register_code_reports
 from .report_people import register as register_people_report
@@ -76,6 +77,7 @@ app.add_typer(environments_app, name="environments")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(notifications_app, name="notifications")
 
 
 @app.command("version")
