@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import IntegratedAccount, SyncRun, WebhookDelivery
+from unimeter.db.models import IntegratedAccount, SyncLock, SyncRun, WebhookDelivery
 
 
 async def runs_by_status(session: AsyncSession) -> dict[str, int]:
@@ -25,3 +25,9 @@ async def accounts_by_status(session: AsyncSession) -> dict[str, int]:
 async def pending_deliveries(session: AsyncSession) -> int:
     stmt = select(func.count()).where(WebhookDelivery.status == "pending")
     return int(await session.scalar(stmt) or 0)
+
+
+async def stalest_heartbeat_ms(session: AsyncSession) -> int | None:
+    """The oldest heartbeat of any held sync lock (epoch ms), or None when none is held."""
+    value = await session.scalar(select(func.min(SyncLock.heartbeat_at)))
+    return None if value is None else int(value)
