@@ -48,13 +48,19 @@ async def api_world(
     data_dir: Path,
     *,
     sim: SimulatedCursor | None = None,
+    sim_options: dict[str, Any] | None = None,
     synced: bool = True,
     **settings: Any,
 ) -> AsyncIterator[ApiWorld]:
-    # The default synced world is built once per process and copied (tests/support/
-    # snapshots.py); over real HTTP the simulator's port, stored with each account, differs.
+    """Two environments with a token and a linked account each, synced unless told not to.
+
+    ``sim_options`` are ``make_sim`` arguments: a simulator built here is known untouched, so
+    a synced world is built once per process and copied (tests/support/snapshots.py). A
+    ``sim`` passed in may have been changed, so its world is always synced anew; so is one
+    over real HTTP, whose simulator port each account stores."""
+    options = {"api_keys": KEYS, **(sim_options or {})}
     reuse = synced and sim is None and settings.get("transport", "asgi") == "asgi"
-    sim = sim or make_sim(api_keys=KEYS)
+    sim = sim or make_sim(**options)
     settings = {
         "allow_private_urls": True,
         "account_rate_limit": "off",
@@ -65,10 +71,11 @@ async def api_world(
     if reuse:
 
         async def populate(url: str, directory: Path) -> tuple[dict[str, str], dict[str, str]]:
-            async with _api_world(url, directory, make_sim(api_keys=KEYS), True, settings) as api:
+            async with _api_world(url, directory, make_sim(**options), True, settings) as api:
                 return api.tokens, api.accounts
 
-        snapshot = await snapshots.synced_copy(database_url, data_dir, settings, populate)
+        key = repr(sorted(options.items())) + repr(sorted(settings.items()))
+        snapshot = await snapshots.synced_copy(database_url, data_dir, key, populate)
     async with _api_world(database_url, data_dir, sim, synced, settings, snapshot) as api:
         yield api
 

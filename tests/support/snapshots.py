@@ -21,7 +21,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -45,12 +44,12 @@ _scratch: list[Path] = []
 
 
 async def synced_copy(
-    database_url: str, data_dir: Path, settings: dict[str, Any], populate: Populate
+    database_url: str, data_dir: Path, world_key: str, populate: Populate
 ) -> Snapshot:
-    """Put the synced world into ``database_url`` (fresh, never opened) and ``data_dir``,
-    building it first with ``populate(url, data_dir)`` when this process has none yet."""
-    key = (make_url(database_url).get_backend_name(), repr(sorted(settings.items())),
-           os.environ.get(ENV_VAR, ""))  # fmt: skip
+    """Put the synced world named ``world_key`` (all that shapes it: simulator options and
+    settings) into ``database_url`` (fresh, never opened) and ``data_dir``, building it
+    first with ``populate(url, data_dir)`` when this process has none yet."""
+    key = (make_url(database_url).get_backend_name(), world_key, os.environ.get(ENV_VAR, ""))
     snapshot = _snapshots.get(key)
     if snapshot is None:
         snapshot = _snapshots[key] = await _build(database_url, populate)
