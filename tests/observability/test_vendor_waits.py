@@ -14,6 +14,7 @@ from collections.abc import Callable
 import httpx
 from prometheus_client import REGISTRY
 
+from tests.connectors.cursor.test_budget import FakeTime  # a clock that moves when slept on
 from unimeter.connectors.anthropic.budget import AdaptiveBudget
 from unimeter.connectors.anthropic.client import AnthropicClient
 from unimeter.connectors.anthropic.retry import RetryPolicy as AnthropicRetry
@@ -25,19 +26,6 @@ Handler = Callable[[httpx.Request], httpx.Response]
 FAMILY = "unimeter_vendor_wait_seconds"
 MEMBERS = "/teams/members"
 USERS = "/v1/organizations/users"
-
-
-class FakeTime:
-    """A clock that only moves when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Waits:
