@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import ApiToken, Environment, IntegratedAccount
@@ -174,3 +177,37 @@ async def account_for_token(
     async with runtime.db.reader() as session:
         found = await tenancy.get_account(session, account_id, principal.environment_id)
     return principal, found
+
+
+@dataclass(frozen=True, slots=True)
+class FoundAccount:
+    """A caller, the account it reads and the read session that found it."""
+
+    principal: Principal | None
+    account: IntegratedAccount | None
+    session: AsyncSession
+
+
+@asynccontextmanager
+async def reading_account(
+    runtime: Runtime, recent: RecentTokens, plaintext: str, account_id: str
+) -> AsyncIterator[FoundAccount]:
+    """:func:`account_for_token`, answered inside the read session the caller then reads
+    the account's data in: for a recently verified token the check and the answer share
+    one session (a session costs more than the query that checks the token). A full
+    verification runs first, in sessions of its own, so a request never waits for a
+    second connection while it holds one."""
+    digest = tokens.token_hash(plaintext)
+    principal = recent.get(digest)
+    if principal is not None:
+        async with runtime.db.reader() as session:
+            account = await repository.account_for_active_token(
+                session, account_id, principal.token_id
+            )
+            if account is not None:
+                yield FoundAccount(principal, account, session)
+                return
+        recent.drop(digest)
+    principal, account = await account_for_token(runtime, recent, plaintext, account_id)
+    async with runtime.db.reader() as session:
+        yield FoundAccount(principal, account, session)
