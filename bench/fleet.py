@@ -1,7 +1,7 @@
 """Fleet benchmark: many linked teams on hourly schedules, synced by 1, 2 and 4 workers.
 
-    python bench/fleet.py [--teams 500] [--workers 1,2,4] [--minute-seconds 2]
-                          [--hours 2] [--days 3] [--concurrency 8]
+    python bench/fleet.py [--teams 500] [--workers 1,2,4] [--minute-seconds 10]
+                          [--hours 1] [--days 1] [--concurrency 8]
 
 Time is compressed: one scheduling minute, and one rate-limit minute of the simulators and
 of our client budget, last ``--minute-seconds`` (so an hourly schedule comes round every
@@ -362,9 +362,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teams", type=int, default=500)
     parser.add_argument("--workers", default="1,2,4")
-    parser.add_argument("--minute-seconds", type=float, default=2.0)
-    parser.add_argument("--hours", type=float, default=2.0)
-    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--minute-seconds", type=float, default=10.0)
+    parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     asyncio.run(run(args))
