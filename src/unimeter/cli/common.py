@@ -10,7 +10,7 @@ from typing import NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from unimeter.app import open_runtime
+from unimeter.wiring import open_runtime
 from unimeter.kit.redact import redact_text
 from unimeter.runtime import Runtime
 
