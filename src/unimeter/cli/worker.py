@@ -7,12 +7,9 @@ import contextlib
 from typing import Annotated
 
 import typer
-from prometheus_client import start_http_server
 
 from unimeter.observability import logging as logs
 from unimeter.runtime import Runtime
-from unimeter.sync.scheduling.queue import JobQueue
-from unimeter.webhooks.dispatcher import WebhookDispatcher
 
 from .common import run
 from .serve import LOG_FORMAT_HELP
@@ -40,6 +37,11 @@ def worker_command(
     """
     if log_format is not None:
         logs.configure(log_format)
+    # The job queue (procrastinate) only in a worker: other commands start without it.
+    from prometheus_client import start_http_server
+
+    from unimeter.sync.scheduling.queue import JobQueue
+    from unimeter.webhooks.dispatcher import WebhookDispatcher
 
     async def main(runtime: Runtime) -> None:
         queue = JobQueue(runtime)
