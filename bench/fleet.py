@@ -141,9 +141,11 @@ def worker_env(url: str, data_dir: Path, minute: float) -> dict[str, str]:
         UNIMETER_SCHEDULE_MINUTE_SECONDS=str(minute),
         UNIMETER_SCHEDULER_TICK_SECONDS="1",
         UNIMETER_WEBHOOK_DISPATCHER="0",
-        # Sized to the concurrency: the defaults (10 + 10 + 4 a worker) put 4 workers past
-        # PostgreSQL's 100 connections (measured: "too many clients already").
-        UNIMETER_DATABASE_POOL_SIZE="4",
+        # Sized to the concurrency (8 syncs a worker, each writing through one connection
+        # at a time): the defaults (10 + 10 + 4 a worker) put 4 workers past PostgreSQL's
+        # default 100 connections (measured: "too many clients already"), and 4 + 4 let
+        # a backfill wait past the pool's 30-second timeout.
+        UNIMETER_DATABASE_POOL_SIZE="8",
         UNIMETER_DATABASE_MAX_OVERFLOW="4",
         UNIMETER_QUEUE_POOL_SIZE="2",
     )

@@ -26,9 +26,9 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "entry points",
         ("unimeter.__main__", "unimeter.cli", "unimeter.demo", "unimeter.app", "unimeter.wiring"),
     ),
-    # HTTP surfaces: each package's routes module and the dashboard parse a request and
-    # call services; nothing below them knows about HTTP.
-    ("HTTP surfaces", ("unimeter.*.routes", "unimeter.web")),
+    # HTTP surfaces: each package's routes module, the dashboard and the MCP server parse a
+    # request and call services; nothing below them knows about HTTP.
+    ("HTTP surfaces", ("unimeter.*.routes", "unimeter.web", "unimeter.mcp")),
     # The HTTP kit under the routes: error envelope, auth and account dependencies,
     # pagination, limits, the response cache. Only routes (and the app) use it.
     ("HTTP kit", ("unimeter.api",)),
@@ -46,7 +46,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     # Services the domains build on; each stands alone on the runtime (rule below).
-    ("services", ("unimeter.sync", "unimeter.webhooks", "unimeter.auth", "unimeter.observability")),
+    (
+        "services",
+        (
+            "unimeter.sync",
+            "unimeter.webhooks",
+            "unimeter.notifications",
+            "unimeter.auth",
+            "unimeter.observability",
+        ),
+    ),
     # What every service receives: the runtime, its settings, and the sync hooks it
     # carries (so sync/hooks.py sits below the rest of sync/).
     ("runtime", ("unimeter.runtime", "unimeter.config", "unimeter.sync.hooks")),
@@ -68,6 +77,11 @@ FORBIDDEN: tuple[tuple[str, str, str], ...] = (
     ("unimeter.webhooks", "unimeter.sync", "services do not import each other"),
     ("unimeter.auth", "unimeter.sync", "services do not import each other"),
     ("unimeter.auth", "unimeter.webhooks", "services do not import each other"),
+    # Notifications hear webhooks' events through a listener the composition root registers.
+    ("unimeter.webhooks", "unimeter.notifications", "services do not import each other"),
+    ("unimeter.notifications", "unimeter.webhooks", "services do not import each other"),
+    ("unimeter.notifications", "unimeter.sync", "services do not import each other"),
+    ("unimeter.sync", "unimeter.notifications", "sync reaches notifications only through hooks"),
     # Inside sync/: scheduling > service > engine > store.
     ("unimeter.sync.store", "unimeter.sync.engine", "the record store is below the engine"),
     ("unimeter.sync.store", "unimeter.sync.scheduling", "the record store is below scheduling"),

@@ -24,9 +24,11 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from sqlalchemy import text
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from unimeter import __version__
 from unimeter.accounts.routes import router as accounts_router
+from unimeter.analytics import digest as digest_figures
 from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
 from unimeter.analytics.routes.code import router as code_router
@@ -40,6 +42,9 @@ from unimeter.auth.service import RecentTokens
 from unimeter.connect.routes import router as connect_router
 from unimeter.exports.routes import router as exports_router
 from unimeter.kit.cursors import CursorCodec
+from unimeter.notifications.digest import DigestScheduler
+from unimeter.notifications.dispatcher import NotificationDispatcher
+from unimeter.notifications.routes import router as notifications_router
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
@@ -78,7 +83,8 @@ class Background:
     scheduler: bool = False
     # Hand syncs to procrastinate workers instead of running them here (PostgreSQL).
     queue: bool = False
-    # Send webhook deliveries from this process (None: UNIMETER_WEBHOOK_DISPATCHER).
+    # Send webhook deliveries and notifications from this process (None:
+    # UNIMETER_WEBHOOK_DISPATCHER).
     webhooks: bool | None = None
 
 
@@ -99,6 +105,7 @@ def _attach(app: FastAPI, runtime: Runtime, background: Background) -> None:
     queue = JobQueue(runtime) if background.queue else None
     app.state.sync_dispatch = SyncDispatch(runtime, queue=queue)
     app.state.webhook_dispatcher = None
+    app.state.notification_dispatcher = None
     # Syncs run without being asked (scheduler here or workers): a new account's first
     # sync starts as soon as it is linked.
     app.state.auto_sync = background.scheduler or background.queue
@@ -113,12 +120,17 @@ def _start_background(app: FastAPI, runtime: Runtime, background: Background) ->
         dispatcher = WebhookDispatcher(runtime)
         app.state.webhook_dispatcher = dispatcher
         tasks.append(asyncio.create_task(dispatcher.run_forever()))
+        notifier = NotificationDispatcher(runtime)
+        app.state.notification_dispatcher = notifier
+        tasks.append(asyncio.create_task(notifier.run_forever()))
     if background.scheduler:
         scheduler = Scheduler(
             app.state.sync_dispatch, tick_seconds=runtime.settings.scheduler_tick_seconds
         )
         app.state.scheduler = scheduler
         tasks.append(asyncio.create_task(scheduler.run_forever()))
+        digests = DigestScheduler(runtime, digest_figures.build)
+        tasks.append(asyncio.create_task(digests.run_forever()))
     return tasks
 
 
@@ -129,8 +141,9 @@ async def _stop_background(app: FastAPI, tasks: list[asyncio.Task[None]]) -> Non
         with contextlib.suppress(asyncio.CancelledError):
             await task
     await app.state.sync_dispatch.close()
-    if app.state.webhook_dispatcher is not None:
-        await app.state.webhook_dispatcher.aclose()
+    for dispatcher in (app.state.webhook_dispatcher, app.state.notification_dispatcher):
+        if dispatcher is not None:
+            await dispatcher.aclose()
 
 
 def _settle_gc() -> None:
@@ -159,6 +172,12 @@ def create_app(
             "false",
         )
 
+    # The MCP tools over streamable HTTP; its session manager lives as long as the app.
+    # Imported here: the SDK costs every other command's start a noticeable fraction.
+    from unimeter.mcp import server as mcp_server
+
+    mcp_endpoint, mcp_sessions = mcp_server.http_endpoint(mcp_server.build_server())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = runtime is None
@@ -168,7 +187,8 @@ def create_app(
             _settle_gc()
         tasks = _start_background(app, active, background)
         try:
-            yield
+            async with mcp_sessions.run():
+                yield
         finally:
             await _stop_background(app, tasks)
             if owned:
@@ -203,6 +223,7 @@ def create_app(
         exports_router,
         proxy_router,
         webhooks_router,
+        notifications_router,
         metrics_router,
         connect_router,
         web_router,
@@ -210,6 +231,8 @@ def create_app(
     for router in routers:
         app.include_router(router)
     web_routes.install(app)
+    # An ASGI app as the endpoint: the SDK reads the request and answers itself.
+    app.router.routes.append(Route(mcp_server.PATH, mcp_endpoint, include_in_schema=False))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

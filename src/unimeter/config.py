@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
 
+    # Notifications (Slack, e-mail): sent by the same processes as webhooks (and switched
+    # off with them); attempts before a delivery fails; backoff (base * 4**n, capped).
+    notification_max_attempts: int = Field(default=8, ge=1, le=50)
+    notification_retry_base_seconds: float = Field(default=30.0, gt=0)
+    notification_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    notification_timeout_seconds: float = Field(default=15.0, gt=0)
+    # The weekly digest: queued once the week's day and hour (UTC) have passed; Monday is 0.
+    digest_weekday: int = Field(default=0, ge=0, le=6)
+    digest_hour: int = Field(default=8, ge=0, le=23)
+    # How often the embedded digest scheduler looks whether a digest is due.
+    digest_check_seconds: float = Field(default=300.0, gt=0)
+
     @property
     def schedule_minute_ms(self) -> int:
         return max(1, round(self.schedule_minute_seconds * 1000))

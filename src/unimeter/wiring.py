@@ -26,9 +26,10 @@ from unimeter.accounts import service as accounts
 from unimeter.analytics import anomalies
 from unimeter.connectors.source import Source
 from unimeter.db.models import IntegratedAccount
+from unimeter.notifications import service as notifications
 from unimeter.runtime import Runtime
 from unimeter.sync.hooks import SyncHooks
-from unimeter.webhooks.service import publish
+from unimeter.webhooks.service import add_listener, publish
 
 log = logging.getLogger("unimeter")
 P = ParamSpec("P")
@@ -55,6 +56,9 @@ def register_hooks(runtime: Runtime) -> Runtime:
         except Exception:
             log.exception("anomaly detection failed for account %s", account.id)
 
+    # Every published event may also be a Slack or e-mail message, queued in the same
+    # transaction (webhooks and notifications are services: neither imports the other).
+    add_listener(notifications.enqueue)
     runtime.hooks = SyncHooks(
         open_source=open_source,
         publish=announce,

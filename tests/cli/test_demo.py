@@ -63,6 +63,22 @@ class Lines:
         return self.wait_for(prefix, deadline)[len(prefix) :].strip()
 
 
+def _check_the_mcp(out: Lines, base: str, token: str, deadline: float) -> None:
+    """The MCP lines: the stdio command with the token, and /mcp answering with it."""
+    assert out.value("MCP:", deadline).endswith(f"unimeter mcp --token {token}")
+    url = out.value("MCP HTTP:", deadline).split()[0]
+    assert url == f"{base}/mcp"
+    listed = httpx.post(
+        url,
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+        },
+    )
+    assert "consumption" in {t["name"] for t in listed.json()["result"]["tools"]}
+
+
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.exists() else []
@@ -115,6 +131,7 @@ def test_make_demo_serves_a_backfilled_team_and_stops_on_ctrl_c(tmp_path: Path) 
         assert dashboard.split()[0] == f"{base}/app"
         assert f"http://127.0.0.1:{sim_port}" in "\n".join(out.seen)
         _check_the_api(base, token, account)
+        _check_the_mcp(out, base, token, deadline)
         _check_the_curls(out.seen, account)
         _check_the_second_team(base, token, connect, key)
     finally:

@@ -121,6 +121,8 @@ async def test_exposition_parses_and_declares_every_family(
         "unimeter_sync_running": "gauge",
         "unimeter_integrated_accounts": "gauge",
         "unimeter_webhook_outbox_pending": "gauge",
+        "unimeter_notification_deliveries": "counter",
+        "unimeter_notification_outbox_pending": "gauge",
     }
     names = {name for name, _ in result.samples}
     assert not {n for n in names if n.endswith("_created")}, "created timestamps are disabled"

@@ -20,7 +20,7 @@ from unimeter.web.charts import Chart, Series, fmt
 
 DAY_MS = 86_400_000
 PAGES = ("", "/seats", "/consumption?days=7", "/adoption", "/audit", "/anomalies", "/accounts",
-         "/webhooks")  # fmt: skip
+         "/webhooks", "/notifications")  # fmt: skip
 
 
 async def sign_in(api: ApiWorld, env: str = "default") -> httpx.Response:

@@ -18,6 +18,7 @@ from unimeter.connectors.source import Source
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.crypto import MasterKey, key_check, rewrap
+from unimeter.notifications.service import rewrap_secrets as rewrap_channel_secrets
 from unimeter.runtime import Runtime, write_pending_key
 from unimeter.sync.engine import capabilities as stream_capabilities
 from unimeter.sync.scheduling import cadence
@@ -252,6 +253,7 @@ async def rotate_keys(runtime: Runtime) -> MasterKey:
         for account in await tenancy.list_accounts(session):
             account.credentials = rewrap(account.credentials, aad=account.id, old=old, new=new)
         await rewrap_webhook_secrets(session, old, new)
+        await rewrap_channel_secrets(session, old, new)
         await tenancy.save_keyring(session, new.key_id, key_check(new), now_ms())
     if runtime.key.path is not None:
         pending.replace(runtime.key.path)

@@ -24,6 +24,7 @@ from unimeter.db.models import Anomaly, IntegratedAccount
 from unimeter.kit.cursors import Position
 from unimeter.kit.money import parse_dollars
 from unimeter.kit.times import iso
+from unimeter.notifications import service as notifications
 from unimeter.runtime import Runtime
 from unimeter.webhooks import service as webhooks
 
@@ -303,4 +304,8 @@ async def set_status(
         if found is None:
             return None
         found.status, found.updated_at = status, now_ms()
+        if status != "open":
+            # Acknowledged or resolved: no more reminders (what is still queued is dropped;
+            # the weekly digest lists open anomalies only).
+            await notifications.cancel_about(session, found.id)
         return found

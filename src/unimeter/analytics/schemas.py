@@ -62,13 +62,17 @@ class Tokens(BaseModel):
 
 class Cost(BaseModel):
     charged: str = Field(description="What the vendor charged, included and usage-based")
-    included: str = Field(description="Part covered by the plan's included usage")
-    usage_based: str = Field(description="Part billed as usage beyond the plan")
+    included: str | None = Field(
+        description="Part covered by the plan's included usage; null: the vendor does not say"
+    )
+    usage_based: str | None = Field(
+        description="Part billed as usage beyond the plan; null: the vendor does not say"
+    )
     currency: Literal["USD"] = "USD"
 
 
 class ConsumptionTotals(BaseModel):
-    events: int
+    events: int | None = Field(description="Requests; null where the vendor does not count them")
     tokens: Tokens
     cost: Cost
 

@@ -98,6 +98,29 @@ def today(runtime: Runtime) -> dt.date:
     return dt.datetime.fromtimestamp(runtime.clock() / 1000, tz=dt.UTC).date()
 
 
+# The longest range one query may cover: ten years of daily rollups.
+MAX_RANGE_DAYS = 3660
+
+
+class RangeError(ValueError):
+    """A range that ends before it starts, or covers more than MAX_RANGE_DAYS."""
+
+
+def date_range(
+    runtime: Runtime, start: dt.date | None, end: dt.date | None, default_days: int
+) -> tuple[dt.date, dt.date]:
+    """``[start, end)`` as every analysis reads it: ``end`` defaults to tomorrow (today
+    included), ``start`` to ``default_days`` before ``end``. One place, so each surface (the
+    API, the MCP server) answers the same range for the same arguments."""
+    end = end or today(runtime) + dt.timedelta(days=1)
+    start = start or end - dt.timedelta(days=default_days)
+    if start >= end:
+        raise RangeError("start_date must be before end_date")
+    if (end - start).days > MAX_RANGE_DAYS:
+        raise RangeError(f"a range covers at most {MAX_RANGE_DAYS} days")
+    return start, end
+
+
 # --- seats ------------------------------------------------------------------------------
 
 
@@ -229,6 +252,19 @@ class ConsumptionPage:
 
 def _metrics(values: Sequence[Any]) -> dict[str, int]:
     return {name: int(v or 0) for name, v in zip(CONSUMPTION_METRICS, values, strict=True)}
+
+
+def consumption_query(
+    scope: Scope, start: dt.date, end: dt.date, dims: Sequence[str], granularity: str,
+    emails: Sequence[str] | None = None, models: Sequence[str] | None = None,
+) -> ConsumptionQuery:  # fmt: skip
+    """The query of a consumption answer grouped by ``dims`` (user, model, product)."""
+    return ConsumptionQuery(
+        account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
+        by_model="model" in dims, granularity=granularity,
+        emails=tuple(emails) if emails else None, models=tuple(models) if models else None,
+        products=scope.products, by_product="product" in dims,
+    )  # fmt: skip
 
 
 async def consumption(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shlex
 import signal
 import socket
 import sys
@@ -138,7 +139,7 @@ async def _run(ready: asyncio.Event) -> None:
         accesses = [await _link_and_backfill(runtime, v, token.environment_id) for v in d.vendors]
         app = create_app(runtime, background=Background(scheduler=True))
         await stack.enter_async_context(_serving(app, d.api_sock))
-        _announce(d, plaintext, accesses)
+        _announce(d, plaintext, accesses, path)
         ready.set()
         await asyncio.Event().wait()  # until Ctrl-C cancels this task
 
@@ -205,7 +206,7 @@ async def _backfill(runtime: Runtime, connector: Connector, account_id: str) -> 
     console.print(f"▸ anomaly detection found {len(found.items)}: {', '.join(kinds)}")
 
 
-def _announce(d: Demo, token: str, accesses: list[Access]) -> None:
+def _announce(d: Demo, token: str, accesses: list[Access], path: Path) -> None:
     base = d.api_url
     console.print()
     console.print(
@@ -214,6 +215,10 @@ def _announce(d: Demo, token: str, accesses: list[Access]) -> None:
     )
     console.print(f"Dashboard: {base}/app  (sign in with the API token)")
     console.print(f"API token: {token}")
+    # An MCP client runs the stdio command itself; the data directory points it at this store.
+    data_dir = shlex.quote(str(path.expanduser().resolve()))
+    console.print(f"MCP:       UNIMETER_DATA_DIR={data_dir} unimeter mcp --token {token}")
+    console.print(f"MCP HTTP:  {base}/mcp  (Authorization: Bearer <the API token>)")
     for v, access in zip(d.vendors, accesses, strict=True):
         console.print(f"Account:   {access.account_id} ({v.connector.display_name})")
     console.print("Try:")

@@ -16,6 +16,8 @@ from .admin import db_app, keys_app
 from .common import print_error
 from .demo import demo_command
 from .export import export_command
+from .mcp import mcp_command
+from .notifications import app as notifications_app
 from .report import app as report_app
 from .report_code import register as register_code_reports
 from .report_people import register as register_people_report
@@ -70,10 +72,12 @@ register_people_report(report_app)
 app.add_typer(report_app, name="report")
 app.command("serve")(serve_command)
 app.command("worker")(worker_command)
+app.command("mcp")(mcp_command)
 app.add_typer(environments_app, name="environments")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(notifications_app, name="notifications")
 
 
 @app.command("version")

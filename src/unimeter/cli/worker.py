@@ -1,4 +1,5 @@
-"""``unimeter worker``: run syncs (and send webhooks) from the PostgreSQL job queue."""
+"""``unimeter worker``: run syncs (and send webhooks and notifications, and queue the weekly
+digest) from the PostgreSQL job queue."""
 
 from __future__ import annotations
 
@@ -37,27 +38,34 @@ def worker_command(
     """
     if log_format is not None:
         logs.configure(log_format)
-    # The job queue (procrastinate) only in a worker: other commands start without it.
+    # The job queue (procrastinate) and the senders only in a worker: other commands
+    # start without importing them.
     from prometheus_client import start_http_server
 
+    from unimeter.analytics import digest as digest_figures
+    from unimeter.notifications.digest import register_digest_task
+    from unimeter.notifications.dispatcher import NotificationDispatcher
     from unimeter.sync.scheduling.queue import JobQueue
     from unimeter.webhooks.dispatcher import WebhookDispatcher
 
     async def main(runtime: Runtime) -> None:
         queue = JobQueue(runtime)
+        register_digest_task(queue.app, runtime, digest_figures.build)
         if metrics_port is not None:
             start_http_server(metrics_port, addr=metrics_address)
-        webhooks = WebhookDispatcher(runtime) if runtime.settings.webhook_dispatcher else None
-        sender = asyncio.create_task(webhooks.run_forever()) if webhooks else None
+        senders: list[WebhookDispatcher | NotificationDispatcher] = []
+        if runtime.settings.webhook_dispatcher:
+            senders = [WebhookDispatcher(runtime), NotificationDispatcher(runtime)]
+        tasks = [asyncio.create_task(s.run_forever()) for s in senders]
         try:
             async with queue.app.open_async():
                 await queue.run_worker(concurrency=concurrency, name=name)
         finally:
-            if sender is not None:
-                sender.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sender
-            if webhooks is not None:
-                await webhooks.aclose()
+                    await task
+            for sender in senders:
+                await sender.aclose()
 
     run(main)

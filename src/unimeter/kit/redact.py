@@ -81,6 +81,8 @@ _SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     # Cursor admin keys, our API and link tokens, webhook signing secrets.
     (re.compile(r"\b(crsr_|key_|umk_|ulk_)\w{16,}"), r"\1" + MASK),
     (re.compile(r"\b(whsec_)[A-Za-z0-9+/=_-]{8,}"), r"\1" + MASK),
+    # Slack incoming-webhook URLs (notification channels): the path is the credential.
+    (re.compile(r"(?i)\b(hooks\.slack(?:-gov)?\.com/)[^\s\"'<>]+"), r"\1" + MASK),
     # Credentials in URLs, scheme://user:password@host. The user part goes too: Cursor's
     # Basic auth puts the key itself there (https://KEY:@api.cursor.com).
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]*:[^/\s@]*@"), r"\1" + MASK + "@"),

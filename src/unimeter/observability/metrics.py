@@ -47,6 +47,15 @@ QUEUE_DEPTH = Gauge("unimeter_sync_queue_depth", "Sync runs queued and not yet s
 RUNNING_SYNCS = Gauge("unimeter_sync_running", "Sync runs in progress")
 ACCOUNTS = Gauge("unimeter_integrated_accounts", "Integrated accounts by status", ["status"])
 WEBHOOK_OUTBOX = Gauge("unimeter_webhook_outbox_pending", "Webhook deliveries not yet sent")
+NOTIFICATION_DELIVERIES = Counter(
+    "unimeter_notification_deliveries",
+    "Notification delivery attempts, by channel kind (slack, email) and outcome (succeeded, "
+    "retrying, exhausted)",
+    ["kind", "outcome"],
+)
+NOTIFICATION_OUTBOX = Gauge(
+    "unimeter_notification_outbox_pending", "Notification deliveries (Slack, e-mail) not yet sent"
+)
 
 # Vendor route words are lowercase, hyphenated or snake_case (``usage_report``), or an API
 # version (``v1``); ids (numbers, hex, base62 such as "group_4omhdwp9fdONdeyB" or

@@ -5,7 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.models import IntegratedAccount, SyncRun, WebhookDelivery
+from unimeter.db.models import (
+    IntegratedAccount,
+    NotificationDelivery,
+    SyncRun,
+    WebhookDelivery,
+)
 
 
 async def runs_by_status(session: AsyncSession) -> dict[str, int]:
@@ -24,4 +29,9 @@ async def accounts_by_status(session: AsyncSession) -> dict[str, int]:
 
 async def pending_deliveries(session: AsyncSession) -> int:
     stmt = select(func.count()).where(WebhookDelivery.status == "pending")
+    return int(await session.scalar(stmt) or 0)
+
+
+async def pending_notifications(session: AsyncSession) -> int:
+    stmt = select(func.count()).where(NotificationDelivery.status == "pending")
     return int(await session.scalar(stmt) or 0)

@@ -23,9 +23,11 @@ async def prometheus_metrics(runtime: RuntimeDep) -> Response:
         runs = await repository.runs_by_status(session)
         accounts = await repository.accounts_by_status(session)
         outbox = await repository.pending_deliveries(session)
+        notifications = await repository.pending_notifications(session)
     metrics.QUEUE_DEPTH.set(runs.get("queued", 0))
     metrics.RUNNING_SYNCS.set(runs.get("running", 0))
     for status in {*ACCOUNT_STATUSES, *accounts}:
         metrics.ACCOUNTS.labels(status=status).set(accounts.get(status, 0))
     metrics.WEBHOOK_OUTBOX.set(outbox)
+    metrics.NOTIFICATION_OUTBOX.set(notifications)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

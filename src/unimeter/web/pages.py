@@ -24,6 +24,7 @@ NAV = (
     ("/app/anomalies", "Anomalies"),
     ("/app/accounts", "Accounts"),
     ("/app/webhooks", "Webhooks"),
+    ("/app/notifications", "Notifications"),
 )
 
 TITLES = dict(NAV)

@@ -298,6 +298,12 @@ async def webhooks_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> 
     return _render(request, "/app/webhooks", ctx, None, rows=rows)
 
 
+@router.get("/notifications")
+async def notifications_page(request: Request, runtime: RuntimeDep, ctx: ViewDep) -> Response:
+    rows = await service.notification_channels(runtime, ctx.principal)
+    return _render(request, "/app/notifications", ctx, None, rows=rows)
+
+
 # --- charts as CSV, static files --------------------------------------------------------------
 
 # Builders take the view, the range in days and (for the consumption charts) one person.

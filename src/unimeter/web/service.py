@@ -27,6 +27,8 @@ from unimeter.auth.service import Principal
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars, parse_dollars
 from unimeter.kit.times import DAY_BOUNDS, check_day
+from unimeter.notifications import repository as notifications_repo
+from unimeter.notifications.schemas import ChannelOut, NotificationOut
 from unimeter.runtime import Runtime
 from unimeter.sync.schemas import SyncRunOut
 from unimeter.sync.store import state_repository
@@ -436,4 +438,17 @@ async def webhooks(
         for webhook in rows:
             sent = await webhooks_repo.page_deliveries(session, webhook.id, None, None, recent)
             out.append((WebhookOut.of(webhook), [DeliveryOut.of(d, []) for d in sent]))
+    return out
+
+
+async def notification_channels(
+    runtime: Runtime, principal: Principal, recent: int = 10
+) -> list[tuple[ChannelOut, list[NotificationOut]]]:
+    """Each notification channel (secret as a hint only) with its latest messages."""
+    out = []
+    async with runtime.db.reader() as session:
+        rows = await notifications_repo.page_channels(session, principal.environment_id, None, 200)
+        for channel in rows:
+            sent = await notifications_repo.page_deliveries(session, channel.id, None, recent)
+            out.append((ChannelOut.of(channel), [NotificationOut.of(d) for d in sent]))
     return out

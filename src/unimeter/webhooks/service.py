@@ -7,7 +7,7 @@ the change they report, which is what makes delivery survive a crash.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -39,6 +39,20 @@ def event_body(event_type: str, data: dict[str, Any], at_ms: int) -> str:
     timestamp = dt.datetime.fromtimestamp(at_ms / 1000, tz=dt.UTC)
     payload = {"type": event_type, "timestamp": timestamp.isoformat(), "data": data}
     return orjson.dumps(payload).decode()
+
+
+# Others that queue their own messages for the same events (notifications), registered by
+# the composition root: webhooks imports no other service, and every caller of ``publish``
+# (domains, the sync engine's hook) reaches them in the same transaction.
+PublishListener = Callable[[AsyncSession, str, str, dict[str, Any]], Awaitable[object]]
+_listeners: list[PublishListener] = []
+
+
+def add_listener(listener: PublishListener) -> None:
+    """Call ``listener(session, environment_id, event_type, data)`` on every broadcast
+    :func:`publish` (not on a test sent to one webhook); registering twice is a no-op."""
+    if listener not in _listeners:
+        _listeners.append(listener)
 
 
 def subscribed(webhook: Webhook, event_type: str) -> bool:
@@ -74,6 +88,9 @@ async def publish(
     ]
     if deliveries:
         await repository.add_deliveries(session, deliveries)
+    if to is None:
+        for listener in _listeners:
+            await listener(session, environment_id, event_type, data)
     return deliveries
 
 

@@ -76,7 +76,7 @@ def test_a_malformed_event_is_a_readable_schema_error(event: Any, where: str) ->
 
 # Events whose fingerprints stores already hold: these digests were computed by the mapping
 # that wrote them. A change here would make every stored event look new (duplicates).
-_TWIN = {
+_TWIN: dict[str, Any] = {
     "timestamp": "1764547200123", "userEmail": "Ada@Example.com", "model": "claude-4-sonnet",
     "kind": "Included in Business", "maxMode": True, "requestsCosts": 2,
     "isTokenBasedCall": True, "isChargeable": False, "isHeadless": False,
@@ -84,7 +84,7 @@ _TWIN = {
                    "cacheReadTokens": 9000, "totalCents": 1.234567},
     "chargedCents": 0, "conversationId": "conv-1",
 }  # fmt: skip
-_AGENT = {
+_AGENT: dict[str, Any] = {
     "timestamp": "1764540000000", "model": "gpt-5", "kind": "Usage-based",
     "isChargeable": True, "isHeadless": True, "cloudAgentId": "bc-9",
     "serviceAccountId": "sa-1", "automationId": "auto-2", "chargedCents": 12.5,

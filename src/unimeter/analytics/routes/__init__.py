@@ -21,7 +21,6 @@ from .. import chargeback as charges
 from .. import people as persons
 from .. import settings as account_settings
 from ..chargeback import ChargeBy, SourceChoice
-from ..consumption_repository import ConsumptionQuery
 from ..directory import DirectoryError
 from ..schemas import (
     AnomalyKind,
@@ -49,8 +48,6 @@ ProductQuery = Annotated[
     list[str] | None,
     Query(alias="product", description="Only this product (tool); repeat for several"),
 ]
-# The longest range one consumption query may cover: ten years of daily rollups.
-MAX_RANGE_DAYS = 3660
 
 
 async def scope_of(
@@ -119,18 +116,8 @@ async def consumption(
         runtime, principal.environment_id, integrated_account_id, tenant_id, product
     )
     dims = tuple(dict.fromkeys(group_by or ("user", "model")))
-    end = end_date or service.today(runtime) + dt.timedelta(days=1)
-    start = start_date or end - dt.timedelta(days=30)
-    if start >= end:
-        raise bad_request("start_date must be before end_date")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise bad_request(f"a range covers at most {MAX_RANGE_DAYS} days")
-    q = ConsumptionQuery(
-        account_ids=scope.account_ids, start=start, end=end, by_user="user" in dims,
-        by_model="model" in dims, granularity=granularity,
-        emails=tuple(emails) if emails else None, models=tuple(model_ids) if model_ids else None,
-        products=scope.products, by_product="product" in dims,
-    )  # fmt: skip
+    start, end = _range(runtime, start_date, end_date, 30)
+    q = service.consumption_query(scope, start, end, dims, granularity, emails, model_ids)
     filters: dict[str, Any] = {
         "route": "analytics/consumption", **scope.describe(), "start": start.isoformat(),
         "end": end.isoformat(), "dims": list(dims), "granularity": granularity,
@@ -252,13 +239,10 @@ async def update_settings(runtime: RuntimeDep, account: AccountDep, body: Settin
 def _range(
     runtime: Runtime, start_date: dt.date | None, end_date: dt.date | None, default_days: int
 ) -> tuple[dt.date, dt.date]:
-    end = end_date or service.today(runtime) + dt.timedelta(days=1)
-    start = start_date or end - dt.timedelta(days=default_days)
-    if start >= end:
-        raise bad_request("start_date must be before end_date")
-    if (end - start).days > MAX_RANGE_DAYS:
-        raise bad_request(f"a range covers at most {MAX_RANGE_DAYS} days")
-    return start, end
+    try:
+        return service.date_range(runtime, start_date, end_date, default_days)
+    except service.RangeError as exc:
+        raise bad_request(str(exc)) from exc
 
 
 @router.get("/chargeback", response_model=None, response_class=JSON)

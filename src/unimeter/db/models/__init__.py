@@ -19,6 +19,7 @@ from .billing import (
 from .code import ActivityCount, AgentRun, AiChange, Commit
 from .connect import LinkToken
 from .facts import UsageFact
+from .notifications import NotificationChannel, NotificationDelivery
 from .rollups import RollupDirtyDay, UserDayRollup, UserModelMonthRollup
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import (
@@ -55,6 +56,8 @@ __all__ = [
     "Member",
     "MemberEvent",
     "MemberIdentity",
+    "NotificationChannel",
+    "NotificationDelivery",
     "RemovalUsage",
     "RollupDirtyDay",
     "SpendSnapshot",

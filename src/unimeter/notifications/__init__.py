@@ -1,0 +1,1 @@
+"""Notification channels: Slack and e-mail messages for events and a weekly digest."""
