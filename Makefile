@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: help install browser focus-validator demo test lint typecheck unit fuzz bench bench-fleet bench-peer clean
+.PHONY: help install browser promtool focus-validator demo test lint typecheck unit fuzz bench bench-fleet bench-peer clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -25,6 +25,14 @@ browser: ## install the system chromium the browser tests drive (apt-get)
 	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null; \
 	  else sudo apt-get install -y -q chromium >/dev/null; fi; }
 	@chromium --version 2>/dev/null | head -1
+
+# Optional: tests/deploy/ checks deploy/'s PromQL with a tokenizer, and with promtool too
+# when it is installed (Debian's prometheus package; the daemon is not started here).
+promtool: ## install promtool (apt-get prometheus), which the deploy/ asset test also runs
+	@command -v promtool >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y -q --no-install-recommends prometheus >/dev/null; \
+	  else sudo apt-get install -y -q --no-install-recommends prometheus >/dev/null; fi; }
+	@promtool --version 2>&1 | head -1
 
 # The FinOps Foundation's FOCUS validator checks our FOCUS export (tests/exports/). It needs
 # Python >= 3.12, so it gets a venv of its own: python3.12 from PATH, else pyenv's. Without

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import snapshots
 from tests.support.browser import chromium
 from tests.support.databases import PostgresDatabases, SQLiteDatabases, postgres_url
 from tests.webhooks.receiver import Receiver, receiving
@@ -24,6 +25,13 @@ def sqlite_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SQLit
     factory = SQLiteDatabases(tmp_path_factory.mktemp("sqlite"))
     yield factory
     factory.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _snapshots() -> Iterator[None]:
+    """Drops the synced-world snapshots this process built (tests/support/snapshots.py)."""
+    yield
+    snapshots.close()
 
 
 @pytest.fixture(scope="session")

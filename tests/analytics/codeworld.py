@@ -17,8 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tests.support.api import KEYS, ApiWorld, api_world
-from tests.support.world import make_sim
+from tests.support.api import ApiWorld, api_world
 from unimeter.connectors.records import ActivityCountRecord, AgentRunRecord, CommitRecord
 from unimeter.db.models import Member
 from unimeter.sync.store import code_repository
@@ -108,8 +107,7 @@ async def code_world(
     database_url: str, data_dir: Path, *, tracked_from: dt.date | None = None
 ) -> AsyncIterator[CodeWorld]:
     """``tracked_from``: only commits of that day on (code tracking turned on then)."""
-    sim = make_sim(api_keys=KEYS, users=6, days=45)
-    async with api_world(database_url, data_dir, sim=sim) as api:
+    async with api_world(database_url, data_dir, sim_options={"users": 6, "days": 45}) as api:
         runtime = api.world.runtime
         account_id = api.accounts["default"]
         async with runtime.db.reader() as session:

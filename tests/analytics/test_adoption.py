@@ -7,8 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from tests.support.api import KEYS, api_world
-from tests.support.world import make_sim
+from tests.support.api import api_world
 from unimeter.connectors.cursor.simulator import Quirks
 from unimeter.connectors.cursor.simulator.truth import TeamTruth
 
@@ -74,8 +73,8 @@ def expected(
 
 
 async def test_scorecards_per_team_and_change(database_url: str, data_dir: Path) -> None:
-    sim = make_sim(api_keys=KEYS, quirks=Quirks(removed_user_email=False))
-    async with api_world(database_url, data_dir, sim=sim) as api:
+    quiet = {"quirks": Quirks(removed_user_email=False)}
+    async with api_world(database_url, data_dir, sim_options=quiet) as api:
         truth = api.sim.truth(api.sim.keys[0])
         teams = {
             m.email: ("Apps", "Data")[n % 2]

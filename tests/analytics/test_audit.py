@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.analytics.test_seats import expected_seats
-from tests.support.api import KEYS, api_world
-from tests.support.world import make_sim
+from tests.support.api import api_world
 from unimeter.connectors.cursor.simulator import Quirks
 
 
@@ -21,8 +20,8 @@ def _day(ms: int) -> dt.date:
 async def test_findings_match_the_truth(database_url: str, data_dir: Path) -> None:
     # Emails stay on removed members' events, so every event after a removal has a known
     # owner (with Cursor's blanking, unattributable events cannot name anyone).
-    sim = make_sim(api_keys=KEYS, quirks=Quirks(removed_user_email=False))
-    async with api_world(database_url, data_dir, sim=sim) as api:
+    quiet = {"quirks": Quirks(removed_user_email=False)}
+    async with api_world(database_url, data_dir, sim_options=quiet) as api:
         account = api.accounts["default"]
         truth = api.sim.truth(api.sim.keys[0])
         as_of = _day(truth.now_ms)

@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from tests.support.api import KEYS, ApiWorld, api_world
-from tests.support.world import make_sim
+from tests.support.api import ApiWorld, api_world
 from unimeter.connectors.cursor.simulator import Quirks
 from unimeter.connectors.cursor.simulator.truth import TeamTruth, TruthEvent
 from unimeter.db.models import UsageEvent
@@ -30,10 +29,9 @@ def _charged(event: TruthEvent) -> Decimal:
     return Decimal(str(event.payload.get("chargedCents", 0))) / 100
 
 
-def _sim() -> Any:
-    # Every event names its user (removed members' emails are not blanked), so each
-    # event's owner, and so its team, is known exactly.
-    return make_sim(api_keys=KEYS, quirks=Quirks(removed_user_email=False))
+# Every event names its user (removed members' emails are not blanked), so each event's
+# owner, and so its team, is known exactly.
+QUIET = {"quirks": Quirks(removed_user_email=False)}
 
 
 Intervals = dict[str, list[tuple[dt.date, dt.date | None, int, str | None]]]
@@ -95,7 +93,7 @@ def group_intervals(truth: TeamTruth) -> Intervals:
 
 
 async def test_billing_groups_follow_people_who_move(database_url: str, data_dir: Path) -> None:
-    async with api_world(database_url, data_dir, sim=_sim()) as api:
+    async with api_world(database_url, data_dir, sim_options=QUIET) as api:
         truth = api.sim.truth(api.sim.keys[0])
         body = await chargeback(api, by="team", granularity="month")
         mapping = await api.get(
@@ -155,7 +153,7 @@ async def put_directory(api: ApiWorld, body: str | bytes, content_type: str = "t
 
 
 async def test_directory_teams_and_cost_centers(database_url: str, data_dir: Path) -> None:
-    async with api_world(database_url, data_dir, sim=_sim()) as api:
+    async with api_world(database_url, data_dir, sim_options=QUIET) as api:
         truth = api.sim.truth(api.sim.keys[0])
         text, by_team, by_center = directory_csv(truth)
         uploaded = await put_directory(api, text)
@@ -227,7 +225,7 @@ async def test_cost_centers_need_a_directory(database_url: str, data_dir: Path) 
 
 
 async def test_reconciliation_reports_drift(database_url: str, data_dir: Path) -> None:
-    async with api_world(database_url, data_dir, sim=_sim()) as api:
+    async with api_world(database_url, data_dir, sim_options=QUIET) as api:
         account = api.accounts["default"]
         clean = (await api.get("/analytics/reconciliation", integrated_account_id=account)).json()
         [cycle] = clean["cycles"]

@@ -11,8 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.support.api import KEYS, ApiWorld, api_world
-from tests.support.world import make_sim
+from tests.support.api import ApiWorld, api_world
 from unimeter.analytics.consumption_repository import ConsumptionQuery, Plan, plan
 from unimeter.connectors.cursor.simulator import Quirks
 from unimeter.connectors.cursor.simulator.truth import TruthEvent
@@ -87,14 +86,13 @@ async def walk(api: ApiWorld, **params: Any) -> tuple[list[dict[str, Any]], dict
             return rows, body
 
 
-def _quiet_sim() -> Any:
-    # Cursor blanks removed members' emails; with the quirk off every event names its user,
-    # so per-user sums can be compared exactly.
-    return make_sim(api_keys=KEYS, quirks=Quirks(removed_user_email=False))
+# Cursor blanks removed members' emails; with the quirk off every event names its user, so
+# per-user sums can be compared exactly.
+QUIET = {"quirks": Quirks(removed_user_email=False)}
 
 
 async def test_by_user_model_and_day_equals_the_events(database_url: str, data_dir: Path) -> None:
-    async with api_world(database_url, data_dir, sim=_quiet_sim()) as api:
+    async with api_world(database_url, data_dir, sim_options=QUIET) as api:
         truth = api.sim.truth(api.sim.keys[0])
         account = api.accounts["default"]
         rows, body = await walk(
@@ -119,7 +117,7 @@ async def test_by_user_model_and_day_equals_the_events(database_url: str, data_d
 
 
 async def test_months_by_model_and_the_top_users(database_url: str, data_dir: Path) -> None:
-    async with api_world(database_url, data_dir, sim=_quiet_sim()) as api:
+    async with api_world(database_url, data_dir, sim_options=QUIET) as api:
         truth = api.sim.truth(api.sim.keys[0])
         account = api.accounts["default"]
         months, _ = await walk(
@@ -165,7 +163,7 @@ async def test_months_by_model_and_the_top_users(database_url: str, data_dir: Pa
 async def test_partial_months_add_up_exactly(database_url: str, data_dir: Path) -> None:
     """A month mostly inside the range is read whole less the days outside it; one mostly
     outside is read day by day. Either way the sums are those of the events in the range."""
-    async with api_world(database_url, data_dir, sim=_quiet_sim()) as api:
+    async with api_world(database_url, data_dir, sim_options=QUIET) as api:
         truth = api.sim.truth(api.sim.keys[0])
         account = api.accounts["default"]
         events = truth.events()

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.analytics.test_chargeback import directory_csv, put_directory
-from tests.support.api import KEYS, ApiWorld, api_world
-from tests.support.world import make_sim
+from tests.support.api import ApiWorld, api_world
 
 
 def _codes(body: dict[str, Any]) -> set[tuple[str, str]]:
@@ -25,8 +24,7 @@ async def _analyses(api: ApiWorld) -> tuple[dict[str, Any], ...]:
 
 
 async def test_a_team_plan_says_what_it_lacks(database_url: str, data_dir: Path) -> None:
-    sim = make_sim(api_keys=KEYS, plan="team")
-    async with api_world(database_url, data_dir, sim=sim) as api:
+    async with api_world(database_url, data_dir, sim_options={"plan": "team"}) as api:
         account = api.accounts["default"]
         audit, charges, mapping, adoption = await _analyses(api)
 
@@ -69,8 +67,7 @@ async def test_enterprise_notes_only_the_missing_directory(
 
 
 async def test_the_account_shows_its_capabilities(database_url: str, data_dir: Path) -> None:
-    sim = make_sim(api_keys=KEYS, plan="team")
-    async with api_world(database_url, data_dir, sim=sim) as api:
+    async with api_world(database_url, data_dir, sim_options={"plan": "team"}) as api:
         account = api.accounts["default"]
         shown = (await api.get(f"/integrated-accounts/{account}")).json()
         caps = shown["capabilities"]

@@ -13,8 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.support.api import KEYS, ApiWorld, api_world
-from tests.support.world import make_sim
+from tests.support.api import ApiWorld, api_world
 
 START, END = "2020-01-01", "2030-01-01"
 METRICS = ("events", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
@@ -75,7 +74,7 @@ def _total_charged(api: ApiWorld) -> Decimal:
 async def test_consumption_and_chargeback_files_equal_the_api(
     database_url: str, data_dir: Path
 ) -> None:
-    async with api_world(database_url, data_dir, sim=make_sim(api_keys=KEYS, users=12)) as api:
+    async with api_world(database_url, data_dir, sim_options={"users": 12}) as api:
         account = api.accounts["default"]
         scope = {"integrated_account_id": account, "start_date": START, "end_date": END}
         want = await walk(api, "/analytics/consumption", **scope, granularity="day",

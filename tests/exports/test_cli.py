@@ -9,9 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from tests.exports.test_analyses import typed
-from tests.support.api import KEYS, api_world
+from tests.support.api import api_world
 from tests.support.cli import CLI
-from tests.support.world import make_sim
 
 START, END = "2020-01-01", "2030-01-01"
 
@@ -26,7 +25,7 @@ def _one_line_error(stderr: str) -> str:
 async def test_cli_writes_the_files_the_api_serves(
     sqlite_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
-    async with api_world(sqlite_url, data_dir, sim=make_sim(api_keys=KEYS, users=12)) as api:
+    async with api_world(sqlite_url, data_dir, sim_options={"users": 12}) as api:
         account = api.accounts["default"]
         days = {"start_date": START, "end_date": END}
         focus = await api.get("/exports/focus", integrated_account_id=account, **days)

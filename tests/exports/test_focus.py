@@ -16,8 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tests.support.api import KEYS, api_world
-from tests.support.world import make_sim
+from tests.support.api import api_world
 
 START, END = "2020-01-01", "2030-01-01"
 
@@ -159,7 +158,7 @@ def _csv_text(value: Any) -> str:
 async def test_focus_rows_follow_the_spec_and_add_up_to_the_truth(
     database_url: str, data_dir: Path
 ) -> None:
-    async with api_world(database_url, data_dir, sim=make_sim(api_keys=KEYS, users=12)) as api:
+    async with api_world(database_url, data_dir, sim_options={"users": 12}) as api:
         account = api.accounts["default"]
         truth = api.sim.truth(api.sim.keys[0])
         response = await api.get(

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.api import KEYS, api_world
-from tests.support.world import make_sim
+from tests.support.api import api_world
 
 START, END = "2020-01-01", "2030-01-01"
 FOCUS_VERSION = "1.2.0.1"
@@ -94,9 +93,8 @@ async def test_focus_export_passes_the_focus_validator(
     plan: str, sqlite_url: str, data_dir: Path, tmp_path: Path
 ) -> None:
     executable = _executable()
-    sim = make_sim(api_keys=KEYS, users=12, plan=plan)
     files = {}
-    async with api_world(sqlite_url, data_dir, sim=sim) as api:
+    async with api_world(sqlite_url, data_dir, sim_options={"users": 12, "plan": plan}) as api:
         account = api.accounts["default"]
         for fmt in ("csv", "parquet"):
             response = await api.get("/exports/focus", integrated_account_id=account,

@@ -15,14 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import delete
 
 from tests.support.api import KEYS, ApiWorld, api_world
 from tests.support.world import make_sim
 from unimeter.connectors.cursor.retry import RetryPolicy
 from unimeter.connectors.cursor.simulator import create_app as simulator_app
 from unimeter.connectors.cursor.simulator.faults import Fault
-from unimeter.db.base import new_id
-from unimeter.db.models import SyncRun
+from unimeter.db.base import new_id, now_ms
+from unimeter.db.models import SyncLock, SyncRun
 from unimeter.observability import metrics
 
 ACCOUNT_ROUTE = "/integrated-accounts/{account_id}"
@@ -121,8 +122,10 @@ async def test_exposition_parses_and_declares_every_family(
         "unimeter_sync_running": "gauge",
         "unimeter_integrated_accounts": "gauge",
         "unimeter_webhook_outbox_pending": "gauge",
+        "unimeter_vendor_wait_seconds": "histogram",
         "unimeter_notification_deliveries": "counter",
         "unimeter_notification_outbox_pending": "gauge",
+        "unimeter_sync_heartbeat_age_seconds": "gauge",
     }
     names = {name for name, _ in result.samples}
     assert not {n for n in names if n.endswith("_created")}, "created timestamps are disabled"
@@ -349,6 +352,33 @@ async def test_gauges_describe_the_deployment(database_url: str, data_dir: Path)
             assert sent.status_code == 202, sent.text
         outbox = await scrape(api.client)
         assert outbox.value("unimeter_webhook_outbox_pending") == 2
+
+
+async def test_heartbeat_age_shows_a_sync_whose_worker_stopped(
+    database_url: str, data_dir: Path
+) -> None:
+    async with api_world(database_url, data_dir, synced=False) as api:
+        assert (await scrape(api.client)).value("unimeter_sync_heartbeat_age_seconds") == 0
+        # A worker took the lock five minutes ago and has not renewed it since.
+        account, run_id = api.accounts["default"], new_id("run")
+        stale = now_ms() - 300_000
+        async with api.world.runtime.db.session() as session:
+            session.add(SyncRun(id=run_id, account_id=account, status="running", trigger="api"))
+            await session.flush()
+            session.add(
+                SyncLock(
+                    account_id=account,
+                    run_id=run_id,
+                    holder="elsewhere:1",
+                    acquired_at=stale,
+                    heartbeat_at=stale,
+                )
+            )
+        stalled = (await scrape(api.client)).value("unimeter_sync_heartbeat_age_seconds")
+        assert 300 <= stalled < 600
+        async with api.world.runtime.db.session() as session:
+            await session.execute(delete(SyncLock))
+        assert (await scrape(api.client)).value("unimeter_sync_heartbeat_age_seconds") == 0
 
 
 # --- vendor endpoint labels --------------------------------------------------------------

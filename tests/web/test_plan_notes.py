@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.api import KEYS, api_world
-from tests.support.world import make_sim
+from tests.support.api import api_world
 from tests.web.test_pages import sign_in
 
 
 async def test_pages_show_the_notes_of_a_team_plan(database_url: str, data_dir: Path) -> None:
-    async with api_world(database_url, data_dir, sim=make_sim(api_keys=KEYS, plan="team")) as api:
+    async with api_world(database_url, data_dir, sim_options={"plan": "team"}) as api:
         await sign_in(api)
         account = api.accounts["default"]
         audit = await api.client.get("/app/audit", params={"account": account})

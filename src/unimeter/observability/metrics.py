@@ -32,6 +32,15 @@ VENDOR_RATE_LIMITED = Counter(
 VENDOR_RETRIES = Counter(
     "unimeter_vendor_retries", "Attempts beyond the first, by endpoint", ["vendor", "endpoint"]
 )
+# Waits are observed only when there is one, so ``_count`` is how often a request had to
+# wait and ``_sum`` how long: seconds of the client's rate budget or of a retry's pause
+# (the vendor's Retry-After on a 429).
+VENDOR_WAIT = Histogram(
+    "unimeter_vendor_wait_seconds",
+    "Seconds a vendor API request waited before it was sent (rate budget, Retry-After, backoff)",
+    ["vendor", "endpoint"],
+    buckets=(0.01, 0.05, 0.25, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+)
 API_LATENCY = Histogram(
     "unimeter_http_request_duration_seconds",
     "Latency of unimeter's own API, by route template",
@@ -49,12 +58,18 @@ ACCOUNTS = Gauge("unimeter_integrated_accounts", "Integrated accounts by status"
 WEBHOOK_OUTBOX = Gauge("unimeter_webhook_outbox_pending", "Webhook deliveries not yet sent")
 NOTIFICATION_DELIVERIES = Counter(
     "unimeter_notification_deliveries",
-    "Notification delivery attempts, by channel kind (slack, email) and outcome (succeeded, "
-    "retrying, exhausted)",
+    "Notification delivery attempts, by kind (slack, email) and outcome (succeeded, retrying, "
+    "exhausted)",
     ["kind", "outcome"],
 )
 NOTIFICATION_OUTBOX = Gauge(
-    "unimeter_notification_outbox_pending", "Notification deliveries (Slack, e-mail) not yet sent"
+    "unimeter_notification_outbox_pending", "Notification deliveries not yet sent"
+)
+# A live sync renews its lease every few seconds; a worker that hangs or dies mid-sync
+# stops, and its lock ages until another run takes it over.
+SYNC_HEARTBEAT_AGE = Gauge(
+    "unimeter_sync_heartbeat_age_seconds",
+    "Seconds since the stalest heartbeat of a held sync lock (0 when no sync holds one)",
 )
 
 # Vendor route words are lowercase, hyphenated or snake_case (``usage_report``), or an API
@@ -66,3 +81,9 @@ _ID_SEGMENT = re.compile(r"/(?!v\d+(?:/|$))(?=[^/]*[\dA-Z])[^/]+")
 def endpoint_label(path: str) -> str:
     """A path with ids folded to ``{id}``, so labels stay a small, fixed set."""
     return _ID_SEGMENT.sub("/{id}", path.split("?", 1)[0])
+
+
+def observe_wait(vendor: str, path: str, seconds: float) -> None:
+    """A request to ``path`` waited ``seconds`` before going out (nothing when it did not)."""
+    if seconds > 0:
+        VENDOR_WAIT.labels(vendor=vendor, endpoint=endpoint_label(path)).observe(seconds)

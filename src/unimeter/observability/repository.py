@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.db.models import (
     IntegratedAccount,
     NotificationDelivery,
+    SyncLock,
     SyncRun,
     WebhookDelivery,
 )
@@ -35,3 +36,9 @@ async def pending_deliveries(session: AsyncSession) -> int:
 async def pending_notifications(session: AsyncSession) -> int:
     stmt = select(func.count()).where(NotificationDelivery.status == "pending")
     return int(await session.scalar(stmt) or 0)
+
+
+async def stalest_heartbeat_ms(session: AsyncSession) -> int | None:
+    """The oldest heartbeat of any held sync lock (epoch ms), or None when none is held."""
+    value = await session.scalar(select(func.min(SyncLock.heartbeat_at)))
+    return None if value is None else int(value)

@@ -7,6 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
 from unimeter.api.deps import RuntimeDep
+from unimeter.db.base import now_ms
 
 from . import metrics, repository
 
@@ -24,10 +25,13 @@ async def prometheus_metrics(runtime: RuntimeDep) -> Response:
         accounts = await repository.accounts_by_status(session)
         outbox = await repository.pending_deliveries(session)
         notifications = await repository.pending_notifications(session)
+        heartbeat = await repository.stalest_heartbeat_ms(session)
     metrics.QUEUE_DEPTH.set(runs.get("queued", 0))
     metrics.RUNNING_SYNCS.set(runs.get("running", 0))
     for status in {*ACCOUNT_STATUSES, *accounts}:
         metrics.ACCOUNTS.labels(status=status).set(accounts.get(status, 0))
     metrics.WEBHOOK_OUTBOX.set(outbox)
     metrics.NOTIFICATION_OUTBOX.set(notifications)
+    age_ms = 0 if heartbeat is None else max(0, now_ms() - heartbeat)
+    metrics.SYNC_HEARTBEAT_AGE.set(age_ms / 1000)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

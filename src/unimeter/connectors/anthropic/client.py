@@ -240,7 +240,9 @@ class AnthropicClient:
             attempt += 1
 
     async def _attempt(self, request: _Request, attempt: int, *, decode: bool) -> _Outcome:
-        self._stats.waited_seconds += await self._budget.acquire(self._key_id)
+        waited = await self._budget.acquire(self._key_id)
+        metrics.observe_wait(VENDOR, request.endpoint, waited)
+        self._stats.waited_seconds += waited
         self._stats.requests += 1
         if attempt > 1:
             self._stats.retries += 1
@@ -297,6 +299,7 @@ class AnthropicClient:
             outcome.attempts,
             outcome.failure,
         )
+        metrics.observe_wait(VENDOR, request.endpoint, outcome.delay)
         self._stats.waited_seconds += outcome.delay
         self._stats.backoff_seconds += outcome.delay
         await self._budget.pause(outcome.delay)

@@ -169,6 +169,10 @@ class RateBudget:
             # A 429 that another task received while this one slept holds it back too.
             self._release(key_id, group, at)
 
+    async def pause(self, seconds: float) -> None:
+        """Sleep before a retry, on the budget's clock (one notion of time for the tests)."""
+        await self._sleep(seconds)
+
     def reserve(self, key_id: str, group: str) -> float:
         """Claim the earliest free send slot; returns the seconds from now until it."""
         return self._reserve(key_id, group)[1]

@@ -9,7 +9,6 @@ back the upstream response untouched, for a 1-to-1 proxy.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 import time
@@ -347,7 +346,9 @@ class CursorClient:
             attempt += 1
 
     async def _attempt(self, request: _Request, attempt: int, *, decode: bool) -> _Outcome:
-        self._stats.waited_seconds += await self._budget.acquire(self._key_id, request.group)
+        waited = await self._budget.acquire(self._key_id, request.group)
+        metrics.observe_wait("cursor", request.endpoint, waited)
+        self._stats.waited_seconds += waited
         self._stats.requests += 1
         if attempt > 1:
             self._stats.retries += 1
@@ -403,9 +404,10 @@ class CursorClient:
             outcome.attempts,
             outcome.failure,
         )
+        metrics.observe_wait("cursor", request.endpoint, outcome.delay)
         self._stats.waited_seconds += outcome.delay
         self._stats.backoff_seconds += outcome.delay
-        await asyncio.sleep(outcome.delay)
+        await self._budget.pause(outcome.delay)
 
     def _log_attempt(self, request: _Request, outcome: _Outcome, elapsed: float) -> None:
         status = outcome.response.status_code if outcome.response is not None else None
