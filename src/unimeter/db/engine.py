@@ -109,10 +109,6 @@ def secure_sqlite_file(path: Path) -> None:
 # 2 MB (SQLite's default): the API's scans of a large store then cost no read() calls, and
 # every reader connection shares the same pages (the OS's) instead of warming its own.
 _READER_PRAGMAS = (f"PRAGMA mmap_size={1 << 30}", "PRAGMA cache_size=-16384")
-# A writer keeps 32 MiB of pages (SQLite's default is 2 MB). A backfill inserts each event
-# into five indexes, the fingerprint's at a random place: with 2 MB those index pages were
-# read back from the OS again and again (a third of a backfill's CPU went to system calls).
-_WRITER_PRAGMAS = ("PRAGMA cache_size=-32768",)
 
 
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
@@ -130,7 +126,7 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
             "PRAGMA synchronous=NORMAL",
             f"PRAGMA busy_timeout={int(busy_timeout_ms)}",
             "PRAGMA foreign_keys=ON",
-            *(_WRITER_PRAGMAS if immediate else _READER_PRAGMAS),
+            *(() if immediate else _READER_PRAGMAS),
             # Last: the pragmas above must still be able to switch the file to WAL.
             *(() if immediate else ("PRAGMA query_only=ON",)),
         ):
