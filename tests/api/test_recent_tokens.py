@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+from sqlalchemy import event
 
 from tests.support.api import api_world
 from unimeter.app import create_app
@@ -54,3 +55,32 @@ async def test_a_recent_token_still_sees_only_its_environment(
                     USERS, params={"integrated_account_id": account}, headers=headers
                 )
                 assert got.status_code == status, (account, got.text)
+
+
+async def test_a_recent_tokens_read_takes_one_transaction(
+    database_url: str, data_dir: Path
+) -> None:
+    """The token check, the account and the page share one read session (a session costs
+    more than the query that checks the token)."""
+    async with api_world(database_url, data_dir, synced=False) as api:
+        runtime = api.world.runtime
+        app = create_app(runtime, cache_responses=False)
+        params = {"integrated_account_id": api.accounts["default"], "limit": "5"}
+        begun: list[object] = []
+
+        def count(connection: object) -> None:
+            begun.append(connection)
+
+        engine = runtime.db.read_engine.sync_engine
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://unimeter.test"
+        ) as client:
+            first = await client.get(USERS, params=params, headers=api.auth("default"))
+            assert first.status_code == 200, first.text
+            event.listen(engine, "begin", count)
+            try:
+                again = await client.get(USERS, params=params, headers=api.auth("default"))
+            finally:
+                event.remove(engine, "begin", count)
+        assert again.json() == first.json()
+        assert len(begun) == 1

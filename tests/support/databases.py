@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from tests.support.dropdb import drop_later
 from unimeter.db.migrate import upgrade
 
 PG_ENV = "UNIMETER_TEST_DATABASE_URL"
@@ -66,7 +67,5 @@ class PostgresDatabases:
         return self._url(name)
 
     def close(self) -> None:
-        for name in [*self.created, self.template]:
-            self._execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        """Drop this session's databases, in a process left running (see dropdb.py)."""
+        drop_later(self._url(self.admin.database or "postgres"), [*self.created, self.template])

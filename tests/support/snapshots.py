@@ -26,6 +26,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from tests.support.dropdb import drop_later
 from unimeter.kit.keys import ENV_VAR, KEY_FILE_NAME
 
 
@@ -41,6 +42,7 @@ Populate = Callable[[str, Path], Awaitable[tuple[dict[str, str], dict[str, str]]
 
 _snapshots: dict[tuple[str, str, str], Snapshot] = {}
 _scratch: list[Path] = []
+_set_aside: list[tuple[str, str]] = []  # (a url on the server, a database to drop)
 
 
 async def synced_copy(
@@ -93,20 +95,23 @@ def _copy_database(source: str, target: str) -> None:
     if _is_sqlite(source):
         shutil.copyfile(_sqlite_path(source), _sqlite_path(target))
         return
+    # Renamed out of the way, not dropped: a drop makes the server checkpoint (dropdb.py).
     name = _database(target)
-    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    _admin(target, drop)
+    aside = f"{name}_aside"
+    _admin(target, sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+        sql.Identifier(name), sql.Identifier(aside)))  # fmt: skip
+    _set_aside.append((target, aside))
     _admin(target, _create(name, _database(source)))
 
 
 def close() -> None:
     """Drop the snapshots (PostgreSQL databases, SQLite files) this process built."""
-    for snapshot in _snapshots.values():
-        if not _is_sqlite(snapshot.url):
-            name = _database(snapshot.url)
-            drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            _admin(snapshot.url, drop)
+    doomed = [(s.url, _database(s.url)) for s in _snapshots.values() if not _is_sqlite(s.url)]
+    doomed += _set_aside
+    if doomed:
+        drop_later(_admin_url(doomed[0][0]), [name for _, name in doomed])
     _snapshots.clear()
+    _set_aside.clear()
     for path in _scratch:
         shutil.rmtree(path, ignore_errors=True)
     _scratch.clear()
@@ -118,10 +123,14 @@ def _create(name: str, template: str) -> sql.Composed:
     )
 
 
-def _admin(url: str, statement: sql.Composable) -> None:
+def _admin_url(url: str) -> str:
     # Any database but the one acted on: the server's maintenance database.
     admin = make_url(url).set(drivername="postgresql", database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+    return admin.render_as_string(hide_password=False)
+
+
+def _admin(url: str, statement: sql.Composable) -> None:
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
         conn.execute(statement)  # type: ignore[call-overload]  # psycopg accepts any Composable
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import ApiToken, Environment, IntegratedAccount
@@ -152,11 +155,25 @@ class RecentTokens:
         self._known.pop(digest, None)
 
 
-async def account_for_token(
+@dataclass(frozen=True, slots=True)
+class FoundAccount:
+    """A caller, the account it reads and the read session that found it."""
+
+    principal: Principal | None
+    account: IntegratedAccount | None
+    session: AsyncSession
+
+
+@asynccontextmanager
+async def reading_account(
     runtime: Runtime, recent: RecentTokens, plaintext: str, account_id: str
-) -> tuple[Principal | None, IntegratedAccount | None]:
-    """The caller and the account it asks for: (None, None) for an invalid or revoked
-    token, (principal, None) when the account is not in the token's environment."""
+) -> AsyncIterator[FoundAccount]:
+    """The caller and the account it asks for (see :func:`account_for_token`), with a read
+    session open for the caller to read the account's data in: for a recently verified
+    token the check, the account and the data share one session (a session costs more
+    than the query that checks the token). A full verification runs in sessions of its
+    own before that one opens, so a request never waits for a second connection while it
+    holds one."""
     digest = tokens.token_hash(plaintext)
     principal = recent.get(digest)
     if principal is not None:
@@ -164,13 +181,24 @@ async def account_for_token(
             account = await repository.account_for_active_token(
                 session, account_id, principal.token_id
             )
-        if account is not None:
-            return principal, account
+            if account is not None:
+                yield FoundAccount(principal, account, session)
+                return
         recent.drop(digest)  # revoked, or no such account: verify again in full
     principal = await authenticate(runtime, plaintext)
-    if principal is None:
-        return None, None
-    recent.put(digest, principal)
+    if principal is not None:
+        recent.put(digest, principal)
     async with runtime.db.reader() as session:
-        found = await tenancy.get_account(session, account_id, principal.environment_id)
-    return principal, found
+        account = None
+        if principal is not None:
+            account = await tenancy.get_account(session, account_id, principal.environment_id)
+        yield FoundAccount(principal, account, session)
+
+
+async def account_for_token(
+    runtime: Runtime, recent: RecentTokens, plaintext: str, account_id: str
+) -> tuple[Principal | None, IntegratedAccount | None]:
+    """The caller and the account it asks for: (None, None) for an invalid or revoked
+    token, (principal, None) when the account is not in the token's environment."""
+    async with reading_account(runtime, recent, plaintext, account_id) as found:
+        return found.principal, found.account

@@ -12,7 +12,6 @@ attempts run out; the delivery then fails (the channel stays active for the next
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from typing import Any
@@ -23,6 +22,7 @@ from unimeter.db.base import now_ms
 from unimeter.db.models import NotificationChannel, NotificationDelivery
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.netpolicy import URLRefusedError
+from unimeter.kit.polling import drain_forever
 from unimeter.observability import metrics
 from unimeter.runtime import Runtime
 
@@ -66,17 +66,7 @@ class NotificationDispatcher:
 
     async def run_forever(self) -> None:
         poll = self.runtime.settings.webhook_poll_seconds
-        while True:
-            try:
-                sent = await self.dispatch_once()
-            except Exception:  # a database hiccup must not end notifications for good
-                log.exception("notification dispatch failed; retrying")
-                sent = 0
-            if sent:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll)
+        await drain_forever(self.dispatch_once, self._wake, poll, log, "notification dispatch")
 
     async def dispatch_once(self) -> int:
         """Send every delivery that is due now; the number attempted."""

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.accounts import service as accounts
-from unimeter.api.deps import AccountDep, RuntimeDep
+from unimeter.api.deps import AccountRead, AccountReadDep, RuntimeDep
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
 from unimeter.api.pagination import codec, read_cursor
 from unimeter.api.params import Moment
@@ -21,7 +21,6 @@ from unimeter.connectors.errors import (
     SourceError,
     VendorUnavailableError,
 )
-from unimeter.db.models import IntegratedAccount
 from unimeter.kit.cursors import query_fingerprint
 from unimeter.runtime import Runtime
 from unimeter.sync.engine.report import SyncAuthError
@@ -66,13 +65,14 @@ def _today(runtime: Runtime) -> dt.date:
 
 @asynccontextmanager
 async def _reader(
-    runtime: Runtime, account: IntegratedAccount, mode: str, streams: frozenset[str],
+    runtime: Runtime, read: AccountRead, mode: str, streams: frozenset[str],
     start: dt.date | None = None, end: dt.date | None = None,
 ) -> AsyncIterator[AsyncSession]:  # fmt: skip
+    """The stored data: the session that found the account; live: a throw-away store."""
     if mode == "stored":
-        async with runtime.db.reader() as session:
-            yield session
+        yield read.session
         return
+    account = read.account
     try:
         accounts.ensure_usable(account)
     except accounts.NeedsReauthError as exc:
@@ -111,7 +111,7 @@ def _listing(request: Request, listing: service.Listing, filters: dict[str, Any]
 async def list_users(
     request: Request,
     runtime: RuntimeDep,
-    account: AccountDep,
+    read: AccountReadDep,
     status: Annotated[UserStatus | None, Query()] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     updated_after: Annotated[Moment | None, Query(description="RFC 3339")] = None,
@@ -123,13 +123,14 @@ async def list_users(
     mode: Mode = "stored",
 ) -> JSON:
     """Members (seats) of the linked workspace."""
+    account = read.account
     if updated_after is not None and updated_after.tzinfo is None:
         raise bad_request("updated_after needs a time zone (for example Z)")
     filters = {"route": "users", "account": account.id, "status": status, "email": email,
                "updated_after": updated_after.isoformat() if updated_after else None}  # fmt: skip
     position = read_cursor(request, next_cursor or cursor, filters)
     after_ms = int(updated_after.timestamp() * 1000) if updated_after else None
-    async with _reader(runtime, account, mode, frozenset({"members", "spend"})) as session:
+    async with _reader(runtime, read, mode, frozenset({"members", "spend"})) as session:
         listing = await service.list_users(
             session, account, status=status, email=email, updated_after=after_ms,
             position=position, limit=limit, exclude_fields=tuple(exclude_fields or ()),
@@ -146,17 +147,15 @@ async def list_users(
 )
 async def get_user(
     user_id: str,
-    runtime: RuntimeDep,
-    account: AccountDep,
+    read: AccountReadDep,
     exclude_fields: Annotated[list[str] | None, Query(alias="exclude_fields[]")] = None,
     response_format: ResponseFormat = "unified",
 ) -> JSON:
-    async with runtime.db.reader() as session:
-        member = await repository.member_by_remote_id(session, account.id, user_id)
-        if member is None:
-            raise not_found("user")
+    member = await repository.member_by_remote_id(read.session, read.account.id, user_id)
+    if member is None:
+        raise not_found("user")
     [record] = service.render_users(
-        account, [member], tuple(exclude_fields or ()), response_format == "raw"
+        read.account, [member], tuple(exclude_fields or ()), response_format == "raw"
     )
     return JSON(record)
 
@@ -182,7 +181,7 @@ def _usage_params(
 async def list_usage(
     request: Request,
     runtime: RuntimeDep,
-    account: AccountDep,
+    read: AccountReadDep,
     start_date: Annotated[
         str | None, Query(description="Inclusive; YYYY-MM-DD or RFC 3339")
     ] = None,
@@ -208,6 +207,7 @@ async def list_usage(
     group_by_plain: Annotated[list[str] | None, _plain("group_by")] = None,
 ) -> JSON:
     """Per-period usage records; the default grain is (user, product, day)."""
+    account = read.account
     params = _usage_params(
         start_date, end_date, _both(user_ids or [], user_ids_plain or []),
         _both(emails or [], emails_plain or []), _both(model_ids or [], model_ids_plain or []),
@@ -223,7 +223,7 @@ async def list_usage(
     except service.UsageParamsError as exc:
         raise bad_request(str(exc)) from exc
     streams = service.usage_streams(runtime, account)
-    async with _reader(runtime, account, mode, streams, start, end) as session:
+    async with _reader(runtime, read, mode, streams, start, end) as session:
         try:
             listing = await service.list_usage(
                 runtime,
@@ -249,7 +249,7 @@ async def list_usage(
 async def get_usage(
     usage_id: str,
     runtime: RuntimeDep,
-    account: AccountDep,
+    read: AccountReadDep,
     include_remote_data: bool = False,
     exclude_fields: Annotated[list[str] | None, Query(alias="exclude_fields[]")] = None,
     response_format: ResponseFormat = "unified",
@@ -259,8 +259,7 @@ async def get_usage(
         exclude_fields=tuple(exclude_fields or ()),
         response_format=response_format,
     )
-    async with runtime.db.reader() as session:
-        record = await service.get_usage(runtime, session, account, usage_id, params)
+    record = await service.get_usage(runtime, read.session, read.account, usage_id, params)
     if record is None:
         raise not_found("usage record")
     return JSON(record)

@@ -394,5 +394,8 @@ def render_users(
 ) -> list[dict[str, Any]]:
     if raw:
         return [m.raw for m in members]
-    excluded = list(exclude_fields)
-    return [render.drop_fields(render.user_record(m, account), excluded) for m in members]
+    records = render.user_records(members, account)
+    if exclude_fields:
+        excluded = list(exclude_fields)
+        records = [render.drop_fields(r, excluded) for r in records]
+    return records

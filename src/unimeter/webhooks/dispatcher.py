@@ -10,7 +10,6 @@ disabled, and the environment's other webhooks hear about it (``webhook:disabled
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from unimeter.db.base import now_ms
 from unimeter.db.models import Webhook, WebhookAttempt, WebhookDelivery
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.netpolicy import URLRefusedError
+from unimeter.kit.polling import drain_forever
 from unimeter.observability import metrics
 from unimeter.runtime import Runtime
 
@@ -69,17 +69,7 @@ class WebhookDispatcher:
 
     async def run_forever(self) -> None:
         poll = self.runtime.settings.webhook_poll_seconds
-        while True:
-            try:
-                sent = await self.dispatch_once()
-            except Exception:  # a database hiccup must not end webhook delivery for good
-                log.exception("webhook dispatch failed; retrying")
-                sent = 0
-            if sent:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll)
+        await drain_forever(self.dispatch_once, self._wake, poll, log, "webhook dispatch")
 
     async def dispatch_once(self) -> int:
         """Send every delivery that is due now; the number attempted."""
