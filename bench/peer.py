@@ -18,7 +18,8 @@ imports and store set-up included for both), with that process's own peak RSS.
   from the simulator's first day to now; Cursor refuses more than 30 days) into DuckDB, its
   default local destination, and into PostgreSQL.
 - unimeter: the same sync the CLI runs (``sync_account``), members + usage_events only (apples
-  to apples) and every stream, into SQLite and PostgreSQL; each run into a fresh store.
+  to apples) and every stream, into SQLite and PostgreSQL; each run into a fresh store, in
+  a process of its own (``bench/peer_sync.py``: what ``unimeter sync`` imports, no more).
 
 Afterwards (untimed) each store is compared with the simulator's ground truth: unimeter's
 events must be the truth's payloads, each as often as the truth has it; ingestr's rows are matched to the
@@ -51,15 +52,12 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _support import machine, simulator_process
-from backfill import EVENTS_ONLY, KEY, UNLIMITED
-from unimeter.accounts.service import LinkRequest, link_account
+from backfill import KEY, UNLIMITED
 from unimeter.app import open_runtime
 from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig
 from unimeter.connectors.cursor.simulator.config import DAY_MS
 from unimeter.db.models import Member, UsageEvent
-from unimeter.sync.engine.report import SyncOptions
-from unimeter.sync.service import sync_account
 
 PEER_VERSION = "0.14.155"
 PEER_DIR = Path(__file__).resolve().parent.parent / ".bench" / f"peer-ingestr-{PEER_VERSION}"
@@ -267,25 +265,12 @@ def truth_as_ingestr_stores_it(payload: dict[str, Any]) -> bytes:
 # -- unimeter -------------------------------------------------------------------------------
 
 
-async def _sync(base_url: str, work: str, database_url: str, streams: str) -> dict[str, Any]:
-    """Child process: link the team and sync it, as ``unimeter sync`` does."""
-    runtime = await open_runtime(Settings(data_dir=Path(work), database_url=database_url))
-    try:
-        account = await link_account(runtime, LinkRequest("cursor", KEY, base_url=base_url))
-        options = EVENTS_ONLY if streams == "events" else SyncOptions()
-        report = await sync_account(runtime, account.id, options)
-    finally:
-        await runtime.close()
-    return {"account": account.id, "status": report.status, "sync_seconds": report.seconds}
-
-
 def run_unimeter(
     base_url: str, work: str, database_url: str, streams: str
 ) -> tuple[float, float, dict[str, Any]]:
-    env = {**os.environ, "UNIMETER_CURSOR_MINUTE_SECONDS": UNLIMITED}
-    seconds, rss, out = timed(
-        [sys.executable, __file__, "sync", base_url, work, database_url, streams], env
-    )
+    env = {**os.environ, "UNIMETER_CURSOR_MINUTE_SECONDS": UNLIMITED, "BENCH_PEER_KEY": KEY}
+    child = str(Path(__file__).with_name("peer_sync.py"))
+    seconds, rss, out = timed([sys.executable, child, base_url, work, database_url, streams], env)
     return seconds, rss, json.loads(out.strip().splitlines()[-1])
 
 
@@ -450,7 +435,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["sync"]:
-        print(json.dumps(asyncio.run(_sync(*sys.argv[2:6]))))
-    else:
-        main()
+    main()

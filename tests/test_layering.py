@@ -20,8 +20,12 @@ ROOT = "unimeter"
 # for one package name); it may import its own layer and the layers below, never above.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # Entry points: the processes (CLI, ``python -m unimeter``), the demo's setup, and the
-    # composition root (app.py) that registers every router and every sync hook.
-    ("entry points", ("unimeter.__main__", "unimeter.cli", "unimeter.demo", "unimeter.app")),
+    # composition root (app.py) that registers every router, and its sync side (wiring.py:
+    # every sync hook, what a command without HTTP imports).
+    (
+        "entry points",
+        ("unimeter.__main__", "unimeter.cli", "unimeter.demo", "unimeter.app", "unimeter.wiring"),
+    ),
     # HTTP surfaces: each package's routes module, the dashboard and the MCP server parse a
     # request and call services; nothing below them knows about HTTP.
     ("HTTP surfaces", ("unimeter.*.routes", "unimeter.web", "unimeter.mcp")),
@@ -97,6 +101,7 @@ ONLY_FROM: Mapping[str, tuple[str, ...]] = {
 IMPORTED_ONLY_BY: Mapping[str, tuple[str, ...]] = {
     # The composition root knows everything; only a process's entry imports it.
     "unimeter.app": ("unimeter.cli", "unimeter.__main__"),
+    "unimeter.wiring": ("unimeter.cli", "unimeter.__main__", "unimeter.app"),
 }
 
 

@@ -1,10 +1,7 @@
 """The composition root: the one module that knows every package and wires them.
 
-- :func:`register_hooks` gives a runtime the effects the sync engine calls but must not
-  import (``sync/hooks.py``): opening a vendor's source with the account's credentials,
-  webhook events, ``needs_reauth`` on a rejected key, anomaly detection after a sync.
-- :func:`open_runtime` is ``unimeter.runtime.open_runtime`` with those hooks registered;
-  every entry point opens its runtime here.
+- :func:`register_hooks` and :func:`open_runtime` (from ``unimeter.wiring``, which a
+  command that needs no HTTP imports alone): a runtime with the sync's real hooks.
 - :func:`create_app` builds the FastAPI app behind ``unimeter serve``: the HTTP kit
   (``api/``), every package's router, the dashboard, and the background tasks.
 
@@ -19,23 +16,18 @@ import contextlib
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, ParamSpec
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from unimeter import __version__
-from unimeter import runtime as runtimes
-from unimeter.accounts import lifecycle
-from unimeter.accounts import service as accounts
 from unimeter.accounts.routes import router as accounts_router
-from unimeter.analytics import anomalies
 from unimeter.analytics import digest as digest_figures
 from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
@@ -48,11 +40,8 @@ from unimeter.api.query import reject_unknown_query
 from unimeter.api.ratelimit import RateLimiter
 from unimeter.auth.service import RecentTokens
 from unimeter.connect.routes import router as connect_router
-from unimeter.connectors.source import Source
-from unimeter.db.models import IntegratedAccount
 from unimeter.exports.routes import router as exports_router
 from unimeter.kit.cursors import CursorCodec
-from unimeter.notifications import service as notifications
 from unimeter.notifications.digest import DigestScheduler
 from unimeter.notifications.dispatcher import NotificationDispatcher
 from unimeter.notifications.routes import router as notifications_router
@@ -60,7 +49,6 @@ from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
 from unimeter.runtime import Runtime
-from unimeter.sync.hooks import SyncHooks
 from unimeter.sync.routes import router as sync_router
 from unimeter.sync.scheduling.dispatch import SyncDispatch
 from unimeter.sync.scheduling.queue import JobQueue
@@ -70,55 +58,11 @@ from unimeter.web import routes as web_routes
 from unimeter.web.routes import router as web_router
 from unimeter.webhooks.dispatcher import WebhookDispatcher
 from unimeter.webhooks.routes import router as webhooks_router
-from unimeter.webhooks.service import add_listener, publish
+from unimeter.wiring import open_runtime, register_hooks
 
 log = logging.getLogger("unimeter")
-P = ParamSpec("P")
 
-
-def register_hooks(runtime: Runtime) -> Runtime:
-    """Give ``runtime`` the real effects of a sync (replacing whatever it had)."""
-
-    def open_source(account: IntegratedAccount) -> AbstractAsyncContextManager[Source]:
-        return accounts.open_source(runtime, account)
-
-    async def announce(
-        session: AsyncSession, environment_id: str, event_type: str, data: dict[str, Any]
-    ) -> None:
-        await publish(session, environment_id, event_type, data)
-
-    async def credentials_rejected(session: AsyncSession, account_id: str, error: str) -> None:
-        await lifecycle.mark_needs_reauth(session, account_id, error)
-
-    async def detect_anomalies(account: IntegratedAccount) -> None:
-        # New data may hold anomalies; finding them must never fail the sync that brought it.
-        try:
-            await anomalies.detect(runtime, account)
-        except Exception:
-            log.exception("anomaly detection failed for account %s", account.id)
-
-    # Every published event may also be a Slack or e-mail message, queued in the same
-    # transaction (webhooks and notifications are services: neither imports the other).
-    add_listener(notifications.enqueue)
-    runtime.hooks = SyncHooks(
-        open_source=open_source,
-        publish=announce,
-        credentials_rejected=credentials_rejected,
-        after_sync=detect_anomalies,
-    )
-    return runtime
-
-
-def _wired(open_: Callable[P, Awaitable[Runtime]]) -> Callable[P, Awaitable[Runtime]]:
-    async def wired(*args: P.args, **kwargs: P.kwargs) -> Runtime:
-        return register_hooks(await open_(*args, **kwargs))
-
-    wired.__doc__ = open_.__doc__
-    return wired
-
-
-# ``unimeter.runtime.open_runtime`` (same arguments), with the hooks registered.
-open_runtime = _wired(runtimes.open_runtime)
+__all__ = ["Background", "create_app", "open_runtime", "register_hooks"]
 
 
 DESCRIPTION = """\

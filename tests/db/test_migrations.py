@@ -285,3 +285,22 @@ def test_0009_names_the_vendor_of_old_links_and_reads_old_removals(
     ]
     assert [tuple(r) for r in links] == [("cursor",)]
     assert (stored.event_data, stored.raw) == (removal, {"event_type": "remove_user"})
+
+
+def test_a_failing_upgrade_leaves_the_store_as_it_was(empty_database_url: str) -> None:
+    """An upgrade is one transaction on both backends: when a late migration fails, the
+    earlier ones are rolled back with it (the next start runs them all again)."""
+    url = empty_database_url
+    engine = _engine(url)
+    try:
+        with engine.begin() as conn:
+            # In the way of a late migration (0013 creates this table).
+            conn.execute(sa.text("CREATE TABLE commits (id INTEGER PRIMARY KEY)"))
+    finally:
+        engine.dispose()
+
+    with pytest.raises(sa.exc.DBAPIError):
+        upgrade(url)
+
+    assert current_revision(url) is None
+    assert _tables(_schema(url)) == {"commits"}

@@ -10,9 +10,9 @@ from typing import NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from unimeter.app import open_runtime
 from unimeter.kit.redact import redact_text
 from unimeter.runtime import Runtime
+from unimeter.wiring import open_runtime
 
 T = TypeVar("T")
 err_console = Console(stderr=True, highlight=False, emoji=False)

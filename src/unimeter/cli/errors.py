@@ -8,18 +8,16 @@ away (``unimeter --debug …`` or ``UNIMETER_DEBUG=1``). Messages are redacted b
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 
-import psycopg
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from unimeter.analytics.service import ScopeNotFoundError
-from unimeter.auth.service import EnvironmentExistsError, TokenNotFoundError
 from unimeter.connectors.contract import CredentialsShapeError
 from unimeter.connectors.errors import (
     ConnectorError,
@@ -31,34 +29,53 @@ from unimeter.connectors.errors import (
     VendorUnavailableError,
 )
 from unimeter.connectors.registry import UnknownIntegrationError
-from unimeter.demo import DemoError
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.keys import ENV_VAR as KEY_ENV_VAR
 from unimeter.runtime import StartupError
 from unimeter.sync.engine.report import SyncAuthError, SyncBusyError
-from unimeter.sync.scheduling.queue import QueueUnavailableError
 from unimeter.tenancy.errors import AccountNotFoundError, EnvironmentNotFoundError
 
 DEBUG_ENV = "UNIMETER_DEBUG"
 DEBUG_HINT = f"run again with --debug (or {DEBUG_ENV}=1) for the traceback"
 MAX_DETAIL = 400
 
-# Errors whose message already says what happened and what to do, in one line.
-EXPECTED: tuple[type[BaseException], ...] = (
-    StartupError,
-    AccountNotFoundError,
-    EnvironmentNotFoundError,
-    EnvironmentExistsError,
-    TokenNotFoundError,
-    ScopeNotFoundError,
-    CredentialsRejectedError,
-    CredentialsShapeError,
-    UnknownIntegrationError,
-    SyncBusyError,
-    QueueUnavailableError,
-    DemoError,
-)
-_DATABASE_ERRORS = (DBAPIError, PoolTimeoutError, psycopg.Error, sqlite3.Error, CommandError)
+Family = type[BaseException] | tuple[type[BaseException], ...]
+
+
+# The families below are imported on the first failure, not when the CLI starts: some
+# belong to commands (reports, the demo, the job queue) and to a driver (psycopg) that
+# most runs never load, and importing them cost every command a part of a second.
+@functools.cache
+def _expected() -> tuple[type[BaseException], ...]:
+    """Errors whose message already says what happened and what to do, in one line."""
+    from unimeter.analytics.service import ScopeNotFoundError
+    from unimeter.auth.service import EnvironmentExistsError, TokenNotFoundError
+    from unimeter.demo import DemoError
+    from unimeter.sync.scheduling.queue import QueueUnavailableError
+
+    return (
+        StartupError,
+        AccountNotFoundError,
+        EnvironmentNotFoundError,
+        EnvironmentExistsError,
+        TokenNotFoundError,
+        ScopeNotFoundError,
+        CredentialsRejectedError,
+        CredentialsShapeError,
+        UnknownIntegrationError,
+        SyncBusyError,
+        QueueUnavailableError,
+        DemoError,
+    )
+
+
+@functools.cache
+def _database_errors() -> tuple[type[BaseException], ...]:
+    import psycopg
+
+    return (DBAPIError, PoolTimeoutError, psycopg.Error, sqlite3.Error, CommandError)
+
+
 _REAUTH = (
     # No colon after "credentials": the redacting filter would take what follows for one.
     "the account now needs new credentials; PATCH /integrated-accounts/{id} with them "
@@ -90,7 +107,7 @@ def internal(exc: BaseException) -> str:
 
 def is_database_error(exc: BaseException) -> bool:
     """The store itself failed: nothing else this process does can succeed either."""
-    return isinstance(exc, _DATABASE_ERRORS) or (
+    return isinstance(exc, _database_errors()) or (
         isinstance(exc, OSError) and exc.filename is not None
     )
 
@@ -111,7 +128,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _known(exc: BaseException) -> str | None:
-    for family, describe in _EXPLAINERS:
+    for family, describe in _explainers():
         if isinstance(exc, family):
             return describe(exc)
     return None
@@ -162,6 +179,8 @@ def _database(exc: BaseException) -> str:
             f"cannot open the SQLite database ({text}): check that the directory in "
             "UNIMETER_DATA_DIR (or UNIMETER_DATABASE_URL) exists and is writable"
         )
+    import psycopg  # loaded already when this is a PostgreSQL error
+
     if isinstance(original, psycopg.OperationalError) and _never_connected(exc):
         return (
             f"cannot connect to the database: {text}; check UNIMETER_DATABASE_URL and that "
@@ -200,15 +219,19 @@ def _settings(exc: BaseException) -> str:
 
 
 Explainer = Callable[[BaseException], str]
-_EXPLAINERS: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], Explainer], ...] = (
-    (EXPECTED, _plain),
-    (VendorUnavailableError, _vendor_unreachable),
-    (SourceError, _source),
-    (SyncAuthError, _sync_auth),
-    # Any other connector error (a connector maps its client's errors onto this family).
-    (ConnectorError, _plain),
-    (_DATABASE_ERRORS, _database),
-    (SecretError, _secret),
-    (OSError, _os_error),
-    (ValidationError, _settings),
-)
+
+
+@functools.cache
+def _explainers() -> tuple[tuple[Family, Explainer], ...]:
+    return (
+        (_expected(), _plain),
+        (VendorUnavailableError, _vendor_unreachable),
+        (SourceError, _source),
+        (SyncAuthError, _sync_auth),
+        # Any other connector error (a connector maps its client's errors onto this family).
+        (ConnectorError, _plain),
+        (_database_errors(), _database),
+        (SecretError, _secret),
+        (OSError, _os_error),
+        (ValidationError, _settings),
+    )

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from unimeter.mcp.auth import InvalidTokenError, caller_for_token
 from unimeter.runtime import Runtime
 
 from .common import fail, run
@@ -31,6 +30,9 @@ def mcp_command(
     An MCP client starts this command itself: see "MCP server" in the README."""
     if not token or not token.strip():
         fail(f"give an API token: --token umk_… or {TOKEN_ENV}", 2)
+    # Imported here: the token check is the API's (FastAPI), and would slow every other
+    # command's start.
+    from unimeter.mcp.auth import InvalidTokenError, caller_for_token
 
     async def serve(runtime: Runtime) -> None:
         # Checked before the first message: a bad token ends the process with one line.

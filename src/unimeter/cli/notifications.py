@@ -17,8 +17,7 @@ from rich.table import Table
 from unimeter.analytics import digest as digest_figures
 from unimeter.analytics import service as analytics
 from unimeter.db.models import NotificationChannel
-from unimeter.notifications import digest, repository, service
-from unimeter.notifications.dispatcher import NotificationDispatcher
+from unimeter.notifications import repository, service
 from unimeter.notifications.schemas import ChannelCreate, ChannelOut, ChannelUpdate
 from unimeter.runtime import Runtime
 from unimeter.tenancy import repository as tenancy
@@ -55,6 +54,9 @@ async def _channel(runtime: Runtime, channel_id: str) -> NotificationChannel:
 async def _send_due(runtime: Runtime) -> int:
     """Send what is due now from this process (a server's dispatcher would do it too; the
     claims keep them from sending one message twice)."""
+    # The senders (SMTP, Slack) only when sending: other commands start without them.
+    from unimeter.notifications.dispatcher import NotificationDispatcher
+
     dispatcher = NotificationDispatcher(runtime)
     total = 0
     try:
@@ -216,6 +218,8 @@ def digest_command(
 ) -> None:
     """Show the weekly digest's figures (JSON); with --send, deliver it to the subscribed
     channels that have not had this week's digest yet."""
+    # The digest's scheduling imports the job queue: only for this command.
+    from unimeter.notifications import digest
 
     async def main(runtime: Runtime) -> dict[str, Any]:
         env = await _environment_id(runtime, environment)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from unimeter.app import Background, create_app
 from unimeter.config import Settings
 from unimeter.db.engine import resolve_urls
 from unimeter.observability import logging as logs
@@ -35,6 +33,11 @@ def serve_command(
     ] = None,
 ) -> None:
     """Serve the platform, unified usage metering and proxy APIs (docs at /docs)."""
+    # The HTTP stack only when serving: other commands start without importing it.
+    import uvicorn
+
+    from unimeter.app import Background, create_app
+
     if log_format is not None:
         logs.configure(log_format)
     try:

@@ -8,15 +8,9 @@ import contextlib
 from typing import Annotated
 
 import typer
-from prometheus_client import start_http_server
 
-from unimeter.analytics import digest as digest_figures
-from unimeter.notifications.digest import register_digest_task
-from unimeter.notifications.dispatcher import NotificationDispatcher
 from unimeter.observability import logging as logs
 from unimeter.runtime import Runtime
-from unimeter.sync.scheduling.queue import JobQueue
-from unimeter.webhooks.dispatcher import WebhookDispatcher
 
 from .common import run
 from .serve import LOG_FORMAT_HELP
@@ -44,6 +38,15 @@ def worker_command(
     """
     if log_format is not None:
         logs.configure(log_format)
+    # The job queue (procrastinate) and the senders only in a worker: other commands
+    # start without importing them.
+    from prometheus_client import start_http_server
+
+    from unimeter.analytics import digest as digest_figures
+    from unimeter.notifications.digest import register_digest_task
+    from unimeter.notifications.dispatcher import NotificationDispatcher
+    from unimeter.sync.scheduling.queue import JobQueue
+    from unimeter.webhooks.dispatcher import WebhookDispatcher
 
     async def main(runtime: Runtime) -> None:
         queue = JobQueue(runtime)

@@ -72,3 +72,45 @@ def test_a_malformed_event_is_a_readable_schema_error(event: Any, where: str) ->
     message = str(caught.value)
     assert "/teams/filtered-usage-events" in message
     assert where in message
+
+
+# Events whose fingerprints stores already hold: these digests were computed by the mapping
+# that wrote them. A change here would make every stored event look new (duplicates).
+_TWIN: dict[str, Any] = {
+    "timestamp": "1764547200123", "userEmail": "Ada@Example.com", "model": "claude-4-sonnet",
+    "kind": "Included in Business", "maxMode": True, "requestsCosts": 2,
+    "isTokenBasedCall": True, "isChargeable": False, "isHeadless": False,
+    "tokenUsage": {"inputTokens": 1200, "outputTokens": 340, "cacheWriteTokens": 0,
+                   "cacheReadTokens": 9000, "totalCents": 1.234567},
+    "chargedCents": 0, "conversationId": "conv-1",
+}  # fmt: skip
+_AGENT: dict[str, Any] = {
+    "timestamp": "1764540000000", "model": "gpt-5", "kind": "Usage-based",
+    "isChargeable": True, "isHeadless": True, "cloudAgentId": "bc-9",
+    "serviceAccountId": "sa-1", "automationId": "auto-2", "chargedCents": 12.5,
+    "cursorTokenFee": 0.25,
+}  # fmt: skip
+_STORED_FINGERPRINTS = [
+    "909dae60ca6dd04317d841fef3d66030",
+    "ad871721e0a0778e804447b3fcad2216",
+    "a55ada24cfed825fa3009fa878ac38cc",
+]
+
+
+def test_fingerprints_are_those_existing_stores_hold() -> None:
+    events = [_TWIN, dict(_TWIN), _AGENT]
+    for batch in (events, [dict(e, timestamp=int(e["timestamp"])) for e in events]):
+        records = usage_event_records(batch, EventIdentities())
+        assert [r.fingerprint for r in records] == _STORED_FINGERPRINTS
+    first, _, agent = usage_event_records(events, EventIdentities())
+    assert (first.email, first.charge_type, first.surface) == ("ada@example.com", "included", "ide")
+    assert (first.token_cents_e6, agent.token_cents_e6, agent.charged_cents_e6) == (
+        1_234_567,
+        None,
+        12_500_000,
+    )
+    assert (agent.charge_type, agent.surface, agent.token_fee_cents_e6) == (
+        "usage_based",
+        "cloud_agent",
+        250_000,
+    )

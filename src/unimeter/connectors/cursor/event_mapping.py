@@ -17,6 +17,7 @@ are identical on those fields (parallel agents do emit exact twins). See
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from typing import Any
@@ -69,6 +70,15 @@ _NULLABLE = frozenset(
      "cursorTokenFee", "conversationId", "serviceAccountId", "serviceAccountName",
      "cloudAgentId", "automationId", "isFreeBugbot", "discountPercentOff"}
 )  # fmt: skip
+
+
+def _accepted(types: dict[str, tuple[type, ...]]) -> dict[str, tuple[type, ...]]:
+    """The JSON types each field may have, null included where the model allows it."""
+    return {n: (*t, type(None)) if n in _NULLABLE else t for n, t in types.items()}
+
+
+_EVENT_ACCEPTS = _accepted(_EVENT_TYPES)
+_USAGE_ACCEPTS = _accepted(_USAGE_TYPES)
 # The model also accepts attribute names; a payload using one takes the model's path.
 _SNAKE_NAMES = frozenset(
     name
@@ -76,6 +86,10 @@ _SNAKE_NAMES = frozenset(
     for name in model.model_fields
     if name not in _EVENT_TYPES and name not in _USAGE_TYPES
 )
+# Events of one team come in a handful of shapes (which fields, of which JSON types): a
+# shape already found to hold only documented types is not checked field by field again.
+_MAX_SHAPES = 1024
+_documented_shapes: set[tuple[Any, ...]] = set()
 
 
 class EventIdentities:
@@ -124,28 +138,18 @@ _Fields = tuple[Any, ...]
 
 def _plain_fields(e: Any) -> _Fields | None:
     """The fields of an event whose JSON types are the documented ones; else ``None``."""
-    if type(e) is not dict or not _SNAKE_NAMES.isdisjoint(e):
+    if type(e) is not dict:
         return None
-    for name, value in e.items():
-        allowed = _EVENT_TYPES.get(name)
-        if allowed is None:
-            continue  # an unknown field: kept in raw, like the model's extra="allow"
-        if value is None:
-            if name not in _NULLABLE:
-                return None
-        elif type(value) not in allowed:
-            return None
     usage = e.get("tokenUsage")
-    if usage is not None:
-        for name, value in usage.items():
-            allowed = _USAGE_TYPES.get(name)
-            if allowed is not None and (
-                (value is None and name not in _NULLABLE)
-                or (value is not None and type(value) not in allowed)
-            ):
-                return None
-    if "timestamp" not in e:
-        return None  # required: the model's error says so
+    shape: tuple[Any, ...] = (tuple(e), tuple(map(type, e.values())))
+    if type(usage) is dict:
+        shape += (tuple(usage), tuple(map(type, usage.values())))
+    if shape not in _documented_shapes:
+        if not _documented(e, usage):
+            return None
+        if len(_documented_shapes) >= _MAX_SHAPES:
+            _documented_shapes.clear()  # odd payloads of many shapes: stay bounded
+        _documented_shapes.add(shape)
     get = e.get
     return (
         e["timestamp"], get("userEmail"), get("model"), get("kind"), get("maxMode", False),
@@ -160,6 +164,23 @@ def _plain_fields(e: Any) -> _Fields | None:
         get("conversationId"), get("cloudAgentId"), get("serviceAccountId"),
         get("automationId"),
     )  # fmt: skip
+
+
+def _documented(e: dict[str, Any], usage: Any) -> bool:
+    """Every known field of ``e`` (and of its token usage) has a documented JSON type."""
+    if "timestamp" not in e or not _SNAKE_NAMES.isdisjoint(e):
+        return False  # a missing timestamp: the model's error says so
+    for name, value in e.items():
+        accepted = _EVENT_ACCEPTS.get(name)
+        # An unknown field is kept in raw, like the model's extra="allow".
+        if accepted is not None and type(value) not in accepted:
+            return False
+    if usage is not None:
+        for name, value in usage.items():
+            accepted = _USAGE_ACCEPTS.get(name)
+            if accepted is not None and type(value) not in accepted:
+                return False
+    return True
 
 
 def _model_fields(event: Any) -> _Fields:
@@ -181,13 +202,13 @@ def _model_fields(event: Any) -> _Fields:
 
 def _identity(timestamp_ms: int, f: _Fields) -> bytes:
     # Never the email (blanked after removal) nor any cost field (adjusted after the fact),
-    # nor the billing label (a derived classification).
-    parts = (
-        timestamp_ms, f[2] or "", bool(f[4]), bool(f[5]), bool(f[7]),
-        f[9] or 0, f[10] or 0, f[11] or 0, f[12] or 0,
-        f[17] or "", f[18] or "", f[19] or "", f[20] or "",
-    )  # fmt: skip
-    return "\x1f".join(map(str, parts)).encode()
+    # nor the billing label (a derived classification). The parts are str(), joined by
+    # \x1f (what stored fingerprints hash: an f-string formats these types the same way).
+    return (
+        f"{timestamp_ms}\x1f{f[2] or ''}\x1f{bool(f[4])}\x1f{bool(f[5])}\x1f{bool(f[7])}"
+        f"\x1f{f[9] or 0}\x1f{f[10] or 0}\x1f{f[11] or 0}\x1f{f[12] or 0}"
+        f"\x1f{f[17] or ''}\x1f{f[18] or ''}\x1f{f[19] or ''}\x1f{f[20] or ''}"
+    ).encode()
 
 
 def _record(f: _Fields, fingerprint: str, timestamp_ms: int, raw: Any) -> UsageEventRecord:
@@ -198,7 +219,7 @@ def _record(f: _Fields, fingerprint: str, timestamp_ms: int, raw: Any) -> UsageE
         fingerprint=fingerprint,
         timestamp_ms=timestamp_ms,
         product=PRODUCT_ID,
-        email=(email or "").strip().lower(),
+        email=_normal_email(email),
         model=model or "",
         kind=kind or "",
         charge_type=charge_type(kind, chargeable),
@@ -223,6 +244,13 @@ def _record(f: _Fields, fingerprint: str, timestamp_ms: int, raw: Any) -> UsageE
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _normal_email(email: str | None) -> str:
+    return (email or "").strip().lower()
+
+
+# A team's events carry a few labels: each is classified once.
+@functools.lru_cache(maxsize=1024)
 def charge_type(kind: str | None, is_chargeable: bool | None) -> str:
     """How an event was billed. Labels are display text that Cursor changes, so only the
     well-known ones are trusted; anything else falls back to ``isChargeable``."""

@@ -133,8 +133,11 @@ async def _by_daily_usage(session: AsyncSession, account_id: str, days: set[dt.d
     orphan_days = {day: int(n) for day, n in rows.all()}
     if not orphan_days:
         return 0
-    explained = await _attributed_counts(session, account_id, list(orphan_days))
     candidates = await _removed_requests(session, account_id, list(orphan_days))
+    if not candidates:
+        return 0  # no removed member used the product those days: nobody to attribute to
+    emails = {email for by_email in candidates.values() for email in by_email}
+    explained = await _attributed_counts(session, account_id, list(candidates), emails)
     fixed = 0
     for day, orphans in orphan_days.items():
         unexplained = [
@@ -159,14 +162,15 @@ async def _by_daily_usage(session: AsyncSession, account_id: str, days: set[dt.d
 
 
 async def _attributed_counts(
-    session: AsyncSession, account_id: str, days: list[dt.date]
+    session: AsyncSession, account_id: str, days: list[dt.date], emails: set[str]
 ) -> dict[tuple[dt.date, str], int]:
+    """Events already attributed to each of ``emails`` on each of ``days``."""
     rows = await session.execute(
         select(UsageEvent.day, UsageEvent.email, func.count())
         .where(
             UsageEvent.account_id == account_id,
             UsageEvent.day.in_(days),
-            UsageEvent.email.is_not(None),
+            UsageEvent.email.in_(sorted(emails)),
         )
         .group_by(UsageEvent.day, UsageEvent.email)
     )

@@ -18,25 +18,32 @@ from sqlalchemy import JSON, Date, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def insert_new(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys; absent columns take their defaults)."""
+async def insert_rows(
+    session: AsyncSession, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows``, each the values of the columns ``names`` in that order; the table's
+    other columns take their scalar defaults (the id and callables: the database's).
+
+    Rows as tuples, not dicts: a backfill's millions of rows cost one tuple each, with no
+    lookup per column to put the values in the driver's order."""
     if not rows:
         return
     connection = await session.connection()
-    columns = _columns(table, rows[0])
+    columns = _columns(table, names)
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
-    names = ", ".join(f'"{name}"' for name, _, _ in columns)
+    quoted = ", ".join(f'"{name}"' for name, _, _ in columns)
+    defaults = tuple(default for _, default, _ in columns[len(names) :])
     if connection.dialect.name == "postgresql":
-        statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+        statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
         async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            for values in _values(rows, columns, dates=False):
+            for values in _values(rows, columns, defaults, dates=False):
                 await copy.write_row(values)
         return
     # SQLite: the driver's executemany, without a bind processor per value.
     marks = ", ".join("?" * len(columns))
-    statement = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-    await driver.executemany(statement, list(_values(rows, columns, dates=True)))
+    statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'
+    await driver.executemany(statement, list(_values(rows, columns, defaults, dates=True)))
 
 
 async def plan_each_statement(session: AsyncSession) -> None:
@@ -54,15 +61,19 @@ async def plan_each_statement(session: AsyncSession) -> None:
 
 
 def _values(
-    rows: Sequence[dict[str, Any]], columns: list[tuple[str, Any, type | None]], *, dates: bool
+    rows: Sequence[Sequence[Any]],
+    columns: list[tuple[str, Any, type | None]],
+    defaults: tuple[Any, ...],
+    *,
+    dates: bool,
 ) -> Iterator[list[Any]]:
-    """Each row's values in column order: JSON as text, and (for SQLite) dates as ISO text,
-    as SQLAlchemy's own types store them."""
+    """Each row's values, then the defaults: JSON as text, and (for SQLite) dates as ISO
+    text, as SQLAlchemy's own types store them."""
     converted = [
         (i, kind) for i, (_, _, kind) in enumerate(columns) if kind is JSON or (dates and kind)
     ]
     for row in rows:
-        values = [row.get(name, default) for name, default, _ in columns]
+        values = [*row, *defaults]
         for i, kind in converted:
             value = values[i]
             if value is not None:
@@ -70,15 +81,25 @@ def _values(
         yield values
 
 
-def _columns(table: Table, sample: dict[str, Any]) -> list[tuple[str, Any, type | None]]:
-    """(name, scalar default, JSON or Date or None) of every column given or with a scalar
-    default; the others (the id, callables) are left to the database."""
-    out: list[tuple[str, Any, type | None]] = []
+def _columns(table: Table, names: Sequence[str]) -> list[tuple[str, Any, type | None]]:
+    """(name, scalar default, JSON or Date or None) of the given columns, in their order,
+    then of every other column with a scalar default; the rest (the id, callables) are
+    left to the database."""
+    given = {name: i for i, name in enumerate(names)}
+    out: list[tuple[str, Any, type | None]] = [("", None, None)] * len(names)
     for column in table.columns:
         default = column.default
         scalar = default is not None and default.is_scalar
-        if column.key in sample or scalar:
-            value = getattr(default, "arg", None) if scalar else None
+        if column.key in given or scalar:
+            value = getattr(default, "arg", None) if scalar and column.key not in given else None
             kind = next((k for k in (JSON, Date) if isinstance(column.type, k)), None)
-            out.append((column.key, value, kind))
+            entry = (column.key, value, kind)
+            if column.key in given:
+                out[given[column.key]] = entry
+            else:
+                out.append(entry)
+    if missing := [
+        name for name, (key, _, _) in zip(names, out[: len(names)], strict=True) if key != name
+    ]:
+        raise ValueError(f"{table.name} has no column {missing[0]!r}")
     return out

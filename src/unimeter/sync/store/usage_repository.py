@@ -232,7 +232,7 @@ async def _write_events(
     counts: Counts,
 ) -> None:
     now = now_ms()
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
     changed: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
     for r in chunk:
@@ -252,7 +252,7 @@ async def _write_events(
         if cost_changed:
             revisions.append(_revision(account_id, old, now))
     # Core (or COPY), not the ORM: no per-row bookkeeping for the bulk of a backfill.
-    await bulk.insert_new(session, _EVENTS, new_rows)
+    await bulk.insert_rows(session, _EVENTS, _NEW_EVENT_COLUMNS, new_rows)
     if changed:
         await session.execute(update(UsageEvent), changed)
     if revisions:
@@ -287,34 +287,40 @@ def _event_values(r: UsageEventRecord) -> dict[str, Any]:
     }
 
 
+# A new event's columns, in the order of _new_event's values.
+_NEW_EVENT_COLUMNS = (
+    "account_id", "fingerprint", "timestamp_ms", "day", "email", "member_id", "attribution",
+    "conversation_id", "cloud_agent_id", "service_account_id", "automation_id",
+    "first_seen_at", "updated_at", "product", "model", "kind", "charge_type", "surface",
+    "max_mode", "is_token_based", "is_chargeable", "is_headless", "input_tokens",
+    "output_tokens", "cache_write_tokens", "cache_read_tokens", "token_cents_e6",
+    "token_fee_cents_e6", "charged_cents_e6", "request_units_e6", "email_received", "raw",
+)  # fmt: skip
+
+
 def _new_event(
     account_id: str,
     r: UsageEventRecord,
     conversations: dict[str, str],
     members: dict[str, int],
     now: int,
-) -> dict[str, Any]:
+) -> tuple[Any, ...]:
+    """The values of a new event's row (``_NEW_EVENT_COLUMNS``); the same values as
+    ``_event_values`` gives an update."""
     email: str | None = r.email or None
     attribution = "direct"
     if email is None:
         email = conversations.get(r.conversation_id or "")
         attribution = "conversation" if email else "unattributed"
-    return {
-        **_event_values(r),
-        "account_id": account_id,
-        "fingerprint": r.fingerprint,
-        "timestamp_ms": r.timestamp_ms,
-        "day": _day(r.timestamp_ms // DAY_MS),
-        "email": email,
-        "member_id": members.get(email) if email else None,
-        "attribution": attribution,
-        "conversation_id": r.conversation_id,
-        "cloud_agent_id": r.cloud_agent_id,
-        "service_account_id": r.service_account_id,
-        "automation_id": r.automation_id,
-        "first_seen_at": now,
-        "updated_at": now,
-    }
+    return (
+        account_id, r.fingerprint, r.timestamp_ms, _day(r.timestamp_ms // DAY_MS), email,
+        members.get(email) if email else None, attribution, r.conversation_id,
+        r.cloud_agent_id, r.service_account_id, r.automation_id, now, now, r.product,
+        r.model, r.kind, r.charge_type, r.surface, r.max_mode, r.is_token_based,
+        r.is_chargeable, r.is_headless, r.input_tokens, r.output_tokens,
+        r.cache_write_tokens, r.cache_read_tokens, r.token_cents_e6, r.token_fee_cents_e6,
+        r.charged_cents_e6, r.request_units_e6, r.email, r.raw,
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,8 +7,9 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
-from importlib import resources
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -115,10 +116,18 @@ def _create_job_queue() -> None:
     bind = op.get_bind()
     exists = bind.execute(sa.text("SELECT to_regclass('procrastinate_jobs')")).scalar()
     if exists is None:
-        schema = resources.files("procrastinate.sql").joinpath("schema.sql").read_text()
+        schema = _queue_schema()
         # Straight to the driver without parameters: the SQL holds literal '%' signs.
         with bind.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute(schema)
+
+
+def _queue_schema() -> str:
+    """procrastinate's ``sql/schema.sql``, found without importing procrastinate: its
+    package imports the whole library (a second or more of every fresh store's start-up)."""
+    spec = importlib.util.find_spec("procrastinate")
+    assert spec is not None and spec.origin is not None, "procrastinate is a dependency"
+    return Path(spec.origin).with_name("sql").joinpath("schema.sql").read_text()
 
 
 def downgrade() -> None:
