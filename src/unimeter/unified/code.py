@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import AgentRun, Commit
 
-from .repository import UsageQuery
+from .query import UsageQuery
 
 COMMITTED = ("commits", "lines_added", "tab_lines_added", "agent_lines_added",
              "human_lines_added")  # fmt: skip

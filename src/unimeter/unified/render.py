@@ -16,7 +16,7 @@ from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
 
-from .repository import UsageQuery
+from .query import UsageQuery
 
 
 @dataclass(frozen=True, slots=True)
