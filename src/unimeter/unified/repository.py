@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import keyset
@@ -251,17 +251,27 @@ async def member_by_remote_id(session: AsyncSession, account_id: str, remote_id:
     return (await session.execute(stmt)).first()
 
 
+# Statements of every usage page, built once (values bound per request).
+_M = Member.__table__.c
+_MEMBERS_BY_EMAIL = select(_M.email, _M.remote_id, _M.name).where(
+    _M.account_id == bindparam("account"), _M.email.in_(bindparam("emails", expanding=True))
+)
+_D = DailyUsage.__table__.c
+_DAILY_SOURCES = select(_D.day, _D.email, _D.raw).where(
+    _D.account_id == bindparam("account"),
+    _D.day.in_(bindparam("days", expanding=True)),
+    _D.email.in_(bindparam("emails", expanding=True)),
+)
+
+
 async def members_by_email(
     session: AsyncSession, account_id: str, emails: Sequence[str]
 ) -> dict[str, Any]:
     """Who each email is (remote id and name), for the ``user`` of usage records."""
     if not emails:
         return {}
-    m = Member
-    stmt = select(m.email, m.remote_id, m.name).where(
-        m.account_id == account_id, m.email.in_(list(emails))
-    )
-    return {row.email: row for row in (await session.execute(stmt)).all()}
+    rows = await session.execute(_MEMBERS_BY_EMAIL, {"account": account_id, "emails": list(emails)})
+    return {row.email: row for row in rows.all()}
 
 
 async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence[str]) -> list[str]:
@@ -277,15 +287,10 @@ async def daily_sources(
     """The stored daily-usage payloads behind user-day rows."""
     if not pairs:
         return {}
-    days = {day for day, _ in pairs}
-    emails = {email for _, email in pairs}
-    rows = await session.execute(
-        select(DailyUsage.day, DailyUsage.email, DailyUsage.raw).where(
-            DailyUsage.account_id == account_id,
-            DailyUsage.day.in_(days),
-            DailyUsage.email.in_(emails),
-        )
-    )
+    days = sorted({day for day, _ in pairs})
+    emails = sorted({email for _, email in pairs})
+    params = {"account": account_id, "days": days, "emails": emails}
+    rows = await session.execute(_DAILY_SOURCES, params)
     return {(day, email): raw for day, email, raw in rows.all()}
 
 
