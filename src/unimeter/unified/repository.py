@@ -211,10 +211,10 @@ async def models_of(session: AsyncSession, account_id: str) -> list[str]:
 
 # The member columns a user record shows, read as plain rows: building ORM objects for a
 # page of members cost more than its query did.
+_M = Member.__table__.c
 _USER_COLUMNS = (
-    Member.id, Member.remote_id, Member.email, Member.name, Member.role, Member.is_removed,
-    Member.first_seen_at, Member.updated_at, Member.last_activity_at, Member.last_active_day,
-    Member.spend_limit_dollars, Member.raw,
+    _M.id, _M.remote_id, _M.email, _M.name, _M.role, _M.is_removed, _M.first_seen_at,
+    _M.updated_at, _M.last_activity_at, _M.last_active_day, _M.spend_limit_dollars, _M.raw,
 )  # fmt: skip
 
 
@@ -230,16 +230,25 @@ async def members_page(
 ) -> Sequence[Any]:
     """One page of members with everything their user records show, in one query (their
     last activity and spend limit are kept on the member row by every sync)."""
-    stmt = select(*_USER_COLUMNS).where(Member.account_id == account_id)
-    if removed is not None:
-        stmt = stmt.where(Member.is_removed.is_(removed))
-    if email is not None:
-        stmt = stmt.where(func.lower(Member.email) == email.lower())
-    if updated_after is not None:
-        stmt = stmt.where(Member.updated_at > updated_after)
-    rows: Sequence[Any] = (
-        await session.execute(keyset.apply(stmt, [Member.id], position, limit))
-    ).all()
+    after, params = (None, {}) if position is None else grouping.bound_key("after_", position.key)
+
+    def build() -> Any:
+        stmt = select(*_USER_COLUMNS).where(_M.account_id == bindparam("account"))
+        if removed is not None:
+            stmt = stmt.where(_M.is_removed.is_(removed))
+        if email is not None:
+            stmt = stmt.where(func.lower(_M.email) == bindparam("email"))
+        if updated_after is not None:
+            stmt = stmt.where(_M.updated_at > bindparam("updated_after"))
+        at = Position(key=after, direction=position.direction) if position and after else None
+        return keyset.apply(stmt, [_M.id], at, limit)
+
+    direction = position.direction if position is not None else None
+    key_types = grouping.key_types(position.key if position is not None else None)
+    shape = ("members", removed, email is None, updated_after is None, direction, key_types, limit)
+    params.update(account=account_id, email=email.lower() if email else None,
+                  updated_after=updated_after)  # fmt: skip
+    rows: Sequence[Any] = (await session.execute(grouping.cached(shape, build), params)).all()
     return rows
 
 
@@ -252,7 +261,6 @@ async def member_by_remote_id(session: AsyncSession, account_id: str, remote_id:
 
 
 # Statements of every usage page, built once (values bound per request).
-_M = Member.__table__.c
 _MEMBERS_BY_EMAIL = select(_M.email, _M.remote_id, _M.name).where(
     _M.account_id == bindparam("account"), _M.email.in_(bindparam("emails", expanding=True))
 )
