@@ -14,12 +14,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import AgentRun, Commit
 
-from .repository import UsageQuery
+from .query import UsageQuery
 
 COMMITTED = ("commits", "lines_added", "tab_lines_added", "agent_lines_added",
              "human_lines_added")  # fmt: skip
@@ -31,19 +31,47 @@ def applies(q: UsageQuery) -> bool:
     return "model" not in q.dims and "surface" not in q.dims and not q.by_product
 
 
-async def _commits(session: AsyncSession, account_id: str, start: dt.date, end: dt.date) -> Sums:
-    c = Commit
+def _commits_statement() -> Any:
+    c = Commit.__table__.c
     email = func.lower(c.user_email)
-    rows = await session.execute(
+    start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
+    return (
         select(c.day, email, func.count(), func.sum(c.lines_added),
                func.sum(c.completion_lines_added), func.sum(c.agent_lines_added),
                func.sum(c.human_lines_added))
-        .where(c.account_id == account_id, c.day >= start, c.day < end,
+        .where(c.account_id == bindparam("account"), c.day >= start, c.day < end,
                # The same range on committed_at (day is its UTC day), which the index has:
                # by day alone SQLite read every commit of the account.
-               c.committed_at >= _ms(start), c.committed_at < _ms(end))
+               c.committed_at >= bindparam("start_ms"), c.committed_at < bindparam("end_ms"))
         .group_by(c.day, email)
     )  # fmt: skip
+
+
+def _runs_statement() -> Any:
+    r = AgentRun.__table__.c
+    email = func.lower(r.user_email)
+    start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
+    return (
+        select(r.day, email, func.count())
+        .where(r.account_id == bindparam("account"), r.day >= start, r.day < end,
+               r.user_email.is_not(None), r.created_at >= bindparam("start_ms"),
+               r.created_at < bindparam("end_ms"))  # as for commits
+        .group_by(r.day, email)
+    )  # fmt: skip
+
+
+# Built once: a request only binds its values.
+_COMMITS = _commits_statement()
+_RUNS = _runs_statement()
+
+
+def _range(account_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
+    return {"account": account_id, "start": start, "end": end,
+            "start_ms": _ms(start), "end_ms": _ms(end)}  # fmt: skip
+
+
+async def _commits(session: AsyncSession, account_id: str, start: dt.date, end: dt.date) -> Sums:
+    rows = await session.execute(_COMMITS, _range(account_id, start, end))
     return {
         (_date(d), str(e)): [int(v) if v is not None else None for v in values]
         for d, e, *values in rows.all()
@@ -51,20 +79,7 @@ async def _commits(session: AsyncSession, account_id: str, start: dt.date, end: 
 
 
 async def _runs(session: AsyncSession, account_id: str, start: dt.date, end: dt.date) -> Sums:
-    r = AgentRun
-    email = func.lower(r.user_email)
-    rows = await session.execute(
-        select(r.day, email, func.count())
-        .where(
-            r.account_id == account_id,
-            r.day >= start,
-            r.day < end,
-            r.user_email.is_not(None),
-            r.created_at >= _ms(start),
-            r.created_at < _ms(end),
-        )  # as for commits
-        .group_by(r.day, email)
-    )
+    rows = await session.execute(_RUNS, _range(account_id, start, end))
     return {(_date(d), str(e)): [int(n)] for d, e, n in rows.all()}
 
 

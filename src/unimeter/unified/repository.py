@@ -12,182 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Date, and_, case, func, literal, null, or_, select, tuple_
+from sqlalchemy import bindparam, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.elements import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
 
-from unimeter.connectors.facts import METRICS
 from unimeter.db import keyset
-from unimeter.db.models import (
-    DailyUsage,
-    Member,
-    UsageEvent,
-    UsageFact,
-)
-from unimeter.db.periods import period_expression
+from unimeter.db.models import DailyUsage, Member, UsageEvent, UsageFact
 from unimeter.kit.cursors import Position
 
-DIMENSIONS = ("user", "model", "surface")
-_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-
-
-@dataclass(frozen=True, slots=True)
-class UsageQuery:
-    account_id: str
-    start: dt.date  # inclusive
-    end: dt.date  # exclusive
-    dims: tuple[str, ...]
-    granularity: str
-    emails: tuple[str, ...] | None = None
-    models: tuple[str, ...] | None = None
-    surfaces: tuple[str, ...] | None = None
-    include_inactive: bool = False
-    # When set, only these (day, user) pairs (the default grain's keyset page).
-    keys: tuple[tuple[dt.date, str], ...] | None = None
-    # When set, only these groups: values of :func:`group_columns` (one period's page).
-    groups: tuple[tuple[str, ...], ...] | None = None
-    # The metrics the account's connector reports in its detail facts and in its day totals.
-    detail_metrics: frozenset[str] = frozenset(METRICS)
-    day_total_metrics: frozenset[str] = frozenset()
-    # Rows split by product too (a vendor with several products), optionally only these.
-    by_product: bool = False
-    products: tuple[str, ...] | None = None
-
-    @property
-    def with_day_totals(self) -> bool:
-        """Day totals (per user and day) join in unless rows split by model or surface."""
-        return "model" not in self.dims and "surface" not in self.dims
-
-    @property
-    def reads_day_totals(self) -> bool:
-        """Day totals have neither model nor surface: a split or a filter on either leaves
-        them out."""
-        return self.with_day_totals and self.models is None and self.surfaces is None
-
-    @property
-    def metrics(self) -> tuple[str, ...]:
-        """The metrics a row of this query can know, in canonical order."""
-        known = self.detail_metrics | (self.day_total_metrics if self.reads_day_totals else set())
-        return tuple(m for m in METRICS if m in known)
-
-
-def _filters(q: UsageQuery, dialect: str = "") -> list[Any]:
-    """The WHERE of a query; ``dialect`` given when it is one that lists groups by user
-    (and model), which an index in that order serves (see :func:`_by_user_order`)."""
-    f = UsageFact
-    if q.keys is not None:
-        # Only the page's days, so the (account, day, ...) index narrows the scan (given two
-        # ranges on one column SQLite may pick the wider); the pairs then keep exactly the keys.
-        days = [day for day, _ in q.keys]
-        where = [f.account_id == q.account_id, f.day >= min(days), f.day <= max(days)]
-        where.append(tuple_(f.day, f.user_email).in_(list(q.keys)))
-    else:
-        day = _by_user_order(f.day) if dialect == "sqlite" else f.day
-        where = [f.account_id == q.account_id, day >= q.start, day < q.end]
-    if q.groups is not None:
-        # The users alone first: a plain IN the (account, user, day) index can seek on.
-        where.append(f.user_email.in_(sorted({group[0] for group in q.groups})))
-        where.append(tuple_(*group_columns(q)).in_(list(q.groups)))
-    if q.emails is not None:
-        where.append(f.user_email.in_(q.emails))
-    if q.models is not None:
-        where.append(f.model.in_(q.models))
-    if q.surfaces is not None:
-        where.append(f.surface.in_(q.surfaces))
-    if q.products is not None:
-        where.append(f.product.in_(q.products))
-    if not q.reads_day_totals:
-        where.append(f.is_day_total.is_(False))
-    return where
-
-
-def _by_user_order(day: Any) -> Any:
-    """``+day``: the same day, which SQLite cannot look up in an index. Without statistics
-    it prefers any index with the day range, then sorts the whole period's facts; without
-    one it walks the (user, model) index in order and stops after the page's groups (42 ms
-    → 11 ms for the keys of a page of a month, measured in BENCHMARKS.md)."""
-    return UnaryExpression(day, operator=custom_op("+"), type_=Date)
-
-
-def _positive(column: Any) -> Any:
-    return func.coalesce(column, 0) > 0
-
-
-def _used_in_detail() -> Any:
-    """A detail fact that records usage: requests, tokens or money."""
-    f = UsageFact
-    return and_(
-        f.is_day_total.is_(False),
-        or_(_positive(f.requests), _positive(f.cost_cents_e6),
-            *[_positive(getattr(f, name)) for name in _TOKENS]),
-    )  # fmt: skip
-
-
-def _used_in_totals() -> Any:
-    f = UsageFact
-    return and_(f.is_day_total.is_(True), _positive(f.requests))
-
-
-def _counts_as_active() -> Any:
-    """Whether a fact makes its row active (a row of none is inactive and left out)."""
-    return or_(UsageFact.is_active.is_(True), _used_in_detail(), _used_in_totals())
-
-
-def _metric(q: UsageQuery, name: str) -> Any:
-    column = getattr(UsageFact, name)
-    if not q.reads_day_totals:
-        return func.sum(column)
-    from_totals = name in q.day_total_metrics
-    return func.sum(case((UsageFact.is_day_total.is_(from_totals), column), else_=null()))
-
-
-def _count_if(condition: Any) -> Any:
-    return func.sum(case((condition, 1), else_=0))
-
-
-def grouped_usage(dialect: str, q: UsageQuery) -> Any:
-    """One row per (period, user, model, surface[, product]) with every metric summed."""
-    f = UsageFact
-    keys = [
-        period_expression(dialect, f.day, q.granularity, q.start).label("period"),
-        (f.user_email if "user" in q.dims else literal("")).label("user_key"),
-        (f.model if "model" in q.dims else literal("")).label("model_key"),
-        (f.surface if "surface" in q.dims else literal("")).label("surface_key"),
-        (f.product if q.by_product else literal("")).label("product_key"),
-    ]
-    stmt = (
-        select(
-            *keys,
-            *[_metric(q, name).label(name) for name in q.metrics],
-            _count_if(f.is_active.is_(True)).label("active_days"),
-            _count_if(_used_in_detail()).label("detail_used"),
-            _count_if(_used_in_totals()).label("totals_used"),
-            func.max(f.client_version).label("client_version"),
-        )
-        .where(*_filters(q, dialect if q.groups is not None else ""))
-        .group_by(*keys)
-    )
-    if not q.include_inactive:
-        stmt = stmt.having(_count_if(_counts_as_active()) > 0)
-    return stmt.subquery("g")
-
-
-def key_columns(q: UsageQuery, g: Any) -> list[Any]:
-    """The natural key of a grouped row, in keyset order."""
-    columns = [g.c.period, g.c.user_key, g.c.model_key, g.c.surface_key]
-    return [*columns, g.c.product_key] if q.by_product else columns
-
-
-def group_columns(q: UsageQuery) -> list[Any]:
-    """The fact columns that name a group within its period, in keyset order."""
-    f = UsageFact
-    named = zip(DIMENSIONS, (f.user_email, f.model, f.surface), strict=True)
-    columns = [column for dim, column in named if dim in q.dims]
-    return [*columns, f.product] if q.by_product else columns
+from . import grouping
+from .query import DIMENSIONS, UsageQuery
 
 
 async def usage_page(
@@ -206,10 +43,18 @@ async def usage_page(
     if position is not None and position.direction == "next" and position.key:
         # Nothing before the cursor's period can follow it: let the inner scan skip it.
         q = _from_period(q, position.key[0])
-    g = grouped_usage(dialect, q)
-    key_position = _typed_position(position, dialect)
-    stmt = keyset.apply(select(g), key_columns(q, g), key_position, limit)
-    rows: Sequence[Any] = (await session.execute(stmt)).all()
+    typed = _typed_position(position, dialect)
+    bound, params = (None, {}) if typed is None else grouping.bound_key("after_", typed.key)
+
+    def build() -> Any:
+        g = grouping.grouped_usage(dialect, q)
+        at = Position(key=bound, direction=typed.direction) if typed and bound else None
+        return keyset.apply(select(g), grouping.key_columns(q, g), at, limit)
+
+    direction = typed.direction if typed is not None else None
+    key_types = grouping.key_types(typed.key if typed is not None else None)
+    stmt = grouping.cached(("page", dialect, grouping.shape(q), direction, key_types, limit), build)
+    rows: Sequence[Any] = (await session.execute(stmt, {**grouping.values(q), **params})).all()
     return rows
 
 
@@ -234,30 +79,47 @@ async def _period_by_period(
         wanted = limit + 1 - len(rows)
         groups = await _group_keys(session, dialect, span, rest, wanted)
         if groups:
-            g = grouped_usage(dialect, replace(span, groups=tuple(groups)))
-            stmt = keyset.apply(select(g), key_columns(q, g), None, wanted)
-            rows.extend((await session.execute(stmt)).all())
+            span = replace(span, groups=tuple(groups))
+            stmt = grouping.cached(
+                ("period", dialect, grouping.shape(span), wanted),
+                partial(_period_statement, dialect, span, wanted),
+            )
+            rows.extend((await session.execute(stmt, grouping.values(span))).all())
         if len(rows) > limit:
             break
     return rows
+
+
+def _period_statement(dialect: str, q: UsageQuery, wanted: int) -> Any:
+    g = grouping.grouped_usage(dialect, q)
+    return keyset.apply(select(g), grouping.key_columns(q, g), None, wanted)
 
 
 async def _group_keys(
     session: AsyncSession, dialect: str, q: UsageQuery, after: list[Any] | None, limit: int
 ) -> list[tuple[str, ...]]:
     """The first ``limit`` groups of one period (after the cursor's, within its period)."""
-    columns = group_columns(q)
-    stmt = select(*columns).where(*_filters(q, dialect)).distinct()
-    if not q.include_inactive:
-        stmt = stmt.where(_counts_as_active())  # what the grouping's HAVING keeps
+    present = None
     if after is not None:
         # The cursor's key is (user, model, surface[, product]), "" for an absent dimension.
         present = [
             *(v for d, v in zip(DIMENSIONS, after[:3], strict=True) if d in q.dims),
             *after[3:],
-        ]
-        stmt = stmt.where(tuple_(*columns) > tuple_(*present[: len(columns)]))
-    rows = await session.execute(stmt.order_by(*columns).limit(limit))
+        ][: len(grouping.group_columns(q))]
+    bound, params = (None, {}) if present is None else grouping.bound_key("after_", present)
+
+    def build() -> Any:
+        columns = grouping.group_columns(q)
+        stmt = select(*columns).where(*grouping.filters(q, dialect)).distinct()
+        if not q.include_inactive:
+            stmt = stmt.where(grouping.counts_as_active())  # what the grouping's HAVING keeps
+        if bound is not None:
+            stmt = stmt.where(tuple_(*columns) > tuple_(*bound))
+        return stmt.order_by(*columns).limit(limit)
+
+    shape = ("groups", dialect, grouping.shape(q), grouping.key_types(present), limit)
+    stmt = grouping.cached(shape, build)
+    rows = await session.execute(stmt, {**grouping.values(q), **params})
     return [tuple(row) for row in rows.all()]
 
 
@@ -297,21 +159,30 @@ async def _user_day_keys(
 ) -> list[tuple[dt.date, str]]:
     """The (day, user) keys of one page, from one index-ordered scan that stops early."""
     backwards = position is not None and position.direction == "prev"
-    f = UsageFact
-    stmt = select(f.day, f.user_email).where(*_filters(q)).distinct()
-    if not q.include_inactive:
-        stmt = stmt.where(_counts_as_active())
+    after = None
     if position is not None and position.key:
-        after = (dt.date.fromisoformat(position.key[0]), position.key[1])
-        pair = tuple_(f.day, f.user_email)
-        # With products in the key, the cursor's (day, user) may have rows left to read.
-        inclusive = q.by_product
-        if backwards:
-            stmt = stmt.where(pair <= tuple_(*after) if inclusive else pair < tuple_(*after))
-        else:
-            stmt = stmt.where(pair >= tuple_(*after) if inclusive else pair > tuple_(*after))
-    order = [f.day.desc(), f.user_email.desc()] if backwards else [f.day, f.user_email]
-    rows = await session.execute(stmt.order_by(*order).limit(limit + 1))
+        after = [dt.date.fromisoformat(position.key[0]), position.key[1]]
+    bound, params = (None, {}) if after is None else grouping.bound_key("after_", after)
+
+    def build() -> Any:
+        f = grouping.F
+        stmt = select(f.day, f.user_email).where(*grouping.filters(q)).distinct()
+        if not q.include_inactive:
+            stmt = stmt.where(grouping.counts_as_active())
+        if bound is not None:
+            pair, cursor = tuple_(f.day, f.user_email), tuple_(*bound)
+            # With products in the key, the cursor's (day, user) may have rows left to read.
+            inclusive = q.by_product
+            if backwards:
+                stmt = stmt.where(pair <= cursor if inclusive else pair < cursor)
+            else:
+                stmt = stmt.where(pair >= cursor if inclusive else pair > cursor)
+        order = [f.day.desc(), f.user_email.desc()] if backwards else [f.day, f.user_email]
+        return stmt.order_by(*order).limit(limit + 1)
+
+    shape = ("user_days", grouping.shape(q), backwards, grouping.key_types(after), limit)
+    stmt = grouping.cached(shape, build)
+    rows = await session.execute(stmt, {**grouping.values(q), **params})
     return [(_day_of(day), email) for day, email in rows.all()]
 
 
@@ -340,10 +211,10 @@ async def models_of(session: AsyncSession, account_id: str) -> list[str]:
 
 # The member columns a user record shows, read as plain rows: building ORM objects for a
 # page of members cost more than its query did.
+_M = Member.__table__.c
 _USER_COLUMNS = (
-    Member.id, Member.remote_id, Member.email, Member.name, Member.role, Member.is_removed,
-    Member.first_seen_at, Member.updated_at, Member.last_activity_at, Member.last_active_day,
-    Member.spend_limit_dollars, Member.raw,
+    _M.id, _M.remote_id, _M.email, _M.name, _M.role, _M.is_removed, _M.first_seen_at,
+    _M.updated_at, _M.last_activity_at, _M.last_active_day, _M.spend_limit_dollars, _M.raw,
 )  # fmt: skip
 
 
@@ -359,16 +230,25 @@ async def members_page(
 ) -> Sequence[Any]:
     """One page of members with everything their user records show, in one query (their
     last activity and spend limit are kept on the member row by every sync)."""
-    stmt = select(*_USER_COLUMNS).where(Member.account_id == account_id)
-    if removed is not None:
-        stmt = stmt.where(Member.is_removed.is_(removed))
-    if email is not None:
-        stmt = stmt.where(func.lower(Member.email) == email.lower())
-    if updated_after is not None:
-        stmt = stmt.where(Member.updated_at > updated_after)
-    rows: Sequence[Any] = (
-        await session.execute(keyset.apply(stmt, [Member.id], position, limit))
-    ).all()
+    after, params = (None, {}) if position is None else grouping.bound_key("after_", position.key)
+
+    def build() -> Any:
+        stmt = select(*_USER_COLUMNS).where(_M.account_id == bindparam("account"))
+        if removed is not None:
+            stmt = stmt.where(_M.is_removed.is_(removed))
+        if email is not None:
+            stmt = stmt.where(func.lower(_M.email) == bindparam("email"))
+        if updated_after is not None:
+            stmt = stmt.where(_M.updated_at > bindparam("updated_after"))
+        at = Position(key=after, direction=position.direction) if position and after else None
+        return keyset.apply(stmt, [_M.id], at, limit)
+
+    direction = position.direction if position is not None else None
+    key_types = grouping.key_types(position.key if position is not None else None)
+    shape = ("members", removed, email is None, updated_after is None, direction, key_types, limit)
+    params.update(account=account_id, email=email.lower() if email else None,
+                  updated_after=updated_after)  # fmt: skip
+    rows: Sequence[Any] = (await session.execute(grouping.cached(shape, build), params)).all()
     return rows
 
 
@@ -380,17 +260,26 @@ async def member_by_remote_id(session: AsyncSession, account_id: str, remote_id:
     return (await session.execute(stmt)).first()
 
 
+# Statements of every usage page, built once (values bound per request).
+_MEMBERS_BY_EMAIL = select(_M.email, _M.remote_id, _M.name).where(
+    _M.account_id == bindparam("account"), _M.email.in_(bindparam("emails", expanding=True))
+)
+_D = DailyUsage.__table__.c
+_DAILY_SOURCES = select(_D.day, _D.email, _D.raw).where(
+    _D.account_id == bindparam("account"),
+    _D.day.in_(bindparam("days", expanding=True)),
+    _D.email.in_(bindparam("emails", expanding=True)),
+)
+
+
 async def members_by_email(
     session: AsyncSession, account_id: str, emails: Sequence[str]
 ) -> dict[str, Any]:
     """Who each email is (remote id and name), for the ``user`` of usage records."""
     if not emails:
         return {}
-    m = Member
-    stmt = select(m.email, m.remote_id, m.name).where(
-        m.account_id == account_id, m.email.in_(list(emails))
-    )
-    return {row.email: row for row in (await session.execute(stmt)).all()}
+    rows = await session.execute(_MEMBERS_BY_EMAIL, {"account": account_id, "emails": list(emails)})
+    return {row.email: row for row in rows.all()}
 
 
 async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence[str]) -> list[str]:
@@ -406,15 +295,10 @@ async def daily_sources(
     """The stored daily-usage payloads behind user-day rows."""
     if not pairs:
         return {}
-    days = {day for day, _ in pairs}
-    emails = {email for _, email in pairs}
-    rows = await session.execute(
-        select(DailyUsage.day, DailyUsage.email, DailyUsage.raw).where(
-            DailyUsage.account_id == account_id,
-            DailyUsage.day.in_(days),
-            DailyUsage.email.in_(emails),
-        )
-    )
+    days = sorted({day for day, _ in pairs})
+    emails = sorted({email for _, email in pairs})
+    params = {"account": account_id, "days": days, "emails": emails}
+    rows = await session.execute(_DAILY_SOURCES, params)
     return {(day, email): raw for day, email, raw in rows.all()}
 
 

@@ -20,7 +20,7 @@ from unimeter.kit.times import OutOfRangeError, check_day
 from unimeter.runtime import Runtime
 
 from . import code, render, repository
-from .repository import DIMENSIONS, UsageQuery
+from .query import DIMENSIONS, UsageQuery
 
 DEFAULT_DAYS = 30
 MAX_STORED_DAYS = 3 * 366

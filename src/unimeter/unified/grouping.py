@@ -1,0 +1,225 @@
+"""The grouping statements of the unified API, built once per query shape.
+
+Building a grouping statement and its cache key cost more Python time per request than
+SQLite took to run it (≈540 ``coercions.expect`` calls a usage page). A statement here
+depends only on a query's *shape* (grain, dimensions, which filters are present, the
+connector's metrics, the dialect); every value (account, dates, lists) is a named bind
+parameter, given per request by :func:`values`. A statement object is kept per shape, so
+SQLAlchemy's memoized cache key and compiled form are reused and a request only binds.
+The SQL text is the same as when the statements were built per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Date,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+
+from unimeter.db.models import UsageFact
+from unimeter.db.periods import period_expression
+
+from .query import DIMENSIONS, UsageQuery
+
+_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+# Core columns: ORM attributes would add the ORM's per-execution result set-up for rows
+# that are plain tuples anyway.
+F = UsageFact.__table__.c
+_EPOCH = dt.date(1970, 1, 1)
+_MAX_SHAPES = 512
+
+T = TypeVar("T")
+_statements: dict[Hashable, Any] = {}
+
+
+def cached(key: Hashable, build: Callable[[], T]) -> T:
+    """The statement built for ``key``, built now if it is new (the few shapes a server
+    meets stay; past ``_MAX_SHAPES`` the cache starts over rather than grow)."""
+    stmt = _statements.get(key)
+    if stmt is None:
+        if len(_statements) >= _MAX_SHAPES:
+            _statements.clear()
+        stmt = _statements[key] = build()
+    return stmt
+
+
+def _present(values: tuple[Any, ...] | None) -> tuple[()] | None:
+    return None if values is None else ()
+
+
+def shape(q: UsageQuery) -> UsageQuery:
+    """The query with its values blanked: what its statements' text depends on."""
+    return replace(
+        q, account_id="", start=_EPOCH, end=_EPOCH, emails=_present(q.emails),
+        models=_present(q.models), surfaces=_present(q.surfaces), keys=_present(q.keys),
+        groups=_present(q.groups), products=_present(q.products),
+    )  # fmt: skip
+
+
+def values(q: UsageQuery) -> dict[str, Any]:
+    """The bind parameters of :func:`filters` and :func:`grouped_usage` for ``q``."""
+    params: dict[str, Any] = {"account": q.account_id, "start": q.start, "end": q.end}
+    if q.granularity == "total":
+        params["period_start"] = q.start
+    if q.keys is not None:
+        days = [day for day, _ in q.keys]
+        params.update(key_lo=min(days), key_hi=max(days), keys=list(q.keys))
+    if q.groups is not None:
+        params["group_users"] = sorted({group[0] for group in q.groups})
+        params["groups"] = list(q.groups)
+    for name in ("emails", "models", "surfaces", "products"):
+        listed = getattr(q, name)
+        if listed is not None:
+            params[name] = list(listed)
+    return params
+
+
+def _in(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
+    """The WHERE of a query; ``dialect`` given when it is one that lists groups by user
+    (and model), which an index in that order serves (see :func:`_by_user_order`)."""
+    if q.keys is not None:
+        # Only the page's days, so the (account, day, ...) index narrows the scan (given two
+        # ranges on one column SQLite may pick the wider); the pairs then keep exactly the keys.
+        where = [F.account_id == bindparam("account"), F.day >= bindparam("key_lo"),
+                 F.day <= bindparam("key_hi"), tuple_(F.day, F.user_email).in_(_in("keys"))]  # fmt: skip
+    else:
+        day = _by_user_order(F.day) if dialect == "sqlite" else F.day
+        where = [
+            F.account_id == bindparam("account"),
+            day >= bindparam("start", type_=Date),
+            day < bindparam("end", type_=Date),
+        ]
+    if q.groups is not None:
+        # The users alone first: a plain IN the (account, user, day) index can seek on.
+        where.append(F.user_email.in_(_in("group_users")))
+        where.append(tuple_(*group_columns(q)).in_(_in("groups")))
+    if q.emails is not None:
+        where.append(F.user_email.in_(_in("emails")))
+    if q.models is not None:
+        where.append(F.model.in_(_in("models")))
+    if q.surfaces is not None:
+        where.append(F.surface.in_(_in("surfaces")))
+    if q.products is not None:
+        where.append(F.product.in_(_in("products")))
+    if not q.reads_day_totals:
+        where.append(F.is_day_total.is_(False))
+    return where
+
+
+def _by_user_order(day: Any) -> Any:
+    """``+day``: the same day, which SQLite cannot look up in an index. Without statistics
+    it prefers any index with the day range, then sorts the whole period's facts; without
+    one it walks the (user, model) index in order and stops after the page's groups (42 ms
+    → 11 ms for the keys of a page of a month, measured in BENCHMARKS.md)."""
+    return UnaryExpression(day, operator=custom_op("+"), type_=Date)
+
+
+def _positive(column: Any) -> Any:
+    return func.coalesce(column, 0) > 0
+
+
+def _used_in_detail() -> Any:
+    """A detail fact that records usage: requests, tokens or money."""
+    return and_(
+        F.is_day_total.is_(False),
+        or_(_positive(F.requests), _positive(F.cost_cents_e6),
+            *[_positive(F[name]) for name in _TOKENS]),
+    )  # fmt: skip
+
+
+def _used_in_totals() -> Any:
+    return and_(F.is_day_total.is_(True), _positive(F.requests))
+
+
+def counts_as_active() -> Any:
+    """Whether a fact makes its row active (a row of none is inactive and left out)."""
+    return or_(F.is_active.is_(True), _used_in_detail(), _used_in_totals())
+
+
+def _metric(q: UsageQuery, name: str) -> Any:
+    column = F[name]
+    if not q.reads_day_totals:
+        return func.sum(column)
+    from_totals = name in q.day_total_metrics
+    return func.sum(case((F.is_day_total.is_(from_totals), column), else_=null()))
+
+
+def _count_if(condition: Any) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _period(dialect: str, q: UsageQuery) -> Any:
+    if q.granularity == "total":  # every day in one bucket dated at the range's start
+        return bindparam("period_start", type_=Date)
+    return period_expression(dialect, F.day, q.granularity, q.start)
+
+
+def grouped_usage(dialect: str, q: UsageQuery) -> Any:
+    """One row per (period, user, model, surface[, product]) with every metric summed."""
+    keys = [
+        _period(dialect, q).label("period"),
+        (F.user_email if "user" in q.dims else literal("")).label("user_key"),
+        (F.model if "model" in q.dims else literal("")).label("model_key"),
+        (F.surface if "surface" in q.dims else literal("")).label("surface_key"),
+        (F.product if q.by_product else literal("")).label("product_key"),
+    ]
+    stmt = (
+        select(
+            *keys,
+            *[_metric(q, name).label(name) for name in q.metrics],
+            _count_if(F.is_active.is_(True)).label("active_days"),
+            _count_if(_used_in_detail()).label("detail_used"),
+            _count_if(_used_in_totals()).label("totals_used"),
+            func.max(F.client_version).label("client_version"),
+        )
+        .where(*filters(q, dialect if q.groups is not None else ""))
+        .group_by(*keys)
+    )
+    if not q.include_inactive:
+        stmt = stmt.having(_count_if(counts_as_active()) > 0)
+    return stmt.subquery("g")
+
+
+def key_columns(q: UsageQuery, g: Any) -> list[Any]:
+    """The natural key of a grouped row, in keyset order."""
+    columns = [g.c.period, g.c.user_key, g.c.model_key, g.c.surface_key]
+    return [*columns, g.c.product_key] if q.by_product else columns
+
+
+def group_columns(q: UsageQuery) -> list[Any]:
+    """The fact columns that name a group within its period, in keyset order."""
+    named = zip(DIMENSIONS, (F.user_email, F.model, F.surface), strict=True)
+    columns = [column for dim, column in named if dim in q.dims]
+    return [*columns, F.product] if q.by_product else columns
+
+
+def bound_key(prefix: str, key: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """A cursor's key as bind parameters (typed from its values, as literals would be) and
+    their values; the statement's shape must then include the values' types."""
+    names = [f"{prefix}{i}" for i in range(len(key))]
+    return [bindparam(n, v) for n, v in zip(names, key, strict=True)], dict(
+        zip(names, key, strict=True)
+    )
+
+
+def key_types(key: list[Any] | None) -> tuple[type, ...] | None:
+    return None if key is None else tuple(type(v) for v in key)
