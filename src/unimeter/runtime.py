@@ -30,12 +30,15 @@ from unimeter.kit.crypto import (
     verify_key_check,
 )
 from unimeter.kit.keys import ENV_VAR, KEY_FILE_NAME, KeySource, load_master_key, write_key_file
+from unimeter.kit.netpolicy import check_url
 from unimeter.sync.hooks import SyncHooks
 from unimeter.tenancy import repository as tenancy
 
 log = logging.getLogger("unimeter")
 
 PENDING_KEY_SUFFIX = ".new"
+# Lets a private address through the callback-URL check (tests, a local receiver).
+PRIVATE_CALLBACKS_OPT_IN = "UNIMETER_ALLOW_PRIVATE_WEBHOOKS"
 
 
 class StartupError(Exception):
@@ -57,6 +60,16 @@ class Runtime:
     def connector(self, integration: str) -> Connector:
         """Shorthand for ``registry.get``; UnknownIntegrationError for an unknown slug."""
         return self.registry.get(integration)
+
+    def checked_callback_url(self, url: str, *, resolve: bool = True) -> str:
+        """``url`` if we may send to it: an outbound target an API caller chose (a webhook
+        endpoint, a notification channel). Raises ``URLRefusedError`` otherwise."""
+        return check_url(
+            url,
+            allow_private=self.settings.allow_private_webhooks,
+            resolve=resolve,
+            opt_in=PRIVATE_CALLBACKS_OPT_IN,
+        )
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -107,7 +107,7 @@ class NotificationDispatcher:
         if url is None:
             raise SendError("the channel has no webhook URL")
         # Checked again at send time: a host name may now resolve somewhere private.
-        await asyncio.to_thread(service.checked_url, self.runtime, url)
+        await asyncio.to_thread(self.runtime.checked_callback_url, url)
         await slack.post(self._http, url, body)
 
     async def _email(

@@ -23,15 +23,13 @@ from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import NotificationChannel, NotificationDelivery
 from unimeter.kit.crypto import MasterKey, decrypt, encrypt, rewrap
 from unimeter.kit.money import CENTS_E6_PER_DOLLAR, parse_dollars
-from unimeter.kit.netpolicy import URLRefusedError, check_url
+from unimeter.kit.netpolicy import URLRefusedError
 from unimeter.runtime import Runtime
 
 from . import repository
 from .schemas import ChannelCreate, ChannelUpdate, EmailInput, EmailUpdate, SlackInput
 from .topics import EVENT_TOPICS
 
-# The same opt-in as webhooks: a channel is an outbound target chosen by an API caller.
-PRIVATE_OPT_IN = "UNIMETER_ALLOW_PRIVATE_WEBHOOKS"
 PASSWORD_HINT = "password set"
 
 
@@ -39,26 +37,16 @@ class ChannelError(ValueError):
     """A channel's settings cannot be used as given (the message says which and why)."""
 
 
-def checked_url(runtime: Runtime, url: str, *, resolve: bool = True) -> str:
-    """The Slack webhook URL if messages may be sent there (the webhooks' URL policy)."""
-    return check_url(
-        url,
-        allow_private=runtime.settings.allow_private_webhooks,
-        resolve=resolve,
-        opt_in=PRIVATE_OPT_IN,
-    )
-
-
 def check_smtp_host(runtime: Runtime, host: str, port: int, *, resolve: bool = True) -> None:
     """The same policy for an SMTP server: no metadata service, no private address unless
     opted in (the URL is only a vehicle for the host)."""
-    checked_url(runtime, f"http://{host}:{port}", resolve=resolve)
+    runtime.checked_callback_url(f"http://{host}:{port}", resolve=resolve)
 
 
 def _slack(runtime: Runtime, slack: SlackInput) -> tuple[str, str]:
     """The checked webhook URL and its hint (scheme, host and the last four characters)."""
     try:
-        url = checked_url(runtime, slack.webhook_url.get_secret_value())
+        url = runtime.checked_callback_url(slack.webhook_url.get_secret_value())
     except URLRefusedError as exc:
         raise ChannelError(f"slack.webhook_url: {exc}") from None
     parts = urlsplit(url)

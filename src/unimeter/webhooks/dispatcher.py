@@ -88,7 +88,7 @@ class WebhookDispatcher:
         started = time.perf_counter()
         try:
             # Checked again at send time: a host name may now resolve somewhere private.
-            url = await asyncio.to_thread(service.checked_url, self.runtime, webhook.url)
+            url = await asyncio.to_thread(self.runtime.checked_callback_url, webhook.url)
             secret = service.secret_of(self.runtime, webhook)
             timestamp = int(time.time())
             headers = signing.headers(secret, delivery.id, timestamp, delivery.body)

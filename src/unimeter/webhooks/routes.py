@@ -29,7 +29,7 @@ router = APIRouter(tags=["webhooks"], responses=COMMON_ERRORS)
 
 def _checked_url(runtime: Runtime, url: str) -> str:
     try:
-        return service.checked_url(runtime, url)
+        return runtime.checked_callback_url(url)
     except URLRefusedError as exc:
         raise ApiError(400, f"url: {exc}") from exc
 

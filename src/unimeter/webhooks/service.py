@@ -16,23 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.db.base import new_id, now_ms
 from unimeter.db.models import Webhook, WebhookDelivery
 from unimeter.kit.crypto import MasterKey, decrypt, encrypt, rewrap
-from unimeter.kit.netpolicy import check_url
 from unimeter.runtime import Runtime
 
 from . import repository
 from .signing import generate_secret
-
-PRIVATE_OPT_IN = "UNIMETER_ALLOW_PRIVATE_WEBHOOKS"
-
-
-def checked_url(runtime: Runtime, url: str, *, resolve: bool = True) -> str:
-    """The URL if webhooks may be sent there; raises ``URLRefusedError`` otherwise."""
-    return check_url(
-        url,
-        allow_private=runtime.settings.allow_private_webhooks,
-        resolve=resolve,
-        opt_in=PRIVATE_OPT_IN,
-    )
 
 
 def event_body(event_type: str, data: dict[str, Any], at_ms: int) -> str:
