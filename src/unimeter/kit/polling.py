@@ -1,5 +1,5 @@
-"""The loop an outbox dispatcher runs: work while there is work, else wait for a wake-up
-or the next poll."""
+"""An outbox dispatcher's loop (work while there is work, else wait for a wake-up or the
+next poll) and its retry schedule."""
 
 from __future__ import annotations
 
@@ -30,3 +30,9 @@ async def drain_forever(
         wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), poll_seconds)
+
+
+def retry_delay_ms(attempts: int, base_seconds: float, max_seconds: float) -> int:
+    """Milliseconds before the next try after ``attempts`` failed ones: ``base_seconds``
+    times 4 per failure, at most ``max_seconds``."""
+    return int(min(base_seconds * 4 ** (attempts - 1), max_seconds) * 1000)

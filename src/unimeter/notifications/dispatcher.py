@@ -22,7 +22,7 @@ from unimeter.db.base import now_ms
 from unimeter.db.models import NotificationChannel, NotificationDelivery
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.netpolicy import URLRefusedError
-from unimeter.kit.polling import drain_forever
+from unimeter.kit.polling import drain_forever, retry_delay_ms
 from unimeter.observability import metrics
 from unimeter.runtime import Runtime
 
@@ -150,5 +150,8 @@ class NotificationDispatcher:
 
     def _backoff_ms(self, attempts: int) -> int:
         settings = self.runtime.settings
-        seconds = settings.notification_retry_base_seconds * 4 ** (attempts - 1)
-        return int(min(seconds, settings.notification_retry_max_seconds) * 1000)
+        return retry_delay_ms(
+            attempts,
+            settings.notification_retry_base_seconds,
+            settings.notification_retry_max_seconds,
+        )

@@ -21,7 +21,7 @@ from unimeter.db.base import now_ms
 from unimeter.db.models import Webhook, WebhookAttempt, WebhookDelivery
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.netpolicy import URLRefusedError
-from unimeter.kit.polling import drain_forever
+from unimeter.kit.polling import drain_forever, retry_delay_ms
 from unimeter.observability import metrics
 from unimeter.runtime import Runtime
 
@@ -140,8 +140,9 @@ class WebhookDispatcher:
 
     def _backoff_ms(self, attempts: int) -> int:
         settings = self.runtime.settings
-        seconds = settings.webhook_retry_base_seconds * 4 ** (attempts - 1)
-        return int(min(seconds, settings.webhook_retry_max_seconds) * 1000)
+        return retry_delay_ms(
+            attempts, settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
+        )
 
     async def _disable(
         self, session: AsyncSession, webhook: Webhook, result: AttemptResult
