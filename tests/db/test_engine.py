@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from unimeter.config import Settings
-from unimeter.db.engine import Database
+from unimeter.db.engine import BULK_CACHE_KIB, Database, widen_cache_for_bulk
 from unimeter.db.migrate import upgrade
 from unimeter.db.models import Environment
 from unimeter.runtime import open_runtime
@@ -87,5 +87,32 @@ async def test_a_write_in_a_reader_fails_at_once_and_leaves_writers_free(sqlite_
         async with db.reader() as reader:
             names = set(await reader.scalars(select(Environment.name)))
         assert names == {"default", "other"}
+    finally:
+        await db.dispose()
+
+
+async def _cache_size(db: Database) -> tuple[int, int]:
+    """The writer connection's cache size, and an identity of the driver connection."""
+    async with db.session() as session:
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        return int((await session.execute(text("PRAGMA cache_size"))).scalar_one()), id(
+            raw.dbapi_connection
+        )
+
+
+async def test_a_bulk_unit_gets_a_wide_cache_and_the_pooled_writer_gives_it_back(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)
+    try:
+        before, first = await _cache_size(db)
+        async with db.session() as session:
+            await widen_cache_for_bulk(await session.connection())
+            widened = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
+        after, again = await _cache_size(db)
+        assert again == first  # the same pooled connection, handed back
+        assert widened == -BULK_CACHE_KIB
+        assert before == after == -2000  # SQLite's default, for every unit that is not bulk
     finally:
         await db.dispose()

@@ -154,8 +154,16 @@ class UsageEvent(Base):
         Index("ix_usage_events_account_ts", "account_id", "timestamp_ms"),
         Index("ix_usage_events_account_conversation", "account_id", "conversation_id"),
         Index("ix_usage_events_account_member_ts", "account_id", "member_id", "timestamp_ms"),
-        # Finds the few events after a removal among millions (the provisioning audit).
-        Index("ix_usage_events_account_after_removal", "account_id", "after_removal", "member_id"),
+        # Finds the few events after a removal among millions (the provisioning audit);
+        # partial, so the bulk of the events costs it nothing on insert. Reads must say
+        # ``after_removal.is_(True)``, the predicate's own form, for the planner to use it.
+        Index(
+            "ix_usage_events_account_removed_member",
+            "account_id",
+            "member_id",
+            sqlite_where=text("after_removal IS 1"),
+            postgresql_where=text("after_removal IS TRUE"),
+        ),
         # The few events whose owner attribution still looks for, by conversation and by
         # day (partial: free on insert; one index for both would lose to the others).
         *(

@@ -17,6 +17,8 @@ import orjson
 from sqlalchemy import JSON, Date, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.db.engine import widen_cache_for_bulk
+
 
 async def insert_rows(
     session: AsyncSession, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -41,6 +43,7 @@ async def insert_rows(
                 await copy.write_row(values)
         return
     # SQLite: the driver's executemany, without a bind processor per value.
+    await widen_cache_for_bulk(connection)
     marks = ", ".join("?" * len(columns))
     statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'
     await driver.executemany(statement, list(_values(rows, columns, defaults, dates=True)))
