@@ -20,6 +20,7 @@ from typing import Any
 
 from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.config import Settings
+from unimeter.kit.collector import settle_after_start
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
 from unimeter.wiring import open_runtime
@@ -30,6 +31,7 @@ EVENTS_ONLY = SyncOptions(streams=frozenset({"members", "usage_events"}))
 
 async def _sync(base_url: str, work: str, database_url: str, streams: str) -> dict[str, Any]:
     runtime = await open_runtime(Settings(data_dir=Path(work), database_url=database_url))
+    settle_after_start()  # as every CLI command does once its runtime is open
     try:
         key = os.environ["BENCH_PEER_KEY"]
         account = await link_account(runtime, LinkRequest("cursor", key, base_url=base_url))

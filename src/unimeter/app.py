@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -41,6 +40,7 @@ from unimeter.api.ratelimit import RateLimiter
 from unimeter.auth.service import RecentTokens
 from unimeter.connect.routes import router as connect_router
 from unimeter.exports.routes import router as exports_router
+from unimeter.kit.collector import settle_after_start
 from unimeter.kit.cursors import CursorCodec
 from unimeter.notifications.digest import DigestScheduler
 from unimeter.notifications.dispatcher import NotificationDispatcher
@@ -146,16 +146,6 @@ async def _stop_background(app: FastAPI, tasks: list[asyncio.Task[None]]) -> Non
             await dispatcher.aclose()
 
 
-def _settle_gc() -> None:
-    """Keep the cyclic garbage collector off the start-up objects and out of short-lived
-    query rows. Full collections walked the ~120k objects of start-up (modules, models,
-    routes) in ~70 ms each, and analyses that read thousands of rows triggered them often
-    enough to show in their p99 (see BENCHMARKS.md). Only for a process that owns its
-    runtime (``unimeter serve``): frozen objects are never collected."""
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 10)
-
-
 def create_app(
     runtime: Runtime | None = None,
     *,
@@ -184,7 +174,7 @@ def create_app(
         active = runtime or await open_runtime()
         if owned:
             _attach(app, active, background)
-            _settle_gc()
+            settle_after_start()
         tasks = _start_background(app, active, background)
         try:
             async with mcp_sessions.run():

@@ -28,3 +28,29 @@ def test_the_cli_starts_without_the_web_stack_or_the_job_queue() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.split() == []
+
+
+# A command's runtime opened, what the collector is left doing (a fresh interpreter: the
+# tuning is process-wide and frozen objects are never collected).
+GC_PROBE = """
+import gc, os, tempfile
+from unimeter.cli.common import run
+
+async def main(runtime):
+    return gc.get_threshold(), gc.get_freeze_count()
+
+with tempfile.TemporaryDirectory() as data:
+    os.environ["UNIMETER_DATA_DIR"] = data
+    os.environ.pop("UNIMETER_DATABASE_URL", None)
+    threshold, frozen = run(main)
+print(threshold[0], frozen)
+"""
+
+
+def test_a_command_keeps_the_collector_off_its_start_up_objects() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", GC_PROBE], capture_output=True, text=True, check=True, timeout=120
+    )
+    young, frozen = map(int, done.stdout.split())
+    assert young == 20_000  # not Python's 700: a page of events is thousands of containers
+    assert frozen > 10_000  # the modules and models of start-up, never walked again

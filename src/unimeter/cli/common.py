@@ -10,6 +10,7 @@ from typing import NoReturn, TypeVar
 import typer
 from rich.console import Console
 
+from unimeter.kit.collector import settle_after_start
 from unimeter.kit.redact import redact_text
 from unimeter.runtime import Runtime
 from unimeter.wiring import open_runtime
@@ -36,6 +37,7 @@ def run(main: Callable[[Runtime], Awaitable[T]]) -> T:
 
     async def wrapper() -> T:
         runtime = await open_runtime()
+        settle_after_start()
         try:
             return await main(runtime)
         finally:

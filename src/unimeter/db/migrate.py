@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
+# Alembic imports Mako (it writes new revision files from templates), and Mako's error pages
+# import Pygments' lexers when Pygments is installed: about 0.1 s of every CLI start. Mako
+# falls back to plain text without them; nothing here renders a Mako error page.
+sys.modules.setdefault("mako.ext.pygmentplugin", None)  # type: ignore[arg-type]
 
-from .engine import resolve_urls, secure_sqlite_file, sqlite_path
+from alembic import command  # noqa: E402
+from alembic.config import Config  # noqa: E402
+
+from .engine import resolve_urls, secure_sqlite_file, sqlite_path  # noqa: E402
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
