@@ -56,6 +56,7 @@ from unimeter.connectors.registration import default_registry
 from unimeter.connectors.windows import DAY_MS, day_floor, plan_windows
 from unimeter.db.base import new_id
 from unimeter.db.models import IntegratedAccount, SyncState
+from unimeter.kit.collector import settle_after_start
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
 from unimeter.tenancy.repository import ensure_environment
@@ -115,6 +116,7 @@ def _child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 async def _e2e(base_url: str, work: str, url: str) -> dict[str, Any]:
     settings = Settings(data_dir=Path(work), database_url=url)
     runtime = await open_runtime(settings)
+    settle_after_start()  # as `unimeter sync` does once its runtime is open
     try:
         account = await link_account(runtime, LinkRequest("cursor", KEY, base_url=base_url))
         report = await sync_account(runtime, account.id, EVENTS_ONLY)
