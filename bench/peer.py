@@ -6,6 +6,8 @@ simulated team, in the same run, into an embedded store and into PostgreSQL.
     BENCH_PEER_USERS=300 BENCH_PEER_DAYS=29 BENCH_PEER_SEED=7 python bench/peer.py
     BENCH_PEER_PG=postgresql://postgres@127.0.0.1:5432/postgres   # the server to use
     BENCH_PEER_ALL=0 python bench/peer.py   # skip the every-stream runs (minutes each)
+    BENCH_PEER_ROUNDS=3 python bench/peer.py    # alternating rounds per backend (default 3);
+                                                # the last table is the medians
 
 ingestr is the tool a data engineer would pick. It lives in its own virtualenv
 (``.bench/peer-ingestr-0.14.155``, created once) whose ``sitecustomize.py`` rebinds the
@@ -34,6 +36,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -236,11 +239,17 @@ def ingestr_store(python: Path, dest_uri: str) -> tuple[int, list[bytes]]:
     return int(data["members"]), [_canonical(_as_stored(row)) for row in data["rows"]]
 
 
+# dlt types a column from its first values; a later value of another JSON type goes to a
+# variant column beside it (``requests_costs__v_double`` when the column began as integers).
+_VARIANT = re.compile(r"__v_[a-z0-9_]+$")
+
+
 def _as_stored(row: dict[str, Any]) -> dict[str, Any]:
     """Nested objects come back as JSON text from DuckDB; a number column is a double, so
-    the API's ``0`` reads back as ``0.0``: both sides compare with floats."""
+    the API's ``0`` reads back as ``0.0``: both sides compare with floats. A value dlt put
+    in a variant column is read back under its field's name."""
     return {
-        k: orjson.loads(v)
+        _VARIANT.sub("", k): orjson.loads(v)
         if isinstance(v, str) and v.startswith("{")
         else float(v)
         if isinstance(v, int) and not isinstance(v, bool)
@@ -357,9 +366,11 @@ def store(backend: str, tool: str, label: str, work: str) -> Iterator[str]:
         yield url
 
 
-def ingestr_row(backend: str, base_url: str, python: Path, table: Table, work: str) -> None:
+def ingestr_row(
+    backend: str, base_url: str, python: Path, table: Table, work: str, round_: int = 0
+) -> None:
     truth = table.truth
-    with store(backend, "ingestr", "ingestr", work) as url:
+    with store(backend, "ingestr", f"ingestr{round_}", work) as url:
         seconds, rss = run_ingestr(python, base_url, url, truth.interval)
         members, rows = ingestr_store(python, url)
     matched, note = score(rows, truth.for_ingestr)
@@ -368,9 +379,11 @@ def ingestr_row(backend: str, base_url: str, python: Path, table: Table, work: s
                      members, note))  # fmt: skip
 
 
-def unimeter_row(backend: str, base_url: str, streams: str, table: Table, work: str) -> None:
-    with store(backend, "unimeter", streams, work) as url:
-        data_dir = Path(work, backend, streams)
+def unimeter_row(
+    backend: str, base_url: str, streams: str, table: Table, work: str, round_: int = 0
+) -> None:
+    with store(backend, "unimeter", f"{streams}{round_}", work) as url:
+        data_dir = Path(work, backend, f"{streams}{round_}")
         data_dir.mkdir(parents=True, exist_ok=True)
         seconds, rss, out = run_unimeter(base_url, str(data_dir), url, streams)
         members, raws = asyncio.run(unimeter_store(str(data_dir), url, out["account"]))
@@ -391,6 +404,7 @@ class Table:
     def __init__(self, truth: Truth) -> None:
         self.truth = truth
         self._peer: dict[str, float] = {}
+        self.seconds: dict[tuple[str, str, str], list[float]] = {}
         print(f"truth: {truth.events:,} events, {truth.members} members")
         print("| Tool | Streams | Backend | Events stored / truth | Exact | Members | Seconds "
               "| Events/s | vs ingestr | Peak RSS | Load | Notes |")  # fmt: skip
@@ -400,12 +414,30 @@ class Table:
         truth = self.truth
         rate = r.stored / r.seconds
         backend = "local" if r.backend in ("DuckDB", "SQLite") else r.backend
-        self._peer.setdefault(backend, rate)  # ingestr runs first on each backend
+        if r.tool == "ingestr":
+            self._peer[backend] = rate  # each round runs ingestr first, then unimeter
+        self.seconds.setdefault((r.tool, r.streams, r.backend), []).append(r.seconds)
         exact = r.stored == r.matched == truth.events and r.members == truth.members
         print(f"| {r.tool} | {r.streams} | {r.backend} | {r.stored:,} / {truth.events:,} "
               f"| {'yes' if exact else 'no'} | {r.members} | {r.seconds:.1f} | {rate:,.0f} "
               f"| {rate / self._peer[backend]:.2f} | {r.rss_mb:.0f} MB | {r.load:.1f} "
               f"| {r.note} |", flush=True)  # fmt: skip
+
+
+def medians(table: Table) -> None:
+    """Each tool's median seconds over the rounds, and unimeter's speed against ingestr's
+    (both stored the same events, so the ratio of events/s is that of the seconds)."""
+    print(
+        "\n| Backend | Rounds | ingestr median s | unimeter median s | unimeter / ingestr events/s |"
+    )
+    print("|---|---|---|---|---|")
+    for peer_backend, backend in (("DuckDB", "SQLite"), ("PostgreSQL", "PostgreSQL")):
+        peer = table.seconds.get(("ingestr", "members + events", peer_backend))
+        ours = table.seconds.get(("unimeter", "members + events", backend))
+        if peer and ours:
+            ratio = statistics.median(peer) / statistics.median(ours)
+            print(f"| {backend} | {len(ours)} | {statistics.median(peer):.1f} "
+                  f"| {statistics.median(ours):.1f} | **{ratio:.2f}** |")  # fmt: skip
 
 
 def main() -> None:
@@ -417,6 +449,9 @@ def main() -> None:
                 seed=int(os.environ.get("BENCH_PEER_SEED", 7)),
                 now_ms=int(time.time() // 3600 * 3600 * 1000))  # fmt: skip
     python = peer_python()
+    # Alternating rounds: this machine's load moves between runs, and one run per tool
+    # cannot tell a difference from the noise.
+    rounds = int(os.environ.get("BENCH_PEER_ROUNDS", 3))
     print(f"machine: {machine()}; load average {os.getloadavg()}")
     truth = ground_truth(team)
     print(f"team: {team.users} members, {team.days} days, seed {team.seed}, now {_utc(team.now_ms)}"
@@ -426,12 +461,14 @@ def main() -> None:
         # The like-for-like runs first on every backend; every stream (minutes: the
         # Enterprise streams read every AI change and agent run) last, unless BENCH_PEER_ALL=0.
         for backend in backends:
-            ingestr_row(backend, url, python, table, work)
-            unimeter_row(backend, url, "events", table, work)
+            for round_ in range(rounds):
+                ingestr_row(backend, url, python, table, work, round_)
+                unimeter_row(backend, url, "events", table, work, round_)
         if os.environ.get("BENCH_PEER_ALL", "1") != "0":
             for backend in backends:
                 unimeter_row(backend, url, "all", table, work)
     print(f"load average after: {os.getloadavg()}")
+    medians(table)
 
 
 if __name__ == "__main__":
