@@ -4,19 +4,23 @@ fail "database is locked")."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.config import Settings
-from unimeter.db.engine import BULK_CACHE_KIB, Database, widen_cache_for_bulk
+from unimeter.db.engine import Database
 from unimeter.db.migrate import upgrade
 from unimeter.db.models import Environment
+from unimeter.db.sqlite_bulk import BULK_CACHE_KIB, prepare_bulk_unit
 from unimeter.runtime import open_runtime
 from unimeter.tenancy import repository as tenancy
 
@@ -91,14 +95,13 @@ async def test_a_write_in_a_reader_fails_at_once_and_leaves_writers_free(sqlite_
         await db.dispose()
 
 
-async def _cache_size(db: Database) -> tuple[int, int]:
-    """The writer connection's cache size, and an identity of the driver connection."""
+async def _pragmas(db: Database) -> tuple[int, int, int]:
+    """A writer unit's cache size and autocheckpoint, and its driver connection's identity."""
     async with db.session() as session:
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        return int((await session.execute(text("PRAGMA cache_size"))).scalar_one()), id(
-            raw.dbapi_connection
-        )
+        raw = await (await session.connection()).get_raw_connection()
+        cache = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
+        autocheckpoint = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+        return int(cache), int(autocheckpoint), id(raw.dbapi_connection)
 
 
 async def test_a_bulk_unit_gets_a_wide_cache_and_the_pooled_writer_gives_it_back(
@@ -106,13 +109,42 @@ async def test_a_bulk_unit_gets_a_wide_cache_and_the_pooled_writer_gives_it_back
 ) -> None:
     db = Database(sqlite_url)
     try:
-        before, first = await _cache_size(db)
+        cache, autocheckpoint, first = await _pragmas(db)
+        assert (cache, autocheckpoint) == (-2000, 1000)  # SQLite's defaults, for most units
         async with db.session() as session:
-            await widen_cache_for_bulk(await session.connection())
-            widened = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
-        after, again = await _cache_size(db)
-        assert again == first  # the same pooled connection, handed back
-        assert widened == -BULK_CACHE_KIB
-        assert before == after == -2000  # SQLite's default, for every unit that is not bulk
+            await prepare_bulk_unit(await session.connection())
+            widened = await _pragmas_in(session)
+        assert widened == (-BULK_CACHE_KIB, 0)  # its commit does not checkpoint
+        cache, autocheckpoint, again = await _pragmas(db)
+        assert again == first  # the same pooled connection, handed back with the defaults
+        assert (cache, autocheckpoint) == (-2000, 1000)
+    finally:
+        await db.dispose()
+
+
+async def _pragmas_in(session: AsyncSession) -> tuple[int, int]:
+    cache = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
+    autocheckpoint = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+    return int(cache), int(autocheckpoint)
+
+
+async def test_after_a_bulk_unit_its_wal_is_checkpointed_off_the_writers_path(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / STORE
+    upgrade(f"sqlite:///{path}")
+    db = Database(f"sqlite:///{path}")
+    try:
+        async with db.session() as session:
+            await prepare_bulk_unit(await session.connection())
+            await session.execute(text("CREATE TABLE filler (n INTEGER PRIMARY KEY, pad TEXT)"))
+            await session.execute(
+                text("INSERT INTO filler (pad) VALUES (:pad)"),
+                [{"pad": "x" * 2000} for _ in range(3000)],  # some 1,500 pages
+            )
+        deadline = time.monotonic() + 30
+        while db.checkpoints_completed == 0:
+            assert time.monotonic() < deadline, "no checkpoint ran after the bulk unit"
+            await asyncio.sleep(0.01)
     finally:
         await db.dispose()

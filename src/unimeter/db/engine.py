@@ -33,12 +33,13 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from .sqlite_bulk import Checkpointer, return_bulk_units
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -112,26 +113,6 @@ def secure_sqlite_file(path: Path) -> None:
 _READER_PRAGMAS = (f"PRAGMA mmap_size={1 << 30}", "PRAGMA cache_size=-16384")
 
 
-# A bulk write inserts into every index of a large table at scattered places (an event's
-# fingerprint is a hash): with SQLite's default 2 MB of cached pages, each insert re-reads
-# index pages it evicted moments before. A unit of work that writes in bulk gets this much
-# cache for its duration; the connection gives it back when it returns to the pool, so the
-# memory is held by one unit at a time (SQLite has one writer), not by every pooled writer.
-BULK_CACHE_KIB = 32 * 1024
-_BULK_CACHE = "unimeter_bulk_cache"
-_DEFAULT_CACHE_SIZE = -2000  # SQLite's own default: 2,000 KiB
-
-
-async def widen_cache_for_bulk(connection: AsyncConnection) -> None:
-    """Give this SQLite unit of work ``BULK_CACHE_KIB`` of page cache until it ends."""
-    if connection.dialect.name != "sqlite":
-        return
-    raw = await connection.get_raw_connection()
-    if not raw.info.get(_BULK_CACHE):
-        await connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
-        raw.info[_BULK_CACHE] = True
-
-
 def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
     engine = create_async_engine(
         url, json_serializer=_json_serializer, json_deserializer=orjson.loads
@@ -153,14 +134,6 @@ def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncE
         ):
             cursor.execute(pragma)
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    def _release_bulk_cache(dbapi_connection: Any, record: Any) -> None:
-        if dbapi_connection is not None and record.info.pop(_BULK_CACHE, False):
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA cache_size={_DEFAULT_CACHE_SIZE}")
-            cursor.execute("PRAGMA shrink_memory")
-            cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
@@ -210,7 +183,10 @@ class Database:
             url = self.urls.async_url
             self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+            self._checkpointer: Checkpointer | None = Checkpointer(path) if path else None
+            return_bulk_units(self.write_engine, self._checkpointer)
         else:
+            self._checkpointer = None
             engine = create_async_engine(
                 self.urls.async_url,
                 json_serializer=_json_serializer,
@@ -229,6 +205,11 @@ class Database:
     @property
     def backend(self) -> Backend:
         return self.urls.backend
+
+    @property
+    def checkpoints_completed(self) -> int:
+        """Background WAL checkpoints run after bulk units (SQLite files only)."""
+        return self._checkpointer.completed if self._checkpointer is not None else 0
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -272,6 +253,9 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            # Joined off the event loop: a checkpoint under way finishes first.
+            await asyncio.to_thread(self._checkpointer.stop)
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()

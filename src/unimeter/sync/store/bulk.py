@@ -17,7 +17,7 @@ import orjson
 from sqlalchemy import JSON, Date, Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db.engine import widen_cache_for_bulk
+from unimeter.db.sqlite_bulk import prepare_bulk_unit
 
 
 async def insert_rows(
@@ -43,7 +43,7 @@ async def insert_rows(
                 await copy.write_row(values)
         return
     # SQLite: the driver's executemany, without a bind processor per value.
-    await widen_cache_for_bulk(connection)
+    await prepare_bulk_unit(connection)
     marks = ", ".join("?" * len(columns))
     statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'
     await driver.executemany(statement, list(_values(rows, columns, defaults, dates=True)))
