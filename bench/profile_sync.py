@@ -27,6 +27,7 @@ from _support import machine, peak_rss_mb, simulator_process
 from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.app import open_runtime
 from unimeter.config import Settings
+from unimeter.kit.collector import settle_after_start
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
 
@@ -39,6 +40,7 @@ async def _sync(
 ) -> str:
     settings = Settings(data_dir=Path(work), database_url=database_url)
     runtime = await open_runtime(settings)
+    settle_after_start()  # as `unimeter sync` does once its runtime is open
     try:
         account = await link_account(runtime, LinkRequest("cursor", KEY, base_url=base_url))
         profile = cProfile.Profile()

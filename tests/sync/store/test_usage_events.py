@@ -32,17 +32,19 @@ async def test_a_repeat_in_one_write_is_an_update_with_its_revision(
 ) -> None:
     async with world(database_url, data_dir) as w:
         account_id = await w.link()
-        # 600 rows: the repeat falls past the first chunk's start and inside a chunk.
-        first = [_event(f"fp{i}", 10) for i in range(600)]
+        # More rows than a chunk holds: the repeat falls past the first chunk's start and
+        # inside a chunk, and the batch spans chunks.
+        size = usage_repository.EVENT_CHUNK + 100
+        first = [_event(f"fp{i}", 10) for i in range(size)]
         batch = [*first[:300], dataclasses.replace(first[5], charged_cents_e6=99), *first[300:]]
         async with w.runtime.db.session() as session:
             counts = await usage_repository.upsert_usage_events(session, account_id, batch, {})
-        assert (counts.inserted, counts.updated, counts.unchanged) == (600, 1, 0)
+        assert (counts.inserted, counts.updated, counts.unchanged) == (size, 1, 0)
 
         async with w.runtime.db.session() as session:
             again = await usage_repository.upsert_usage_events(session, account_id, batch, {})
         # The stored row holds the last version: the first copy differs, the rest match.
-        assert (again.inserted, again.updated, again.unchanged) == (0, 2, 599)
+        assert (again.inserted, again.updated, again.unchanged) == (0, 2, size - 1)
 
         async with w.runtime.db.reader() as session:
             stored = await session.scalar(
@@ -51,5 +53,5 @@ async def test_a_repeat_in_one_write_is_an_update_with_its_revision(
                 .where(UsageEvent.account_id == account_id)
             )
             revisions = await session.scalar(select(func.count()).select_from(UsageEventRevision))
-        assert stored == 600
+        assert stored == size
         assert revisions == 3  # every replaced cost is kept
