@@ -84,7 +84,11 @@ class Checkpointer:
             thread.join()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.Error as exc:  # commits checkpoint again once their units end
+            log.warning("cannot open %s to checkpoint it: %s", self.path.name, exc)
+            return
         try:
             while True:
                 self._wanted.wait()
