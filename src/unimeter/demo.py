@@ -121,7 +121,9 @@ def bind(port: int) -> socket.socket:
     """A listening socket on ``port`` of the loopback interface, or on a free port when that
     one is taken (the caller prints the port it got)."""
     for candidate in (port, 0):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
+        # proto says TCP; with Nagle on, each response waited out a 40 ms delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, candidate))

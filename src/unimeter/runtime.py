@@ -85,7 +85,7 @@ async def open_runtime(
     url = settings.resolved_database_url
     try:
         if settings.auto_migrate:
-            await asyncio.to_thread(upgrade, url)
+            await asyncio.to_thread(upgrade, url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         db = Database(
             url,
             busy_timeout_ms=settings.sqlite_busy_timeout_ms,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -259,6 +260,25 @@ def test_a_busy_port_falls_back_to_a_free_one() -> None:
             assert sock.getsockname()[1] not in (busy, 0)
         finally:
             sock.close()
+
+
+async def test_connections_to_the_demo_have_nagle_off() -> None:
+    """The demo serves its API and simulators on sockets from ``demo.bind``: asyncio turns
+    Nagle off only when the socket says TCP, else a response can wait 40 ms for an ACK."""
+    sock = demo.bind(0)
+    nodelay: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def accepted(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        option = writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        nodelay.set_result(option)
+        writer.close()
+
+    async with await asyncio.start_server(accepted, sock=sock):
+        _, writer = await asyncio.open_connection(*sock.getsockname())
+        try:
+            assert await asyncio.wait_for(nodelay, 30)
+        finally:
+            writer.close()
 
 
 def test_the_printed_commands_split_into_the_right_arguments() -> None:

@@ -17,7 +17,9 @@ def serve(app: Any, *, timeout: float = 10.0, port: int = 0) -> Iterator[str]:
     """Run ``app`` with uvicorn in a thread; yields its base URL and stops it afterwards.
 
     ``port`` 0 picks a free port; a fixed port lets a test restart a server in place."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
+    # says TCP, and with Nagle on every request waited out the client's delayed ACK (40 ms).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]

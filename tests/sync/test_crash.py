@@ -26,7 +26,8 @@ from unimeter.config import Settings
 from unimeter.connectors.cursor.simulator import create_app
 from unimeter.db.models import SyncRun
 
-# SIGKILL timing needs the machine to itself: `make test` runs slow tests serially.
+# Long, not timing-sensitive: the kill waits for a request count, and each request is
+# answered by this process's simulator, so a busy machine slows the sync and the kill alike.
 pytestmark = pytest.mark.slow
 
 

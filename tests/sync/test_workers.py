@@ -36,7 +36,8 @@ from unimeter.sync.scheduling import cadence
 from unimeter.sync.scheduling.dispatch import SyncDispatch
 from unimeter.sync.scheduling.queue import JobQueue
 
-pytestmark = pytest.mark.slow
+# A scheduling minute is a second: workers that share a busy machine miss 15-second slots.
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 MINUTE_SECONDS = 1.0  # a 15-minute cadence lasts 15 s
 POLL_SECONDS = 0.2  # how often the test reads the runs table while workers work

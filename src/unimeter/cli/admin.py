@@ -25,9 +25,12 @@ console = Console(highlight=False)
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (SQLite or PostgreSQL)."""
-    url = Settings().resolved_database_url
+    settings = Settings()
+    url = settings.resolved_database_url
     try:
-        asyncio.run(asyncio.to_thread(upgrade, url))
+        asyncio.run(
+            asyncio.to_thread(upgrade, url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        )
     except ValueError as exc:
         fail(str(exc))
     console.print(f"database at revision {current_revision(url)}")

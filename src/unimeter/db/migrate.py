@@ -26,11 +26,16 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", *, busy_timeout_ms: int | None = None) -> None:
+    """Migrate to ``revision``. On SQLite the upgrade's ``BEGIN IMMEDIATE`` waits for another
+    process's write lock up to ``busy_timeout_ms`` (the store's own setting), not the
+    driver's default of 5 s."""
     path = sqlite_path(resolve_urls(url).sync_url)
     if path is not None:
         secure_sqlite_file(path)
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    config.attributes["sqlite_busy_timeout_ms"] = busy_timeout_ms
+    command.upgrade(config, revision)
 
 
 def current_revision(url: str) -> str | None:

@@ -141,7 +141,7 @@ def _child(harness: VendorHarness, account_id: str, now_ms: int) -> list[str]:
     return [sys.executable, "-m", module, harness.name, account_id, str(now_ms)]
 
 
-@pytest.mark.slow  # SIGKILL timing needs the machine to itself: `make unit` runs it alone
+@pytest.mark.slow  # long; the kill waits for a request count this process's simulator serves
 async def test_sigkill_mid_sync_then_resume_is_exact(
     harness: VendorHarness, database_url: str, data_dir: Path
 ) -> None:

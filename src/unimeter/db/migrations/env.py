@@ -36,7 +36,7 @@ def run_migrations_online() -> None:
     assert url is not None
     engine = create_engine(url, poolclass=pool.NullPool)
     if engine.dialect.name == "sqlite":
-        _one_sqlite_transaction(engine)
+        _one_sqlite_transaction(engine, context.config.attributes.get("sqlite_busy_timeout_ms"))
     with engine.connect() as connection:
         postgres = connection.dialect.name == "postgresql"
         if postgres:
@@ -61,12 +61,15 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _one_sqlite_transaction(engine: Engine) -> None:
-    """Take transaction control from the driver, so that BEGIN (and DDL) is ours."""
+def _one_sqlite_transaction(engine: Engine, busy_timeout_ms: int | None) -> None:
+    """Take transaction control from the driver, so that BEGIN (and DDL) is ours, and wait
+    for another writer as long as the store's own connections do."""
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        if busy_timeout_ms is not None:
+            dbapi_connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Date, case, delete, false, func, insert, literal, select
+from sqlalchemy import Date, case, delete, false, func, insert, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -162,9 +162,16 @@ async def _refresh_event_facts(session: AsyncSession, account_id: str, days: lis
     e, f = UsageEvent, UsageFact
     # Events are never deleted, so the products with events on a day only grow: deleting
     # theirs removes every fact an earlier rebuild derived, and nothing a connector reported.
-    with_events = select(e.product).where(e.account_id == account_id, e.day == f.day).distinct()
+    # The (day, product) pairs are read once, not per fact: a subquery correlated on the day
+    # read all the account's events for each fact row (no index has the day), which made a
+    # rebuild of days that already had facts quadratic (30 s for a 25-user team on SQLite).
+    with_events = (
+        select(e.day, e.product).where(e.account_id == account_id, e.day.in_(days)).distinct()
+    )
     await session.execute(
-        delete(f).where(*_detail(account_id), f.day.in_(days), f.product.in_(with_events))
+        delete(f).where(
+            *_detail(account_id), f.day.in_(days), tuple_(f.day, f.product).in_(with_events)
+        )
     )
     result = await session.execute(
         insert(f).from_select(_FACT_TARGET, _from_events(account_id, days, now_ms()))
