@@ -20,7 +20,7 @@ from unimeter.config import Settings
 from unimeter.db.engine import Database
 from unimeter.db.migrate import upgrade
 from unimeter.db.models import Environment
-from unimeter.db.sqlite_bulk import BULK_CACHE_KIB, prepare_bulk_unit
+from unimeter.db.sqlite_bulk import BULK_AUTOCHECKPOINT_PAGES, BULK_CACHE_KIB, prepare_bulk_unit
 from unimeter.runtime import open_runtime
 from unimeter.tenancy import repository as tenancy
 
@@ -114,7 +114,7 @@ async def test_a_bulk_unit_gets_a_wide_cache_and_the_pooled_writer_gives_it_back
         async with db.session() as session:
             await prepare_bulk_unit(await session.connection())
             widened = await _pragmas_in(session)
-        assert widened == (-BULK_CACHE_KIB, 0)  # its commit does not checkpoint
+        assert widened == (-BULK_CACHE_KIB, BULK_AUTOCHECKPOINT_PAGES)  # rarely checkpoints
         cache, autocheckpoint, again = await _pragmas(db)
         assert again == first  # the same pooled connection, handed back with the defaults
         assert (cache, autocheckpoint) == (-2000, 1000)

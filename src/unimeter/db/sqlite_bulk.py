@@ -9,11 +9,13 @@ fingerprint is a hash). Two of SQLite's defaults then cost a bulk writer much of
   pooled writer connection.
 - **Checkpoints at commit.** Once the WAL holds 1,000 pages, the committing connection
   copies it into the database file and syncs both files before its commit returns: about a
-  fifth of a backfill's store time. A bulk unit's commit skips that; when its connection
-  returns to the pool, a thread of the store's own (:class:`Checkpointer`) runs the
-  checkpoint on a connection of its own while the next unit writes. A passive checkpoint
-  never blocks writers or readers, and what is durable when is unchanged (``synchronous=
-  NORMAL``: a checkpoint syncs, a commit does not).
+  fifth of a backfill's store time. A bulk unit's commit does that only past
+  ``BULK_AUTOCHECKPOINT_PAGES``; meanwhile, when its connection returns to the pool, a
+  thread of the store's own (:class:`Checkpointer`) runs a passive checkpoint on a
+  connection of its own while the next unit writes, so the committing connection finds
+  most frames already copied. A passive checkpoint never blocks writers or readers, and
+  what is durable when is unchanged (``synchronous=NORMAL``: a checkpoint syncs, a commit
+  does not).
 
 Every other unit of work keeps SQLite's defaults.
 """
@@ -35,6 +37,11 @@ BULK_CACHE_KIB = 32 * 1024
 _DEFAULT_CACHE_SIZE = -2000  # SQLite's own default: 2,000 KiB
 _DEFAULT_AUTOCHECKPOINT = 1000  # pages, SQLite's own default
 _BULK = "unimeter_bulk_unit"
+# A bulk unit's own commit checkpoints only past this many WAL pages (128 MiB at 4 KiB): the
+# bound that lets the WAL start over. The checkpointer's passive runs copy frames in between,
+# but they run beside the writer and so never catch up with its last commit; without a
+# checkpoint of the committing connection's own, the WAL grew by gigabytes in a backfill.
+BULK_AUTOCHECKPOINT_PAGES = 32_768
 
 
 async def prepare_bulk_unit(connection: AsyncConnection) -> None:
@@ -45,7 +52,7 @@ async def prepare_bulk_unit(connection: AsyncConnection) -> None:
     if raw.info.get(_BULK):
         return
     await connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
-    await connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+    await connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={BULK_AUTOCHECKPOINT_PAGES}")
     raw.info[_BULK] = True
 
 
