@@ -99,9 +99,7 @@ async def _pragmas(db: Database) -> tuple[int, int, int]:
     """A writer unit's cache size and autocheckpoint, and its driver connection's identity."""
     async with db.session() as session:
         raw = await (await session.connection()).get_raw_connection()
-        cache = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
-        autocheckpoint = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
-        return int(cache), int(autocheckpoint), id(raw.dbapi_connection)
+        return *await _pragmas_in(session), id(raw.dbapi_connection)
 
 
 async def test_a_bulk_unit_gets_a_wide_cache_and_the_pooled_writer_gives_it_back(
@@ -123,6 +121,7 @@ async def test_a_bulk_unit_gets_a_wide_cache_and_the_pooled_writer_gives_it_back
 
 
 async def _pragmas_in(session: AsyncSession) -> tuple[int, int]:
+    """The cache size and autocheckpoint of the unit of work ``session`` is in."""
     cache = (await session.execute(text("PRAGMA cache_size"))).scalar_one()
     autocheckpoint = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
     return int(cache), int(autocheckpoint)
