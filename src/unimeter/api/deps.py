@@ -27,7 +27,9 @@ from .ratelimit import Limit, RateLimiter
 _bearer = HTTPBearer(auto_error=False, description="An API token: `unimeter tokens create`")
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain function dependency in its thread pool, a thread hop
+    # (and a wait for the GIL) on every request for an attribute read.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

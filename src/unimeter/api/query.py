@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from .errors import ApiError
 
 
-def passthrough_query() -> None:
+async def passthrough_query() -> None:
     """Marker dependency: this route accepts any query parameter."""
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from .sqlite_bulk import Checkpointer, return_bulk_units
+from .sqlite_inline import inline_creator
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -113,9 +114,17 @@ def secure_sqlite_file(path: Path) -> None:
 _READER_PRAGMAS = (f"PRAGMA mmap_size={1 << 30}", "PRAGMA cache_size=-16384")
 
 
-def _sqlite_engine(url: str, *, immediate: bool, busy_timeout_ms: int) -> AsyncEngine:
+def _sqlite_engine(
+    url: str, *, immediate: bool, busy_timeout_ms: int, inline: bool = False
+) -> AsyncEngine:
+    options: dict[str, Any] = {}
+    if inline:
+        # Readers run inline (db/sqlite_inline.py); a connection is opened (file, pragmas,
+        # map) once and kept: the pool holds as many as requests read at once.
+        path = make_url(url).database or ":memory:"
+        options = {"async_creator": inline_creator(path), "pool_size": 16, "max_overflow": 16}
     engine = create_async_engine(
-        url, json_serializer=_json_serializer, json_deserializer=orjson.loads
+        url, json_serializer=_json_serializer, json_deserializer=orjson.loads, **options
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -181,7 +190,9 @@ class Database:
             if path is not None:
                 secure_sqlite_file(path)
             url = self.urls.async_url
-            self.read_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
+            self.read_engine = _sqlite_engine(
+                url, immediate=False, busy_timeout_ms=busy_timeout_ms, inline=True
+            )
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
             self._checkpointer: Checkpointer | None = Checkpointer(path) if path else None
             return_bulk_units(self.write_engine, self._checkpointer)

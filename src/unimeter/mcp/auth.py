@@ -65,7 +65,7 @@ class RequireToken:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        runtime = get_runtime(request)
+        runtime = await get_runtime(request)
         try:
             principal = await get_principal(request, runtime, await _bearer(request))
         except ApiError as exc:
