@@ -40,11 +40,12 @@ async def test_reader_statements_run_on_the_calling_thread(tmp_path: Path) -> No
             total = (await session.execute(text("SELECT sum(n * where_am_i()) FROM t"))).scalar()
         assert total == 6
         assert set(threads) == {threading.get_ident()}
-        # Writers keep aiosqlite's thread (a bulk unit may write for seconds).
-        async with db.session() as session:
-            connection = await session.connection()
-            raw = await connection.get_raw_connection()
-            assert not isinstance(raw.driver_connection, InlineConnection)
+        # Writers and scans (exports) keep aiosqlite's thread: they may run for seconds.
+        for threaded in (db.session, db.scanner):
+            async with threaded() as session:
+                connection = await session.connection()
+                raw = await connection.get_raw_connection()
+                assert not isinstance(raw.driver_connection, InlineConnection)
     finally:
         await db.dispose()
 

@@ -148,7 +148,7 @@ def _records(
         out = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
         count = 0
         try:
-            async with runtime.db.reader() as session:
+            async with runtime.db.scanner() as session:
                 async for line in export_lines(
                     session, record_kind, record_format, account, first, last, email_field=field
                 ):

@@ -193,6 +193,7 @@ class Database:
             self.read_engine = _sqlite_engine(
                 url, immediate=False, busy_timeout_ms=busy_timeout_ms, inline=True
             )
+            self.scan_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
             self._checkpointer: Checkpointer | None = Checkpointer(path) if path else None
             return_bulk_units(self.write_engine, self._checkpointer)
@@ -206,8 +207,9 @@ class Database:
                 max_overflow=max_overflow,
                 pool_pre_ping=True,
             )
-            self.read_engine = self.write_engine = engine
+            self.read_engine = self.write_engine = self.scan_engine = engine
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._scanners = async_sessionmaker(self.scan_engine, expire_on_commit=False)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
         # SQLite has one writer at a time. Queueing writers of this process here hands the
         # lock over at once; left to SQLite's busy handler, waiters sleep up to 100 ms.
@@ -263,6 +265,14 @@ class Database:
         async with self._readers() as session:
             yield session
 
+    @asynccontextmanager
+    async def scanner(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session for a long scan (an export). On SQLite its statements run in
+        a thread of their own, as writers' do, so the event loop keeps answering requests
+        while one runs; a :meth:`reader` runs them inline, which suits short reads only."""
+        async with self._scanners() as session:
+            yield session
+
     async def dispose(self) -> None:
         if self._checkpointer is not None:
             # Joined off the event loop: a checkpoint under way finishes first.
@@ -270,3 +280,4 @@ class Database:
         await self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
+            await self.scan_engine.dispose()

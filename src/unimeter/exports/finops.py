@@ -84,7 +84,7 @@ def focus(runtime: Runtime, scope: Scope, start: dt.date, end: dt.date) -> Table
     estimated = {a.id: vendors.estimated_charges(runtime, a.integration) for a in scope.accounts}
 
     async def rows() -> AsyncIterator[Row]:
-        async with runtime.db.reader() as session:
+        async with runtime.db.scanner() as session:
             names = await repository.member_names(session, scope.account_ids)
             found_rows = repository.charges(session, scope.account_ids, start, end, scope.products)
             async for found in found_rows:

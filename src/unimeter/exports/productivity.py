@@ -104,7 +104,7 @@ async def _weeks(
             w = weeks[(monday(r["period"]), maps[r["account_id"]].resolve(r["user_email"]))]
             for name in CONSUMPTION_METRICS:
                 w.usage[name] += r[name]
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         commits = await code_repository.commit_days(
             session, scope.account_ids, start, end, primary_only=False
         )
