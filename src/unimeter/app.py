@@ -18,6 +18,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -38,13 +39,16 @@ from unimeter.api.limits import Limits, RequestLimits
 from unimeter.api.query import reject_unknown_query
 from unimeter.api.ratelimit import RateLimiter
 from unimeter.auth.service import RecentTokens
+from unimeter.config import Settings
 from unimeter.connect.routes import router as connect_router
 from unimeter.exports.routes import router as exports_router
 from unimeter.kit.collector import settle_after_start
 from unimeter.kit.cursors import CursorCodec
+from unimeter.kit.leader import FileLock
 from unimeter.notifications.digest import DigestScheduler
 from unimeter.notifications.dispatcher import NotificationDispatcher
 from unimeter.notifications.routes import router as notifications_router
+from unimeter.observability import logging as logs
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
@@ -134,6 +138,22 @@ def _start_background(app: FastAPI, runtime: Runtime, background: Background) ->
     return tasks
 
 
+# How often a process of `serve --workers N` that does not run the background work checks
+# whether the one that did has exited.
+LEAD_RETRY_SECONDS = 2.0
+
+
+async def _when_leading(
+    app: FastAPI, runtime: Runtime, background: Background, lock: FileLock, tasks: list[Any]
+) -> None:
+    """Start the background work once this process holds ``lock``: at once, or after the
+    process that held it exits."""
+    while not lock.try_acquire():
+        await asyncio.sleep(LEAD_RETRY_SECONDS)
+    log.info("this server process runs the scheduler and the senders")
+    tasks.extend(_start_background(app, runtime, background))
+
+
 async def _stop_background(app: FastAPI, tasks: list[asyncio.Task[None]]) -> None:
     for task in tasks:
         task.cancel()
@@ -151,9 +171,11 @@ def create_app(
     *,
     cache_responses: bool | None = None,
     background: Background | None = None,
+    lead_lock: Path | None = None,
 ) -> FastAPI:
     """The API app. Given a runtime (tests), it uses it; otherwise it opens one at start-up.
-    Background work (scheduler, webhook sending) starts with the lifespan."""
+    Background work (scheduler, webhook sending) starts with the lifespan; with
+    ``lead_lock`` (one of several server processes), only in the process that holds it."""
     background = background or Background()
     if cache_responses is None:
         cache_responses = os.environ.get("UNIMETER_RESPONSE_CACHE", "1") not in (
@@ -175,12 +197,24 @@ def create_app(
         if owned:
             _attach(app, active, background)
             settle_after_start()
-        tasks = _start_background(app, active, background)
+        lock = FileLock(lead_lock) if lead_lock is not None else None
+        tasks: list[Any] = []
+        leading = None
+        if lock is None:
+            tasks = _start_background(app, active, background)
+        else:
+            leading = asyncio.create_task(_when_leading(app, active, background, lock, tasks))
         try:
             async with mcp_sessions.run():
                 yield
         finally:
+            if leading is not None:
+                leading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await leading
             await _stop_background(app, tasks)
+            if lock is not None:
+                lock.release()
             if owned:
                 await active.close()
 
@@ -243,3 +277,19 @@ def create_app(
         return {"status": "ready"}
 
     return app
+
+
+# What `unimeter serve --workers N` hands its processes: the background work it chose.
+SERVE_BACKGROUND_ENV = "UNIMETER_SERVE_BACKGROUND"
+
+
+def serve_app() -> FastAPI:
+    """The app of one process of ``unimeter serve --workers N`` (uvicorn calls this factory
+    in each). Every process answers requests; the scheduler and the senders run in the one
+    that holds the data dir's ``serve.lock``."""
+    # A new process: the root handler (with its redaction) is installed here, as
+    # ``unimeter``'s entry point does for its own (the format comes from the environment).
+    logs.configure()
+    chosen = os.environ.get(SERVE_BACKGROUND_ENV, "").split(",")
+    background = Background(scheduler="scheduler" in chosen, queue="queue" in chosen)
+    return create_app(background=background, lead_lock=Settings().data_dir / "serve.lock")

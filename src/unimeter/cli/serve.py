@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Any
 
 import typer
 
@@ -31,12 +32,21 @@ def serve_command(
     log_format: Annotated[
         logs.LogFormat | None, typer.Option(help=LOG_FORMAT_HELP, case_sensitive=False)
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes. Each answers requests (one a core is the usual choice); "
+            "the scheduler and the webhook and notification senders run in one of them.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the platform, unified usage metering and proxy APIs (docs at /docs)."""
     # The HTTP stack only when serving: other commands start without importing it.
     import uvicorn
 
-    from unimeter.app import Background, create_app
+    from unimeter.app import SERVE_BACKGROUND_ENV, Background, create_app
 
     if log_format is not None:
         logs.configure(log_format)
@@ -49,8 +59,21 @@ def serve_command(
     # lifespan. The app opens its own runtime in uvicorn's event loop.
     run(_ready)
     background = Background(scheduler=scheduler, queue=not scheduler and backend == "postgresql")
+    app: Any = "unimeter.app:serve_app"
+    if workers == 1:
+        app = create_app(background=background)
+    else:
+        # uvicorn starts each process from an import string; they read the choice from
+        # the environment, and elect the one that runs the background work.
+        chosen = [name for name, on in (("scheduler", background.scheduler),
+                                        ("queue", background.queue)) if on]  # fmt: skip
+        os.environ[SERVE_BACKGROUND_ENV] = ",".join(chosen)
+        if log_format is not None:
+            os.environ[logs.FORMAT_ENV] = log_format
     uvicorn.run(
-        create_app(background=background),
+        app,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         # No level and no config of its own: uvicorn's loggers (access log included, at

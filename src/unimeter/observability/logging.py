@@ -82,13 +82,16 @@ def _exception_line(record: logging.LogRecord, formatter: logging.Formatter) -> 
     return " ".join(lines[start:])
 
 
+FORMAT_ENV = "UNIMETER_LOG_FORMAT"
+
+
 def configure(
     log_format: LogFormat | None = None, level: str | None = None, *, tracebacks: bool = True
 ) -> None:
     """Install the root handler (replacing any), with redaction on the handler itself so
     records from every library pass through it. Without ``tracebacks``, text records keep
     one line each (JSON records are one line anyway)."""
-    chosen = log_format or os.environ.get("UNIMETER_LOG_FORMAT", "text")
+    chosen = log_format or os.environ.get(FORMAT_ENV, "text")
     handler = logging.StreamHandler()
     if chosen == "json":
         handler.setFormatter(JsonFormatter())

@@ -1,0 +1,104 @@
+"""``unimeter serve --workers N``: N processes answer requests, and exactly one of them runs
+the background work (the scheduler, the senders), handed on when that process dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.support.cli import CLI, unimeter_exe
+from tests.support.databases import SQLiteDatabases
+from tests.support.server import free_port
+
+DEADLINE_SECONDS = 60.0
+LEAD_LINE = "runs the scheduler and the senders"
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def _lock_holders(lock: Path) -> set[int]:
+    """Processes holding an flock on ``lock``, from the kernel's table of locks."""
+    if not lock.exists():
+        return set()
+    inode = lock.stat().st_ino
+    holders = set()
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+        if fields[1] == "FLOCK" and int(fields[5].rsplit(":", 1)[1]) == inode:
+            holders.add(int(fields[4]))
+    return holders
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(base + "/readyz").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _wait_for(what: str, check: Callable[[], object]) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_two_processes_answer_and_one_leads(
+    sqlite_databases: SQLiteDatabases, data_dir: Path, tmp_path: Path
+) -> None:
+    cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
+    token = json.loads(cli("tokens", "create", "--json").stdout)["token"]
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**cli.env(), "UNIMETER_LOG_LEVEL": "INFO"}
+    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
+    with log.open("wb") as sink:
+        server = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
+    lock = data_dir / "serve.lock"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for("two server processes", lambda: len(_children(server.pid)) >= 2)
+        _wait_for("the server to answer", lambda: _ready(base))
+        _wait_for("one process to lead", lambda: len(_lock_holders(lock)) == 1)
+        [leader] = _lock_holders(lock)
+        assert leader in _children(server.pid)
+        headers = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=base, headers=headers) as client:
+            statuses = {client.get("/integrated-accounts").status_code for _ in range(40)}
+        assert statuses == {200}
+
+        os.kill(leader, signal.SIGKILL)
+        _wait_for(
+            "another process to lead",
+            lambda: (held := _lock_holders(lock)) and leader not in held,
+        )
+        [successor] = _lock_holders(lock)
+        assert successor in _children(server.pid)
+        assert httpx.get(base + "/readyz").status_code == 200
+        assert log.read_text().count(LEAD_LINE) == 2
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+    assert _children(server.pid) == set()
+    assert _lock_holders(lock) == set()
