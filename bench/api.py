@@ -13,7 +13,7 @@ wrk (Debian package ``wrk``; 2 threads, 32 connections):
   (c) 90 days grouped by user x model at month granularity (a page of 100).
 
 The ceiling is a bare FastAPI endpoint returning the same bytes as (a), in its own uvicorn
-process, loaded the same way in the same run.
+process (``--workers N``: N processes for both servers), loaded the same way in the same run.
 
 ``--store DIR`` serves an existing store (a data dir with ``unimeter.db`` and the ``account``
 file written when it was built) instead of building or reusing the one in .bench/: for
@@ -157,16 +157,14 @@ def sequential(url: str, headers: dict[str, str], count: int) -> dict[str, float
 
 BARE = textwrap.dedent(
     """
-    import sys
+    import os
     from fastapi import FastAPI
     from starlette.responses import Response
-    payload = open(sys.argv[1], "rb").read()
+    payload = open(os.environ["BARE_BODY"], "rb").read()
     app = FastAPI()
     @app.get("/bare")
     async def bare() -> Response:
         return Response(payload, media_type="application/json")
-    import uvicorn
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
     """
 )
 
@@ -178,6 +176,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=2.0)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--store", help="an existing store to serve (not built or upgraded)")
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="server processes, for unimeter serve and the bare endpoint alike",
+    )  # fmt: skip
     parser.add_argument("--cache", choices=("off", "on", "both"), default="both")
     parser.add_argument(
         "--sequential", type=int, default=0, metavar="N",
@@ -207,7 +209,10 @@ def main() -> None:
         env = {**os.environ, "UNIMETER_DATA_DIR": str(store), "UNIMETER_DATABASE_URL": f"sqlite:///{store}/unimeter.db",
                "UNIMETER_ACCOUNT_RATE_LIMIT": "off", "UNIMETER_TOKEN_RATE_LIMIT": "off",
                "UNIMETER_RESPONSE_CACHE": cache}  # fmt: skip
-        server = subprocess.Popen([unimeter_exe(), "serve", "--port", str(port)], env=env)
+        server = subprocess.Popen(
+            [unimeter_exe(), "serve", "--port", str(port), "--workers", str(args.workers)],
+            env=env,
+        )
         base = f"http://127.0.0.1:{port}"
         label = "cache on" if cache == "1" else "cache off"
         try:
@@ -233,8 +238,10 @@ def main() -> None:
         Path(tmp, "bare.py").write_text(BARE)
         bare_port = free_port()
         bare = subprocess.Popen(
-            [sys.executable, str(Path(tmp, "bare.py")), str(Path(tmp, "body.json")), str(bare_port)]
-        )
+            [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", tmp, "--port",
+             str(bare_port), "--workers", str(args.workers), "--log-level", "warning"],
+            env={**os.environ, "BARE_BODY": str(Path(tmp, "body.json"))},
+        )  # fmt: skip
         try:
             wait_up(f"http://127.0.0.1:{bare_port}/bare")
             results["bare FastAPI, same bytes as (a)"] = wrk(
@@ -243,7 +250,8 @@ def main() -> None:
         finally:
             bare.terminate()
             bare.wait(30)
-    print(f"machine: {machine()}; wrk -t2 -c32 -d{args.seconds}s; SQLite store {store}")
+    print(f"machine: {machine()}; wrk -t2 -c32 -d{args.seconds}s; {args.workers} server"
+          f" process(es) each; SQLite store {store}")  # fmt: skip
     for name, r in results.items():
         print(f"  {name:<46} p50 {r['p50']:7.1f} ms  p99 {r['p99']:7.1f} ms  {r['rps']:8.0f} req/s"
               f"  non-2xx {int(r['errors'])}")  # fmt: skip
