@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _support import free_port, machine, unimeter_exe
-from api import BARE, _token, ensure_store, existing_store, wait_up
+from api import _token, bare_endpoint, ensure_store, existing_store, wait_up
 from unimeter.accounts.service import get_account
 from unimeter.analytics import anomalies
 from unimeter.app import open_runtime
@@ -141,22 +140,8 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(30)
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "body.json").write_bytes(seats_body)
-        Path(tmp, "bare.py").write_text(BARE)
-        bare_port = free_port()
-        bare = subprocess.Popen(
-            [sys.executable, str(Path(tmp, "bare.py")), str(Path(tmp, "body.json")), str(bare_port)]
-        )
-        try:
-            wait_up(f"http://127.0.0.1:{bare_port}/bare")
-            with httpx.Client(base_url=f"http://127.0.0.1:{bare_port}") as client:
-                results["ceiling: bare FastAPI, the seats bytes"] = timings(
-                    client, "/bare", args.requests
-                )
-        finally:
-            bare.terminate()
-            bare.wait(30)
+    with bare_endpoint(seats_body) as url, httpx.Client() as client:
+        results["ceiling: bare FastAPI, the seats bytes"] = timings(client, url, args.requests)
     detect = asyncio.run(detection_ms(store, account))
     print(f"machine: {machine()}; {args.requests} sequential requests each; SQLite store {store}")
     for name, values in results.items():

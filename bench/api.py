@@ -37,6 +37,8 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -169,6 +171,27 @@ BARE = textwrap.dedent(
 )
 
 
+@contextmanager
+def bare_endpoint(body: bytes, workers: int = 1) -> Iterator[str]:
+    """A bare FastAPI endpoint returning ``body`` in uvicorn (``workers`` processes): the
+    URL of the ceiling both benchmarks compare against."""
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "body.json").write_bytes(body)
+        Path(tmp, "bare.py").write_text(BARE)
+        port = free_port()
+        bare = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", tmp, "--port", str(port),
+             "--workers", str(workers), "--log-level", "warning"],
+            env={**os.environ, "BARE_BODY": str(Path(tmp, "body.json"))},
+        )  # fmt: skip
+        try:
+            wait_up(f"http://127.0.0.1:{port}/bare")
+            yield f"http://127.0.0.1:{port}/bare"
+        finally:
+            bare.terminate()
+            bare.wait(30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1000)
@@ -233,23 +256,8 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(30)
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "body.json").write_bytes(users_body)
-        Path(tmp, "bare.py").write_text(BARE)
-        bare_port = free_port()
-        bare = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", tmp, "--port",
-             str(bare_port), "--workers", str(args.workers), "--log-level", "warning"],
-            env={**os.environ, "BARE_BODY": str(Path(tmp, "body.json"))},
-        )  # fmt: skip
-        try:
-            wait_up(f"http://127.0.0.1:{bare_port}/bare")
-            results["bare FastAPI, same bytes as (a)"] = wrk(
-                f"http://127.0.0.1:{bare_port}/bare", None, args.seconds
-            )
-        finally:
-            bare.terminate()
-            bare.wait(30)
+    with bare_endpoint(users_body, args.workers) as url:
+        results["bare FastAPI, same bytes as (a)"] = wrk(url, None, args.seconds)
     print(f"machine: {machine()}; wrk -t2 -c32 -d{args.seconds}s; {args.workers} server"
           f" process(es) each; SQLite store {store}")  # fmt: skip
     for name, r in results.items():
