@@ -48,7 +48,6 @@ from unimeter.kit.leader import FileLock
 from unimeter.notifications.digest import DigestScheduler
 from unimeter.notifications.dispatcher import NotificationDispatcher
 from unimeter.notifications.routes import router as notifications_router
-from unimeter.observability import logging as logs
 from unimeter.observability.middleware import LatencyMiddleware
 from unimeter.observability.routes import router as metrics_router
 from unimeter.proxy.routes import router as proxy_router
@@ -284,12 +283,9 @@ SERVE_BACKGROUND_ENV = "UNIMETER_SERVE_BACKGROUND"
 
 
 def serve_app() -> FastAPI:
-    """The app of one process of ``unimeter serve --workers N`` (uvicorn calls this factory
-    in each). Every process answers requests; the scheduler and the senders run in the one
-    that holds the data dir's ``serve.lock``."""
-    # A new process: the root handler (with its redaction) is installed here, as
-    # ``unimeter``'s entry point does for its own (the format comes from the environment).
-    logs.configure()
+    """The app of one process of ``unimeter serve --workers N`` (``cli/serve_workers.py``).
+    Every process answers requests; the scheduler and the senders run in the one that
+    holds the data dir's ``serve.lock``."""
     chosen = os.environ.get(SERVE_BACKGROUND_ENV, "").split(",")
     background = Background(scheduler="scheduler" in chosen, queue="queue" in chosen)
     return create_app(background=background, lead_lock=Settings().data_dir / "serve.lock")

@@ -13,6 +13,7 @@ from unimeter.observability import logging as logs
 from unimeter.runtime import Runtime
 
 from .common import fail, run
+from .serve_workers import run_workers
 
 # Above the largest URL plus headers api/limits.py accepts (config.py caps both).
 H11_BUFFER_BYTES = 2 * 1024 * 1024
@@ -59,32 +60,32 @@ def serve_command(
     # lifespan. The app opens its own runtime in uvicorn's event loop.
     run(_ready)
     background = Background(scheduler=scheduler, queue=not scheduler and backend == "postgresql")
-    app: Any = "unimeter.app:serve_app"
-    if workers == 1:
-        app = create_app(background=background)
-    else:
-        # uvicorn starts each process from an import string; they read the choice from
-        # the environment, and elect the one that runs the background work.
-        chosen = [name for name, on in (("scheduler", background.scheduler),
-                                        ("queue", background.queue)) if on]  # fmt: skip
-        os.environ[SERVE_BACKGROUND_ENV] = ",".join(chosen)
-        if log_format is not None:
-            os.environ[logs.FORMAT_ENV] = log_format
-    uvicorn.run(
-        app,
-        factory=workers > 1,
-        workers=workers,
-        host=host,
-        port=port,
+    options: dict[str, Any] = {
         # No level and no config of its own: uvicorn's loggers (access log included, at
         # INFO) follow the root handler's level and format, redaction included.
-        log_level=None,
-        log_config=None,
-        proxy_headers=False,
+        "log_level": None,
+        "log_config": None,
+        "proxy_headers": False,
         # h11 drops a request line plus headers above its buffer (16 KiB by default) without
         # an answer; with room to read them, api/limits.py answers 414 or 431 instead.
-        h11_max_incomplete_event_size=H11_BUFFER_BYTES,
-    )
+        "h11_max_incomplete_event_size": H11_BUFFER_BYTES,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(background=background), host=host, port=port, **options)
+        return
+    # Each process reads the background work chosen here from the environment, and they
+    # elect the one that runs it (unimeter.app.serve_app).
+    chosen = [name for name, on in (("scheduler", background.scheduler),
+                                    ("queue", background.queue)) if on]  # fmt: skip
+    os.environ[SERVE_BACKGROUND_ENV] = ",".join(chosen)
+    if log_format is not None:
+        os.environ[logs.FORMAT_ENV] = log_format
+    try:
+        code = run_workers(workers, host, port, options)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    if code:
+        fail("a server process could not start (see the log above)")
 
 
 async def _ready(_runtime: Runtime) -> None:
