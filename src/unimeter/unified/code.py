@@ -31,11 +31,11 @@ def applies(q: UsageQuery) -> bool:
     return "model" not in q.dims and "surface" not in q.dims and not q.by_product
 
 
-def _commits_statement() -> Any:
+def _commits_statement(of_users: bool) -> Any:
     c = Commit.__table__.c
     email = func.lower(c.user_email)
     start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
-    return (
+    stmt = (
         select(c.day, email, func.count(), func.sum(c.lines_added),
                func.sum(c.completion_lines_added), func.sum(c.agent_lines_added),
                func.sum(c.human_lines_added))
@@ -45,41 +45,53 @@ def _commits_statement() -> Any:
                c.committed_at >= bindparam("start_ms"), c.committed_at < bindparam("end_ms"))
         .group_by(c.day, email)
     )  # fmt: skip
+    # A page of users groups their commits only, not everyone's of the same days.
+    return stmt.where(email.in_(bindparam("emails", expanding=True))) if of_users else stmt
 
 
-def _runs_statement() -> Any:
+def _runs_statement(of_users: bool) -> Any:
     r = AgentRun.__table__.c
     email = func.lower(r.user_email)
     start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
-    return (
+    stmt = (
         select(r.day, email, func.count())
         .where(r.account_id == bindparam("account"), r.day >= start, r.day < end,
                r.user_email.is_not(None), r.created_at >= bindparam("start_ms"),
                r.created_at < bindparam("end_ms"))  # as for commits
         .group_by(r.day, email)
     )  # fmt: skip
+    return stmt.where(email.in_(bindparam("emails", expanding=True))) if of_users else stmt
 
 
-# Built once: a request only binds its values.
-_COMMITS = _commits_statement()
-_RUNS = _runs_statement()
+# Built once: a request only binds its values. Keyed by "only some users' rows".
+_COMMITS = {of_users: _commits_statement(of_users) for of_users in (False, True)}
+_RUNS = {of_users: _runs_statement(of_users) for of_users in (False, True)}
 
 
-def _range(account_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
-    return {"account": account_id, "start": start, "end": end,
-            "start_ms": _ms(start), "end_ms": _ms(end)}  # fmt: skip
+def _range(
+    account_id: str, start: dt.date, end: dt.date, emails: list[str] | None
+) -> dict[str, Any]:
+    values = {"account": account_id, "start": start, "end": end,
+              "start_ms": _ms(start), "end_ms": _ms(end)}  # fmt: skip
+    return values if emails is None else {**values, "emails": emails}
 
 
-async def _commits(session: AsyncSession, account_id: str, start: dt.date, end: dt.date) -> Sums:
-    rows = await session.execute(_COMMITS, _range(account_id, start, end))
+async def _commits(
+    session: AsyncSession, account_id: str, start: dt.date, end: dt.date, emails: list[str] | None
+) -> Sums:
+    stmt = _COMMITS[emails is not None]
+    rows = await session.execute(stmt, _range(account_id, start, end, emails))
     return {
         (_date(d), str(e)): [int(v) if v is not None else None for v in values]
         for d, e, *values in rows.all()
     }
 
 
-async def _runs(session: AsyncSession, account_id: str, start: dt.date, end: dt.date) -> Sums:
-    rows = await session.execute(_RUNS, _range(account_id, start, end))
+async def _runs(
+    session: AsyncSession, account_id: str, start: dt.date, end: dt.date, emails: list[str] | None
+) -> Sums:
+    stmt = _RUNS[emails is not None]
+    rows = await session.execute(stmt, _range(account_id, start, end, emails))
     return {(_date(d), str(e)): [int(n)] for d, e, n in rows.all()}
 
 
@@ -122,8 +134,11 @@ async def attach(
         return
     first, last = min(p[0] for p in periods), max(p[1] for p in periods)
     by_user = "user" in q.dims
-    found_commits = _by_email(await _commits(session, q.account_id, first, last) if commits else {})
-    found_runs = _by_email(await _runs(session, q.account_id, first, last) if runs else {})
+    emails = sorted({p[2].lower() for p in periods}) if by_user else None
+    found_commits = _by_email(
+        await _commits(session, q.account_id, first, last, emails) if commits else {}
+    )
+    found_runs = _by_email(await _runs(session, q.account_id, first, last, emails) if runs else {})
     for (start, end, user), record in zip(periods, records, strict=True):
         who = user.lower() if by_user else None
         usage = record["usage"]
