@@ -89,7 +89,8 @@ bench: $(STAMP) ## benchmarks; record the figures in BENCHMARKS.md
 	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/anthropic_backfill.py
 	@command -v wrk >/dev/null || { echo "bench/api.py needs wrk: apt-get install wrk"; exit 1; }
-	$(BIN)/python bench/api.py
+	$(BIN)/python bench/api.py --workers 1
+	$(BIN)/python bench/api.py --workers 2
 	$(BIN)/python bench/analytics.py
 
 bench-fleet: $(STAMP) ## 500 teams on hourly schedules, 1, 2 and 4 workers (needs PostgreSQL)
