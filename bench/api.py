@@ -233,7 +233,17 @@ def main() -> None:
                "UNIMETER_ACCOUNT_RATE_LIMIT": "off", "UNIMETER_TOKEN_RATE_LIMIT": "off",
                "UNIMETER_RESPONSE_CACHE": cache}  # fmt: skip
         server = subprocess.Popen(
-            [unimeter_exe(), "serve", "--port", str(port), "--workers", str(args.workers)],
+            # No scheduler: the store's account would be due, and its sync (with no
+            # simulator to reach) would run beside the load.
+            [
+                unimeter_exe(),
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--no-scheduler",
+            ],
             env=env,
         )
         base = f"http://127.0.0.1:{port}"
