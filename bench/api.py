@@ -122,6 +122,24 @@ def wait_up(url: str) -> None:
             time.sleep(0.1)
 
 
+def listening(port: int, count: int) -> None:
+    """Wait until ``count`` sockets listen on ``port`` (each process of a server with N has
+    its own): wrk opens its connections at once, and a process not yet listening would get
+    none of them."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                found += state == "0A" and int(local.rsplit(":", 1)[1], 16) == port
+        if found >= count:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{count} processes did not listen on {port}")
+        time.sleep(0.1)
+
+
 def wrk(url: str, token: str | None, seconds: int) -> dict[str, float]:
     header = ["-H", f"Authorization: Bearer {token}"] if token else []
     out = subprocess.run(
@@ -159,7 +177,7 @@ def sequential(url: str, headers: dict[str, str], count: int) -> dict[str, float
 
 BARE = textwrap.dedent(
     """
-    import os
+    import os, socket, uvicorn
     from fastapi import FastAPI
     from starlette.responses import Response
     payload = open(os.environ["BARE_BODY"], "rb").read()
@@ -167,29 +185,38 @@ BARE = textwrap.dedent(
     @app.get("/bare")
     async def bare() -> Response:
         return Response(payload, media_type="application/json")
+    # Its own socket on the shared port, as each process of `unimeter serve --workers N`.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", int(os.environ["BARE_PORT"])))
+    sock.listen(2048)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     """
 )
 
 
 @contextmanager
 def bare_endpoint(body: bytes, workers: int = 1) -> Iterator[str]:
-    """A bare FastAPI endpoint returning ``body`` in uvicorn (``workers`` processes): the
-    URL of the ceiling both benchmarks compare against."""
+    """A bare FastAPI endpoint returning ``body`` in uvicorn, in ``workers`` processes that
+    share the port as ``unimeter serve --workers N``'s do: the ceiling of both benchmarks."""
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "body.json").write_bytes(body)
         Path(tmp, "bare.py").write_text(BARE)
         port = free_port()
-        bare = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "bare:app", "--app-dir", tmp, "--port", str(port),
-             "--workers", str(workers), "--log-level", "warning"],
-            env={**os.environ, "BARE_BODY": str(Path(tmp, "body.json"))},
-        )  # fmt: skip
+        env = {**os.environ, "BARE_BODY": str(Path(tmp, "body.json")), "BARE_PORT": str(port)}
+        processes = [
+            subprocess.Popen([sys.executable, str(Path(tmp, "bare.py"))], env=env)
+            for _ in range(workers)
+        ]
         try:
             wait_up(f"http://127.0.0.1:{port}/bare")
+            listening(port, workers)
             yield f"http://127.0.0.1:{port}/bare"
         finally:
-            bare.terminate()
-            bare.wait(30)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(30)
 
 
 def main() -> None:
@@ -250,6 +277,7 @@ def main() -> None:
         label = "cache on" if cache == "1" else "cache off"
         try:
             wait_up(base + "/healthz")
+            listening(port, args.workers)
             headers = {"Authorization": f"Bearer {token}"}
             for name, path in queries.items():
                 check = httpx.get(base + path, headers=headers, timeout=60)
