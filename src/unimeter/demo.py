@@ -18,6 +18,7 @@ from unimeter.config import Settings
 from unimeter.connectors.contract import Connector
 from unimeter.connectors.registration import default_registry
 from unimeter.connectors.simulators import DemoWorld, SimulatedPerson
+from unimeter.kit.sockets import tcp_socket
 
 DAY_MS = 86_400_000
 SEED = 42
@@ -121,16 +122,10 @@ def bind(port: int) -> socket.socket:
     """A listening socket on ``port`` of the loopback interface, or on a free port when that
     one is taken (the caller prints the port it got)."""
     for candidate in (port, 0):
-        # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose
-        # proto says TCP; with Nagle on, each response waited out a 40 ms delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((HOST, candidate))
+            return tcp_socket(HOST, candidate)
         except OSError:
-            sock.close()
             continue
-        return sock
     raise DemoError(f"cannot listen on {HOST}")
 
 

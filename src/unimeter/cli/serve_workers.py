@@ -16,10 +16,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
-import socket
 import threading
 from multiprocessing.process import BaseProcess
 from typing import Any
+
+from unimeter.kit.sockets import tcp_socket
 
 log = logging.getLogger("unimeter")
 
@@ -27,19 +28,6 @@ log = logging.getLogger("unimeter")
 # it would fail the same way.
 STARTUP_FAILURE = 3
 BACKLOG = 2048
-
-
-def reuse_port_socket(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _serve_one(host: str, port: int, options: dict[str, Any]) -> None:
@@ -50,7 +38,7 @@ def _serve_one(host: str, port: int, options: dict[str, Any]) -> None:
 
     logs.configure()
     try:
-        sock = reuse_port_socket(host, port)
+        sock = tcp_socket(host, port, reuse_port=True)
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", host, port, exc)
         raise SystemExit(STARTUP_FAILURE) from exc
@@ -62,7 +50,7 @@ def _serve_one(host: str, port: int, options: dict[str, Any]) -> None:
 def run_workers(count: int, host: str, port: int, options: dict[str, Any]) -> int:
     """Run ``count`` server processes until SIGINT or SIGTERM; the exit code."""
     # The port is checked here first: one line now, rather than N processes failing.
-    reuse_port_socket(host, port).close()
+    tcp_socket(host, port, reuse_port=True).close()
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     failed = False
