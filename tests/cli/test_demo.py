@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.support.cli import CLI
+from tests.support.processes import children
 from unimeter import demo
 from unimeter.analytics.anomalies import SCAN_DAYS
 from unimeter.app import create_app, open_runtime
@@ -80,18 +81,13 @@ def _check_the_mcp(out: Lines, base: str, token: str, deadline: float) -> None:
     assert "consumption" in {t["name"] for t in listed.json()["result"]["tools"]}
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
-
-
 def _interrupt_unimeter(make: subprocess.Popen[str]) -> None:
     """Ctrl-C for the demo itself (make, interrupted, would report "Interrupt" whatever its
     child does): SIGINT to the `unimeter demo` process make started."""
-    pids = _children(make.pid)
+    pids = children(make.pid)
     assert pids, "make has no child process"
-    while _children(pids[0]):  # a shell between make and unimeter, if any
-        pids = _children(pids[0])
+    while children(pids[0]):  # a shell between make and unimeter, if any
+        pids = children(pids[0])
     os.kill(pids[0], signal.SIGINT)
 
 

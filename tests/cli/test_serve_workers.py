@@ -15,25 +15,11 @@ import httpx
 
 from tests.support.cli import CLI, unimeter_exe
 from tests.support.databases import SQLiteDatabases
+from tests.support.processes import children
 from tests.support.server import free_port
 
 DEADLINE_SECONDS = 60.0
 LEAD_LINE = "runs the scheduler and the senders"
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # exited meanwhile
-        # pid (comm) state ppid ...: comm may hold spaces, so split after its ")".
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.add(int(entry.name))
-    return found
 
 
 def _lock_holders(lock: Path) -> set[int]:
@@ -78,11 +64,11 @@ def test_two_processes_answer_and_one_leads(
     lock = data_dir / "serve.lock"
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for("two server processes", lambda: len(_children(server.pid)) >= 2)
+        _wait_for("two server processes", lambda: len(set(children(server.pid))) >= 2)
         _wait_for("the server to answer", lambda: _ready(base))
         _wait_for("one process to lead", lambda: len(_lock_holders(lock)) == 1)
         [leader] = _lock_holders(lock)
-        assert leader in _children(server.pid)
+        assert leader in set(children(server.pid))
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=base, headers=headers) as client:
             statuses = {client.get("/integrated-accounts").status_code for _ in range(40)}
@@ -94,11 +80,11 @@ def test_two_processes_answer_and_one_leads(
             lambda: (held := _lock_holders(lock)) and leader not in held,
         )
         [successor] = _lock_holders(lock)
-        assert successor in _children(server.pid)
+        assert successor in set(children(server.pid))
         assert httpx.get(base + "/readyz").status_code == 200
         assert log.read_text().count(LEAD_LINE) == 2
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)
-    assert _children(server.pid) == set()
+    assert set(children(server.pid)) == set()
     assert _lock_holders(lock) == set()

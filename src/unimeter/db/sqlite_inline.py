@@ -10,8 +10,8 @@ An API read is a few statements over an indexed, memory-mapped file: less than a
 millisecond each. Run where the request runs, a statement costs its own time and nothing
 else. :class:`InlineConnection` is an ``aiosqlite.Connection`` whose calls run in the
 caller's thread at once, so SQLAlchemy's aiosqlite dialect drives it unchanged. Writers
-keep aiosqlite's thread (a bulk unit may write for seconds), and so do readers that scan
-whole ranges (exports, analyses).
+keep aiosqlite's thread (a bulk unit may write for seconds), and so do long scans
+(``Database.scanner``, the exports).
 """
 
 from __future__ import annotations

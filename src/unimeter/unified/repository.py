@@ -39,14 +39,7 @@ async def usage_page(
         keys = await _user_day_keys(session, q, position, limit)
         if not keys:
             return []
-        # The sums read the keys' days only, not the whole range.
-        days = [day for day, _ in keys]
-        q = replace(
-            q,
-            keys=tuple(keys),
-            start=max(q.start, min(days)),
-            end=min(q.end, max(days) + dt.timedelta(days=1)),
-        )
+        q = replace(q, keys=tuple(keys))
     if position is not None and position.direction == "next" and position.key:
         # Nothing before the cursor's period can follow it: let the inner scan skip it.
         q = _from_period(q, position.key[0])

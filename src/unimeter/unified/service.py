@@ -276,7 +276,7 @@ async def _render(
     emails = sorted({r.user_key for r in rows if r.user_key})
     members = await repository.members_by_email(session, account.id, emails)
     layouts: dict[str, render.Layout] = {}
-    fields: tuple[str, ...] = tuple(rows[0]._fields) if rows else ()
+    fields: tuple[str, ...] = rows[0]._fields if rows else ()
     records = [render.usage_row(r, fields, q, account, members, vendor, layouts) for r in rows]
     periods = [(s, render.period_end(s, q), r.user_key)
                for r in rows for s in [render._as_date(r.period)]]  # fmt: skip
