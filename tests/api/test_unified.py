@@ -216,6 +216,34 @@ async def test_get_usage_by_id_and_response_options(api: ApiWorld) -> None:
     assert missing.status_code == 404
 
 
+async def test_exclude_fields_reach_inside_the_vendor_payloads(api: ApiWorld) -> None:
+    """``remote_data`` is the stored payload passed through unparsed; a path into it still
+    removes just that field, and the raw format is the payload itself."""
+    users = await _walk(api, USERS)
+    assert "email" in users[0]["remote_data"]
+    slim = await _walk(api, USERS, **{"exclude_fields[]": ["remote_data.email"]})
+    assert [u["id"] for u in slim] == [u["id"] for u in users]
+    for full, cut in zip(users, slim, strict=True):
+        expected = {k: v for k, v in full["remote_data"].items() if k != "email"}
+        assert cut["remote_data"] == expected
+        assert {k: v for k, v in cut.items() if k != "remote_data"} == {
+            k: v for k, v in full.items() if k != "remote_data"
+        }
+    raw = await _walk(api, USERS, response_format="raw")
+    assert raw == [u["remote_data"] for u in users]
+    window = {"start_date": "2026-06-10", "end_date": "2026-06-12"}
+    rows = await _walk(api, USAGE, **window)
+    daily = rows[0]["remote_data"]["daily_usage"]
+    field = sorted(daily)[0]
+    cut_rows = await _walk(
+        api, USAGE, **window, **{"exclude_fields[]": [f"remote_data.daily_usage.{field}"]}
+    )
+    assert cut_rows[0]["remote_data"]["daily_usage"] == {
+        k: v for k, v in daily.items() if k != field
+    }
+    assert cut_rows[0]["usage"] == rows[0]["usage"]
+
+
 async def test_filters_by_user_email_and_model(api: ApiWorld) -> None:
     users = await _walk(api, USERS, status="active")
     someone = users[0]

@@ -16,7 +16,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, tuple_
+from sqlalchemy import Text, bindparam, cast, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import keyset
@@ -210,11 +210,14 @@ async def models_of(session: AsyncSession, account_id: str) -> list[str]:
 
 
 # The member columns a user record shows, read as plain rows: building ORM objects for a
-# page of members cost more than its query did.
+# page of members cost more than its query did. ``raw`` comes as its JSON text, passed
+# through to the response as it is (parsing it only to serialize it again cost more than
+# the rest of the record).
 _M = Member.__table__.c
 _USER_COLUMNS = (
     _M.id, _M.remote_id, _M.email, _M.name, _M.role, _M.is_removed, _M.first_seen_at,
-    _M.updated_at, _M.last_activity_at, _M.last_active_day, _M.spend_limit_dollars, _M.raw,
+    _M.updated_at, _M.last_activity_at, _M.last_active_day, _M.spend_limit_dollars,
+    cast(_M.raw, Text).label("raw"),
 )  # fmt: skip
 
 
@@ -265,7 +268,8 @@ _MEMBERS_BY_EMAIL = select(_M.email, _M.remote_id, _M.name).where(
     _M.account_id == bindparam("account"), _M.email.in_(bindparam("emails", expanding=True))
 )
 _D = DailyUsage.__table__.c
-_DAILY_SOURCES = select(_D.day, _D.email, _D.raw).where(
+# The payloads as their JSON text: passed through to the response unparsed.
+_DAILY_SOURCES = select(_D.day, _D.email, cast(_D.raw, Text)).where(
     _D.account_id == bindparam("account"),
     _D.day.in_(bindparam("days", expanding=True)),
     _D.email.in_(bindparam("emails", expanding=True)),
@@ -291,8 +295,8 @@ async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence
 
 async def daily_sources(
     session: AsyncSession, account_id: str, pairs: Sequence[tuple[dt.date, str]]
-) -> dict[tuple[dt.date, str], dict[str, Any]]:
-    """The stored daily-usage payloads behind user-day rows."""
+) -> dict[tuple[dt.date, str], str]:
+    """The stored daily-usage payloads behind user-day rows, as JSON text."""
     if not pairs:
         return {}
     days = sorted({day for day, _ in pairs})

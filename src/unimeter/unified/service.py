@@ -294,7 +294,10 @@ async def _render(
         await _attach_fact_sources(session, q, rows, records)
     if params.response_format == "raw":
         return [r.get("remote_data") or {} for r in records]
-    return [render.drop_fields(r, list(params.exclude_fields)) for r in records]
+    excluded = list(params.exclude_fields)
+    if any(path.startswith("remote_data.") for path in excluded):
+        records = [render.parsed_remote_data(r) for r in records]
+    return [render.drop_fields(r, excluded) for r in records]
 
 
 async def _attach_sources(
@@ -309,7 +312,10 @@ async def _attach_sources(
         pairs = [(render._as_date(r.period), r.user_key) for r in rows]
         daily = await repository.daily_sources(session, q.account_id, pairs)
         for pair, record in zip(pairs, records, strict=True):
-            record["remote_data"] = {"daily_usage": daily.get(pair)}
+            payload = daily.get(pair)
+            record["remote_data"] = {
+                "daily_usage": None if payload is None else render.passthrough(payload)
+            }
     if not all_sources:
         return
     for row, record in zip(rows, records, strict=True):
@@ -394,9 +400,11 @@ def render_users(
     raw: bool,
 ) -> list[dict[str, Any]]:
     if raw:
-        return [m.raw for m in members]
+        return [render.passthrough(m.raw) for m in members]
     records = render.user_records(members, account)
     if exclude_fields:
         excluded = list(exclude_fields)
+        if any(path.startswith("remote_data.") for path in excluded):
+            records = [render.parsed_remote_data(r) for r in records]
         records = [render.drop_fields(r, excluded) for r in records]
     return records

@@ -30,6 +30,8 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "remote_id"),
         Index("ix_members_account_email", "account_id", "email"),
+        # The users page walks an account's members in id order (its keyset).
+        Index("ix_members_account_id_order", "account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
