@@ -81,6 +81,8 @@ def values(q: UsageQuery) -> dict[str, Any]:
         params.update(key_lo=min(days), key_hi=max(days), keys=list(q.keys))
     if q.groups is not None:
         params["group_users"] = sorted({group[0] for group in q.groups})
+        if "model" in q.dims:  # the user's column comes first, the model's next
+            params["group_models"] = sorted({group[1] for group in q.groups})
         params["groups"] = list(q.groups)
     for name in ("emails", "models", "surfaces", "products"):
         listed = getattr(q, name)
@@ -102,15 +104,20 @@ def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
         where = [F.account_id == bindparam("account"), F.day >= bindparam("key_lo"),
                  F.day <= bindparam("key_hi"), tuple_(F.day, F.user_email).in_(_in("keys"))]  # fmt: skip
     else:
-        day = _by_user_order(F.day) if dialect == "sqlite" else F.day
+        walks_groups = dialect == "sqlite" and q.groups is None
+        day = _by_user_order(F.day) if walks_groups else F.day
         where = [
             F.account_id == bindparam("account"),
             day >= bindparam("start", type_=Date),
             day < bindparam("end", type_=Date),
         ]
     if q.groups is not None:
-        # The users alone first: a plain IN the (account, user, day) index can seek on.
+        # The users (and models) alone first: plain INs that the (account, user, day) and
+        # (account, user, model, day) indexes seek on, with the day range as their last
+        # column; the pairs then keep exactly the groups.
         where.append(F.user_email.in_(_in("group_users")))
+        if "model" in q.dims:
+            where.append(F.model.in_(_in("group_models")))
         where.append(tuple_(*group_columns(q)).in_(_in("groups")))
     if q.emails is not None:
         where.append(F.user_email.in_(_in("emails")))
@@ -121,8 +128,16 @@ def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
     if q.products is not None:
         where.append(F.product.in_(_in("products")))
     if not q.reads_day_totals:
-        where.append(F.is_day_total.is_(False))
+        # ``+is_day_total`` once the groups are known: otherwise SQLite seeks the adoption
+        # index (account, is_day_total, day) and reads every user's facts of the range.
+        detail_only = _unindexed(F.is_day_total) if dialect == "sqlite" and q.groups else None
+        where.append((detail_only if detail_only is not None else F.is_day_total).is_(False))
     return where
+
+
+def _unindexed(column: Any) -> Any:
+    """``+column``: the same value, which SQLite will not look up in an index."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
 
 
 def _by_user_order(day: Any) -> Any:
