@@ -88,3 +88,37 @@ def test_two_processes_answer_and_one_leads(
         server.wait(30)
     assert set(children(server.pid)) == set()
     assert _lock_holders(lock) == set()
+
+
+def test_a_port_in_use_is_one_line_even_for_a_server_that_shares_it(
+    sqlite_databases: SQLiteDatabases, data_dir: Path, tmp_path: Path
+) -> None:
+    """The processes bind with SO_REUSEPORT, which would let a second ``serve --workers``
+    join a running one on the same port (and take half its connections) without a word."""
+    cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
+    port = free_port()
+    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
+    with (tmp_path / "first.log").open("wb") as sink:
+        first = subprocess.Popen(command, env=cli.env(), stdout=sink, stderr=sink)
+    try:
+        _wait_for("the first server to answer", lambda: _ready(f"http://127.0.0.1:{port}"))
+        # Its own session: were it to start serving, its processes are stopped with it.
+        second = subprocess.Popen(
+            command, env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            stdout, stderr = second.communicate(timeout=DEADLINE_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(second.pid, signal.SIGKILL)
+            second.communicate()
+            raise AssertionError("the second server started on the port in use") from None
+        assert second.returncode != 0
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1, stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in lines[0]
+        assert "Traceback" not in stderr + stdout
+        assert first.poll() is None, "the running server is untouched"
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(30)

@@ -49,8 +49,11 @@ def _serve_one(host: str, port: int, options: dict[str, Any]) -> None:
 
 def run_workers(count: int, host: str, port: int, options: dict[str, Any]) -> int:
     """Run ``count`` server processes until SIGINT or SIGTERM; the exit code."""
-    # The port is checked here first: one line now, rather than N processes failing.
-    tcp_socket(host, port, reuse_port=True).close()
+    # The port is checked here first: one line now, rather than N processes failing. The
+    # check binds without SO_REUSEPORT: a server already listening there (another
+    # ``serve --workers`` included, whose sockets allow sharing) refuses it, where the
+    # processes' own sockets would have joined that server's and split its connections.
+    tcp_socket(host, port).close()
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     failed = False
