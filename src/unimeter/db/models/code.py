@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -30,6 +31,14 @@ class Commit(Base):
         UniqueConstraint("account_id", "key"),
         Index("ix_commits_account_committed", "account_id", "committed_at"),
         Index("ix_commits_account_user_committed", "account_id", "user_email", "committed_at"),
+        # A usage page matches its users' commits by lowercased email (authors' emails
+        # come as git has them); without it, it read every user's commits of its days.
+        Index(
+            "ix_commits_account_lower_user_committed",
+            "account_id",
+            text("lower(user_email)"),
+            "committed_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
