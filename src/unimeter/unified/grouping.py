@@ -77,7 +77,8 @@ def values(q: UsageQuery) -> dict[str, Any]:
         params["period_start"] = q.start
     if q.keys is not None:
         days = [day for day, _ in q.keys]
-        params.update(key_lo=min(days), key_hi=max(days), keys=list(q.keys))
+        params.update(key_lo=min(days), key_hi=max(days), keys=list(q.keys),
+                      key_users=sorted({user for _, user in q.keys}))  # fmt: skip
     if q.groups is not None:
         params["group_users"] = sorted({group[0] for group in q.groups})
         if "model" in q.dims:  # the user's column comes first, the model's next
@@ -98,10 +99,12 @@ def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
     """The WHERE of a query; ``dialect`` given when it is one that lists groups by user
     (and model), which an index in that order serves (see :func:`_by_user_order`)."""
     if q.keys is not None:
-        # Only the page's days, so the (account, day, ...) index narrows the scan (given two
-        # ranges on one column SQLite may pick the wider); the pairs then keep exactly the keys.
+        # Only the page's days and users, so the (account, user, day) index reads just their
+        # facts, not every user's of those days (given two ranges on one column SQLite may
+        # pick the wider); the pairs then keep exactly the keys.
         where = [F.account_id == bindparam("account"), F.day >= bindparam("key_lo"),
-                 F.day <= bindparam("key_hi"), tuple_(F.day, F.user_email).in_(_in("keys"))]  # fmt: skip
+                 F.day <= bindparam("key_hi"), F.user_email.in_(_in("key_users")),
+                 tuple_(F.day, F.user_email).in_(_in("keys"))]  # fmt: skip
     else:
         walks_groups = dialect == "sqlite" and q.groups is None
         day = _by_user_order(F.day) if walks_groups else F.day
