@@ -43,7 +43,10 @@ pytestmark = [
     ),
 ]
 # Each with what its definition must show (PostgreSQL writes ``lower((user_email)::text)``).
-EXPRESSION_INDEXES = {"ix_commits_account_lower_user_committed": ("lower(", "user_email")}
+EXPRESSION_INDEXES = {
+    "ix_commits_account_lower_user_committed": ("lower(", "user_email", "committed_at"),
+    "ix_agent_runs_account_lower_user_created": ("lower(", "user_email", "created_at"),
+}
 
 # procrastinate's own schema (tables, enum types, functions and triggers), which migration
 # 0004 applies on PostgreSQL verbatim from the pinned procrastinate release. It is not

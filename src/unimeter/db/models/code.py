@@ -91,6 +91,13 @@ class AgentRun(Base):
     __table_args__ = (
         UniqueConstraint("account_id", "key"),
         Index("ix_agent_runs_account_created", "account_id", "created_at"),
+        # As the commits': a usage page counts its users' runs by lowercased email.
+        Index(
+            "ix_agent_runs_account_lower_user_created",
+            "account_id",
+            text("lower(user_email)"),
+            "created_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
