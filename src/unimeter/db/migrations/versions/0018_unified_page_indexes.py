@@ -36,9 +36,7 @@ def upgrade() -> None:
     op.create_index(
         _COMMITS, "commits", ["account_id", sa.text("lower(user_email)"), "committed_at"]
     )
-    op.create_index(
-        _RUNS, "agent_runs", ["account_id", sa.text("lower(user_email)"), "created_at"]
-    )
+    op.create_index(_RUNS, "agent_runs", ["account_id", sa.text("lower(user_email)"), "created_at"])
 
 
 def downgrade() -> None:
