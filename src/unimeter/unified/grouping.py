@@ -18,24 +18,22 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Date,
-    and_,
     bindparam,
     case,
     func,
     literal,
-    or_,
     select,
     tuple_,
 )
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from unimeter.db import fact_activity
 from unimeter.db.models import UsageFact
 from unimeter.db.periods import period_expression
 
 from .query import DIMENSIONS, UsageQuery
 
-_TOKENS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 # Core columns: ORM attributes would add the ORM's per-execution result set-up for rows
 # that are plain tuples anyway.
 F = UsageFact.__table__.c
@@ -150,26 +148,9 @@ def _by_user_order(day: Any) -> Any:
     return UnaryExpression(day, operator=custom_op("+"), type_=Date)
 
 
-def _positive(column: Any) -> Any:
-    return func.coalesce(column, 0) > 0
-
-
-def _used_in_detail() -> Any:
-    """A detail fact that records usage: requests, tokens or money."""
-    return and_(
-        F.is_day_total.is_(False),
-        or_(_positive(F.requests), _positive(F.cost_cents_e6),
-            *[_positive(F[name]) for name in _TOKENS]),
-    )  # fmt: skip
-
-
-def _used_in_totals() -> Any:
-    return and_(F.is_day_total.is_(True), _positive(F.requests))
-
-
 def counts_as_active() -> Any:
     """Whether a fact makes its row active (a row of none is inactive and left out)."""
-    return or_(F.is_active.is_(True), _used_in_detail(), _used_in_totals())
+    return fact_activity.counts_as_active(F)
 
 
 def _metric(q: UsageQuery, name: str) -> Any:
@@ -206,8 +187,8 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
             *keys,
             *[_metric(q, name).label(name) for name in q.metrics],
             _count_if(F.is_active.is_(True)).label("active_days"),
-            _count_if(_used_in_detail()).label("detail_used"),
-            _count_if(_used_in_totals()).label("totals_used"),
+            _count_if(fact_activity.used_in_detail(F)).label("detail_used"),
+            _count_if(fact_activity.used_in_totals(F)).label("totals_used"),
             func.max(F.client_version).label("client_version"),
         )
         .where(*filters(q, dialect if q.groups is not None else ""))

@@ -23,7 +23,7 @@ from unimeter.db import keyset
 from unimeter.db.models import DailyUsage, Member, UsageEvent, UsageFact
 from unimeter.kit.cursors import Position
 
-from . import grouping
+from . import fact_days, grouping
 from .query import DIMENSIONS, UsageQuery
 
 
@@ -33,10 +33,11 @@ async def usage_page(
     dialect = session.get_bind().dialect.name
     if _by_periods(q, position):
         return await _period_by_period(session, dialect, q, position, limit)
+    rolled = fact_days.serves(q) and await fact_days.ready(session, q)
     if q.granularity == "day" and q.dims == ("user",):
         # The default grain maps onto indexed (day, user) keys: find the page's keys first,
         # then aggregate only those, instead of grouping the whole range on every page.
-        keys = await _user_day_keys(session, q, position, limit)
+        keys = await _user_day_keys(session, q, position, limit, rolled)
         if not keys:
             return []
         q = replace(q, keys=tuple(keys))
@@ -47,13 +48,14 @@ async def usage_page(
     bound, params = (None, {}) if typed is None else grouping.bound_key("after_", typed.key)
 
     def build() -> Any:
-        g = grouping.grouped_usage(dialect, q)
+        g = (fact_days if rolled else grouping).grouped_usage(dialect, q)
         at = Position(key=bound, direction=typed.direction) if typed and bound else None
         return keyset.apply(select(g), grouping.key_columns(q, g), at, limit)
 
     direction = typed.direction if typed is not None else None
     key_types = grouping.key_types(typed.key if typed is not None else None)
-    stmt = grouping.cached(("page", dialect, grouping.shape(q), direction, key_types, limit), build)
+    shape = ("page", dialect, grouping.shape(q), rolled, direction, key_types, limit)
+    stmt = grouping.cached(shape, build)
     rows: Sequence[Any] = (await session.execute(stmt, {**grouping.values(q), **params})).all()
     return rows
 
@@ -155,9 +157,10 @@ def _from_period(q: UsageQuery, period_iso: str) -> UsageQuery:
 
 
 async def _user_day_keys(
-    session: AsyncSession, q: UsageQuery, position: Position | None, limit: int
+    session: AsyncSession, q: UsageQuery, position: Position | None, limit: int, rolled: bool
 ) -> list[tuple[dt.date, str]]:
-    """The (day, user) keys of one page, from one index-ordered scan that stops early."""
+    """The (day, user) keys of one page, from one index-ordered scan that stops early (of
+    the fact-day rollups when ``rolled``)."""
     backwards = position is not None and position.direction == "prev"
     after = None
     if position is not None and position.key:
@@ -165,10 +168,12 @@ async def _user_day_keys(
     bound, params = (None, {}) if after is None else grouping.bound_key("after_", after)
 
     def build() -> Any:
-        f = grouping.F
-        stmt = select(f.day, f.user_email).where(*grouping.filters(q)).distinct()
+        f = fact_days.D if rolled else grouping.F
+        where = fact_days.filters(q) if rolled else grouping.filters(q)
+        stmt = select(f.day, f.user_email).where(*where).distinct()
         if not q.include_inactive:
-            stmt = stmt.where(grouping.counts_as_active())
+            active = fact_days.counts_as_active() if rolled else grouping.counts_as_active()
+            stmt = stmt.where(active)
         if bound is not None:
             pair, cursor = tuple_(f.day, f.user_email), tuple_(*bound)
             # With products in the key, the cursor's (day, user) may have rows left to read.
@@ -180,7 +185,7 @@ async def _user_day_keys(
         order = [f.day.desc(), f.user_email.desc()] if backwards else [f.day, f.user_email]
         return stmt.order_by(*order).limit(limit + 1)
 
-    shape = ("user_days", grouping.shape(q), backwards, grouping.key_types(after), limit)
+    shape = ("user_days", grouping.shape(q), rolled, backwards, grouping.key_types(after), limit)
     stmt = grouping.cached(shape, build)
     rows = await session.execute(stmt, {**grouping.values(q), **params})
     return [(_day_of(day), email) for day, email in rows.all()]

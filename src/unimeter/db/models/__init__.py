@@ -20,7 +20,7 @@ from .code import ActivityCount, AgentRun, AiChange, Commit
 from .connect import LinkToken
 from .facts import UsageFact
 from .notifications import NotificationChannel, NotificationDelivery
-from .rollups import RollupDirtyDay, UserDayRollup, UserModelMonthRollup
+from .rollups import RollupDirtyDay, UserDayRollup, UserModelMonthRollup, usage_fact_days
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import (
     Actor,
@@ -73,4 +73,5 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
+    "usage_fact_days",
 ]

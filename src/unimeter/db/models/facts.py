@@ -26,7 +26,7 @@ ADOPTION_INDEXED = (
 
 
 def _metric() -> _Int:
-    return mapped_column(BigInteger, nullable=True)
+    return mapped_column(BigInteger, nullable=True, info={"metric": True})
 
 
 class UsageFact(Base):
@@ -131,3 +131,9 @@ class UsageFact(Base):
     # The vendor's rows behind the fact when it keeps no raw table of its own (remote_data).
     sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
+
+
+# The metric columns, in table order (the fact-day rollups keep a sum of each).
+FACT_METRICS: tuple[str, ...] = tuple(
+    column.name for column in UsageFact.__table__.c if column.info.get("metric")
+)

@@ -3,9 +3,9 @@
 Any connector may yield :class:`~unimeter.connectors.facts.UsageFactRecord` batches: day
 totals (Cursor's daily usage), or detail facts of a vendor without usage events (its per
 member, model and day report). Comparing first gives exact inserted/updated/unchanged
-counts, so a second read of the same data changes nothing. Detail facts feed the narrow
-rollups, so the days whose detail facts changed are marked dirty in the same transaction
-and rebuilt at the end of the run (:mod:`.rollups_repository`).
+counts, so a second read of the same data changes nothing. Facts feed the rollups, so
+the days whose facts changed are marked dirty in the same transaction and rebuilt at the
+end of the run (:mod:`.rollups_repository`).
 
 A fact the vendor stops reporting is kept (as daily usage rows are): a later read only
 inserts and updates.
@@ -50,15 +50,14 @@ async def write_facts(
             else:
                 counts.unchanged += 1
                 continue
-            if not record.is_day_total:
-                dirty.add(record.day)
+            dirty.add(record.day)
         if new_rows:
             await session.execute(insert(UsageFact).execution_options(render_nulls=True), new_rows)
         if changed:
             await session.execute(update(UsageFact), changed)
         counts.inserted += len(new_rows)
         counts.updated += len(changed)
-    # Only detail facts are summed into the narrow rollups; day totals feed no rollup.
+    # Detail facts feed the narrow rollups, and both kinds the fact-day rollups.
     await rollups_repository.mark_dirty(session, account_id, dirty)
     return counts
 

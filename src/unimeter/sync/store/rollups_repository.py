@@ -2,7 +2,8 @@
 
 A day is rebuilt in one transaction: its event-derived detail facts are deleted and
 recomputed from its usage events, then its user-day rollups (and the rollups of its month)
-from all its detail facts, so a reader sees either the old or the new day, never a mix.
+from all its detail facts, and its fact-day rollups from all its facts, so a reader sees
+either the old or the new day, never a mix.
 Rebuilding (rather than applying deltas) keeps facts and rollups exactly equal to what they
 summarise, whatever changed.
 
@@ -24,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.facts import INTERACTIVE_SURFACES, NONE
+from unimeter.db import fact_activity
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     RollupDirtyDay,
@@ -31,7 +33,9 @@ from unimeter.db.models import (
     UsageFact,
     UserDayRollup,
     UserModelMonthRollup,
+    usage_fact_days,
 )
+from unimeter.db.models.facts import FACT_METRICS
 from unimeter.db.models.rollups import UNATTRIBUTED
 
 # Days per statement: bounds the IN list and the size of one transaction.
@@ -153,6 +157,7 @@ async def refresh(session: AsyncSession, account_id: str, days: Iterable[dt.date
         await session.execute(
             insert(UserDayRollup).from_select(_USER_DAY, _user_days(account_id, batch))
         )
+        await _refresh_fact_days(session, account_id, batch)
     for month in sorted({day.replace(day=1) for day in ordered}):
         await _refresh_month(session, account_id, month)
     return written
@@ -177,6 +182,35 @@ async def _refresh_event_facts(session: AsyncSession, account_id: str, days: lis
         insert(f).from_select(_FACT_TARGET, _from_events(account_id, days, now_ms()))
     )
     return max(0, int(getattr(result, "rowcount", 0) or 0))
+
+
+_FACT_DAY_KEY = ("account_id", "day", "user_email", "product", "is_day_total")
+_FACT_DAY_COUNTS = ("active_facts", "detail_used", "totals_used", "counted_facts")
+
+
+async def _refresh_fact_days(session: AsyncSession, account_id: str, days: list[dt.date]) -> None:
+    """Re-sum the facts of ``days`` (both kinds, already rebuilt) per (user, product, day,
+    kind) into ``usage_fact_days``."""
+    d, f = usage_fact_days.c, UsageFact.__table__.c
+    await session.execute(
+        delete(usage_fact_days).where(d.account_id == account_id, d.day.in_(days))
+    )
+    key = [f[name] for name in _FACT_DAY_KEY]
+    source = (
+        select(
+            *key,
+            *[func.sum(f[name]) for name in FACT_METRICS],
+            _count_if(f.is_active.is_(True)),
+            _count_if(fact_activity.used_in_detail(f)),
+            _count_if(fact_activity.used_in_totals(f)),
+            _count_if(fact_activity.counts_as_active(f)),
+            func.max(f.client_version),
+        )
+        .where(f.account_id == account_id, f.day.in_(days))
+        .group_by(*key)
+    )
+    target = [*_FACT_DAY_KEY, *FACT_METRICS, *_FACT_DAY_COUNTS, "client_version"]
+    await session.execute(insert(usage_fact_days).from_select(target, source))
 
 
 def next_month(month: dt.date) -> dt.date:

@@ -1,0 +1,112 @@
+"""Usage at the default (user, day) grain, summed from the fact-day rollups.
+
+A record of that grain sums its user's facts of the day over every model and surface:
+about eight facts of some thirty metrics each, which was most of a usage page's SQL. The
+sync keeps those facts summed per (user, product, day, kind) in ``usage_fact_days``
+(:mod:`unimeter.sync.store.rollups_repository`), so a page sums about two rows a record
+instead. The statements here return exactly the columns of :func:`.grouping.grouped_usage`
+(the same values: tests/unified/test_fact_days.py compares the two on both backends), and
+take the same bind parameters (:func:`.grouping.values`).
+
+A day waits for its rollups between a sync writing its facts and the end of that run; while
+any day of a query's range does, the query sums the facts themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Date, bindparam, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.models import RollupDirtyDay, usage_fact_days
+from unimeter.db.periods import period_expression
+
+from .query import UsageQuery
+
+D = usage_fact_days.c
+_R = RollupDirtyDay.__table__.c
+
+_WAITING = (
+    select(_R.day)
+    .where(
+        _R.account_id == bindparam("account"),
+        _R.day >= bindparam("start", type_=Date),
+        _R.day < bindparam("end", type_=Date),
+    )
+    .limit(1)
+)
+
+
+def serves(q: UsageQuery) -> bool:
+    """Whether the rollups hold ``q``'s answer: records per user and day, over every model
+    and surface (a model or surface filter leaves the day totals out; the rollups mix them)."""
+    return (
+        q.granularity == "day"
+        and q.dims == ("user",)
+        and q.models is None
+        and q.surfaces is None
+        and q.products is None
+    )
+
+
+async def ready(session: AsyncSession, q: UsageQuery) -> bool:
+    """No day of ``q``'s range waits for its rollups to be rebuilt."""
+    params = {"account": q.account_id, "start": q.start, "end": q.end}
+    return (await session.execute(_WAITING, params)).first() is None
+
+
+def _in(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+def filters(q: UsageQuery) -> list[Any]:
+    """The WHERE of a query, as :func:`.grouping.filters` has it for the facts."""
+    if q.keys is not None:
+        where = [D.account_id == bindparam("account"), D.day >= bindparam("key_lo"),
+                 D.day <= bindparam("key_hi"), D.user_email.in_(_in("key_users")),
+                 tuple_(D.day, D.user_email).in_(_in("keys"))]  # fmt: skip
+    else:
+        where = [
+            D.account_id == bindparam("account"),
+            D.day >= bindparam("start", type_=Date),
+            D.day < bindparam("end", type_=Date),
+        ]
+    if q.emails is not None:
+        where.append(D.user_email.in_(_in("emails")))
+    return where
+
+
+def counts_as_active() -> Any:
+    """A (user, day) with a fact that makes its record active."""
+    return D.counted_facts > 0
+
+
+def grouped_usage(dialect: str, q: UsageQuery) -> Any:
+    """One row per (day, user[, product]), as :func:`.grouping.grouped_usage` returns it."""
+    keys = [
+        period_expression(dialect, D.day, q.granularity, q.start).label("period"),
+        D.user_email.label("user_key"),
+        literal("").label("model_key"),
+        literal("").label("surface_key"),
+        (D.product if q.by_product else literal("")).label("product_key"),
+    ]
+    metrics = [
+        func.sum(D[name]).filter(D.is_day_total.is_(name in q.day_total_metrics)).label(name)
+        for name in q.metrics
+    ]
+    stmt = (
+        select(
+            *keys,
+            *metrics,
+            func.sum(D.active_facts).label("active_days"),
+            func.sum(D.detail_used).label("detail_used"),
+            func.sum(D.totals_used).label("totals_used"),
+            func.max(D.client_version).label("client_version"),
+        )
+        .where(*filters(q))
+        .group_by(*keys)
+    )
+    if not q.include_inactive:
+        stmt = stmt.having(func.sum(D.counted_facts) > 0)
+    return stmt.subquery("g")
