@@ -130,8 +130,9 @@ def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
     if not q.reads_day_totals:
         # ``+is_day_total`` once the groups are known: otherwise SQLite seeks the adoption
         # index (account, is_day_total, day) and reads every user's facts of the range.
-        detail_only = _unindexed(F.is_day_total) if dialect == "sqlite" and q.groups else None
-        where.append((detail_only if detail_only is not None else F.is_day_total).is_(False))
+        grouped = dialect == "sqlite" and q.groups is not None
+        is_total = _unindexed(F.is_day_total) if grouped else F.is_day_total
+        where.append(is_total.is_(False))
     return where
 
 
