@@ -293,14 +293,6 @@ def passthrough(raw: str | bytes) -> Any:
     return orjson.Fragment(raw)
 
 
-def parsed_remote_data(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with the JSON text passed through in its ``remote_data`` parsed, for a
-    caller that edits inside it (``exclude_fields[]=remote_data.…``)."""
-    if record.get("remote_data") is not None:
-        record["remote_data"] = orjson.loads(orjson.dumps(record["remote_data"]))
-    return record
-
-
 def _user_record(m: Any, org: dict[str, Any]) -> dict[str, Any]:
     name, email, role = m.name, m.email, m.role
     first, _, last = (name or "").partition(" ")
@@ -342,12 +334,16 @@ def last_active_ms(activity_at: int | None, active_day: Any) -> int | None:
 
 
 def drop_fields(record: dict[str, Any], paths: list[str]) -> dict[str, Any]:
-    """Remove ``exclude_fields[]`` paths (dotted for nested fields) from a record."""
+    """Remove ``exclude_fields[]`` paths (dotted for nested fields) from a record. Stored
+    JSON passed through (:func:`passthrough`) is parsed where a path goes inside it."""
     for path in paths:
         parts = path.split(".")
         target: Any = record
         for part in parts[:-1]:
-            target = target.get(part) if isinstance(target, dict) else None
+            child = target.get(part) if isinstance(target, dict) else None
+            if isinstance(child, orjson.Fragment):
+                child = target[part] = orjson.loads(orjson.dumps(child))
+            target = child
         if isinstance(target, dict):
             target.pop(parts[-1], None)
     return record

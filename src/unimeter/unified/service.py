@@ -294,10 +294,7 @@ async def _render(
         await _attach_fact_sources(session, q, rows, records)
     if params.response_format == "raw":
         return [r.get("remote_data") or {} for r in records]
-    excluded = list(params.exclude_fields)
-    if any(path.startswith("remote_data.") for path in excluded):
-        records = [render.parsed_remote_data(r) for r in records]
-    return [render.drop_fields(r, excluded) for r in records]
+    return [render.drop_fields(r, list(params.exclude_fields)) for r in records]
 
 
 async def _attach_sources(
@@ -404,7 +401,5 @@ def render_users(
     records = render.user_records(members, account)
     if exclude_fields:
         excluded = list(exclude_fields)
-        if any(path.startswith("remote_data.") for path in excluded):
-            records = [render.parsed_remote_data(r) for r in records]
         records = [render.drop_fields(r, excluded) for r in records]
     return records
