@@ -5,8 +5,8 @@ about eight facts of some thirty metrics each, which was most of a usage page's 
 sync keeps those facts summed per (user, product, day, kind) in ``usage_fact_days``
 (:mod:`unimeter.sync.store.rollups_repository`), so a page sums about two rows a record
 instead. The statements here return exactly the columns of :func:`.grouping.grouped_usage`
-(the same values: tests/unified/test_fact_days.py compares the two on both backends), and
-take the same bind parameters (:func:`.grouping.values`).
+(the same values: tests/unified/test_fact_days.py compares the two on both backends), with
+the same WHERE and bind parameters (:func:`.grouping.filters` over these columns).
 
 A day waits for its rollups between a sync writing its facts and the end of that run; while
 any day of a query's range does, the query sums the facts themselves.
@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, literal, select, tuple_
+from sqlalchemy import Date, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import RollupDirtyDay, usage_fact_days
 from unimeter.db.periods import period_expression
 
+from . import grouping
 from .query import UsageQuery
 
 D = usage_fact_days.c
@@ -56,27 +57,6 @@ async def ready(session: AsyncSession, q: UsageQuery) -> bool:
     return (await session.execute(_WAITING, params)).first() is None
 
 
-def _in(name: str) -> Any:
-    return bindparam(name, expanding=True)
-
-
-def filters(q: UsageQuery) -> list[Any]:
-    """The WHERE of a query, as :func:`.grouping.filters` has it for the facts."""
-    if q.keys is not None:
-        where = [D.account_id == bindparam("account"), D.day >= bindparam("key_lo"),
-                 D.day <= bindparam("key_hi"), D.user_email.in_(_in("key_users")),
-                 tuple_(D.day, D.user_email).in_(_in("keys"))]  # fmt: skip
-    else:
-        where = [
-            D.account_id == bindparam("account"),
-            D.day >= bindparam("start", type_=Date),
-            D.day < bindparam("end", type_=Date),
-        ]
-    if q.emails is not None:
-        where.append(D.user_email.in_(_in("emails")))
-    return where
-
-
 def counts_as_active() -> Any:
     """A (user, day) with a fact that makes its record active."""
     return D.counted_facts > 0
@@ -104,7 +84,7 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
             func.sum(D.totals_used).label("totals_used"),
             func.max(D.client_version).label("client_version"),
         )
-        .where(*filters(q))
+        .where(*grouping.filters(q, c=D))
         .group_by(*keys)
     )
     if not q.include_inactive:

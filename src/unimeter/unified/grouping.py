@@ -93,21 +93,26 @@ def _in(name: str) -> Any:
     return bindparam(name, expanding=True)
 
 
-def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
+def filters(q: UsageQuery, dialect: str = "", c: Any = F) -> list[Any]:
     """The WHERE of a query; ``dialect`` given when it is one that lists groups by user
-    (and model), which an index in that order serves (see :func:`_by_user_order`)."""
+    (and model), which an index in that order serves (see :func:`_unindexed`). ``c``: the
+    columns of the table read, the facts' or (at the default grain) the fact-day rollups'."""
     if q.keys is not None:
         # Only the page's days and users, so the (account, user, day) index reads just their
         # facts, not every user's of those days (given two ranges on one column SQLite may
         # pick the wider); the pairs then keep exactly the keys.
-        where = [F.account_id == bindparam("account"), F.day >= bindparam("key_lo"),
-                 F.day <= bindparam("key_hi"), F.user_email.in_(_in("key_users")),
-                 tuple_(F.day, F.user_email).in_(_in("keys"))]  # fmt: skip
+        where = [c.account_id == bindparam("account"), c.day >= bindparam("key_lo"),
+                 c.day <= bindparam("key_hi"), c.user_email.in_(_in("key_users")),
+                 tuple_(c.day, c.user_email).in_(_in("keys"))]  # fmt: skip
     else:
+        # ``+day`` to walk groups: without statistics SQLite prefers any index with the day
+        # range, then sorts the whole period's facts; without one it walks the (user, model)
+        # index in order and stops after the page's groups (42 ms → 11 ms for the keys of a
+        # page of a month, measured in BENCHMARKS.md).
         walks_groups = dialect == "sqlite" and q.groups is None
-        day = _by_user_order(F.day) if walks_groups else F.day
+        day = _unindexed(c.day) if walks_groups else c.day
         where = [
-            F.account_id == bindparam("account"),
+            c.account_id == bindparam("account"),
             day >= bindparam("start", type_=Date),
             day < bindparam("end", type_=Date),
         ]
@@ -115,23 +120,23 @@ def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
         # The users (and models) alone first: plain INs that the (account, user, day) and
         # (account, user, model, day) indexes seek on, with the day range as their last
         # column; the pairs then keep exactly the groups.
-        where.append(F.user_email.in_(_in("group_users")))
+        where.append(c.user_email.in_(_in("group_users")))
         if "model" in q.dims:
-            where.append(F.model.in_(_in("group_models")))
-        where.append(tuple_(*group_columns(q)).in_(_in("groups")))
+            where.append(c.model.in_(_in("group_models")))
+        where.append(tuple_(*group_columns(q, c)).in_(_in("groups")))
     if q.emails is not None:
-        where.append(F.user_email.in_(_in("emails")))
+        where.append(c.user_email.in_(_in("emails")))
     if q.models is not None:
-        where.append(F.model.in_(_in("models")))
+        where.append(c.model.in_(_in("models")))
     if q.surfaces is not None:
-        where.append(F.surface.in_(_in("surfaces")))
+        where.append(c.surface.in_(_in("surfaces")))
     if q.products is not None:
-        where.append(F.product.in_(_in("products")))
+        where.append(c.product.in_(_in("products")))
     if not q.reads_day_totals:
         # ``+is_day_total`` once the groups are known: otherwise SQLite seeks the adoption
         # index (account, is_day_total, day) and reads every user's facts of the range.
         grouped = dialect == "sqlite" and q.groups is not None
-        is_total = _unindexed(F.is_day_total) if grouped else F.is_day_total
+        is_total = _unindexed(c.is_day_total) if grouped else c.is_day_total
         where.append(is_total.is_(False))
     return where
 
@@ -139,14 +144,6 @@ def filters(q: UsageQuery, dialect: str = "") -> list[Any]:
 def _unindexed(column: Any) -> Any:
     """``+column``: the same value, which SQLite will not look up in an index."""
     return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
-
-
-def _by_user_order(day: Any) -> Any:
-    """``+day``: the same day, which SQLite cannot look up in an index. Without statistics
-    it prefers any index with the day range, then sorts the whole period's facts; without
-    one it walks the (user, model) index in order and stops after the page's groups (42 ms
-    → 11 ms for the keys of a page of a month, measured in BENCHMARKS.md)."""
-    return UnaryExpression(day, operator=custom_op("+"), type_=Date)
 
 
 def counts_as_active() -> Any:
@@ -206,11 +203,11 @@ def key_columns(q: UsageQuery, g: Any) -> list[Any]:
     return [*columns, g.c.product_key] if q.by_product else columns
 
 
-def group_columns(q: UsageQuery) -> list[Any]:
+def group_columns(q: UsageQuery, c: Any = F) -> list[Any]:
     """The fact columns that name a group within its period, in keyset order."""
-    named = zip(DIMENSIONS, (F.user_email, F.model, F.surface), strict=True)
+    named = zip(DIMENSIONS, (c.user_email, c.model, c.surface), strict=True)
     columns = [column for dim, column in named if dim in q.dims]
-    return [*columns, F.product] if q.by_product else columns
+    return [*columns, c.product] if q.by_product else columns
 
 
 def bound_key(prefix: str, key: list[Any]) -> tuple[list[Any], dict[str, Any]]:

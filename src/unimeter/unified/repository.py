@@ -169,8 +169,7 @@ async def _user_day_keys(
 
     def build() -> Any:
         f = fact_days.D if rolled else grouping.F
-        where = fact_days.filters(q) if rolled else grouping.filters(q)
-        stmt = select(f.day, f.user_email).where(*where).distinct()
+        stmt = select(f.day, f.user_email).where(*grouping.filters(q, c=f)).distinct()
         if not q.include_inactive:
             active = fact_days.counts_as_active() if rolled else grouping.counts_as_active()
             stmt = stmt.where(active)
