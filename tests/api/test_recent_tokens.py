@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import event
+from starlette.types import Message, Receive, Scope, Send
 
 from tests.support.api import api_world
 from unimeter.app import create_app
@@ -84,3 +85,31 @@ async def test_a_recent_tokens_read_takes_one_transaction(
                 event.remove(engine, "begin", count)
         assert again.json() == first.json()
         assert len(begun) == 1
+
+
+async def test_the_read_session_is_returned_before_the_response_is_sent(
+    database_url: str, data_dir: Path
+) -> None:
+    """A slow client must not hold a database connection while it reads its response."""
+    async with api_world(database_url, data_dir, synced=False) as api:
+        runtime = api.world.runtime
+        app = create_app(runtime, cache_responses=False)
+        pool = runtime.db.read_engine.sync_engine.pool
+        held_while_sending: list[int] = []
+
+        async def watched(scope: Scope, receive: Receive, send: Send) -> None:
+            async def sending(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    held_while_sending.append(pool.checkedout())  # type: ignore[attr-defined]
+                await send(message)
+
+            await app(scope, receive, sending)
+
+        params = {"integrated_account_id": api.accounts["default"]}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=watched), base_url="http://unimeter.test"
+        ) as client:
+            for path in (USERS, "/unified/usage-metering/usage"):
+                got = await client.get(path, params=params, headers=api.auth("default"))
+                assert got.status_code == 200, got.text
+        assert held_while_sending == [0, 0]

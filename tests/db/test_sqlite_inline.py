@@ -3,11 +3,12 @@ still behave as readers: the same rows, errors raised to the caller, no writes."
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from unimeter.db.engine import Database
@@ -83,3 +84,27 @@ async def test_readers_see_what_writers_commit_and_close_cleanly(tmp_path: Path)
     # Disposed: the pool closed its inline connections, which then refuse calls.
     with pytest.raises(ValueError, match="no active connection"):
         kept._conn  # noqa: B018
+
+
+async def test_concurrent_reads_reuse_one_connection(tmp_path: Path) -> None:
+    """A reader returns its connection as it closes, without a turn of the event loop in
+    between: 32 requests reading at once used to hold 32 connections, and past the pool's
+    size each one opened a new connection (file, pragmas, map) and closed it again."""
+    db = await _store(tmp_path)
+    opened: list[object] = []
+
+    def count(dbapi_connection: object, _record: object) -> None:
+        opened.append(dbapi_connection)
+
+    event.listen(db.read_engine.sync_engine, "connect", count)
+
+    async def read() -> int:
+        async with db.reader() as session:
+            return int((await session.execute(text("SELECT count(*) FROM t"))).scalar_one())
+
+    try:
+        assert await asyncio.gather(*(read() for _ in range(32))) == [3] * 32
+        assert len(opened) == 1
+        assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()

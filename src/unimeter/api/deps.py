@@ -142,4 +142,4 @@ async def get_account_read(
         yield AccountRead(_in_scope(request, found.principal, found.account), found.session)
 
 
-AccountReadDep = Annotated[AccountRead, Depends(get_account_read)]
+AccountReadDep = Annotated[AccountRead, Depends(get_account_read, scope="function")]

@@ -262,8 +262,22 @@ class Database:
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
         """A read-only session; never blocks, and never blocks a running sync."""
-        async with self._readers() as session:
+        if self.backend != "sqlite":
+            async with self._readers() as session:
+                yield session
+            return
+        session = self._readers()
+        try:
             yield session
+        finally:
+            # Closed here, not by the session's own ``async with``: that closes in a task of
+            # its own (so a cancellation cannot cut a close that waits on the network) and
+            # returns the connection only once the loop runs that task. Under load every
+            # request then held its connection across a turn of the loop, and past the
+            # pool's 16 each one opened a new connection (file, pragmas, map) and closed it
+            # again. An inline SQLite connection closes without waiting on anything, so
+            # nothing can cut it.
+            await session.close()
 
     @asynccontextmanager
     async def scanner(self) -> AsyncIterator[AsyncSession]:
