@@ -10,6 +10,7 @@ everyone (not split by user) carries everyone's. Emails compare case-insensitive
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +25,8 @@ from .query import UsageQuery
 COMMITTED = ("commits", "lines_added", "tab_lines_added", "agent_lines_added",
              "human_lines_added")  # fmt: skip
 Sums = dict[tuple[dt.date, str], list[int | None]]
-ByEmail = dict[str | None, list[tuple[dt.date, list[int | None]]]]
+# Per email (None: everyone), its days in order and each day's sums.
+ByEmail = dict[str | None, tuple[list[dt.date], list[list[int | None]]]]
 
 
 def applies(q: UsageQuery) -> bool:
@@ -108,20 +110,29 @@ def _add(total: list[int | None] | None, values: list[int | None]) -> list[int |
     ]
 
 
-def _by_email(sums: Sums) -> ByEmail:
-    """Each email's days, and (under None) everyone's."""
-    out: ByEmail = defaultdict(list)
-    for (day, email), values in sums.items():
-        out[email].append((day, values))
-        out[None].append((day, values))
+def _by_email(sums: Sums, by_user: bool) -> ByEmail:
+    """Each email's days in order (or, for records of everyone, everyone's under None), so
+    that a record's period is found by bisection: a page of 100 daily records used to walk
+    every day of its user for each of them."""
+    out: ByEmail = defaultdict(lambda: ([], []))
+    for (day, email), values in sorted(sums.items()):
+        days, sums_of_days = out[email if by_user else None]
+        if days and days[-1] == day:
+            sums_of_days[-1] = _add(sums_of_days[-1], values)
+            continue
+        days.append(day)
+        sums_of_days.append(values)
     return out
 
 
 def _sum(sums: ByEmail, start: dt.date, end: dt.date, user: str | None) -> list[int | None] | None:
+    found = sums.get(user)
+    if found is None:
+        return None
+    days, sums_of_days = found
     total: list[int | None] | None = None
-    for day, values in sums.get(user, ()):
-        if start <= day < end:
-            total = _add(total, values)
+    for i in range(bisect_left(days, start), bisect_left(days, end)):
+        total = _add(total, sums_of_days[i])
     return total
 
 
@@ -136,9 +147,11 @@ async def attach(
     by_user = "user" in q.dims
     emails = sorted({p[2].lower() for p in periods}) if by_user else None
     found_commits = _by_email(
-        await _commits(session, q.account_id, first, last, emails) if commits else {}
+        await _commits(session, q.account_id, first, last, emails) if commits else {}, by_user
     )
-    found_runs = _by_email(await _runs(session, q.account_id, first, last, emails) if runs else {})
+    found_runs = _by_email(
+        await _runs(session, q.account_id, first, last, emails) if runs else {}, by_user
+    )
     for (start, end, user), record in zip(periods, records, strict=True):
         who = user.lower() if by_user else None
         usage = record["usage"]
