@@ -23,12 +23,12 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    tuple_,
 )
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from unimeter.db import fact_activity
+from unimeter.db.listed import in_listed
 from unimeter.db.models import UsageFact
 from unimeter.db.periods import period_expression
 
@@ -103,7 +103,7 @@ def filters(q: UsageQuery, dialect: str = "", c: Any = F) -> list[Any]:
         # pick the wider); the pairs then keep exactly the keys.
         where = [c.account_id == bindparam("account"), c.day >= bindparam("key_lo"),
                  c.day <= bindparam("key_hi"), c.user_email.in_(_in("key_users")),
-                 tuple_(c.day, c.user_email).in_(_in("keys"))]  # fmt: skip
+                 in_listed((c.day, c.user_email), "keys")]  # fmt: skip
     else:
         # ``+day`` to walk groups: without statistics SQLite prefers any index with the day
         # range, then sorts the whole period's facts; without one it walks the (user, model)
@@ -123,7 +123,7 @@ def filters(q: UsageQuery, dialect: str = "", c: Any = F) -> list[Any]:
         where.append(c.user_email.in_(_in("group_users")))
         if "model" in q.dims:
             where.append(c.model.in_(_in("group_models")))
-        where.append(tuple_(*group_columns(q, c)).in_(_in("groups")))
+        where.append(in_listed(tuple(group_columns(q, c)), "groups"))
     if q.emails is not None:
         where.append(c.user_email.in_(_in("emails")))
     if q.models is not None:
