@@ -152,84 +152,135 @@ def parse_usage_id(text: str) -> UsageKey:
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """The fields records of one product show at one query's grain. Worked out once per
-    page and product rather than for every row: asking the profile about every metric of
-    every group of every row was most of the time a page took to render."""
+    """The fields records of one product show at one query's grain, with where each value
+    sits in a row. Worked out once per page and product rather than for every row: asking
+    the profile about every metric of every group of every row was most of the time a page
+    took to render."""
 
     product: dict[str, Any]
-    groups: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (group, ((label, metric)))
+    groups: tuple[tuple[str, tuple[tuple[str, int], ...]], ...]  # (group, ((label, column)))
     tokens_total: str
-    activity: bool
-    premium: str | None
-    charges: tuple[tuple[str, str], ...]  # (label, metric)
+    activity: tuple[int, int, int] | None  # the active_days, detail_used, client_version columns
+    premium: tuple[str, int] | None  # (label, column)
+    charges: tuple[tuple[str, int], ...]  # (label, column)
     estimate: bool
 
 
-def layout(q: UsageQuery, vendor: Vendor, product_key: str) -> Layout:
+def layout(q: UsageQuery, vendor: Vendor, product_key: str, fields: tuple[str, ...]) -> Layout:
+    """``fields``: the names of the page's columns."""
     product = vendor.product(product_key)
     facts = vendor.facts
     metrics = q.metrics
     known = {m for m in metrics if facts.reports(product["id"], m)}
+    column = {name: i for i, name in enumerate(fields)}.__getitem__
 
-    def fields(group: str, pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-        labelled = ((facts.label(f"{group}.{name}"), metric) for name, metric in pairs)
-        return tuple((label, m) for label, m in labelled if m in known and label is not None)
+    def labelled(group: str, pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, int], ...]:
+        named = ((facts.label(f"{group}.{name}"), metric) for name, metric in pairs)
+        return tuple((label, column(m)) for label, m in named if m in known and label is not None)
 
     groups = (("tokens", TOKEN_FIELDS), ("requests", REQUEST_FIELDS), ("code", CODE_FIELDS),
               ("work", WORK_FIELDS))  # fmt: skip
+    premium = facts.label("activity.premium") if "requests_premium" in metrics else None
+    shows_activity = q.with_day_totals and q.granularity == "day" and "user" in q.dims
     return Layout(
         product=product,
-        groups=tuple((name, fields(name, pairs)) for name, pairs in groups),
+        groups=tuple((name, shown) for name, pairs in groups if (shown := labelled(name, pairs))),
         tokens_total=facts.label("tokens.total") or "total",
-        activity=q.with_day_totals and q.granularity == "day" and "user" in q.dims,
-        premium=facts.label("activity.premium") if "requests_premium" in metrics else None,
-        charges=fields("charges", CHARGE_FIELDS),
+        activity=(column("active_days"), column("detail_used"), column("client_version"))
+        if shows_activity
+        else None,
+        premium=(premium, column("requests_premium")) if premium is not None else None,
+        charges=labelled("charges", CHARGE_FIELDS),
         estimate=product["id"] in facts.estimated_charges,
     )
 
 
-def usage_row(
-    row: Any,
-    fields: tuple[str, ...],
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What every record of a page shares."""
+
+    q: UsageQuery
+    vendor: Vendor
+    members: dict[str, Any]
+    organization: dict[str, Any]
+    synced: str | None
+
+
+def usage_records(
+    rows: Sequence[Any],
     q: UsageQuery,
     account: IntegratedAccount,
     members: dict[str, Any],
     vendor: Vendor,
-    layouts: dict[str, Layout],
-) -> dict[str, Any]:
-    """One grouped row as a record; ``fields``: the names of the page's columns (the same
-    for every row); ``layouts`` holds the layout of each product met so far on this page."""
-    start = _as_date(row.period)
-    end = period_end(start, q)
-    product = row.product_key if q.by_product else ""
-    shape = layouts.get(product)
-    if shape is None:
-        shape = layouts[product] = layout(q, vendor, product)
-    synced = iso(account.last_synced_at)
-    # The row's values by name, read once: one lookup per field on the row itself cost
-    # more than the rest of the record (and ``Row._asdict`` three times a zip).
-    values = dict(zip(fields, row, strict=True))
+) -> list[dict[str, Any]]:
+    """Grouped rows (``repository.usage_page``) as records. What records of the page share
+    (the organization, the sync time, each product's layout, each period's dates, each
+    model's description) is worked out once."""
+    if not rows:
+        return []
+    fields: tuple[str, ...] = rows[0]._fields
+    page = _Page(q, vendor, members, organization(account), iso(account.last_synced_at))
+    layouts: dict[str, Layout] = {}
+    periods: dict[Any, _Period] = {}
+    models: dict[str, dict[str, Any]] = {}
+    records = []
+    for row in rows:
+        product = row.product_key if q.by_product else ""
+        shape = layouts.get(product)
+        if shape is None:
+            shape = layouts[product] = layout(q, vendor, product, fields)
+        period = periods.get(row.period)
+        if period is None:
+            period = periods[row.period] = _Period.of(row.period, q)
+        model = None
+        if "model" in q.dims:
+            model = models.get(row.model_key)
+            if model is None:
+                model = models[row.model_key] = _model(row.model_key, vendor)
+        records.append(_usage_record(page, row, product, shape, period, model))
+    return records
+
+
+@dataclass(frozen=True, slots=True)
+class _Period:
+    start: dt.date
+    end: dt.date
+    start_iso: str
+    end_iso: str
+
+    @classmethod
+    def of(cls, value: Any, q: UsageQuery) -> _Period:
+        start = _as_date(value)
+        end = period_end(start, q)
+        return cls(start, end, day_iso(start), day_iso(end))
+
+
+def _usage_record(
+    page: _Page, row: Any, product: str, shape: Layout, period: _Period,
+    model: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
+    q, user = page.q, row.user_key
     return {
-        "id": usage_id(q, start, end, row.user_key, row.model_key, row.surface_key, product),
+        "id": usage_id(q, period.start, period.end, user, row.model_key, row.surface_key, product),
         "product": dict(shape.product),
-        "organization": organization(account),
-        "user": _user(row.user_key, members) if "user" in q.dims else None,
-        "model": _model(row.model_key, vendor) if "model" in q.dims else None,
+        "organization": dict(page.organization),
+        "user": _user(user, page.members) if "user" in q.dims else None,
+        "model": dict(model) if model is not None else None,
         "surface": row.surface_key if "surface" in q.dims else None,
-        "start_date": day_iso(start),
-        "end_date": day_iso(end),
-        "usage": _metrics(values, shape),
+        "start_date": period.start_iso,
+        "end_date": period.end_iso,
+        "usage": _metrics(row, shape),
         "charges": [
             {
                 "type": label,
-                "amount": dollars(int(values.get(metric) or 0)),
+                "amount": dollars(int(row[i] or 0)),
                 "currency": "USD",
                 "is_estimate": shape.estimate,
             }
-            for label, metric in shape.charges
+            for label, i in shape.charges
         ],
-        "created_at": synced,
-        "updated_at": synced,
+        "created_at": page.synced,
+        "updated_at": page.synced,
     }
 
 
@@ -253,26 +304,25 @@ def _model(model: str, vendor: Vendor) -> dict[str, Any]:
     return {"id": info.id, "provider": info.provider}
 
 
-def _metrics(values: dict[str, Any], shape: Layout) -> dict[str, Any]:
+def _metrics(row: Any, shape: Layout) -> dict[str, Any]:
     """The usage groups with the fields this vendor reports at this grain (a reported metric
-    with no usage is 0); a group it reports none of is left out. ``values``: the row's."""
-    get = values.get
+    with no usage is 0); a group it reports none of is left out."""
     metrics: dict[str, Any] = {}
     for group, fields in shape.groups:
-        if not fields:
-            continue
-        shown = {label: int(get(metric) or 0) for label, metric in fields}
+        shown = {label: int(row[i] or 0) for label, i in fields}
         if group == "tokens":
             shown[shape.tokens_total] = sum(shown.values())
         metrics[group] = shown
-    if shape.activity:
+    if shape.activity is not None:
+        active_days, detail_used, client_version = shape.activity
         activity: dict[str, Any] = {
             # Active by the vendor's word, or because its detail facts show usage that day.
-            "is_active": int(get("active_days") or 0) > 0 or int(get("detail_used") or 0) > 0,
-            "client_version": get("client_version"),
+            "is_active": int(row[active_days] or 0) > 0 or int(row[detail_used] or 0) > 0,
+            "client_version": row[client_version],
         }
         if shape.premium is not None:
-            activity[shape.premium] = int(get("requests_premium") or 0) > 0
+            label, premium = shape.premium
+            activity[label] = int(row[premium] or 0) > 0
         metrics["activity"] = activity
     return metrics
 

@@ -275,9 +275,7 @@ async def _render(
 ) -> list[dict[str, Any]]:
     emails = sorted({r.user_key for r in rows if r.user_key})
     members = await repository.members_by_email(session, account.id, emails)
-    layouts: dict[str, render.Layout] = {}
-    fields: tuple[str, ...] = rows[0]._fields if rows else ()
-    records = [render.usage_row(r, fields, q, account, members, vendor, layouts) for r in rows]
+    records = render.usage_records(rows, q, account, members, vendor)
     periods = [(s, render.period_end(s, q), r.user_key)
                for r in rows for s in [render._as_date(r.period)]]  # fmt: skip
     await code.attach(session, q, periods, records, commits=vendor.commits,
