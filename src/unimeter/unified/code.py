@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.db import direct
 from unimeter.db.models import AgentRun, Commit
 
 from .query import UsageQuery
@@ -82,10 +83,10 @@ async def _commits(
     session: AsyncSession, account_id: str, start: dt.date, end: dt.date, emails: list[str] | None
 ) -> Sums:
     stmt = _COMMITS[emails is not None]
-    rows = await session.execute(stmt, _range(account_id, start, end, emails))
+    rows = await direct.rows(session, stmt, _range(account_id, start, end, emails))
     return {
         (_date(d), str(e)): [int(v) if v is not None else None for v in values]
-        for d, e, *values in rows.all()
+        for d, e, *values in rows
     }
 
 
@@ -93,8 +94,8 @@ async def _runs(
     session: AsyncSession, account_id: str, start: dt.date, end: dt.date, emails: list[str] | None
 ) -> Sums:
     stmt = _RUNS[emails is not None]
-    rows = await session.execute(stmt, _range(account_id, start, end, emails))
-    return {(_date(d), str(e)): [int(n)] for d, e, n in rows.all()}
+    rows = await direct.rows(session, stmt, _range(account_id, start, end, emails))
+    return {(_date(d), str(e)): [int(n)] for d, e, n in rows}
 
 
 def _ms(day: dt.date) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Date, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from unimeter.db import direct
 from unimeter.db.models import RollupDirtyDay, usage_fact_days
 from unimeter.db.periods import period_expression
 
@@ -54,7 +55,7 @@ def serves(q: UsageQuery) -> bool:
 async def ready(session: AsyncSession, q: UsageQuery) -> bool:
     """No day of ``q``'s range waits for its rollups to be rebuilt."""
     params = {"account": q.account_id, "start": q.start, "end": q.end}
-    return (await session.execute(_WAITING, params)).first() is None
+    return not await direct.rows(session, _WAITING, params)
 
 
 def counts_as_active() -> Any:

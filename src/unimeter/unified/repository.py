@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db import keyset
+from unimeter.db import direct, keyset
 from unimeter.db.models import DailyUsage, Member, UsageEvent, UsageFact
 from unimeter.kit.cursors import Position
 
@@ -56,8 +56,7 @@ async def usage_page(
     key_types = grouping.key_types(typed.key if typed is not None else None)
     shape = ("page", dialect, grouping.shape(q), rolled, direction, key_types, limit)
     stmt = grouping.cached(shape, build)
-    rows: Sequence[Any] = (await session.execute(stmt, {**grouping.values(q), **params})).all()
-    return rows
+    return await direct.rows(session, stmt, {**grouping.values(q), **params})
 
 
 def _by_periods(q: UsageQuery, position: Position | None) -> bool:
@@ -86,7 +85,7 @@ async def _period_by_period(
                 ("period", dialect, grouping.shape(span), wanted),
                 partial(_period_statement, dialect, span, wanted),
             )
-            rows.extend((await session.execute(stmt, grouping.values(span))).all())
+            rows.extend(await direct.rows(session, stmt, grouping.values(span)))
         if len(rows) > limit:
             break
     return rows
@@ -121,8 +120,8 @@ async def _group_keys(
 
     shape = ("groups", dialect, grouping.shape(q), grouping.key_types(present), limit)
     stmt = grouping.cached(shape, build)
-    rows = await session.execute(stmt, {**grouping.values(q), **params})
-    return [tuple(row) for row in rows.all()]
+    rows = await direct.rows(session, stmt, {**grouping.values(q), **params})
+    return [tuple(row) for row in rows]
 
 
 def period_spans(q: UsageQuery) -> list[tuple[dt.date, dt.date]]:
@@ -186,8 +185,8 @@ async def _user_day_keys(
 
     shape = ("user_days", grouping.shape(q), rolled, backwards, grouping.key_types(after), limit)
     stmt = grouping.cached(shape, build)
-    rows = await session.execute(stmt, {**grouping.values(q), **params})
-    return [(_day_of(day), email) for day, email in rows.all()]
+    rows = await direct.rows(session, stmt, {**grouping.values(q), **params})
+    return [(_day_of(day), email) for day, email in rows]
 
 
 def _day_of(value: Any) -> dt.date:
@@ -255,8 +254,7 @@ async def members_page(
     shape = ("members", removed, email is None, updated_after is None, direction, key_types, limit)
     params.update(account=account_id, email=email.lower() if email else None,
                   updated_after=updated_after)  # fmt: skip
-    rows: Sequence[Any] = (await session.execute(grouping.cached(shape, build), params)).all()
-    return rows
+    return await direct.rows(session, grouping.cached(shape, build), params)
 
 
 async def member_by_remote_id(session: AsyncSession, account_id: str, remote_id: str) -> Any:
@@ -286,8 +284,10 @@ async def members_by_email(
     """Who each email is (remote id and name), for the ``user`` of usage records."""
     if not emails:
         return {}
-    rows = await session.execute(_MEMBERS_BY_EMAIL, {"account": account_id, "emails": list(emails)})
-    return {row.email: row for row in rows.all()}
+    rows = await direct.rows(
+        session, _MEMBERS_BY_EMAIL, {"account": account_id, "emails": list(emails)}
+    )
+    return {row.email: row for row in rows}
 
 
 async def emails_of(session: AsyncSession, account_id: str, remote_ids: Sequence[str]) -> list[str]:
@@ -306,8 +306,8 @@ async def daily_sources(
     days = sorted({day for day, _ in pairs})
     emails = sorted({email for _, email in pairs})
     params = {"account": account_id, "days": days, "emails": emails}
-    rows = await session.execute(_DAILY_SOURCES, params)
-    return {(day, email): raw for day, email, raw in rows.all()}
+    rows = await direct.rows(session, _DAILY_SOURCES, params)
+    return {(_day_of(day), email): raw for day, email, raw in rows}
 
 
 async def event_sources(

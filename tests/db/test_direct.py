@@ -1,0 +1,89 @@
+"""``direct.rows`` answers as the session would, in the session's transaction: the same
+rows (SQLite's own values on its inline readers), expanding lists of any length, bound
+defaults, and the session's snapshot while a writer commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, literal, select
+
+from unimeter.db import direct
+from unimeter.db.engine import Database
+
+_meta = MetaData()
+_T = Table(
+    "direct_probe", _meta, Column("n", Integer, primary_key=True), Column("day", Date),
+    Column("name", String(40)),
+)  # fmt: skip
+ROWS = [(n, dt.date(2026, 5, 1 + n % 3), f"user{n}") for n in range(1, 31)]
+_BY_NAMES = (
+    select(_T.c.n, _T.c.day, _T.c.name, literal("x").label("tag"))
+    .where(_T.c.name.in_(bindparam("names", expanding=True)), _T.c.day >= bindparam("since"))
+    .order_by(_T.c.n)
+)
+
+
+def _plain(value: Any) -> Any:
+    """A typed value as SQLite stores it (what the direct rows hold there)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+async def _store(database_url: str) -> Database:
+    db = Database(database_url)
+    async with db.session() as session:
+        await session.run_sync(lambda s: _meta.create_all(s.connection()))
+        keys = ("n", "day", "name")
+        await session.execute(_T.insert(), [dict(zip(keys, r, strict=True)) for r in ROWS])
+    return db
+
+
+async def _drop(db: Database) -> None:
+    async with db.session() as session:
+        await session.run_sync(lambda s: _meta.drop_all(s.connection()))
+    await db.dispose()
+
+
+async def test_direct_rows_match_the_sessions(database_url: str) -> None:
+    db = await _store(database_url)
+    try:
+        since = dt.date(2026, 5, 2)
+        for names in (["user3", "user4", "user5", "nobody"], [f"user{n}" for n in range(30)], []):
+            params = {"names": names, "since": since}
+            async with db.reader() as session:
+                typed = (await session.execute(_BY_NAMES, params)).all()
+                got = await direct.rows(session, _BY_NAMES, params)
+            want = [tuple(_plain(v) for v in row) for row in typed]
+            assert [tuple(_plain(v) for v in row) for row in got] == want
+            assert all(row.tag == "x" and row.n > 0 for row in got)
+            assert len(got) == len([r for r in ROWS if r[2] in names and r[1] >= since])
+    finally:
+        await _drop(db)
+
+
+async def test_direct_rows_read_in_the_sessions_transaction(database_url: str) -> None:
+    """A row a writer commits while the reader's transaction is open: the direct rows see it
+    exactly when the session's own reads do (on SQLite, whose readers keep their snapshot,
+    neither does)."""
+    db = await _store(database_url)
+    count = select(_T.c.n).where(_T.c.day >= bindparam("since"))
+    since = {"since": dt.date(2026, 1, 1)}
+    try:
+        async with db.reader() as session:
+            before = await direct.rows(session, count, since)
+            async with db.session() as writer:
+                await writer.execute(
+                    _T.insert(), {"n": 99, "day": dt.date(2026, 6, 1), "name": "z"}
+                )
+            during = await direct.rows(session, count, since)
+            seen_by_session = (await session.execute(count, since)).all()
+        async with db.reader() as session:
+            after = await direct.rows(session, count, since)
+        assert len(before) == len(ROWS)
+        assert len(during) == len(seen_by_session)
+        if db.backend == "sqlite":
+            assert len(during) == len(ROWS)
+        assert len(after) == len(ROWS) + 1
+    finally:
+        await _drop(db)
