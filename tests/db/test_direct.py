@@ -1,13 +1,23 @@
 """``direct.rows`` answers as the session would, in the session's transaction: the same
-rows (SQLite's own values on its inline readers), expanding lists of any length, bound
-defaults, and the session's snapshot while a writer commits."""
+rows with the same types, expanding lists of any length, bound defaults, and the session's
+view while a writer commits."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, bindparam, literal, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    literal,
+    select,
+)
 
 from unimeter.db import direct
 from unimeter.db.engine import Database
@@ -15,26 +25,21 @@ from unimeter.db.engine import Database
 _meta = MetaData()
 _T = Table(
     "direct_probe", _meta, Column("n", Integer, primary_key=True), Column("day", Date),
-    Column("name", String(40)),
+    Column("name", String(40)), Column("flag", Boolean),
 )  # fmt: skip
-ROWS = [(n, dt.date(2026, 5, 1 + n % 3), f"user{n}") for n in range(1, 31)]
+ROWS = [(n, dt.date(2026, 5, 1 + n % 3), f"user{n}", n % 2 == 0) for n in range(1, 31)]
 _BY_NAMES = (
-    select(_T.c.n, _T.c.day, _T.c.name, literal("x").label("tag"))
+    select(_T.c.n, _T.c.day, _T.c.flag, _T.c.name, literal("x").label("tag"))
     .where(_T.c.name.in_(bindparam("names", expanding=True)), _T.c.day >= bindparam("since"))
     .order_by(_T.c.n)
 )
-
-
-def _plain(value: Any) -> Any:
-    """A typed value as SQLite stores it (what the direct rows hold there)."""
-    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 async def _store(database_url: str) -> Database:
     db = Database(database_url)
     async with db.session() as session:
         await session.run_sync(lambda s: _meta.create_all(s.connection()))
-        keys = ("n", "day", "name")
+        keys = ("n", "day", "name", "flag")
         await session.execute(_T.insert(), [dict(zip(keys, r, strict=True)) for r in ROWS])
     return db
 
@@ -54,9 +59,9 @@ async def test_direct_rows_match_the_sessions(database_url: str) -> None:
             async with db.reader() as session:
                 typed = (await session.execute(_BY_NAMES, params)).all()
                 got = await direct.rows(session, _BY_NAMES, params)
-            want = [tuple(_plain(v) for v in row) for row in typed]
-            assert [tuple(_plain(v) for v in row) for row in got] == want
-            assert all(row.tag == "x" and row.n > 0 for row in got)
+            assert [tuple(row) for row in got] == [tuple(row) for row in typed]
+            assert [tuple(map(type, row)) for row in got] == [tuple(map(type, r)) for r in typed]
+            assert all(row.tag == "x" and isinstance(row.day, dt.date) for row in got)
             assert len(got) == len([r for r in ROWS if r[2] in names and r[1] >= since])
     finally:
         await _drop(db)

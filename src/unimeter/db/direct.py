@@ -7,10 +7,10 @@ them. :func:`rows` compiles a statement once, expands its ``IN`` lists by string
 runs it on the session's own connection, inside the session's transaction (so its snapshot
 is the session's).
 
-The rows hold SQLite's own values: dates as ``YYYY-MM-DD`` text and booleans as 0 and 1
-(callers read them as such). Other backends, and statements this module does not handle
-(literal-rendered parameters), take the session's ordinary path, whose rows hold typed
-values.
+The rows hold the values the session's would (dates, booleans and JSON through their types'
+result processors, applied only to the columns that have one). Other backends, and
+statements this module does not handle (literal-rendered or lazily valued parameters,
+tuple lists), take the session's ordinary path.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ class _Prepared:
     expanding: frozenset[str]
     processors: Mapping[str, Callable[[Any], Any]]
     defaults: dict[str, Any]
+    # The result columns with a processor, by position (the others are used as SQLite
+    # returns them), and how many columns there are.
+    results: list[tuple[int, Callable[[Any], Any]]]
+    width: int
     row_type: Any = None
     marks: dict[int, str] = field(default_factory=dict)
 
@@ -91,6 +95,7 @@ def _prepare(stmt: Any, dialect: Any) -> _Prepared | None:
     ):
         return None  # literal-rendered, lazily valued or tuple lists: the ordinary path
     expanding = frozenset(name for name, bind in binds.items() if bind.expanding)
+    results = [c.type._cached_result_processor(dialect, None) for c in compiled._result_columns]
     processors = compiled._bind_processors
     prepared = _Prepared(
         parts=_POSTCOMPILE.split(compiled.string)[::2],
@@ -98,6 +103,8 @@ def _prepare(stmt: Any, dialect: Any) -> _Prepared | None:
         expanding=expanding,
         processors={n: p for n, p in processors.items() if n in compiled.positiontup},
         defaults={name: bind.value for name, bind in binds.items() if not bind.required},
+        results=[(i, process) for i, process in enumerate(results) if process is not None],
+        width=len(results),
     )
     if len(_prepared) >= _MAX_PREPARED:
         _prepared.popitem(last=False)
@@ -122,6 +129,17 @@ async def rows(
     cursor = inline._conn.execute(sql, args)
     if prepared.row_type is None:
         names = [column[0] for column in cursor.description]
+        if len(names) != prepared.width:
+            raise RuntimeError(f"{len(names)} columns where {prepared.width} were compiled")
         prepared.row_type = namedtuple("Row", names, rename=True)  # type: ignore[misc]
     make = prepared.row_type._make
-    return [make(row) for row in cursor.fetchall()]
+    found = cursor.fetchall()
+    if not prepared.results:
+        return [make(row) for row in found]
+    out = []
+    for row in found:
+        values = list(row)
+        for i, process in prepared.results:
+            values[i] = process(values[i])
+        out.append(make(values))
+    return out
