@@ -17,6 +17,7 @@ from sqlalchemy import (
     bindparam,
     literal,
     select,
+    tuple_,
 )
 
 from unimeter.db import direct
@@ -90,5 +91,27 @@ async def test_direct_rows_read_in_the_sessions_transaction(database_url: str) -
         if db.backend == "sqlite":
             assert len(during) == len(ROWS)
         assert len(after) == len(ROWS) + 1
+    finally:
+        await _drop(db)
+
+
+async def test_statements_it_does_not_handle_take_the_sessions_path(database_url: str) -> None:
+    """A list of tuples, and an empty list: the same rows all the same."""
+    db = await _store(database_url)
+    pairs = select(_T.c.n).where(
+        tuple_(_T.c.day, _T.c.name).in_(bindparam("pairs", expanding=True))
+    )
+    try:
+        async with db.reader() as session:
+            got = await direct.rows(
+                session,
+                pairs,
+                {"pairs": [(dt.date(2026, 5, 2), "user1"), (dt.date(2026, 5, 1), "user1")]},
+            )
+            assert [row.n for row in got] == [1]
+            empty = await direct.rows(
+                session, _BY_NAMES, {"names": [], "since": dt.date(2026, 1, 1)}
+            )
+            assert list(empty) == []
     finally:
         await _drop(db)
