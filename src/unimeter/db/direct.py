@@ -133,7 +133,10 @@ def _compile(stmt: Any, dialect: Any) -> _Prepared | None:
 async def rows(
     session: AsyncSession, stmt: Any, params: Mapping[str, Any] | None = None
 ) -> Sequence[Any]:
-    """The rows of ``stmt`` (named tuples), read in ``session``'s transaction."""
+    """The rows of ``stmt`` (named tuples), read in ``session``'s transaction. For
+    statements built once and reused (module constants, ``unified.grouping.cached``): a
+    statement is compiled the first time it is seen, which costs more than the ordinary
+    path would for a statement built anew on every call."""
     given = params or {}
     connection = await session.connection()
     driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
