@@ -122,7 +122,7 @@ async def _people(
     """The period's seat holders by team, with their active days and summed metrics."""
     start_ms = (start - dt.date(1970, 1, 1)).days * 86_400_000
     day_totals = _day_total_accounts(runtime, scope)
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         roster = await repo.members_during(session, scope.account_ids, start_ms)
         facts = await repo.member_days(
             session, scope.account_ids, start, end, day_totals, scope.products

@@ -102,7 +102,7 @@ async def agents(
     runtime: Runtime, scope: Scope, *, start: dt.date, end: dt.date, source: SourceChoice
 ) -> AgentsReport:
     maps, notes = await team_maps_noted(runtime, scope, source)
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         runs = await repo.runs(session, scope.account_ids, start, end)
     totals = Runs()
     people: dict[str | None, Runs] = defaultdict(Runs)

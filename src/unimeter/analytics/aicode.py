@@ -127,7 +127,7 @@ async def ai_code(
     """``with_cost=False`` leaves out the cost per AI line (and its chargeback and adoption
     reads), for a caller that shows only the lines."""
     maps, notes = await team_maps_noted(runtime, scope, source)
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         rows = await repo.commit_days(
             session, scope.account_ids, start, end, primary_only=branch == "primary"
         )
@@ -195,7 +195,7 @@ async def _tracked_spend(
 ) -> tuple[dict[tuple[dt.date, str | None], int], list[Note]]:
     """Spend per (month, team) of the accounts with code tracking, each from its first
     tracked day; a note for each account left out or counted from later than ``start``."""
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         since = await repo.tracked_since(session, scope.account_ids)
     cost: dict[tuple[dt.date, str | None], int] = defaultdict(int)
     notes: list[Note] = []

@@ -39,7 +39,7 @@ async def ai_usage(
     runtime: Runtime, scope: Scope, *, start: dt.date, end: dt.date, granularity: str,
     kinds: tuple[str, ...], top: int,
 ) -> dict[str, Any]:  # fmt: skip
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         rows = await repo.activity(session, scope.account_ids, start, end, kinds)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     series: dict[tuple[str, str], dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
@@ -84,7 +84,7 @@ async def active_users(
     vendors' daily active users averaged over the days of ``[start, end)`` (a day without a
     count is 0), and the count on the last day reported. Only the team's counts: a
     person's row says nothing of how many were active. Empty when none is reported."""
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         rows = await repo.activity(session, scope.account_ids, start, end, ("active_users",))
     per_day: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
     for _, day, team, _, key, value in rows:

@@ -176,7 +176,7 @@ async def detect(runtime: Runtime, account: IntegratedAccount) -> list[Anomaly]:
     t = (await account_settings.get(runtime, account.id)).anomaly
     findings: list[Finding] = []
     days: list[dt.date] = []
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         last = await repo.latest_day(session, account.id)
         if last is not None:
             days = [last - dt.timedelta(days=n) for n in range(SCAN_DAYS)]
@@ -276,7 +276,7 @@ async def page(
     runtime: Runtime, account_ids: tuple[str, ...], *, status: str | None, kind: str | None,
     position: Position | None, limit: int,
 ) -> PageSlice[Anomaly]:  # fmt: skip
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         rows = await repo.page(
             session, account_ids, status=status, kind=kind, position=position, limit=limit
         )
@@ -284,14 +284,14 @@ async def page(
 
 
 async def environment_accounts(runtime: Runtime, environment_id: str) -> tuple[str, ...]:
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         accounts = await analytics_repo.accounts_of(session, environment_id)
     return tuple(a.id for a in accounts)
 
 
 async def get(runtime: Runtime, environment_id: str, anomaly_id: str) -> Anomaly | None:
     ids = await environment_accounts(runtime, environment_id)
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         return await repo.get(session, anomaly_id, ids)
 
 

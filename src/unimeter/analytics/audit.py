@@ -94,7 +94,7 @@ async def _findings(
 
 
 async def _after_removal(runtime: Runtime, scope: Scope) -> list[Finding]:
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         usage = await repository.usage_after_removal(session, scope.account_ids)
         removed = await repository.removed_members(session, scope.account_ids)
     out = []

@@ -46,7 +46,7 @@ async def replace_directory(
 
 
 async def directory_entries(runtime: Runtime, account_id: str) -> list[dict[str, Any]]:
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         entries = await repository.directory(session, account_id)
     return [
         {
@@ -97,7 +97,7 @@ async def team_map(session: AsyncSession, account_id: str, choice: SourceChoice)
 
 
 async def team_maps(runtime: Runtime, scope: Scope, choice: SourceChoice) -> dict[str, TeamMap]:
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         return {a: await team_map(session, a, choice) for a in scope.account_ids}
 
 
@@ -201,7 +201,7 @@ async def _costs(
     user, product and period, summed in SQL, for users whose team holds over the whole
     range; one per day for the few who change teams within it. Each row's day lies in its
     period."""
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         q = ConsumptionQuery(
             scope.account_ids, start, end, True, False, granularity, products=scope.products,
             by_product=True,
@@ -254,7 +254,7 @@ async def reconcile(runtime: Runtime, scope: Scope) -> list[CycleReconciliation]
     snapshot) against the sum of their stored events' charges from the cycle start to the
     snapshot."""
     out = []
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         for cycle in await records_repository.latest_snapshots(session, scope.account_ids):
             charged = await records_repository.charged_by_user(
                 session, cycle.account_id, cycle.cycle_start_ms, cycle.taken_at

@@ -30,7 +30,7 @@ async def build(
     runtime: Runtime, environment_id: str, start: dt.date, end: dt.date
 ) -> dict[str, Any]:
     """The digest of the days ``[start, end)`` (a week) beside the same span just before."""
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         accounts = await repository.accounts_of(session, environment_id)
     body: dict[str, Any] = {
         "start_date": start.isoformat(),

@@ -102,7 +102,7 @@ def _holds_seat(m: repo.MemberRow, as_of: dt.date) -> bool:
 async def people(
     runtime: Runtime, scope: Scope, *, start: dt.date, end: dt.date, as_of: dt.date, sort: Sort
 ) -> PeopleReport:
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         members = await repo.members(session, scope.account_ids)
         usage = await repo.usage(session, scope.account_ids, start, end, scope.products)
         resolve = _resolver(await repo.aliases(session, scope.account_ids))

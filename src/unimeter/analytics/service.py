@@ -62,7 +62,7 @@ async def resolve_scope(
 ) -> Scope:
     if (integrated_account_id is None) == (tenant_id is None):
         raise ScopeError("give exactly one of integrated_account_id and tenant_id")
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         accounts = await repository.accounts_of(
             session, environment_id, account_id=integrated_account_id, tenant_id=tenant_id
         )
@@ -184,7 +184,7 @@ class SeatsReport:
 
 async def seats(runtime: Runtime, scope: Scope, as_of: dt.date, idle_days: int) -> SeatsReport:
     ids = scope.account_ids
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         holders = await repository.seat_holders(session, ids)
         emails = await repository.member_emails(session, ids)
         activity = await repository.last_active_days(session, ids, as_of, scope.products)
@@ -275,7 +275,7 @@ async def consumption(
     after: Sequence[Any] | None = None,
     top: int | None = None,
 ) -> ConsumptionPage:
-    async with runtime.db.reader() as session:
+    async with runtime.db.scanner() as session:
         groups = (
             await consumption_repository.top_groups(session, q, top) if top is not None else None
         )
