@@ -281,9 +281,10 @@ class Database:
 
     @asynccontextmanager
     async def scanner(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session for a long scan (an export). On SQLite its statements run in
-        a thread of their own, as writers' do, so the event loop keeps answering requests
-        while one runs; a :meth:`reader` runs them inline, which suits short reads only."""
+        """A read-only session for a long read (an export, an analysis). On SQLite its
+        statements run in a thread of their own, as writers' do, so the event loop keeps
+        answering requests while one runs; a :meth:`reader` runs them inline, which suits
+        short reads only."""
         async with self._scanners() as session:
             yield session
 
