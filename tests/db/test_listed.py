@@ -1,5 +1,5 @@
-"""``in_listed``: a list bound as one JSON text selects what the same ``IN`` list would, on
-each backend, for values and for rows of (date, text)."""
+"""``in_listed``: rows bound as one JSON text select what the same ``IN`` list would, on
+each backend, for rows of one value (text, a date) and of (date, text)."""
 
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ async def test_listed_values_and_rows_match_as_in_lists(database_url: str) -> No
             await session.execute(
                 _T.insert(), [dict(zip(("n", "day", "name"), r, strict=True)) for r in ROWS]
             )
-        by_name = in_listed(_T.c.name, "v")
-        assert await _matches(db, by_name, ["ann", "o'neil"]) == [1, 3, 5]
+        by_name = in_listed((_T.c.name,), "v")
+        assert await _matches(db, by_name, [("ann",), ("o'neil",)]) == [1, 3, 5]
         assert await _matches(db, by_name, []) == []
-        assert await _matches(db, in_listed(_T.c.day, "v"), [D2]) == [3, 4, 5]
+        assert await _matches(db, in_listed((_T.c.day,), "v"), [(D2,)]) == [3, 4, 5]
         pairs = in_listed((_T.c.day, _T.c.name), "v")
         assert await _matches(db, pairs, [(D1, "bob"), (D2, "ann"), (D1, "zed")]) == [2, 3]
         assert await _matches(db, in_listed((_T.c.name,), "v"), [("Ann",)]) == [4]

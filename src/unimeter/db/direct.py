@@ -104,6 +104,8 @@ def _prepare(stmt: Any, dialect: Any) -> _Prepared | None:
 def _compile(stmt: Any, dialect: Any) -> _Prepared | None:
     compiled = stmt.compile(dialect=dialect)
     binds = compiled.binds
+    # Literal-rendered or lazily valued parameters, tuple lists, statements that return no
+    # rows: the ordinary path.
     if (
         compiled.literal_execute_params
         or compiled.positiontup is None
@@ -113,9 +115,7 @@ def _compile(stmt: Any, dialect: Any) -> _Prepared | None:
             for b in binds.values()
         )
     ):
-        return (
-            None  # literal-rendered, not a SELECT, lazily valued or tuple lists: the ordinary path
-        )
+        return None
     expanding = frozenset(name for name, bind in binds.items() if bind.expanding)
     results = [c.type._cached_result_processor(dialect, None) for c in compiled._result_columns]
     processors = compiled._bind_processors

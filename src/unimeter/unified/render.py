@@ -200,7 +200,6 @@ class _Page:
     """What every record of a page shares."""
 
     q: UsageQuery
-    vendor: Vendor
     members: dict[str, Any]
     organization: dict[str, Any]
     synced: str | None
@@ -219,7 +218,7 @@ def usage_records(
     if not rows:
         return []
     fields: tuple[str, ...] = rows[0]._fields
-    page = _Page(q, vendor, members, organization(account), iso(account.last_synced_at))
+    page = _Page(q, members, organization(account), iso(account.last_synced_at))
     layouts: dict[str, Layout] = {}
     periods: dict[Any, _Period] = {}
     models: dict[str, dict[str, Any]] = {}
