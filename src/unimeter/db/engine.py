@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -32,6 +33,7 @@ from typing import Any, Literal, TypeVar
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -154,6 +156,15 @@ def _sqlite_engine(
 T = TypeVar("T")
 
 
+_WRITE_ATTEMPTS = 5
+# SQLSTATEs of a transaction the server rolled back because of another one.
+_CONFLICT_STATES = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+
+
+def _lost_a_conflict(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in _CONFLICT_STATES
+
+
 async def _settle(step: Awaitable[T]) -> T:
     """Run ``step`` to completion even when the task is cancelled meanwhile, then re-raise
     the cancellation.
@@ -251,13 +262,27 @@ class Database:
 
     async def write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``work`` in one unit of work that a cancellation cannot cut in half: it takes
-        effect once the unit has committed (or rolled back). For tasks that get cancelled."""
+        effect once the unit has committed (or rolled back). For tasks that get cancelled.
+
+        On PostgreSQL a unit that the server rolled back to break a deadlock (or a
+        serialization conflict) is run again: the streams of one sync write at once, and
+        the server kills one of two such transactions only so that the other can go on.
+        ``work`` must therefore do nothing outside its session that a second run would
+        repeat."""
 
         async def unit() -> T:
             async with self.session() as session:
                 return await work(session)
 
-        return await _settle(unit())
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+            try:
+                return await _settle(unit())
+            except DBAPIError as exc:
+                if attempt == _WRITE_ATTEMPTS or not _lost_a_conflict(exc):
+                    raise
+            # A little apart, so that the two do not meet again at once.
+            await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

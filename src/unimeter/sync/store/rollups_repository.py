@@ -243,9 +243,12 @@ async def mark_dirty(session: AsyncSession, account_id: str, days: Iterable[dt.d
     fresh = wanted - {day for (day,) in known.all()}
     if fresh:
         # Streams write concurrently: another transaction may mark the same day between the
-        # read above and this insert (PostgreSQL would then refuse the duplicate key).
+        # read above and this insert (PostgreSQL would then refuse the duplicate key). In
+        # ascending order, so that two such transactions wait on each other in one order
+        # only: in a set's order, each could hold a day the other waits for (a deadlock).
         await session.execute(
-            _insert_ignore(session), [{"account_id": account_id, "day": day} for day in fresh]
+            _insert_ignore(session),
+            [{"account_id": account_id, "day": day} for day in sorted(fresh)],
         )
 
 
