@@ -13,7 +13,6 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 
-from alembic.util.exc import CommandError
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -29,6 +28,7 @@ from unimeter.connectors.errors import (
     VendorUnavailableError,
 )
 from unimeter.connectors.registry import UnknownIntegrationError
+from unimeter.db.migrate import MigrationError
 from unimeter.kit.crypto import SecretError
 from unimeter.kit.keys import ENV_VAR as KEY_ENV_VAR
 from unimeter.runtime import StartupError
@@ -73,7 +73,7 @@ def _expected() -> tuple[type[BaseException], ...]:
 def _database_errors() -> tuple[type[BaseException], ...]:
     import psycopg
 
-    return (DBAPIError, PoolTimeoutError, psycopg.Error, sqlite3.Error, CommandError)
+    return (DBAPIError, PoolTimeoutError, psycopg.Error, sqlite3.Error, MigrationError)
 
 
 _REAUTH = (
@@ -158,7 +158,7 @@ def _sync_auth(exc: BaseException) -> str:
 
 
 def _database(exc: BaseException) -> str:
-    if isinstance(exc, CommandError):
+    if isinstance(exc, MigrationError):
         return f"database migration failed: {detail(exc)}"
     if isinstance(exc, PoolTimeoutError):
         return "the database did not hand out a connection in time (every one is busy); try again"
