@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import insert, select, tuple_, update
@@ -29,15 +29,28 @@ def _day(ms: int) -> dt.date:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).date()
 
 
+_FIELD_NAMES = {
+    kind: tuple(f.name for f in fields(kind))
+    for kind in (CommitRecord, AiChangeRecord, AgentRunRecord)
+}
+
+
+def _row(record: KeyedRecord) -> dict[str, Any]:
+    """A record's fields as a row, each value as it is. Not ``dataclasses.asdict``: that
+    deep-copies every record's raw vendor payload: a sync of 24,000 AI changes spent a
+    fifth of its profiled time there (23 → 20 s for tests/analytics/test_enterprise_end_to_end)."""
+    return {name: getattr(record, name) for name in _FIELD_NAMES[type(record)]}
+
+
 def _commit_row(r: CommitRecord) -> dict[str, Any]:
-    row = asdict(r)
+    row = _row(r)
     row["committed_at"] = row.pop("committed_at_ms")
     row["day"] = _day(r.committed_at_ms)
     return row
 
 
 def _change_row(r: AiChangeRecord) -> dict[str, Any]:
-    row = asdict(r)
+    row = _row(r)
     row["created_at"] = row.pop("created_at_ms")
     row["day"] = _day(r.created_at_ms)
     row["file_extensions"] = ",".join(sorted(set(r.file_extensions)))
@@ -45,7 +58,7 @@ def _change_row(r: AiChangeRecord) -> dict[str, Any]:
 
 
 def _run_row(r: AgentRunRecord) -> dict[str, Any]:
-    row = asdict(r)
+    row = _row(r)
     row["created_at"] = row.pop("created_at_ms")
     row["day"] = _day(r.created_at_ms)
     return row
