@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from importlib import resources
 
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.server import StreamableHTTPASGIApp
+from mcp.server.fastmcp.tools import Tool
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
@@ -38,6 +40,17 @@ def metrics_doc() -> str:
     return resources.files(__package__).joinpath("metrics.md").read_text(encoding="utf-8")
 
 
+@cache
+def _tools() -> tuple[Tool, ...]:
+    """The tools, described once per process: the SDK builds each one's argument model and
+    JSON schemas, most of the time it took to create the API's app (tests create hundreds).
+    A described tool holds no state of a server's, so servers share them."""
+    return tuple(
+        Tool.from_function(tool, annotations=READ_ONLY, structured_output=True)
+        for tool in tools.TOOLS
+    )
+
+
 def build_server(caller: Caller | None = None) -> FastMCP:
     """The server; with ``caller`` (stdio), every call is that token's, otherwise each HTTP
     request's own (see :class:`~unimeter.mcp.auth.RequireToken`)."""
@@ -58,9 +71,8 @@ def build_server(caller: Caller | None = None) -> FastMCP:
         # The SDK's DNS-rebinding guard accepts only localhost Host headers; /mcp needs a
         # bearer token a rebinding page cannot have, and must answer on the served host.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        tools=list(_tools()),
     )
-    for tool in tools.TOOLS:
-        server.add_tool(tool, annotations=READ_ONLY, structured_output=True)
     server.resource(
         METRICS_URI,
         name="metrics",
