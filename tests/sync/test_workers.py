@@ -170,11 +170,20 @@ async def test_three_workers_sync_thirty_accounts_once_per_period(
         assert all(r.status == "succeeded" for r in finished), [
             (r.status, r.error) for r in finished
         ]
-        # Exactly one run per slot, the slots consecutive on the account's grid.
-        slots = sorted(r.scheduled_for for r in account_runs if r.scheduled_for is not None)
+        # At most one run per slot, on the account's grid. A slot goes without one only while
+        # the account's previous run is unfinished (a busy account is not queued twice), or
+        # when the scheduler queued that previous run after the slot had passed (it skips
+        # missed slots): on a slow machine a sync can outlast a compressed period.
+        by_slot = {r.scheduled_for: r for r in account_runs if r.scheduled_for is not None}
+        slots = sorted(by_slot)
         assert slots[0] == first_slots[account_id]
-        assert len(slots) == len(set(slots)) == len(account_runs)
-        assert all(b - a == period for a, b in itertools.pairwise(slots)), slots
+        assert len(slots) == len(account_runs)
+        for a, b in itertools.pairwise(slots):
+            assert (b - a) % period == 0, slots
+            if b - a > period:
+                previous, skipped = by_slot[a], b - period
+                busy = previous.finished_at is None or previous.finished_at > skipped
+                assert busy or previous.created_at > skipped, (slots, previous.finished_at)
         # Never two syncs of one account at the same time.
         spans = sorted((r.started_at, r.finished_at) for r in finished)
         for (_, end), (start, _) in itertools.pairwise(spans):
