@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-# Some machines set PYTHONDONTWRITEBYTECODE (this project's CI machines do): every Python
+# Some machines set PYTHONDONTWRITEBYTECODE (the development machines here do): every Python
 # process, each CLI command a test runs and each server, worker and xdist process, then
 # compiled unimeter's modules and the rewritten tests from source, 0.3-0.5 s of each start.
 # The caches are git-ignored.
