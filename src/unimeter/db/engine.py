@@ -274,15 +274,15 @@ class Database:
             async with self.session() as session:
                 return await work(session)
 
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
+        for attempt in range(1, _WRITE_ATTEMPTS):
             try:
                 return await _settle(unit())
             except DBAPIError as exc:
-                if attempt == _WRITE_ATTEMPTS or not _lost_a_conflict(exc):
+                if not _lost_a_conflict(exc):
                     raise
             # A little apart, so that the two do not meet again at once.
             await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+        return await _settle(unit())
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -11,9 +11,9 @@ import re
 import sys
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import Connection, create_engine, inspect, pool, text
 from sqlalchemy.exc import DBAPIError
 
 from .engine import resolve_urls, secure_sqlite_file, sqlite_path
@@ -88,9 +88,7 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
-def _has_version_table(connection: Any) -> bool:
-    from sqlalchemy import inspect
-
+def _has_version_table(connection: Connection) -> bool:
     connection.rollback()  # PostgreSQL refuses further statements in a failed transaction
     return bool(inspect(connection).has_table("alembic_version"))
 
