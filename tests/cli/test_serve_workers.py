@@ -3,6 +3,7 @@ the background work (the scheduler, the senders), handed on when that process di
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -90,11 +91,58 @@ def test_two_processes_answer_and_one_leads(
     assert _lock_holders(lock) == set()
 
 
+def _connections_held(pid: int, port: int) -> int:
+    """Established TCP connections on ``port`` that process ``pid`` has open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            held += local_port == port and fields[3] == "01" and fields[9] in inodes
+    return held
+
+
+def test_connections_are_dealt_evenly(
+    sqlite_databases: SQLiteDatabases, data_dir: Path, tmp_path: Path
+) -> None:
+    """Sixteen keep-alive connections opened one after another: each process holds eight.
+    Spread by a hash of the client's port, as with SO_REUSEPORT, an even split of 16 over
+    two comes about one time in five."""
+    cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
+    port = free_port()
+    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
+    with (tmp_path / "serve.log").open("wb") as sink:
+        server = subprocess.Popen(command, env=cli.env(), stdout=sink, stderr=sink)
+    base = f"http://127.0.0.1:{port}"
+    clients: list[httpx.Client] = []
+    try:
+        _wait_for("two server processes", lambda: len(set(children(server.pid))) >= 2)
+        _wait_for("the server to answer", lambda: _ready(base))
+        for _ in range(16):
+            client = httpx.Client(base_url=base)
+            clients.append(client)
+            assert client.get("/healthz").status_code == 200
+        # (The parent has a helper child of multiprocessing's besides, holding none.)
+        held = sorted(_connections_held(pid, port) for pid in children(server.pid))
+        assert [count for count in held if count] == [8, 8]
+    finally:
+        for client in clients:
+            client.close()
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+
+
 def test_a_port_in_use_is_one_line_even_for_a_server_that_shares_it(
     sqlite_databases: SQLiteDatabases, data_dir: Path, tmp_path: Path
 ) -> None:
-    """The processes bind with SO_REUSEPORT, which would let a second ``serve --workers``
-    join a running one on the same port (and take half its connections) without a word."""
+    """A second ``serve --workers`` on a running one's port says so in one line, rather than
+    sharing the port (and taking half its connections) without a word."""
     cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
     port = free_port()
     command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]

@@ -5,16 +5,13 @@ from __future__ import annotations
 import socket
 
 
-def tcp_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
-    """A TCP socket bound to ``(host, port)``; with ``reuse_port`` other processes may bind
-    the same port, and the kernel spreads connections across them. Raises ``OSError``."""
+def tcp_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``(host, port)``. Raises ``OSError``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets whose proto
     # says TCP; with Nagle on, each response waited out a 40 ms delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if reuse_port:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError:
