@@ -72,6 +72,8 @@ def _server_class() -> type[Any]:
                     data, fds, _, _ = socket.recv_fds(self.channel, 64, 64)
                 except BlockingIOError:
                     return
+                except OSError:
+                    data, fds = b"", []
                 if not data and not fds:  # the parent is gone: so are new connections
                     loop.remove_reader(self.channel.fileno())
                     self.should_exit = True
@@ -81,7 +83,13 @@ def _server_class() -> type[Any]:
                     connection.setblocking(False)
                     task = loop.create_task(loop.connect_accepted_socket(protocol, connection))
                     self.taking.add(task)
-                    task.add_done_callback(self.taking.discard)
+                    task.add_done_callback(self._taken)
+
+        def _taken(self, task: asyncio.Task[Any]) -> None:
+            self.taking.discard(task)
+            if not task.cancelled() and task.exception() is not None:
+                # A client gone before its connection was set up: nothing to answer.
+                log.debug("a handed connection failed: %s", task.exception())
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             with contextlib.suppress(ValueError, OSError):
