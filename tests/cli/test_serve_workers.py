@@ -139,6 +139,34 @@ def test_connections_are_dealt_evenly(
         server.wait(30)
 
 
+def test_processes_stop_when_their_parent_is_killed(
+    sqlite_databases: SQLiteDatabases, data_dir: Path, tmp_path: Path
+) -> None:
+    """The parent alone listens: a process it can no longer hand connections to stops
+    rather than live on, orphaned, holding the store."""
+    cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
+    port = free_port()
+    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
+    with (tmp_path / "serve.log").open("wb") as sink:
+        server = subprocess.Popen(command, env=cli.env(), stdout=sink, stderr=sink)
+    try:
+        _wait_for("two server processes", lambda: len(set(children(server.pid))) >= 2)
+        _wait_for("the server to answer", lambda: _ready(f"http://127.0.0.1:{port}"))
+        workers = children(server.pid)
+    finally:
+        server.kill()
+        server.wait(30)
+    _wait_for("the orphaned processes to stop", lambda: not any(map(_alive, workers)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_a_port_in_use_is_one_line_even_for_a_server_that_shares_it(
     sqlite_databases: SQLiteDatabases, data_dir: Path, tmp_path: Path
 ) -> None:
