@@ -51,6 +51,18 @@ def _wait_for(what: str, check: Callable[[], object]) -> None:
         time.sleep(0.05)
 
 
+def _serve(cli: CLI, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """``unimeter serve --workers 2`` on ``port``, its output in ``log``."""
+    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
+    with log.open("wb") as sink:
+        return subprocess.Popen(command, env={**cli.env(), **env}, stdout=sink, stderr=sink)
+
+
+def _started(server: subprocess.Popen[bytes], port: int) -> None:
+    _wait_for("two server processes", lambda: len(set(children(server.pid))) >= 2)
+    _wait_for("the server to answer", lambda: _ready(f"http://127.0.0.1:{port}"))
+
+
 def test_two_processes_answer_and_one_leads(
     sqlite_databases: SQLiteDatabases, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -58,15 +70,11 @@ def test_two_processes_answer_and_one_leads(
     token = json.loads(cli("tokens", "create", "--json").stdout)["token"]
     port = free_port()
     log = tmp_path / "serve.log"
-    env = {**cli.env(), "UNIMETER_LOG_LEVEL": "INFO"}
-    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
-    with log.open("wb") as sink:
-        server = subprocess.Popen(command, env=env, stdout=sink, stderr=sink)
+    server = _serve(cli, port, log, UNIMETER_LOG_LEVEL="INFO")
     lock = data_dir / "serve.lock"
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for("two server processes", lambda: len(set(children(server.pid))) >= 2)
-        _wait_for("the server to answer", lambda: _ready(base))
+        _started(server, port)
         _wait_for("one process to lead", lambda: len(_lock_holders(lock)) == 1)
         [leader] = _lock_holders(lock)
         assert leader in set(children(server.pid))
@@ -117,14 +125,11 @@ def test_connections_are_dealt_evenly(
     two comes about one time in five."""
     cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
     port = free_port()
-    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
-    with (tmp_path / "serve.log").open("wb") as sink:
-        server = subprocess.Popen(command, env=cli.env(), stdout=sink, stderr=sink)
+    server = _serve(cli, port, tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     clients: list[httpx.Client] = []
     try:
-        _wait_for("two server processes", lambda: len(set(children(server.pid))) >= 2)
-        _wait_for("the server to answer", lambda: _ready(base))
+        _started(server, port)
         for _ in range(16):
             client = httpx.Client(base_url=base)
             clients.append(client)
@@ -146,12 +151,9 @@ def test_processes_stop_when_their_parent_is_killed(
     rather than live on, orphaned, holding the store."""
     cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
     port = free_port()
-    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
-    with (tmp_path / "serve.log").open("wb") as sink:
-        server = subprocess.Popen(command, env=cli.env(), stdout=sink, stderr=sink)
+    server = _serve(cli, port, tmp_path / "serve.log")
     try:
-        _wait_for("two server processes", lambda: len(set(children(server.pid))) >= 2)
-        _wait_for("the server to answer", lambda: _ready(f"http://127.0.0.1:{port}"))
+        _started(server, port)
         workers = children(server.pid)
     finally:
         server.kill()
@@ -174,12 +176,11 @@ def test_a_port_in_use_is_one_line_even_for_a_server_that_shares_it(
     sharing the port (and taking half its connections) without a word."""
     cli = CLI(data_dir=data_dir, database_url=sqlite_databases.create())
     port = free_port()
-    command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
-    with (tmp_path / "first.log").open("wb") as sink:
-        first = subprocess.Popen(command, env=cli.env(), stdout=sink, stderr=sink)
+    first = _serve(cli, port, tmp_path / "first.log")
     try:
-        _wait_for("the first server to answer", lambda: _ready(f"http://127.0.0.1:{port}"))
+        _started(first, port)
         # Its own session: were it to start serving, its processes are stopped with it.
+        command = [unimeter_exe(), "serve", "--workers", "2", "--port", str(port)]
         second = subprocess.Popen(
             command, env=cli.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, start_new_session=True,
