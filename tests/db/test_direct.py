@@ -95,6 +95,30 @@ async def test_direct_rows_read_in_the_sessions_transaction(database_url: str) -
         await _drop(db)
 
 
+async def test_a_new_transaction_of_the_same_session_reads_anew(database_url: str) -> None:
+    """Direct reads keep the session's connection for as long as its transaction lasts:
+    once that ends, the next read is in the session's next transaction, which sees what a
+    writer committed meanwhile."""
+    db = await _store(database_url)
+    count = select(_T.c.n).where(_T.c.day >= bindparam("since"))
+    since = {"since": dt.date(2026, 1, 1)}
+    try:
+        async with db.reader() as session:
+            before = await direct.rows(session, count, since)
+            async with db.session() as writer:
+                await writer.execute(
+                    _T.insert(), {"n": 99, "day": dt.date(2026, 6, 1), "name": "z"}
+                )
+            await session.rollback()
+            after = await direct.rows(session, count, since)
+            assert session.in_transaction(), "the read began the session's next transaction"
+            seen_by_session = (await session.execute(count, since)).all()
+        assert len(before) == len(ROWS)
+        assert len(after) == len(seen_by_session) == len(ROWS) + 1
+    finally:
+        await _drop(db)
+
+
 async def test_statements_it_does_not_handle_take_the_sessions_path(database_url: str) -> None:
     """A list of tuples, and an empty list: the same rows all the same."""
     db = await _store(database_url)

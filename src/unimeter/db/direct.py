@@ -79,6 +79,7 @@ class _Prepared:
         return marks
 
 
+_READER = "unimeter.direct.reader"
 _prepared: OrderedDict[int, tuple[Any, _Prepared | None]] = OrderedDict()
 
 
@@ -130,6 +131,22 @@ def _compile(stmt: Any, dialect: Any) -> _Prepared | None:
     )
 
 
+async def _reader_of(session: AsyncSession) -> tuple[InlineConnection | None, Any]:
+    """The session's inline SQLite connection (None on other backends) and its dialect.
+    Kept on the session for as long as its transaction lasts: asking the session again
+    (a greenlet switch) cost more than most of the statements read here. A transaction
+    keeps its connection until it ends, and a new transaction asks anew."""
+    transaction = session.sync_session.get_transaction()
+    known = session.info.get(_READER)
+    if known is not None and transaction is not None and known[0] is transaction:
+        return known[1], known[2]
+    connection = await session.connection()
+    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
+    inline = driver if isinstance(driver, InlineConnection) else None
+    session.info[_READER] = (session.sync_session.get_transaction(), inline, connection.dialect)
+    return inline, connection.dialect
+
+
 async def rows(
     session: AsyncSession, stmt: Any, params: Mapping[str, Any] | None = None
 ) -> Sequence[Any]:
@@ -138,10 +155,8 @@ async def rows(
     statement is compiled the first time it is seen, which costs more than the ordinary
     path would for a statement built anew on every call."""
     given = params or {}
-    connection = await session.connection()
-    driver = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr]
-    inline = driver if isinstance(driver, InlineConnection) else None
-    prepared = _prepare(stmt, connection.dialect) if inline is not None else None
+    inline, dialect = await _reader_of(session)
+    prepared = _prepare(stmt, dialect) if inline is not None else None
     bound = prepared.bind(given) if prepared is not None else None
     if inline is None or prepared is None or bound is None:
         return (await session.execute(stmt, given)).all()
