@@ -4,12 +4,17 @@ the rows of one big page, in its order, on both backends."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.support.api import ApiWorld, api_world
+from unimeter.unified import grouping
+from unimeter.unified.query import UsageQuery
 
 USAGE = "/unified/usage-metering/usage"
 # Periods cut at both ends of the range; small pages put cursors inside a period.
@@ -49,3 +54,31 @@ async def test_small_pages_walk_to_the_one_page_answer(
             page = await _page(api, params, 7, cursor)
             back, cursor = page["result"] + back, page["prev_cursor"]
         assert back == whole
+
+
+async def test_everyone_over_the_whole_range_is_one_record_or_none(
+    database_url: str, data_dir: Path
+) -> None:
+    """Grouped by no column at all (everyone, the range as one period), the sums are those
+    of every user's, in one row; a range without facts has no row, even with inactive
+    records asked for."""
+    async with api_world(database_url, data_dir) as api:
+        account = api.accounts["default"]
+        everyone = UsageQuery(account, dt.date(2026, 5, 12), dt.date(2026, 6, 16), (), "total",
+                              include_inactive=True)  # fmt: skip
+        by_user = replace(everyone, dims=("user",))
+        empty = replace(everyone, start=dt.date(2020, 1, 1), end=dt.date(2020, 2, 1))
+        [whole] = await _grouped(api, everyone)
+        users = await _grouped(api, by_user)
+        assert len(users) > 1
+        assert whole.requests == sum(u.requests or 0 for u in users) > 0
+        assert whole.input_tokens == sum(u.input_tokens or 0 for u in users)
+        assert await _grouped(api, empty) == []
+
+
+async def _grouped(api: ApiWorld, q: UsageQuery) -> list[Any]:
+    async with api.world.runtime.db.reader() as session:
+        dialect = session.get_bind().dialect.name
+        g = grouping.grouped_usage(dialect, q)
+        rows = await session.execute(select(g), grouping.values(q))
+        return list(rows.all())

@@ -65,13 +65,13 @@ def counts_as_active() -> Any:
 
 def grouped_usage(dialect: str, q: UsageQuery) -> Any:
     """One row per (day, user[, product]), as :func:`.grouping.grouped_usage` returns it."""
-    keys = [
-        period_expression(dialect, D.day, q.granularity, q.start).label("period"),
-        D.user_email.label("user_key"),
-        literal("").label("model_key"),
-        literal("").label("surface_key"),
-        (D.product if q.by_product else literal("")).label("product_key"),
-    ]
+    period = period_expression(dialect, D.day, q.granularity, q.start).label("period")
+    product = (D.product if q.by_product else literal("")).label("product_key")
+    keys = [period, D.user_email.label("user_key"), literal("").label("model_key"),
+            literal("").label("surface_key"), product]  # fmt: skip
+    # Grouped by the columns alone: with the constant keys too, SQLite sorted the rows into
+    # groups in a temporary tree instead of taking them in the primary key's order.
+    grouped = [period, D.user_email, *([D.product] if q.by_product else [])]
     metrics = [
         func.sum(D[name]).filter(D.is_day_total.is_(name in q.day_total_metrics)).label(name)
         for name in q.metrics
@@ -86,7 +86,7 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
             func.max(D.client_version).label("client_version"),
         )
         .where(*grouping.filters(q, c=D))
-        .group_by(*keys)
+        .group_by(*grouped)
     )
     if not q.include_inactive:
         stmt = stmt.having(func.sum(D.counted_facts) > 0)

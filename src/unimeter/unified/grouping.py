@@ -24,7 +24,7 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from unimeter.db import fact_activity
@@ -171,15 +171,29 @@ def _period(dialect: str, q: UsageQuery) -> Any:
     return period_expression(dialect, F.day, q.granularity, q.start)
 
 
+def _constant(expression: Any) -> bool:
+    """A bound value (the whole range's period), not a column."""
+    return isinstance(expression, BindParameter)
+
+
 def grouped_usage(dialect: str, q: UsageQuery) -> Any:
     """One row per (period, user, model, surface[, product]) with every metric summed."""
-    keys = [
-        _period(dialect, q).label("period"),
-        (F.user_email if "user" in q.dims else literal("")).label("user_key"),
-        (F.model if "model" in q.dims else literal("")).label("model_key"),
-        (F.surface if "surface" in q.dims else literal("")).label("surface_key"),
-        (F.product if q.by_product else literal("")).label("product_key"),
+    period = _period(dialect, q)
+    columns = [
+        (F.user_email if "user" in q.dims else None),
+        (F.model if "model" in q.dims else None),
+        (F.surface if "surface" in q.dims else None),
+        (F.product if q.by_product else None),
     ]
+    labels = ("user_key", "model_key", "surface_key", "product_key")
+    keys = [period.label("period")] + [
+        (literal("") if column is None else column).label(label)
+        for column, label in zip(columns, labels, strict=True)
+    ]
+    # Grouped by the columns alone: with the constant keys too, SQLite sorted every row
+    # into its group in a temporary tree. No column at all (the whole range as one record
+    # of everyone): grouped by the constants, which yields no row when no fact matches.
+    grouped = [c for c in (period, *columns) if c is not None and not _constant(c)] or keys
     stmt = (
         select(
             *keys,
@@ -190,7 +204,7 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
             func.max(F.client_version).label("client_version"),
         )
         .where(*filters(q, dialect if q.groups is not None else ""))
-        .group_by(*keys)
+        .group_by(*grouped)
     )
     if not q.include_inactive:
         stmt = stmt.having(_count_if(counts_as_active()) > 0)
