@@ -68,24 +68,29 @@ async def test_direct_rows_match_the_sessions(database_url: str) -> None:
         await _drop(db)
 
 
+_COUNT = select(_T.c.n).where(_T.c.day >= bindparam("since"))
+_SINCE = {"since": dt.date(2026, 1, 1)}
+
+
+async def _commit_a_row(db: Database) -> None:
+    """A writer's row, committed (the probe's count grows by one)."""
+    async with db.session() as writer:
+        await writer.execute(_T.insert(), {"n": 99, "day": dt.date(2026, 6, 1), "name": "z"})
+
+
 async def test_direct_rows_read_in_the_sessions_transaction(database_url: str) -> None:
     """A row a writer commits while the reader's transaction is open: the direct rows see it
     exactly when the session's own reads do (on SQLite, whose readers keep their snapshot,
     neither does)."""
     db = await _store(database_url)
-    count = select(_T.c.n).where(_T.c.day >= bindparam("since"))
-    since = {"since": dt.date(2026, 1, 1)}
     try:
         async with db.reader() as session:
-            before = await direct.rows(session, count, since)
-            async with db.session() as writer:
-                await writer.execute(
-                    _T.insert(), {"n": 99, "day": dt.date(2026, 6, 1), "name": "z"}
-                )
-            during = await direct.rows(session, count, since)
-            seen_by_session = (await session.execute(count, since)).all()
+            before = await direct.rows(session, _COUNT, _SINCE)
+            await _commit_a_row(db)
+            during = await direct.rows(session, _COUNT, _SINCE)
+            seen_by_session = (await session.execute(_COUNT, _SINCE)).all()
         async with db.reader() as session:
-            after = await direct.rows(session, count, since)
+            after = await direct.rows(session, _COUNT, _SINCE)
         assert len(before) == len(ROWS)
         assert len(during) == len(seen_by_session)
         if db.backend == "sqlite":
@@ -100,19 +105,14 @@ async def test_a_new_transaction_of_the_same_session_reads_anew(database_url: st
     once that ends, the next read is in the session's next transaction, which sees what a
     writer committed meanwhile."""
     db = await _store(database_url)
-    count = select(_T.c.n).where(_T.c.day >= bindparam("since"))
-    since = {"since": dt.date(2026, 1, 1)}
     try:
         async with db.reader() as session:
-            before = await direct.rows(session, count, since)
-            async with db.session() as writer:
-                await writer.execute(
-                    _T.insert(), {"n": 99, "day": dt.date(2026, 6, 1), "name": "z"}
-                )
+            before = await direct.rows(session, _COUNT, _SINCE)
+            await _commit_a_row(db)
             await session.rollback()
-            after = await direct.rows(session, count, since)
+            after = await direct.rows(session, _COUNT, _SINCE)
             assert session.in_transaction(), "the read began the session's next transaction"
-            seen_by_session = (await session.execute(count, since)).all()
+            seen_by_session = (await session.execute(_COUNT, _SINCE)).all()
         assert len(before) == len(ROWS)
         assert len(after) == len(seen_by_session) == len(ROWS) + 1
     finally:
