@@ -24,7 +24,7 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.sql.elements import BindParameter, UnaryExpression
+from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from unimeter.db import fact_activity
@@ -171,11 +171,6 @@ def _period(dialect: str, q: UsageQuery) -> Any:
     return period_expression(dialect, F.day, q.granularity, q.start)
 
 
-def _constant(expression: Any) -> bool:
-    """A bound value (the whole range's period), not a column."""
-    return isinstance(expression, BindParameter)
-
-
 def grouped_usage(dialect: str, q: UsageQuery) -> Any:
     """One row per (period, user, model, surface[, product]) with every metric summed."""
     period = _period(dialect, q)
@@ -193,7 +188,8 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
     # Grouped by the columns alone: with the constant keys too, SQLite sorted every row
     # into its group in a temporary tree. No column at all (the whole range as one record
     # of everyone): grouped by the constants, which yields no row when no fact matches.
-    grouped = [c for c in (period, *columns) if c is not None and not _constant(c)] or keys
+    period_column = None if q.granularity == "total" else period  # else a bound constant
+    grouped = [c for c in (period_column, *columns) if c is not None] or keys
     stmt = (
         select(
             *keys,
