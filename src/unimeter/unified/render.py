@@ -12,6 +12,7 @@ import orjson
 
 from unimeter.connectors.contract import ModelInfo, Product
 from unimeter.connectors.facts import FactProfile
+from unimeter.db import user_records as user_records_db
 from unimeter.db.models import IntegratedAccount
 from unimeter.kit.money import dollars
 from unimeter.kit.times import iso
@@ -329,54 +330,31 @@ def _metrics(row: Any, shape: Layout) -> dict[str, Any]:
 # -- users ------------------------------------------------------------------------------------
 
 
-def user_records(members: Sequence[Any], account: IntegratedAccount) -> list[dict[str, Any]]:
-    """Members' rows (``repository.members_page``) as unified users. One loop over plain
-    rows with what every record shares worked out once: a page of 100 users took longer
-    to render than to read. ``remote_data`` is the row's JSON text, passed through."""
+def user_records(
+    members: Sequence[Any], account: IntegratedAccount, fresh: dict[int, Any]
+) -> list[Any]:
+    """Members' rows (``repository.members_page``) as unified users: each stored record
+    (``unimeter.db.user_records``) with the account's organization put in, written into
+    the response as it is; a member without one is rendered from its row in ``fresh``."""
     org = organization(account)
-    return [_user_record(m, org) for m in members]
+    org_json = orjson.dumps(org)
+    return [
+        orjson.Fragment(user_records_db.with_organization(m.record, org_json))
+        if m.record is not None
+        else user_records_db.as_dict(fresh[m.id], org)
+        for m in members
+    ]
+
+
+def user_dicts(members: Sequence[Any], account: IntegratedAccount) -> list[dict[str, Any]]:
+    """Members' full rows as unified users to reshape (``exclude_fields``)."""
+    org = organization(account)
+    return [user_records_db.as_dict(m, org) for m in members]
 
 
 def passthrough(raw: str | bytes) -> Any:
     """Stored JSON text, written into a response as it is."""
     return orjson.Fragment(raw)
-
-
-def _user_record(m: Any, org: dict[str, Any]) -> dict[str, Any]:
-    name, email, role = m.name, m.email, m.role
-    first, _, last = (name or "").partition(" ")
-    limit_dollars = m.spend_limit_dollars
-    return {
-        "id": m.remote_id,
-        "name": name or email,
-        "first_name": first or None,
-        "last_name": last or None,
-        "emails": [{"email": email, "is_primary": True}],
-        "roles": [{"id": role, "name": role.replace("-", " ").title()}] if role else [],
-        "status": "deleted" if m.is_removed else "active",
-        "organization": dict(org),
-        "spend_limit": (
-            {"amount": limit_dollars * 100, "currency": "USD"}
-            if limit_dollars is not None
-            else None
-        ),
-        "last_active_at": iso(last_active_ms(m.last_activity_at, m.last_active_day)),
-        "created_at": iso(m.first_seen_at),
-        "updated_at": iso(m.updated_at),
-        "remote_data": passthrough(m.raw),
-    }
-
-
-def last_active_ms(activity_at: int | None, active_day: Any) -> int | None:
-    """Latest activity, as every sync keeps it on the member: their newest timestamped
-    record (to the millisecond), or else the start of the newest day their usage facts show
-    activity on (a vendor with days only)."""
-    if activity_at is not None:
-        return int(activity_at)
-    if active_day is None:
-        return None
-    day = _as_date(active_day)
-    return int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 # -- response options -------------------------------------------------------------------------

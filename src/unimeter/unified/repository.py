@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Text, bindparam, cast, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from unimeter.db import direct, keyset
+from unimeter.db import direct, keyset, user_records
 from unimeter.db.models import DailyUsage, Member, UsageEvent, UsageFact
 from unimeter.kit.cursors import Position
 
@@ -212,16 +212,12 @@ async def models_of(session: AsyncSession, account_id: str) -> list[str]:
     return [m for m in rows.all() if m]
 
 
-# The member columns a user record shows, read as plain rows: building ORM objects for a
-# page of members cost more than its query did. ``raw`` comes as its JSON text, passed
-# through to the response as it is (parsing it only to serialize it again cost more than
-# the rest of the record).
+# A users page reads each member's stored record (``unimeter.db.user_records``); the columns
+# it is rendered from only for a member without one, or a request that reshapes records.
+# Plain rows: building ORM objects for a page of members cost more than its query did.
 _M = Member.__table__.c
-_USER_COLUMNS = (
-    _M.id, _M.remote_id, _M.email, _M.name, _M.role, _M.is_removed, _M.first_seen_at,
-    _M.updated_at, _M.last_activity_at, _M.last_active_day, _M.spend_limit_dollars,
-    cast(_M.raw, Text).label("raw"),
-)  # fmt: skip
+_STORED = (_M.id, _M.record)
+_USER_COLUMNS = (*user_records.COLUMNS, _M.record)
 
 
 async def members_page(
@@ -233,13 +229,15 @@ async def members_page(
     updated_after: int | None,
     position: Position | None,
     limit: int,
+    stored: bool = True,
 ) -> Sequence[Any]:
-    """One page of members with everything their user records show, in one query (their
-    last activity and spend limit are kept on the member row by every sync)."""
+    """One page of members: their stored records (``id``, ``record``), or with ``stored``
+    False every column their records are rendered from."""
     after, params = (None, {}) if position is None else grouping.bound_key("after_", position.key)
 
     def build() -> Any:
-        stmt = select(*_USER_COLUMNS).where(_M.account_id == bindparam("account"))
+        columns = _STORED if stored else _USER_COLUMNS
+        stmt = select(*columns).where(_M.account_id == bindparam("account"))
         if removed is not None:
             stmt = stmt.where(_M.is_removed.is_(removed))
         if email is not None:
@@ -251,18 +249,25 @@ async def members_page(
 
     direction = position.direction if position is not None else None
     key_types = grouping.key_types(position.key if position is not None else None)
-    shape = ("members", removed, email is None, updated_after is None, direction, key_types, limit)
+    shape = ("members", stored, removed, email is None, updated_after is None, direction,
+             key_types, limit)  # fmt: skip
     params.update(account=account_id, email=email.lower() if email else None,
                   updated_after=updated_after)  # fmt: skip
     return await direct.rows(session, grouping.cached(shape, build), params)
 
 
 async def member_by_remote_id(session: AsyncSession, account_id: str, remote_id: str) -> Any:
-    """The member's user-record row, or None."""
+    """The member's user-record row (every column), or None."""
     stmt = select(*_USER_COLUMNS).where(
         Member.account_id == account_id, Member.remote_id == remote_id
     )
     return (await session.execute(stmt)).first()
+
+
+async def members_to_render(session: AsyncSession, account_id: str, ids: list[int]) -> Any:
+    """Members' user-record rows (every column) by id, for those without a stored record."""
+    stmt = select(*_USER_COLUMNS).where(_M.account_id == account_id, _M.id.in_(ids))
+    return (await session.execute(stmt)).all()
 
 
 # Statements of every usage page, built once (values bound per request).

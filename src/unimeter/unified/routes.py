@@ -154,9 +154,10 @@ async def get_user(
     member = await repository.member_by_remote_id(read.session, read.account.id, user_id)
     if member is None:
         raise not_found("user")
-    [record] = service.render_users(
-        read.account, [member], tuple(exclude_fields or ()), response_format == "raw"
-    )
+    [record] = await service.render_users(
+        read.session, read.account, [member], tuple(exclude_fields or ()),
+        response_format == "raw",
+    )  # fmt: skip
     return JSON(record)
 
 

@@ -382,22 +382,31 @@ async def list_users(
         updated_after=updated_after,
         position=position,
         limit=limit,
+        # The stored records as they are, unless they are to be reshaped.
+        stored=not (raw or exclude_fields),
     )
     page = slice_page(members, limit, position, lambda m: [m.id])
-    records = render_users(account, page.items, exclude_fields, raw)
+    records = await render_users(session, account, page.items, exclude_fields, raw)
     return Listing(records=records, page=page)
 
 
-def render_users(
+async def render_users(
+    session: AsyncSession,
     account: IntegratedAccount,
     members: list[Any],
     exclude_fields: tuple[str, ...],
     raw: bool,
-) -> list[dict[str, Any]]:
+) -> list[Any]:
+    """Members' rows as ``members_page`` returns them: stored records, or (to reshape them)
+    every column."""
     if raw:
         return [render.passthrough(m.raw) for m in members]
-    records = render.user_records(members, account)
     if exclude_fields:
         excluded = list(exclude_fields)
-        records = [render.drop_fields(r, excluded) for r in records]
-    return records
+        return [render.drop_fields(r, excluded) for r in render.user_dicts(members, account)]
+    unrendered = [m.id for m in members if m.record is None]
+    fresh = {}
+    if unrendered:
+        rows = await repository.members_to_render(session, account.id, unrendered)
+        fresh = {row.id: row for row in rows}
+    return render.user_records(members, account, fresh)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -57,6 +58,9 @@ class Member(Base):
     last_seen_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Their unified user record as JSON text, rendered by every write that changes what it
+    # shows (unimeter.db.user_records); NULL until first rendered.
+    record: Mapped[str | None] = mapped_column(Text)
 
 
 class MemberIdentity(Base):

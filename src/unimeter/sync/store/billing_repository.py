@@ -12,6 +12,7 @@ from unimeter.connectors.records import (
     GroupsRecord,
     SpendSnapshotRecord,
 )
+from unimeter.db import user_records
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     AuditEvent,
@@ -79,6 +80,7 @@ async def _keep_spend_limits(session: AsyncSession, account_id: str, snapshot_id
         .values(spend_limit_dollars=limit)
         .execution_options(synchronize_session=False)
     )
+    await user_records.refresh(session, account_id)
 
 
 async def upsert_groups(session: AsyncSession, account_id: str, record: GroupsRecord) -> Counts:

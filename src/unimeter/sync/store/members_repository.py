@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from unimeter.connectors.records import (
     MemberRecord,
 )
+from unimeter.db import user_records
 from unimeter.db.base import now_ms
 from unimeter.db.models import (
     Member,
@@ -74,6 +75,8 @@ async def upsert_members(
     )
     await _record_identities(session, account_id, records, by_remote, now)
     await _record_events(session, account_id, events)
+    written = [by_remote[r.remote_id].id for r in records]
+    await user_records.refresh(session, account_id, written)
     return counts
 
 
@@ -97,6 +100,8 @@ async def mark_absent_removed(session: AsyncSession, account_id: str, present: s
         counts.updated += 1
     await session.flush()
     await _record_events(session, account_id, events)
+    if events:
+        await user_records.refresh(session, account_id, [m.id for m, *_ in events])
     return counts
 
 
@@ -237,3 +242,4 @@ async def refresh_last_activity(session: AsyncSession, account_id: str) -> None:
         .values(last_activity_at=newest_event, last_active_day=newest_day)
         .execution_options(synchronize_session=False)
     )
+    await user_records.refresh(session, account_id)
