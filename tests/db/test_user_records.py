@@ -129,7 +129,7 @@ def test_the_organization_goes_before_the_spend_limit_whatever_the_strings_hold(
     tricky = ',"spend_limit":{"x":1}'
     row = _Row(name=f"A {tricky}", raw=orjson.dumps({"spend_limit": tricky}).decode())
     stored = user_records.render(row)
-    placed = user_records.with_organization(stored, b'{"id":"acc_1","name":"Acme"}')
+    placed = user_records.with_organization(stored.decode(), '{"id":"acc_1","name":"Acme"}')
     record = orjson.loads(placed)
     assert list(record)[6:9] == ["status", "organization", "spend_limit"]
     assert record["organization"] == {"id": "acc_1", "name": "Acme"}

@@ -148,7 +148,13 @@ def _sqlite_engine(
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver's cursor: through exec_driver_sql, SQLAlchemy's execution context
+        # cost more than the BEGIN (every API request begins a read transaction).
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        finally:
+            cursor.close()
 
     return engine
 

@@ -41,7 +41,7 @@ COLUMNS = (
 # Where ``organization`` goes: before this key. Every value ahead of it is a string the
 # record escapes, and an escaped string holds no bare quote, so the first occurrence is the
 # record's own key (``remote_data`` may hold one too, but comes after).
-_AFTER_ORGANIZATION = b',"spend_limit":'
+_AFTER_ORGANIZATION = ',"spend_limit":'
 
 
 def as_dict(m: Any, organization: dict[str, Any] | None) -> dict[str, Any]:
@@ -76,13 +76,12 @@ def render(m: Any) -> bytes:
     return orjson.dumps(as_dict(m, None))
 
 
-def with_organization(record: bytes | str, organization: bytes) -> bytes:
+def with_organization(record: str, organization: str) -> str:
     """A stored record with the account's ``organization`` (its JSON) in its place."""
-    text = record.encode() if isinstance(record, str) else record
-    at = text.find(_AFTER_ORGANIZATION)
+    at = record.find(_AFTER_ORGANIZATION)
     if at < 0:
         raise ValueError("not a stored user record")
-    return b"".join((text[:at], b',"organization":', organization, text[at:]))
+    return f'{record[:at]},"organization":{organization}{record[at:]}'
 
 
 def last_active_ms(activity_at: int | None, active_day: Any) -> int | None:

@@ -337,7 +337,7 @@ def user_records(
     (``unimeter.db.user_records``) with the account's organization put in, written into
     the response as it is; a member without one is rendered from its row in ``fresh``."""
     org = organization(account)
-    org_json = orjson.dumps(org)
+    org_json = orjson.dumps(org).decode()
     return [
         orjson.Fragment(user_records_db.with_organization(m.record, org_json))
         if m.record is not None
