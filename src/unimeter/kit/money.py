@@ -8,9 +8,17 @@ CENTS_E6_PER_DOLLAR = Decimal(100_000_000)
 
 
 def dollars(cents_e6: int) -> str:
-    """Millionths of a cent → an exact decimal amount of dollars, as text."""
-    value = (Decimal(cents_e6) / CENTS_E6_PER_DOLLAR).normalize()
-    return format(value, "f")
+    """Millionths of a cent → an exact decimal amount of dollars, as text: ``"1.5"``, ``"0"``,
+    ``"-0.00000001"``. By integer division (a usage page shows three amounts a record, and
+    Decimal's division and normalize cost more than the rest of the record's money)."""
+    whole, fraction = divmod(abs(cents_e6), _PER_DOLLAR)
+    sign = "-" if cents_e6 < 0 else ""
+    if not fraction:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:08d}".rstrip("0")
+
+
+_PER_DOLLAR = 100_000_000
 
 
 def parse_dollars(text: str) -> int:
