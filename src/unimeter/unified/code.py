@@ -19,7 +19,7 @@ from sqlalchemy import Date, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import direct
-from unimeter.db.models import AgentRun, Commit
+from unimeter.db.models import AgentRun, commit_days
 
 from .query import UsageQuery
 
@@ -35,21 +35,15 @@ def applies(q: UsageQuery) -> bool:
 
 
 def _commits_statement(of_users: bool) -> Any:
-    c = Commit.__table__.c
-    email = func.lower(c.user_email)
+    """The commits of the range per (day, lowercased email), from the sync's rollups."""
+    d = commit_days.c
     start, end = bindparam("start", type_=Date), bindparam("end", type_=Date)
-    stmt = (
-        select(c.day, email, func.count(), func.sum(c.lines_added),
-               func.sum(c.completion_lines_added), func.sum(c.agent_lines_added),
-               func.sum(c.human_lines_added))
-        .where(c.account_id == bindparam("account"), c.day >= start, c.day < end,
-               # The same range on committed_at (day is its UTC day), which the index has:
-               # by day alone SQLite read every commit of the account.
-               c.committed_at >= bindparam("start_ms"), c.committed_at < bindparam("end_ms"))
-        .group_by(c.day, email)
-    )  # fmt: skip
-    # A page of users groups their commits only, not everyone's of the same days.
-    return stmt.where(email.in_(bindparam("emails", expanding=True))) if of_users else stmt
+    stmt = select(
+        d.day, d.user_email, d.commits, d.lines_added, d.completion_lines_added,
+        d.agent_lines_added, d.human_lines_added,
+    ).where(d.account_id == bindparam("account"), d.day >= start, d.day < end)  # fmt: skip
+    # A page of users reads their rows only, not everyone's of the same days.
+    return stmt.where(d.user_email.in_(bindparam("emails", expanding=True))) if of_users else stmt
 
 
 def _runs_statement(of_users: bool) -> Any:

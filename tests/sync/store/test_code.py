@@ -4,6 +4,7 @@ a repeated commit hash with its own key is kept apart."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from unimeter.connectors.records import (
     AiChangeRecord,
     CommitRecord,
 )
-from unimeter.db.models import ActivityCount, AgentRun, AiChange, Commit
+from unimeter.db.models import ActivityCount, AgentRun, AiChange, Commit, commit_days
 from unimeter.sync.store import code_repository
 
 AT = 1_780_000_000_000  # 2026-05-28T20:26:40Z
@@ -101,3 +102,57 @@ async def test_activity_counts_are_summed_per_key(database_url: str, data_dir: P
             )
         assert values == {"active_users": 40, "mcp_tool": 5}
         assert await _count(db, ActivityCount) == 2
+
+
+async def _commit_days(db: Any) -> list[tuple[Any, ...]]:
+    async with db.reader() as session:
+        d = commit_days.c
+        rows = await session.execute(select(commit_days).order_by(d.user_email, d.day))
+        return [tuple(row)[1:] for row in rows.all()]
+
+
+async def _summed_commits(db: Any) -> list[tuple[Any, ...]]:
+    """What the rollups must hold: the stored commits grouped as a reader would."""
+    async with db.reader() as session:
+        c = Commit.__table__.c
+        email = func.lower(c.user_email)
+        rows = await session.execute(
+            select(email, c.day, func.count(), func.sum(c.lines_added),
+                   func.sum(c.completion_lines_added), func.sum(c.agent_lines_added),
+                   func.sum(c.human_lines_added))
+            .group_by(email, c.day)
+            .order_by(email, c.day)
+        )  # fmt: skip
+        return [tuple(row) for row in rows.all()]
+
+
+async def test_commit_rollups_follow_every_write_of_commits(
+    database_url: str, data_dir: Path
+) -> None:
+    async with world(database_url, data_dir) as w:
+        account_id = await w.link()
+        db = w.runtime.db
+        day = 86_400_000
+        first = [
+            _commit("k1", 10, 5),
+            replace(_commit("k2", 12, None), user_email="A@X.io"),  # the same person
+            replace(_commit("k3", 7, None), committed_at_ms=AT + day, user_email="b@x.io"),
+        ]
+        async with db.session() as session:
+            await code_repository.upsert_keyed(session, account_id, first)
+        summed = await _summed_commits(db)
+        assert [row[:3] for row in summed] == [
+            ("a@x.io", dt.date(2026, 5, 28), 2), ("b@x.io", dt.date(2026, 5, 29), 1),
+        ]  # fmt: skip
+        assert await _commit_days(db) == summed
+        assert summed[0][3:] == (22, 4, 6, 5) and summed[1][6] is None
+        # A commit rewritten onto another day (a rebase) leaves its old day's sums too.
+        moved = [replace(_commit("k1", 10, 5), committed_at_ms=AT + day)]
+        async with db.session() as session:
+            await code_repository.upsert_keyed(session, account_id, moved)
+        summed = await _summed_commits(db)
+        assert await _commit_days(db) == summed
+        assert [row[:3] for row in summed] == [
+            ("a@x.io", dt.date(2026, 5, 28), 1), ("a@x.io", dt.date(2026, 5, 29), 1),
+            ("b@x.io", dt.date(2026, 5, 29), 1),
+        ]  # fmt: skip

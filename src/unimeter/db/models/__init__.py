@@ -16,7 +16,7 @@ from .billing import (
     SpendSnapshot,
     SpendSnapshotMember,
 )
-from .code import ActivityCount, AgentRun, AiChange, Commit
+from .code import ActivityCount, AgentRun, AiChange, Commit, commit_days
 from .connect import LinkToken
 from .facts import UsageFact
 from .notifications import NotificationChannel, NotificationDelivery
@@ -73,5 +73,6 @@ __all__ = [
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",
+    "commit_days",
     "usage_fact_days",
 ]

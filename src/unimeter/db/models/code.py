@@ -10,10 +10,13 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Column,
     Date,
     ForeignKey,
     Index,
+    Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -62,6 +65,25 @@ class Commit(Base):
     human_lines_deleted: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger, default=now_ms)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# Commits summed per (account, lowercased author email, UTC day), kept by every write of
+# commits in its transaction: a usage page's ``committed`` group reads one row per record
+# instead of every commit its people made on its days (authors' emails come as git has
+# them, so the rows are by the lowercased email).
+commit_days = Table(
+    "commit_days",
+    Base.metadata,
+    Column("account_id", ForeignKey(_ACCOUNT_FK, ondelete="CASCADE"), primary_key=True),
+    Column("user_email", String(320), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("commits", Integer, nullable=False),
+    Column("lines_added", BigInteger, nullable=False),
+    Column("completion_lines_added", BigInteger, nullable=False),
+    Column("agent_lines_added", BigInteger, nullable=False),
+    # NULL when no commit of the day says (a vendor that does not split human lines).
+    Column("human_lines_added", BigInteger, nullable=True),
+)
 
 
 class AiChange(Base):

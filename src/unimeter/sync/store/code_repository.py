@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.connectors.records import (
@@ -19,7 +19,7 @@ from unimeter.connectors.records import (
     CommitRecord,
 )
 from unimeter.db.base import Base, now_ms
-from unimeter.db.models import ActivityCount, AgentRun, AiChange, Commit
+from unimeter.db.models import ActivityCount, AgentRun, AiChange, Commit, commit_days
 from unimeter.sync.store.counts import Counts, chunks
 
 KeyedRecord = CommitRecord | AiChangeRecord | AgentRunRecord
@@ -83,6 +83,8 @@ async def upsert_keyed(
     by_key = {r.key: to_row(r) for r in records}
     columns = [c for c in next(iter(by_key.values())) if c != "key"]
     table: Any = model
+    stored_day = 2 + columns.index("day")
+    days: set[dt.date] = set()  # whose commits changed: their rollups are summed again
     for chunk in chunks(list(by_key.items())):
         keys = [key for key, _ in chunk]
         stored = {
@@ -101,8 +103,10 @@ async def upsert_keyed(
             found = stored.get(key)
             if found is None:
                 fresh.append({"account_id": account_id, **row, "updated_at": now})
+                days.add(row["day"])
             elif tuple(found[2:]) != tuple(row[c] for c in columns):
                 changed.append({"id": found[1], **row, "updated_at": now})
+                days.update((row["day"], _as_date(found[stored_day])))
             else:
                 counts.unchanged += 1
         if fresh:
@@ -111,7 +115,33 @@ async def upsert_keyed(
             await session.execute(update(table), changed)
         counts.inserted += len(fresh)
         counts.updated += len(changed)
+    if model is Commit and days:
+        await _refresh_commit_days(session, account_id, sorted(days))
     return counts
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+async def _refresh_commit_days(session: AsyncSession, account_id: str, days: list[dt.date]) -> None:
+    """Sum the commits of ``days`` again into ``commit_days``, in the caller's transaction."""
+    c, d = Commit.__table__.c, commit_days.c
+    email = func.lower(c.user_email)
+    for batch in chunks(days):
+        await session.execute(
+            delete(commit_days).where(d.account_id == account_id, d.day.in_(batch))
+        )
+        sums = (
+            select(c.account_id, email, c.day, func.count(), func.sum(c.lines_added),
+                   func.sum(c.completion_lines_added), func.sum(c.agent_lines_added),
+                   func.sum(c.human_lines_added))
+            .where(c.account_id == account_id, c.day.in_(batch))
+            .group_by(c.account_id, email, c.day)
+        )  # fmt: skip
+        target = ["account_id", "user_email", "day", "commits", "lines_added",
+                  "completion_lines_added", "agent_lines_added", "human_lines_added"]  # fmt: skip
+        await session.execute(insert(commit_days).from_select(target, sums))
 
 
 async def upsert_activity_counts(
