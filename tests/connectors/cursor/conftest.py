@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import orjson
+import pytest
 
 from unimeter.connectors.cursor.budget import GROUP_LIMITS, RateBudget
 from unimeter.connectors.cursor.client import CursorClient
@@ -20,6 +22,9 @@ FAST_RETRY = RetryPolicy(base_delay=0.001, max_delay=0.005, max_retry_after=0.01
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
+# A day-aligned window ending now: the last three days.
+START_MS = (NOW_MS // DAY_MS - 2) * DAY_MS
+
 
 def make_sim(**overrides: object) -> SimulatedCursor:
     settings: dict[str, object] = {
@@ -31,6 +36,17 @@ def make_sim(**overrides: object) -> SimulatedCursor:
     }
     settings.update(overrides)
     return SimulatedCursor(SimulatorConfig(**settings))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sim() -> SimulatedCursor:
+    return make_sim()
+
+
+def json_response(
+    body: object, status: int = 200, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.Response(status, content=orjson.dumps(body), headers=headers)
 
 
 def unlimited_budget() -> RateBudget:
