@@ -11,7 +11,6 @@ upstream response untouched, for the 1-to-1 proxy.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -24,6 +23,7 @@ import orjson
 from pydantic import ValidationError
 
 from unimeter import __version__
+from unimeter.connectors.pooled import PooledClient
 from unimeter.connectors.source import RequestStats
 from unimeter.observability import metrics
 
@@ -86,7 +86,7 @@ class _Outcome:
     delay: float = 0.0
 
 
-class AnthropicClient:
+class AnthropicClient(PooledClient):
     """One linked Anthropic organization: its key, base URL, connection pool and counters."""
 
     def __init__(
@@ -106,9 +106,8 @@ class AnthropicClient:
         self._key_id = key_id(api_key)
         self._budget = budget if budget is not None else default_budget(minute_seconds)
         self._retry = retry
-        self._stats = stats if stats is not None else RequestStats()
-        self._owns_http = True
-        self._http = httpx.AsyncClient(
+        self._open_pool(
+            stats,
             base_url=self.base_url,
             transport=transport,
             timeout=timeout,
@@ -121,32 +120,10 @@ class AnthropicClient:
         )
 
     @property
-    def stats(self) -> RequestStats:
-        return self._stats
-
-    @property
     def looks_like_api_key(self) -> bool:
         """A normal API key (``sk-ant-api…``) rather than an Admin key: it never works on
         the Admin API, whatever status the refusal has."""
         return self._secret.startswith("sk-ant-api")
-
-    def with_stats(self, stats: RequestStats) -> AnthropicClient:
-        """A view on the same pool, budget and key that counts into ``stats`` (closing it
-        is a no-op: the original owns the pool)."""
-        view = copy.copy(self)
-        view._stats = stats
-        view._owns_http = False
-        return view
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> AnthropicClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"AnthropicClient(base_url={self.base_url!r}, key={self._key_id[:12]})"

@@ -9,7 +9,6 @@ back the upstream response untouched, for a 1-to-1 proxy.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ import orjson
 from pydantic import ValidationError
 
 from unimeter import __version__
+from unimeter.connectors.pooled import PooledClient
 from unimeter.connectors.source import RequestStats
 from unimeter.observability import metrics
 
@@ -89,7 +89,7 @@ class _Outcome:
     delay: float = 0.0  # before the next attempt
 
 
-class CursorClient:
+class CursorClient(PooledClient):
     """One linked Cursor account: its key, base URL, connection pool and counters."""
 
     def __init__(
@@ -112,9 +112,8 @@ class CursorClient:
         self._secrets = (api_key, basic_token(api_key))
         self._budget = budget if budget is not None else default_budget(minute_seconds)
         self._retry = retry
-        self._stats = stats if stats is not None else RequestStats()
-        self._owns_http = True
-        self._http = httpx.AsyncClient(
+        self._open_pool(
+            stats,
             base_url=self.base_url,
             transport=transport,
             auth=auth,
@@ -127,30 +126,6 @@ class CursorClient:
         """Who and where this client asks (the key's hash and the base URL), for caches of
         answers: two accounts sharing a key are one team at Cursor."""
         return self._key_id, self.base_url
-
-    @property
-    def stats(self) -> RequestStats:
-        return self._stats
-
-    def with_stats(self, stats: RequestStats) -> CursorClient:
-        """A view on the same pool, budget and key that counts into ``stats``.
-
-        The view does not own the pool: closing it is a no-op, the original closes it.
-        """
-        view = copy.copy(self)
-        view._stats = stats
-        view._owns_http = False
-        return view
-
-    async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
-
-    async def __aenter__(self) -> CursorClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"CursorClient(base_url={self.base_url!r}, key={self._key_hint})"
