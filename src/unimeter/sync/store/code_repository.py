@@ -106,7 +106,7 @@ async def upsert_keyed(
                 days.add(row["day"])
             elif tuple(found[2:]) != tuple(row[c] for c in columns):
                 changed.append({"id": found[1], **row, "updated_at": now})
-                days.update((row["day"], _as_date(found[stored_day])))
+                days.update((row["day"], found[stored_day]))
             else:
                 counts.unchanged += 1
         if fresh:
@@ -118,10 +118,6 @@ async def upsert_keyed(
     if model is Commit and days:
         await _refresh_commit_days(session, account_id, sorted(days))
     return counts
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 async def _refresh_commit_days(session: AsyncSession, account_id: str, days: list[dt.date]) -> None:

@@ -46,12 +46,14 @@ async def upsert_members(
         ).all()
     }
     events: list[_Event] = []
+    written: list[Member] = []  # new or changed: their records are rendered again
     for r in records:
         m = existing.get(r.remote_id)
         if m is None:
             m = Member(account_id=account_id, remote_id=r.remote_id, first_seen_at=now)
             _apply_member(m, r, now)
             session.add(m)
+            written.append(m)
             counts.inserted += 1
             events.append((m, "added", r.joined_at_ms or now, None, r.role))
             if r.is_removed:
@@ -59,6 +61,7 @@ async def upsert_members(
         elif _member_changed(m, r):
             events.extend((m, *change) for change in _changes(m, r, now))
             _apply_member(m, r, now)
+            written.append(m)
             counts.updated += 1
         else:
             m.last_seen_at = now
@@ -75,8 +78,8 @@ async def upsert_members(
     )
     await _record_identities(session, account_id, records, by_remote, now)
     await _record_events(session, account_id, events)
-    written = [by_remote[r.remote_id].id for r in records]
-    await user_records.refresh(session, account_id, written)
+    if written:
+        await user_records.refresh(session, account_id, [m.id for m in written])
     return counts
 
 
