@@ -1,4 +1,5 @@
-"""Usage at the default (user, day) grain is summed from the fact-day rollups; it answers
+"""Usage at the default (user, day) grain is read from the rollups (for a single-product
+vendor each record is one user-day row; otherwise the fact-day rows are summed); it answers
 exactly as summing the facts does, on both backends, and follows the facts a later sync
 changes (day totals included). While a day waits for its rollups, the facts answer."""
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import delete, select
 
 from tests.support.api import api_world
@@ -21,7 +23,7 @@ from unimeter.app import create_app
 from unimeter.auth.service import create_token
 from unimeter.connectors.contract import Product
 from unimeter.connectors.facts import FactProfile, UsageFactRecord
-from unimeter.db.models import UsageFact, usage_fact_days
+from unimeter.db.models import UsageFact, usage_user_days
 from unimeter.runtime import Runtime
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
@@ -115,10 +117,10 @@ async def test_the_rollups_answer_as_the_facts_do(database_url: str, data_dir: P
             assert all(rolled), "every query has records"
             assert rolled == from_facts
 
-        # The pages do read the rollups: without them the range has no records.
+        # The pages do read the user-day rollups (one product): without them, no records.
         async with runtime.db.session() as session:
             await session.execute(
-                delete(usage_fact_days).where(usage_fact_days.c.account_id == account)
+                delete(usage_user_days).where(usage_user_days.c.account_id == account)
             )
             await tenancy.bump_data_version(session, account)
         assert await _walk(get, account, whole, 500) == []
@@ -135,14 +137,14 @@ PROFILE = FactProfile(
 DAYS = [dt.date(2026, 6, 1) + dt.timedelta(days=n) for n in range(3)]
 
 
-def _facts() -> list[UsageFactRecord]:
+def _facts(products: tuple[Product, ...]) -> list[UsageFactRecord]:
     detail = [
         UsageFactRecord(
             day=day, product=product.id, user_email=email, model=model,
             metrics={"input_tokens": 100 * (n + 1) + len(model), "cost_cents_e6": 5_000 * n},
         )
         for n, day in enumerate(DAYS)
-        for product in PRODUCTS
+        for product in products
         for email in ("a@x.io", "b@x.io")
         for model in ("small", "large")
     ]  # fmt: skip
@@ -152,18 +154,19 @@ def _facts() -> list[UsageFactRecord]:
             metrics={"requests": 3 + n}, is_active=email == "a@x.io", client_version="1.2",
         )
         for n, day in enumerate(DAYS)
-        for product in PRODUCTS
+        for product in products
         for email in ("a@x.io", "c@x.io")  # c@: active by its requests only
     ]  # fmt: skip
     return detail + totals
 
 
+@pytest.mark.parametrize("products", [PRODUCTS, PRODUCTS[1:]], ids=["two products", "one"])
 async def test_a_later_sync_keeps_them_equal_to_the_facts(
-    database_url: str, data_dir: Path
+    database_url: str, data_dir: Path, products: tuple[Product, ...]
 ) -> None:
-    facts = _facts()
+    facts = _facts(products)
     async with world(database_url, data_dir, account_rate_limit="off", token_rate_limit="off") as w:
-        w.runtime.registry.register(ReportConnector(facts, products=PRODUCTS, facts=PROFILE))
+        w.runtime.registry.register(ReportConnector(facts, products=products, facts=PROFILE))
         link = LinkRequest(integration="reports", credentials="token-1", tenant_id="r")
         account = (await link_account(w.runtime, link)).id
         assert (await sync_account(w.runtime, account)).status == "succeeded"

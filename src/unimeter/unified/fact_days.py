@@ -20,13 +20,15 @@ from sqlalchemy import Date, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import direct
-from unimeter.db.models import RollupDirtyDay, usage_fact_days
+from unimeter.db.models import RollupDirtyDay, usage_fact_days, usage_user_days
+from unimeter.db.models.rollups import in_detail, in_totals
 from unimeter.db.periods import period_expression
 
 from . import grouping
 from .query import UsageQuery
 
 D = usage_fact_days.c
+U = usage_user_days.c
 _R = RollupDirtyDay.__table__.c
 
 _WAITING = (
@@ -52,15 +54,22 @@ def serves(q: UsageQuery) -> bool:
     )
 
 
+def merged(q: UsageQuery) -> bool:
+    """Whether each record is one row of the user-day rollups as it is: records that do not
+    split by product (a vendor with one product), which those rows sum over."""
+    return serves(q) and not q.by_product
+
+
 async def ready(session: AsyncSession, q: UsageQuery) -> bool:
     """No day of ``q``'s range waits for its rollups to be rebuilt."""
     params = {"account": q.account_id, "start": q.start, "end": q.end}
     return not await direct.rows(session, _WAITING, params)
 
 
-def counts_as_active() -> Any:
-    """A (user, day) with a fact that makes its record active."""
-    return D.counted_facts > 0
+def counts_as_active(c: Any = D) -> Any:
+    """A (user, day) with a fact that makes its record active (``c``: the columns of the
+    fact-day or the user-day rollups)."""
+    return c.counted_facts > 0
 
 
 def grouped_usage(dialect: str, q: UsageQuery) -> Any:
@@ -90,4 +99,27 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
     )
     if not q.include_inactive:
         stmt = stmt.having(func.sum(D.counted_facts) > 0)
+    return stmt.subquery("g")
+
+
+def user_day_usage(dialect: str, q: UsageQuery) -> Any:
+    """As :func:`grouped_usage` for a query :func:`merged` serves: each row of the user-day
+    rollups as it is, with each metric from the kind of facts the profile names."""
+    period = period_expression(dialect, U.day, q.granularity, q.start).label("period")
+    keys = [period, U.user_email.label("user_key"), literal("").label("model_key"),
+            literal("").label("surface_key"), literal("").label("product_key")]  # fmt: skip
+    metrics = [
+        U[in_totals(name) if name in q.day_total_metrics else in_detail(name)].label(name)
+        for name in q.metrics
+    ]
+    stmt = select(
+        *keys,
+        *metrics,
+        U.active_facts.label("active_days"),
+        U.detail_used,
+        U.totals_used,
+        U.client_version,
+    ).where(*grouping.filters(q, c=U))
+    if not q.include_inactive:
+        stmt = stmt.where(counts_as_active(U))
     return stmt.subquery("g")

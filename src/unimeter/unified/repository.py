@@ -48,7 +48,10 @@ async def usage_page(
     bound, params = (None, {}) if typed is None else grouping.bound_key("after_", typed.key)
 
     def build() -> Any:
-        g = (fact_days if rolled else grouping).grouped_usage(dialect, q)
+        if rolled and fact_days.merged(q):
+            g = fact_days.user_day_usage(dialect, q)
+        else:
+            g = (fact_days if rolled else grouping).grouped_usage(dialect, q)
         at = Position(key=bound, direction=typed.direction) if typed and bound else None
         return keyset.apply(select(g), grouping.key_columns(q, g), at, limit)
 
@@ -167,10 +170,13 @@ async def _user_day_keys(
     bound, params = (None, {}) if after is None else grouping.bound_key("after_", after)
 
     def build() -> Any:
-        f = fact_days.D if rolled else grouping.F
-        stmt = select(f.day, f.user_email).where(*grouping.filters(q, c=f)).distinct()
+        # The user-day rollups hold one row per (day, user); the others, several.
+        one_row = rolled and fact_days.merged(q)
+        f = fact_days.U if one_row else fact_days.D if rolled else grouping.F
+        stmt = select(f.day, f.user_email).where(*grouping.filters(q, c=f))
+        stmt = stmt if one_row else stmt.distinct()
         if not q.include_inactive:
-            active = fact_days.counts_as_active() if rolled else grouping.counts_as_active()
+            active = fact_days.counts_as_active(f) if rolled else grouping.counts_as_active()
             stmt = stmt.where(active)
         if bound is not None:
             pair, cursor = tuple_(f.day, f.user_email), tuple_(*bound)

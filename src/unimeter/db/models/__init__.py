@@ -20,7 +20,13 @@ from .code import ActivityCount, AgentRun, AiChange, Commit, commit_days
 from .connect import LinkToken
 from .facts import UsageFact
 from .notifications import NotificationChannel, NotificationDelivery
-from .rollups import RollupDirtyDay, UserDayRollup, UserModelMonthRollup, usage_fact_days
+from .rollups import (
+    RollupDirtyDay,
+    UserDayRollup,
+    UserModelMonthRollup,
+    usage_fact_days,
+    usage_user_days,
+)
 from .sync import SyncLock, SyncRun, SyncState
 from .usage import (
     Actor,
@@ -75,4 +81,5 @@ __all__ = [
     "WebhookDelivery",
     "commit_days",
     "usage_fact_days",
+    "usage_user_days",
 ]

@@ -139,3 +139,42 @@ usage_fact_days = Table(
     Column("counted_facts", Integer, nullable=False),
     Column("client_version", String(40), nullable=True),
 )
+
+
+def in_detail(metric: str) -> str:
+    """The ``usage_user_days`` column of a metric summed over detail facts."""
+    return f"{metric}_in_detail"
+
+
+def in_totals(metric: str) -> str:
+    """The ``usage_user_days`` column of a metric summed over day totals."""
+    return f"{metric}_in_totals"
+
+
+# The fact-day rollups of a (user, day) merged into one row: every metric summed over all
+# products, once over the detail facts and once over the day totals (a reader picks the one
+# its connector's profile names, so the row needs no connector to be written). A usage page
+# at the default grain of a single-product vendor reads one of these per record as it is:
+# summing the two fact-day rows of each record in SQL was most of that page's SQL. Rebuilt
+# from ``usage_fact_days`` with it, day by day.
+usage_user_days = Table(
+    "usage_user_days",
+    Base.metadata,
+    Column(
+        "account_id",
+        ForeignKey("integrated_accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("day", Date, primary_key=True),
+    Column("user_email", String(320), primary_key=True),
+    *(
+        Column(column(name), BigInteger, nullable=True)
+        for name in FACT_METRICS
+        for column in (in_detail, in_totals)
+    ),
+    Column("active_facts", Integer, nullable=False),
+    Column("detail_used", Integer, nullable=False),
+    Column("totals_used", Integer, nullable=False),
+    Column("counted_facts", Integer, nullable=False),
+    Column("client_version", String(40), nullable=True),
+)

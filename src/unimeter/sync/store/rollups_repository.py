@@ -34,9 +34,10 @@ from unimeter.db.models import (
     UserDayRollup,
     UserModelMonthRollup,
     usage_fact_days,
+    usage_user_days,
 )
 from unimeter.db.models.facts import FACT_METRICS
-from unimeter.db.models.rollups import UNATTRIBUTED
+from unimeter.db.models.rollups import UNATTRIBUTED, in_detail, in_totals
 
 # Days per statement: bounds the IN list and the size of one transaction.
 DAYS_PER_BATCH = 31
@@ -211,6 +212,37 @@ async def _refresh_fact_days(session: AsyncSession, account_id: str, days: list[
     )
     target = [*_FACT_DAY_KEY, *FACT_METRICS, *_FACT_DAY_COUNTS, "client_version"]
     await session.execute(insert(usage_fact_days).from_select(target, source))
+    await _refresh_user_days(session, account_id, days)
+
+
+_USER_DAY_KEY = ("account_id", "day", "user_email")
+
+
+async def _refresh_user_days(session: AsyncSession, account_id: str, days: list[dt.date]) -> None:
+    """Merge the fact-day rollups of ``days`` (already rebuilt) per (user, day) into
+    ``usage_user_days``: each metric over detail facts and over day totals, every product."""
+    u, d = usage_user_days.c, usage_fact_days.c
+    await session.execute(
+        delete(usage_user_days).where(u.account_id == account_id, u.day.in_(days))
+    )
+    key = [d[name] for name in _USER_DAY_KEY]
+    source = (
+        select(
+            *key,
+            *[
+                func.sum(d[name]).filter(d.is_day_total.is_(totals))
+                for name in FACT_METRICS
+                for totals in (False, True)
+            ],
+            *[func.sum(d[name]) for name in _FACT_DAY_COUNTS],
+            func.max(d.client_version),
+        )
+        .where(d.account_id == account_id, d.day.in_(days))
+        .group_by(*key)
+    )
+    merged = [column(name) for name in FACT_METRICS for column in (in_detail, in_totals)]
+    target = [*_USER_DAY_KEY, *merged, *_FACT_DAY_COUNTS, "client_version"]
+    await session.execute(insert(usage_user_days).from_select(target, source))
 
 
 def next_month(month: dt.date) -> dt.date:
