@@ -12,20 +12,17 @@ upstream response untouched, for the 1-to-1 proxy.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
 from pydantic import ValidationError
 
 from unimeter import __version__
-from unimeter.connectors.pooled import PooledClient
+from unimeter.connectors.attempts import Outcome, RetryingClient
 from unimeter.connectors.source import RequestStats
-from unimeter.observability import metrics
 
 from .budget import AdaptiveBudget, default_budget, key_id
 from .errors import AnthropicError, AnthropicSchemaError, build_error
@@ -64,7 +61,7 @@ def encode_params(params: Params | None) -> list[tuple[str, str]]:
 class _Request:
     method: str
     path: str
-    params: list[tuple[str, str]]
+    params: tuple[tuple[str, str], ...]
     content: bytes | None = None
     headers: Mapping[str, str] | None = None
 
@@ -73,21 +70,11 @@ class _Request:
         return urlsplit(self.path).path  # no query: safe to log and to put in errors
 
 
-@dataclass(slots=True)
-class _Outcome:
-    """What one attempt produced; ``failure`` is set when another attempt may do better."""
-
-    attempts: int
-    response: httpx.Response | None = None
-    payload: object = None
-    decoded: bool = False
-    failure: str | None = None
-    retry_after: float | None = None
-    delay: float = 0.0
-
-
-class AnthropicClient(PooledClient):
+class AnthropicClient(RetryingClient["_Request"]):
     """One linked Anthropic organization: its key, base URL, connection pool and counters."""
+
+    vendor = VENDOR
+    log = logger
 
     def __init__(
         self,
@@ -205,105 +192,33 @@ class AnthropicClient(PooledClient):
         parts = urlsplit(path)
         if parts.scheme or parts.netloc or not path.startswith("/"):
             raise ValueError("path must be a path on the Anthropic API, starting with '/'")
-        return _Request(method.upper(), path, params, content, headers)
+        return _Request(method.upper(), path, tuple(params), content, headers)
 
-    async def _call(self, request: _Request, *, decode: bool) -> _Outcome:
-        attempt = 1
-        while True:
-            outcome = await self._attempt(request, attempt, decode=decode)
-            if outcome.failure is None or attempt >= self._retry.max_attempts:
-                return outcome
-            await self._pause(request, outcome)
-            attempt += 1
+    # --- what the attempt loop asks of Anthropic (connectors/attempts.py) ------------------
 
-    async def _attempt(self, request: _Request, attempt: int, *, decode: bool) -> _Outcome:
-        waited = await self._budget.acquire(self._key_id)
-        metrics.observe_wait(VENDOR, request.endpoint, waited)
-        self._stats.waited_seconds += waited
-        self._stats.requests += 1
-        if attempt > 1:
-            self._stats.retries += 1
-        started = time.perf_counter()
-        try:
-            response = await self._http.request(
-                request.method,
-                request.path,
-                params=tuple(request.params),
-                content=request.content,
-                headers=request.headers,
-            )
-        except httpx.TransportError as exc:
-            self._stats.errors += 1
-            outcome = _Outcome(attempt, failure=self._scrub(_describe(exc)))
-        else:
-            outcome = self._judge(response, attempt, decode=decode)
-        self._log_attempt(request, outcome, time.perf_counter() - started)
-        if outcome.failure is not None:
-            outcome.delay = self._retry.delay_for(attempt, outcome.retry_after)
+    async def _draw(self, request: _Request) -> float:
+        return await self._budget.acquire(self._key_id)
+
+    def _heard(self, request: _Request, outcome: Outcome) -> None:
         if outcome.response is not None and outcome.response.status_code == 429:
             # Every sender on this key holds back and slows down, not just this task.
             self._budget.rate_limited(self._key_id, outcome.delay)
         elif outcome.response is not None:
             self._budget.succeeded(self._key_id)
-        return outcome
 
-    def _judge(self, response: httpx.Response, attempt: int, *, decode: bool) -> _Outcome:
-        status = response.status_code
-        if is_retried_status(status):
-            # A 429 is the server pacing us, not a failure of the service: counted apart.
-            if status == 429:
-                self._stats.rate_limited += 1
-            else:
-                self._stats.errors += 1
-            wait = retry_after(response.headers)
-            return _Outcome(attempt, response, failure=f"HTTP {status}", retry_after=wait)
-        if not (decode and response.is_success):
-            return _Outcome(attempt, response)
-        try:
-            payload = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            # A connection dropped mid-body behind a proxy: transient, like a reset.
-            self._stats.errors += 1
-            return _Outcome(attempt, response, failure="invalid JSON body")
-        return _Outcome(attempt, response, payload=payload, decoded=True)
+    async def _hold(self, seconds: float) -> None:
+        await self._budget.pause(seconds)
 
-    async def _pause(self, request: _Request, outcome: _Outcome) -> None:
-        logger.info(
-            "anthropic %s %s retry in %.2fs after attempt %d (%s)",
-            request.method,
-            request.endpoint,
-            outcome.delay,
-            outcome.attempts,
-            outcome.failure,
-        )
-        metrics.observe_wait(VENDOR, request.endpoint, outcome.delay)
-        self._stats.waited_seconds += outcome.delay
-        self._stats.backoff_seconds += outcome.delay
-        await self._budget.pause(outcome.delay)
+    def _retried(self, status: int) -> bool:
+        return is_retried_status(status)
 
-    def _log_attempt(self, request: _Request, outcome: _Outcome, elapsed: float) -> None:
-        status = outcome.response.status_code if outcome.response is not None else None
-        endpoint = metrics.endpoint_label(request.endpoint)
-        metrics.VENDOR_REQUESTS.labels(
-            vendor=VENDOR, endpoint=endpoint, status=str(status) if status else "error"
-        ).inc()
-        if status == 429:
-            metrics.VENDOR_RATE_LIMITED.labels(vendor=VENDOR, endpoint=endpoint).inc()
-        if outcome.attempts > 1:
-            metrics.VENDOR_RETRIES.labels(vendor=VENDOR, endpoint=endpoint).inc()
-        request_id = outcome.response.headers.get("request-id") if outcome.response else None
-        logger.debug(
-            "anthropic %s %s -> %s attempt=%d elapsed=%.3fs key=%s request-id=%s",
-            request.method,
-            request.endpoint,
-            outcome.failure or status,
-            outcome.attempts,
-            elapsed,
-            self._key_id[:12],  # the hash's prefix tells accounts apart in logs
-            request_id,
-        )
+    def _asked_wait(self, headers: httpx.Headers) -> float | None:
+        return retry_after(headers)
 
-    def _error(self, request: _Request, outcome: _Outcome) -> AnthropicError:
+    def _trace(self, response: httpx.Response | None) -> str:
+        return f" request-id={response.headers.get('request-id') if response else None}"
+
+    def _error(self, request: _Request, outcome: Outcome) -> AnthropicError:
         error = build_error(
             f"Anthropic {request.method} {request.endpoint}",
             request.endpoint,
@@ -331,8 +246,3 @@ def _parse(model: type[IdPage] | type[TokenPage], payload: dict[str, Any], path:
             endpoint=urlsplit(path).path,
             status=200,
         ) from exc
-
-
-def _describe(exc: httpx.TransportError) -> str:
-    detail = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

@@ -10,7 +10,6 @@ back the upstream response untouched, for a 1-to-1 proxy.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -22,9 +21,8 @@ import orjson
 from pydantic import ValidationError
 
 from unimeter import __version__
-from unimeter.connectors.pooled import PooledClient
+from unimeter.connectors.attempts import Outcome, RetryingClient
 from unimeter.connectors.source import RequestStats
-from unimeter.observability import metrics
 
 from .auth import CursorBasicAuth, basic_token, mask_key
 from .budget import RateBudget, default_budget, endpoint_bucket, key_id
@@ -76,21 +74,11 @@ class _Request:
     headers: Mapping[str, str] | None = None
 
 
-@dataclass(slots=True)
-class _Outcome:
-    """What one attempt produced; ``failure`` is set when another attempt may do better."""
-
-    attempts: int
-    response: httpx.Response | None = None
-    payload: object = None
-    decoded: bool = False
-    failure: str | None = None
-    retry_after: float | None = None
-    delay: float = 0.0  # before the next attempt
-
-
-class CursorClient(PooledClient):
+class CursorClient(RetryingClient["_Request"]):
     """One linked Cursor account: its key, base URL, connection pool and counters."""
+
+    vendor = "cursor"
+    log = logger
 
     def __init__(
         self,
@@ -311,93 +299,27 @@ class CursorClient(PooledClient):
                 where, request.endpoint, exc, status=status, payload=outcome.payload
             ) from exc
 
-    async def _call(self, request: _Request, *, decode: bool) -> _Outcome:
-        attempt = 1
-        while True:
-            outcome = await self._attempt(request, attempt, decode=decode)
-            if outcome.failure is None or attempt >= self._retry.max_attempts:
-                return outcome
-            await self._pause(request, outcome)
-            attempt += 1
+    # --- what the attempt loop asks of Cursor (connectors/attempts.py) ---------------------
 
-    async def _attempt(self, request: _Request, attempt: int, *, decode: bool) -> _Outcome:
-        waited = await self._budget.acquire(self._key_id, request.group)
-        metrics.observe_wait("cursor", request.endpoint, waited)
-        self._stats.waited_seconds += waited
-        self._stats.requests += 1
-        if attempt > 1:
-            self._stats.retries += 1
-        started = time.perf_counter()
-        try:
-            response = await self._http.request(
-                request.method,
-                request.path,
-                params=request.params,
-                content=request.content,
-                headers=request.headers,
-            )
-        except httpx.TransportError as exc:
-            self._stats.errors += 1
-            outcome = _Outcome(attempt, failure=self._scrub(_describe(exc)))
-        else:
-            outcome = self._judge(response, attempt, decode=decode)
-        self._log_attempt(request, outcome, time.perf_counter() - started)
-        if outcome.failure is not None:
-            outcome.delay = self._retry.delay_for(attempt, outcome.retry_after)
+    async def _draw(self, request: _Request) -> float:
+        return await self._budget.acquire(self._key_id, request.group)
+
+    def _heard(self, request: _Request, outcome: Outcome) -> None:
         if outcome.response is not None and outcome.response.status_code == 429:
             # Everyone on this key and group holds back, not just this task, and even when
             # this task has no attempts left.
             self._budget.penalize(self._key_id, request.group, outcome.delay)
-        return outcome
 
-    def _judge(self, response: httpx.Response, attempt: int, *, decode: bool) -> _Outcome:
-        status = response.status_code
-        if is_retriable_status(status):
-            # A 429 is the server pacing us, not a failure of the service: counted apart.
-            if status == 429:
-                self._stats.rate_limited += 1
-            else:
-                self._stats.errors += 1
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return _Outcome(attempt, response, failure=f"HTTP {status}", retry_after=retry_after)
-        if not (decode and response.is_success):
-            return _Outcome(attempt, response)
-        try:
-            payload = orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            # Seen when a connection drops mid-body behind a proxy: transient, like a reset.
-            self._stats.errors += 1
-            return _Outcome(attempt, response, failure="invalid JSON body")
-        return _Outcome(attempt, response, payload=payload, decoded=True)
+    async def _hold(self, seconds: float) -> None:
+        await self._budget.pause(seconds)
 
-    async def _pause(self, request: _Request, outcome: _Outcome) -> None:
-        logger.info(
-            "cursor %s %s retry in %.2fs after attempt %d (%s)",
-            request.method,
-            request.endpoint,
-            outcome.delay,
-            outcome.attempts,
-            outcome.failure,
-        )
-        metrics.observe_wait("cursor", request.endpoint, outcome.delay)
-        self._stats.waited_seconds += outcome.delay
-        self._stats.backoff_seconds += outcome.delay
-        await self._budget.pause(outcome.delay)
+    def _retried(self, status: int) -> bool:
+        return is_retriable_status(status)
 
-    def _log_attempt(self, request: _Request, outcome: _Outcome, elapsed: float) -> None:
-        status = outcome.response.status_code if outcome.response is not None else None
-        _count(request, outcome, status)
-        logger.debug(
-            "cursor %s %s -> %s attempt=%d elapsed=%.3fs key=%s",
-            request.method,
-            request.endpoint,
-            outcome.failure or status,
-            outcome.attempts,
-            elapsed,
-            self._key_id[:12],  # the hash's prefix tells accounts apart in logs
-        )
+    def _asked_wait(self, headers: httpx.Headers) -> float | None:
+        return parse_retry_after(headers.get("Retry-After"))
 
-    def _error(self, request: _Request, outcome: _Outcome) -> CursorError:
+    def _error(self, request: _Request, outcome: Outcome) -> CursorError:
         error = build_error(
             f"Cursor {request.method} {request.endpoint}",
             request.endpoint,
@@ -414,22 +336,6 @@ class CursorClient(PooledClient):
         for secret in self._secrets:
             text = text.replace(secret, self._key_hint)
         return text
-
-
-def _count(request: _Request, outcome: _Outcome, status: int | None) -> None:
-    endpoint = metrics.endpoint_label(request.endpoint)
-    metrics.VENDOR_REQUESTS.labels(
-        vendor="cursor", endpoint=endpoint, status=str(status) if status else "error"
-    ).inc()
-    if status == 429:
-        metrics.VENDOR_RATE_LIMITED.labels(vendor="cursor", endpoint=endpoint).inc()
-    if outcome.attempts > 1:
-        metrics.VENDOR_RETRIES.labels(vendor="cursor", endpoint=endpoint).inc()
-
-
-def _describe(exc: httpx.TransportError) -> str:
-    detail = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
 def _ms(value: int) -> int:
