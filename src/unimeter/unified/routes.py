@@ -156,7 +156,7 @@ async def get_user(
         raise not_found("user")
     [record] = await service.render_users(
         read.session, read.account, [member], tuple(exclude_fields or ()),
-        response_format == "raw",
+        response_format == "raw", every_column=True,
     )  # fmt: skip
     return JSON(record)
 

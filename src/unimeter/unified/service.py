@@ -396,17 +396,19 @@ async def render_users(
     members: list[Any],
     exclude_fields: tuple[str, ...],
     raw: bool,
+    *,
+    every_column: bool = False,
 ) -> list[Any]:
-    """Members' rows as ``members_page`` returns them: stored records, or (to reshape them)
-    every column."""
+    """Members' rows as ``members_page`` returns them: stored records, or (to reshape them,
+    and whenever ``every_column`` says the rows have them all) every column."""
     if raw:
         return [render.passthrough(m.raw) for m in members]
     if exclude_fields:
         excluded = list(exclude_fields)
         return [render.drop_fields(r, excluded) for r in render.user_dicts(members, account)]
-    unrendered = [m.id for m in members if m.record is None]
-    fresh = {}
-    if unrendered:
-        rows = await repository.members_to_render(session, account.id, unrendered)
+    unrendered = [m for m in members if m.record is None]
+    fresh = {m.id: m for m in unrendered}
+    if unrendered and not every_column:
+        rows = await repository.members_to_render(session, account.id, [m.id for m in unrendered])
         fresh = {row.id: row for row in rows}
     return render.user_records(members, account, fresh)
