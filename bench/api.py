@@ -312,6 +312,10 @@ def main() -> None:
         print(f"  (a) throughput / bare endpoint, {label} = {ratio:.2f}")
     print("  targets (issue 15, cache off): (a) throughput >= 0.25 of bare; p99 (b) <= 100 ms,"
           " (c) <= 250 ms")  # fmt: skip
+    # What any endpoint's tail is on this machine under the same load: the floor under the
+    # p99 targets. With one process a page's median is also 32 x its cost (queueing).
+    print(f"  the machine's floor under p99 with {args.workers} process(es): the bare endpoint's"
+          f" p99, {results['bare FastAPI, same bytes as (a)']['p99']:.1f} ms")  # fmt: skip
     print(json.dumps(dict(results.items())))
 
 
