@@ -7,6 +7,7 @@ the detail facts (:mod:`unimeter.db.models.facts`) of every day a sync touched.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -112,6 +113,34 @@ class UserModelMonthRollup(_UsageSums, Base):
     model: Mapped[str] = mapped_column(String(120))
 
 
+# Facts flagged active by the vendor; detail facts and day totals that show usage; and
+# facts that count as active by either (unimeter.db.fact_activity): each summed rollup
+# row counts them.
+ACTIVITY_COUNTS = ("active_facts", "detail_used", "totals_used", "counted_facts")
+
+
+def _user_day_key() -> list[Column[Any]]:
+    """The (account, day, user) columns that begin a summed rollup's key."""
+    return [
+        Column(
+            "account_id",
+            ForeignKey("integrated_accounts.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        Column("day", Date, primary_key=True),
+        Column("user_email", String(320), primary_key=True),
+    ]
+
+
+def _activity() -> list[Column[Any]]:
+    """What a summed rollup row keeps beside its metrics: the activity counts and the
+    newest client version."""
+    return [
+        *(Column(name, Integer, nullable=False) for name in ACTIVITY_COUNTS),
+        Column("client_version", String(40), nullable=True),
+    ]
+
+
 # The usage facts of a (user, product, day), summed over model, surface and actor: one row
 # for its day totals and one for its detail facts. A usage page at the default (user, day)
 # grain reads about two of these per record instead of every model's facts of the day (the
@@ -121,23 +150,11 @@ class UserModelMonthRollup(_UsageSums, Base):
 usage_fact_days = Table(
     "usage_fact_days",
     Base.metadata,
-    Column(
-        "account_id",
-        ForeignKey("integrated_accounts.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("day", Date, primary_key=True),
-    Column("user_email", String(320), primary_key=True),
+    *_user_day_key(),
     Column("product", String(40), primary_key=True),
     Column("is_day_total", Boolean, primary_key=True),
     *(Column(name, BigInteger, nullable=True) for name in FACT_METRICS),
-    # Facts flagged active by the vendor; detail facts and day totals that show usage; and
-    # facts that count as active by either (unimeter.db.fact_activity).
-    Column("active_facts", Integer, nullable=False),
-    Column("detail_used", Integer, nullable=False),
-    Column("totals_used", Integer, nullable=False),
-    Column("counted_facts", Integer, nullable=False),
-    Column("client_version", String(40), nullable=True),
+    *_activity(),
 )
 
 
@@ -160,21 +177,11 @@ def in_totals(metric: str) -> str:
 usage_user_days = Table(
     "usage_user_days",
     Base.metadata,
-    Column(
-        "account_id",
-        ForeignKey("integrated_accounts.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("day", Date, primary_key=True),
-    Column("user_email", String(320), primary_key=True),
+    *_user_day_key(),
     *(
         Column(column(name), BigInteger, nullable=True)
         for name in FACT_METRICS
         for column in (in_detail, in_totals)
     ),
-    Column("active_facts", Integer, nullable=False),
-    Column("detail_used", Integer, nullable=False),
-    Column("totals_used", Integer, nullable=False),
-    Column("counted_facts", Integer, nullable=False),
-    Column("client_version", String(40), nullable=True),
+    *_activity(),
 )

@@ -37,7 +37,7 @@ from unimeter.db.models import (
     usage_user_days,
 )
 from unimeter.db.models.facts import FACT_METRICS
-from unimeter.db.models.rollups import UNATTRIBUTED, in_detail, in_totals
+from unimeter.db.models.rollups import ACTIVITY_COUNTS, UNATTRIBUTED, in_detail, in_totals
 
 # Days per statement: bounds the IN list and the size of one transaction.
 DAYS_PER_BATCH = 31
@@ -186,7 +186,6 @@ async def _refresh_event_facts(session: AsyncSession, account_id: str, days: lis
 
 
 _FACT_DAY_KEY = ("account_id", "day", "user_email", "product", "is_day_total")
-_FACT_DAY_COUNTS = ("active_facts", "detail_used", "totals_used", "counted_facts")
 
 
 async def _refresh_fact_days(session: AsyncSession, account_id: str, days: list[dt.date]) -> None:
@@ -210,7 +209,7 @@ async def _refresh_fact_days(session: AsyncSession, account_id: str, days: list[
         .where(f.account_id == account_id, f.day.in_(days))
         .group_by(*key)
     )
-    target = [*_FACT_DAY_KEY, *FACT_METRICS, *_FACT_DAY_COUNTS, "client_version"]
+    target = [*_FACT_DAY_KEY, *FACT_METRICS, *ACTIVITY_COUNTS, "client_version"]
     await session.execute(insert(usage_fact_days).from_select(target, source))
     await _refresh_user_days(session, account_id, days)
 
@@ -234,14 +233,14 @@ async def _refresh_user_days(session: AsyncSession, account_id: str, days: list[
                 for name in FACT_METRICS
                 for totals in (False, True)
             ],
-            *[func.sum(d[name]) for name in _FACT_DAY_COUNTS],
+            *[func.sum(d[name]) for name in ACTIVITY_COUNTS],
             func.max(d.client_version),
         )
         .where(d.account_id == account_id, d.day.in_(days))
         .group_by(*key)
     )
     merged = [column(name) for name in FACT_METRICS for column in (in_detail, in_totals)]
-    target = [*_USER_DAY_KEY, *merged, *_FACT_DAY_COUNTS, "client_version"]
+    target = [*_USER_DAY_KEY, *merged, *ACTIVITY_COUNTS, "client_version"]
     await session.execute(insert(usage_user_days).from_select(target, source))
 
 
