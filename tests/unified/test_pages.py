@@ -1,5 +1,6 @@
 """Pages of weeks and months split by user are found period by period (a page's groups
-first, then only their sums): walking them in small pages, forward and back, lists exactly
+first, then only their sums), and pages of the default grain are read from the user-day
+rollups in their key order: walking them in small pages, forward and back, lists exactly
 the rows of one big page, in its order, on both backends."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ GROUPINGS = (
     {"group_by[]": ["user", "model"], "granularity": "month"},
     {"group_by[]": ["user"], "granularity": "month"},
     {"group_by[]": ["user", "surface"], "granularity": "week"},
+    {"group_by[]": ["user"], "granularity": "day"},
 )
 
 
@@ -37,14 +39,17 @@ async def _page(
     return body
 
 
-@pytest.mark.parametrize("grouping", GROUPINGS, ids=["user-model-month", "user-month", "week"])
+@pytest.mark.parametrize(
+    "grouping", GROUPINGS, ids=["user-model-month", "user-month", "week", "user-day"]
+)
 async def test_small_pages_walk_to_the_one_page_answer(
     database_url: str, data_dir: Path, grouping: dict[str, Any]
 ) -> None:
     async with api_world(database_url, data_dir) as api:
         params = {"start_date": "2026-05-12", "end_date": "2026-06-16", **grouping}
-        whole = (await _page(api, params, 1000))["result"]
-        assert len(whole) > 20
+        first = await _page(api, params, 1000)
+        whole = first["result"]
+        assert len(whole) > 20 and first["next_cursor"] is None
         pages = [await _page(api, params, 7)]
         while pages[-1]["next_cursor"] is not None:
             pages.append(await _page(api, params, 7, pages[-1]["next_cursor"]))

@@ -34,6 +34,8 @@ async def usage_page(
     if _by_periods(q, position):
         return await _period_by_period(session, dialect, q, position, limit)
     rolled = fact_days.serves(q) and await fact_days.ready(session, q)
+    if rolled and fact_days.merged(q):
+        return await _user_day_page(session, dialect, q, position, limit)
     if q.granularity == "day" and q.dims == ("user",):
         # The default grain maps onto indexed (day, user) keys: find the page's keys first,
         # then aggregate only those, instead of grouping the whole range on every page.
@@ -48,16 +50,35 @@ async def usage_page(
     bound, params = (None, {}) if typed is None else grouping.bound_key("after_", typed.key)
 
     def build() -> Any:
-        if rolled and fact_days.merged(q):
-            g = fact_days.user_day_usage(dialect, q)
-        else:
-            g = (fact_days if rolled else grouping).grouped_usage(dialect, q)
+        g = (fact_days if rolled else grouping).grouped_usage(dialect, q)
         at = Position(key=bound, direction=typed.direction) if typed and bound else None
         return keyset.apply(select(g), grouping.key_columns(q, g), at, limit)
 
     direction = typed.direction if typed is not None else None
     key_types = grouping.key_types(typed.key if typed is not None else None)
     shape = ("page", dialect, grouping.shape(q), rolled, direction, key_types, limit)
+    stmt = grouping.cached(shape, build)
+    return await direct.rows(session, stmt, {**grouping.values(q), **params})
+
+
+async def _user_day_page(
+    session: AsyncSession, dialect: str, q: UsageQuery, position: Position | None, limit: int
+) -> Sequence[Any]:
+    """Records that are rows of the user-day rollups as they are: one scan in the rollups'
+    key order, from the cursor, that stops after the page (no keys to find first, and
+    nothing to sum). The cursor's model and surface are empty: its (day, user) is the key."""
+    typed = _typed_position(position, dialect)
+    after = typed.key[:2] if typed is not None and typed.key else None
+    bound, params = (None, {}) if after is None else grouping.bound_key("after_", after)
+
+    def build() -> Any:
+        g = fact_days.user_day_usage(dialect, q)
+        at = Position(key=bound, direction=typed.direction) if typed and bound else None
+        return keyset.apply(select(g), [g.c.period, g.c.user_key], at, limit)
+
+    direction = typed.direction if typed is not None else None
+    shape = ("user_day_page", dialect, grouping.shape(q), direction,
+             grouping.key_types(after), limit)  # fmt: skip
     stmt = grouping.cached(shape, build)
     return await direct.rows(session, stmt, {**grouping.values(q), **params})
 
@@ -170,11 +191,8 @@ async def _user_day_keys(
     bound, params = (None, {}) if after is None else grouping.bound_key("after_", after)
 
     def build() -> Any:
-        # The user-day rollups hold one row per (day, user); the others, several.
-        one_row = rolled and fact_days.merged(q)
-        f = fact_days.U if one_row else fact_days.D if rolled else grouping.F
-        stmt = select(f.day, f.user_email).where(*grouping.filters(q, c=f))
-        stmt = stmt if one_row else stmt.distinct()
+        f = fact_days.D if rolled else grouping.F
+        stmt = select(f.day, f.user_email).where(*grouping.filters(q, c=f)).distinct()
         if not q.include_inactive:
             active = fact_days.counts_as_active(f) if rolled else grouping.counts_as_active()
             stmt = stmt.where(active)
