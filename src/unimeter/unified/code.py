@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Date, bindparam, func, select
@@ -141,20 +141,33 @@ async def attach(
     first, last = min(p[0] for p in periods), max(p[1] for p in periods)
     by_user = "user" in q.dims
     emails = sorted({p[2].lower() for p in periods}) if by_user else None
-    found_commits = _by_email(
-        await _commits(session, q.account_id, first, last, emails) if commits else {}, by_user
-    )
-    found_runs = _by_email(
-        await _runs(session, q.account_id, first, last, emails) if runs else {}, by_user
-    )
+    commit_sums = await _commits(session, q.account_id, first, last, emails) if commits else {}
+    run_sums = await _runs(session, q.account_id, first, last, emails) if runs else {}
+    if by_user and q.granularity == "day":
+        # A record is one (day, user): its sums are one entry each, found directly.
+        find_commits, find_runs = _on_the_day(commit_sums), _on_the_day(run_sums)
+    else:
+        find_commits = _in_the_period(_by_email(commit_sums, by_user))
+        find_runs = _in_the_period(_by_email(run_sums, by_user))
     for (start, end, user), record in zip(periods, records, strict=True):
         who = user.lower() if by_user else None
         usage = record["usage"]
         if commits:
-            values = _sum(found_commits, start, end, who) or [0, 0, 0, 0, None]
+            values = find_commits(start, end, who) or [0, 0, 0, 0, None]
             usage["committed"] = dict(zip(COMMITTED, values, strict=True))
         if runs:
-            usage["agents"] = {"runs": (_sum(found_runs, start, end, who) or [0])[0]}
+            usage["agents"] = {"runs": (find_runs(start, end, who) or [0])[0]}
+
+
+Find = Callable[[dt.date, dt.date, str | None], list[int | None] | None]
+
+
+def _on_the_day(sums: Sums) -> Find:
+    return lambda start, _end, user: sums.get((start, user or ""))
+
+
+def _in_the_period(sums: ByEmail) -> Find:
+    return lambda start, end, user: _sum(sums, start, end, user)
 
 
 def _date(value: object) -> dt.date:
