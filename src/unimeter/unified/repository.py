@@ -34,9 +34,11 @@ async def usage_page(
     if _by_periods(q, position):
         return await _period_by_period(session, dialect, q, position, limit)
     rolled = fact_days.serves(q) and await fact_days.ready(session, q)
-    if rolled and fact_days.merged(q):
-        return await _user_day_page(session, dialect, q, position, limit)
-    if q.granularity == "day" and q.dims == ("user",):
+    # A single-product vendor's records are rows of the user-day rollups as they are: one
+    # scan of them in key order from the cursor stops after the page, with nothing to find
+    # or sum first. Their model and surface are empty, so (period, user) is the whole key.
+    as_rows = rolled and fact_days.merged(q)
+    if q.granularity == "day" and q.dims == ("user",) and not as_rows:
         # The default grain maps onto indexed (day, user) keys: find the page's keys first,
         # then aggregate only those, instead of grouping the whole range on every page.
         keys = await _user_day_keys(session, q, position, limit, rolled)
@@ -47,37 +49,21 @@ async def usage_page(
         # Nothing before the cursor's period can follow it: let the inner scan skip it.
         q = _from_period(q, position.key[0])
     typed = _typed_position(position, dialect)
-    bound, params = (None, {}) if typed is None else grouping.bound_key("after_", typed.key)
-
-    def build() -> Any:
-        g = (fact_days if rolled else grouping).grouped_usage(dialect, q)
-        at = Position(key=bound, direction=typed.direction) if typed and bound else None
-        return keyset.apply(select(g), grouping.key_columns(q, g), at, limit)
-
-    direction = typed.direction if typed is not None else None
-    key_types = grouping.key_types(typed.key if typed is not None else None)
-    shape = ("page", dialect, grouping.shape(q), rolled, direction, key_types, limit)
-    stmt = grouping.cached(shape, build)
-    return await direct.rows(session, stmt, {**grouping.values(q), **params})
-
-
-async def _user_day_page(
-    session: AsyncSession, dialect: str, q: UsageQuery, position: Position | None, limit: int
-) -> Sequence[Any]:
-    """Records that are rows of the user-day rollups as they are: one scan in the rollups'
-    key order, from the cursor, that stops after the page (no keys to find first, and
-    nothing to sum). The cursor's model and surface are empty: its (day, user) is the key."""
-    typed = _typed_position(position, dialect)
-    after = typed.key[:2] if typed is not None and typed.key else None
+    after = None if typed is None else typed.key[:2] if as_rows else typed.key
     bound, params = (None, {}) if after is None else grouping.bound_key("after_", after)
 
     def build() -> Any:
-        g = fact_days.user_day_usage(dialect, q)
+        if as_rows:
+            g = fact_days.user_day_usage(dialect, q)
+            columns = [g.c.period, g.c.user_key]
+        else:
+            g = (fact_days if rolled else grouping).grouped_usage(dialect, q)
+            columns = grouping.key_columns(q, g)
         at = Position(key=bound, direction=typed.direction) if typed and bound else None
-        return keyset.apply(select(g), [g.c.period, g.c.user_key], at, limit)
+        return keyset.apply(select(g), columns, at, limit)
 
     direction = typed.direction if typed is not None else None
-    shape = ("user_day_page", dialect, grouping.shape(q), direction,
+    shape = ("page", dialect, grouping.shape(q), rolled, direction,
              grouping.key_types(after), limit)  # fmt: skip
     stmt = grouping.cached(shape, build)
     return await direct.rows(session, stmt, {**grouping.values(q), **params})
