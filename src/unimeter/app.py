@@ -261,10 +261,12 @@ def create_app(
     app.add_middleware(LatencyMiddleware)
     app.add_middleware(RequestLimits)  # outermost: refuses before anything else runs
     _install_health(app)
+    # Matched in this order, route by route: the unified reads, the API's busiest routes,
+    # first (their prefixes share no path with the others').
     routers = (
+        unified_router,
         accounts_router,
         sync_router,
-        unified_router,
         analytics_router,
         code_router,
         directory_router,

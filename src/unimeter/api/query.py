@@ -2,8 +2,9 @@
 
 A typo (``emails[]`` where the route takes ``email``) used to return everything, as if no
 filter had been given. One app-wide dependency compares the request's query keys with the
-parameters the matched route declares anywhere in its dependency tree; values of declared
-parameters are FastAPI's (Literal types reject unknown enum values).
+parameters the matched route declares anywhere in its dependency tree or in its query model
+(``api/query_models.py``); values of declared parameters are validated where they are
+parsed (Literal types reject unknown enum values).
 
 Exempt: routes outside the OpenAPI document (the dashboard and Connect pages, which carry
 their own harmless parameters), and routes that declare :func:`passthrough_query` (the proxy
@@ -17,6 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from .errors import ApiError
+from .query_models import query_model_of
 
 
 async def passthrough_query() -> None:
@@ -39,6 +41,9 @@ def declared_query(route: APIRoute) -> frozenset[str] | None:
     if not route.include_in_schema:
         return None
     names, passthrough = _walk(route.dependant)
+    model = query_model_of(route.endpoint)
+    if model is not None:
+        names |= model.query_names()
     return None if passthrough else names
 
 

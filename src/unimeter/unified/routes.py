@@ -5,16 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from fastapi import APIRouter, Query, Request
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.accounts import service as accounts
-from unimeter.api.deps import AccountRead, AccountReadDep, RuntimeDep
+from unimeter.api.deps import (
+    AccountQuery,
+    AccountRead,
+    AccountReadDep,
+    RuntimeDep,
+    account_read,
+    runtime_of,
+)
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
 from unimeter.api.pagination import codec, read_cursor
 from unimeter.api.params import Moment
+from unimeter.api.query_models import ModelQueryRoute, takes
 from unimeter.api.responses import JSON
 from unimeter.connectors.errors import (
     CredentialsRejectedError,
@@ -41,16 +50,10 @@ from .schemas import (
 
 router = APIRouter(
     prefix="/unified/usage-metering",
+    route_class=ModelQueryRoute,
     tags=["unified usage metering"],
     responses={**COMMON_ERRORS, 502: ERROR_SCHEMA},
 )
-
-ListQuery = Annotated[list[str], Query()]
-
-
-def _plain(name: str) -> Any:
-    """``name=a,b`` besides ``name[]=a``: accepted, declared (so not unknown), undocumented."""
-    return Query(alias=name, include_in_schema=False)
 
 
 def _both(bracketed: list[str], plain: list[str]) -> tuple[str, ...]:
@@ -105,36 +108,42 @@ def _listing(request: Request, listing: service.Listing, filters: dict[str, Any]
     }
 
 
+class UsersQuery(AccountQuery):
+    status: UserStatus | None = None
+    email: str | None = Field(None, max_length=320)
+    updated_after: Moment | None = Field(None, description="RFC 3339")
+    limit: int = Field(100, ge=1, le=1000)
+    next_cursor: str | None = None
+    cursor: str | None = Field(None, description="Alias of next_cursor")
+    exclude_fields: list[str] | None = Field(None, alias="exclude_fields[]")
+    response_format: ResponseFormat = "unified"
+    mode: Mode = "stored"
+
+
 @router.get(
     "/users", response_model=None, response_class=JSON, responses={200: {"model": UserList}}
 )
-async def list_users(
-    request: Request,
-    runtime: RuntimeDep,
-    read: AccountReadDep,
-    status: Annotated[UserStatus | None, Query()] = None,
-    email: Annotated[str | None, Query(max_length=320)] = None,
-    updated_after: Annotated[Moment | None, Query(description="RFC 3339")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    next_cursor: str | None = None,
-    cursor: Annotated[str | None, Query(description="Alias of next_cursor")] = None,
-    exclude_fields: Annotated[list[str] | None, Query(alias="exclude_fields[]")] = None,
-    response_format: ResponseFormat = "unified",
-    mode: Mode = "stored",
-) -> JSON:
+@takes(UsersQuery)
+async def list_users(request: Request) -> JSON:
     """Members (seats) of the linked workspace."""
-    account = read.account
-    if updated_after is not None and updated_after.tzinfo is None:
+    q = UsersQuery.parse(request)
+    async with account_read(request, q.integrated_account_id) as read:
+        return await _users(request, q, read)
+
+
+async def _users(request: Request, q: UsersQuery, read: AccountRead) -> JSON:
+    account, runtime = read.account, runtime_of(request)
+    if q.updated_after is not None and q.updated_after.tzinfo is None:
         raise bad_request("updated_after needs a time zone (for example Z)")
-    filters = {"route": "users", "account": account.id, "status": status, "email": email,
-               "updated_after": updated_after.isoformat() if updated_after else None}  # fmt: skip
-    position = read_cursor(request, next_cursor or cursor, filters)
-    after_ms = int(updated_after.timestamp() * 1000) if updated_after else None
-    async with _reader(runtime, read, mode, frozenset({"members", "spend"})) as session:
+    filters = {"route": "users", "account": account.id, "status": q.status, "email": q.email,
+               "updated_after": q.updated_after.isoformat() if q.updated_after else None}  # fmt: skip
+    position = read_cursor(request, q.next_cursor or q.cursor, filters)
+    after_ms = int(q.updated_after.timestamp() * 1000) if q.updated_after else None
+    async with _reader(runtime, read, q.mode, frozenset({"members", "spend"})) as session:
         listing = await service.list_users(
-            session, account, status=status, email=email, updated_after=after_ms,
-            position=position, limit=limit, exclude_fields=tuple(exclude_fields or ()),
-            raw=response_format == "raw",
+            session, account, status=q.status, email=q.email, updated_after=after_ms,
+            position=position, limit=q.limit, exclude_fields=tuple(q.exclude_fields or ()),
+            raw=q.response_format == "raw",
         )  # fmt: skip
     return JSON(_listing(request, listing, filters))
 
@@ -176,48 +185,62 @@ def _usage_params(
     )  # fmt: skip
 
 
+class UsageQuery(AccountQuery):
+    start_date: str | None = Field(None, description="Inclusive; YYYY-MM-DD or RFC 3339")
+    end_date: str | None = Field(None, description="Exclusive; YYYY-MM-DD or RFC 3339")
+    user_ids: list[str] | None = Field(None, alias="user_ids[]")
+    emails: list[str] | None = Field(None, alias="emails[]")
+    model_ids: list[str] | None = Field(None, alias="model_ids[]")
+    surfaces: list[str] | None = Field(None, alias="surfaces[]")
+    group_by: list[Dimension] | None = Field(None, alias="group_by[]")
+    granularity: Granularity = "day"
+    include_inactive: bool = False
+    include_remote_data: bool = False
+    exclude_fields: list[str] | None = Field(None, alias="exclude_fields[]")
+    response_format: ResponseFormat = "unified"
+    mode: Mode = "stored"
+    limit: int = Field(100, ge=1, le=1000)
+    next_cursor: str | None = None
+    cursor: str | None = Field(None, description="Alias of next_cursor")
+    # ``name=a,b`` besides ``name[]=a``: accepted, undocumented.
+    user_ids_plain: list[str] | None = Field(None, alias="user_ids")
+    emails_plain: list[str] | None = Field(None, alias="emails")
+    model_ids_plain: list[str] | None = Field(None, alias="model_ids")
+    surfaces_plain: list[str] | None = Field(None, alias="surfaces")
+    group_by_plain: list[str] | None = Field(None, alias="group_by")
+
+    undocumented: ClassVar[frozenset[str]] = frozenset(
+        {"user_ids", "emails", "model_ids", "surfaces", "group_by"}
+    )
+
+    def usage_params(self) -> service.UsageParams:
+        return _usage_params(
+            self.start_date, self.end_date, _both(self.user_ids or [], self.user_ids_plain or []),
+            _both(self.emails or [], self.emails_plain or []),
+            _both(self.model_ids or [], self.model_ids_plain or []),
+            _both(self.surfaces or [], self.surfaces_plain or []),
+            tuple(self.group_by or ()) + _both([], self.group_by_plain or []), self.granularity,
+            self.include_inactive, self.include_remote_data, tuple(self.exclude_fields or ()),
+            self.response_format,
+        )  # fmt: skip
+
+
 @router.get(
     "/usage", response_model=None, response_class=JSON, responses={200: {"model": UsageList}}
 )
-async def list_usage(
-    request: Request,
-    runtime: RuntimeDep,
-    read: AccountReadDep,
-    start_date: Annotated[
-        str | None, Query(description="Inclusive; YYYY-MM-DD or RFC 3339")
-    ] = None,
-    end_date: Annotated[str | None, Query(description="Exclusive; YYYY-MM-DD or RFC 3339")] = None,
-    user_ids: Annotated[list[str] | None, Query(alias="user_ids[]")] = None,
-    emails: Annotated[list[str] | None, Query(alias="emails[]")] = None,
-    model_ids: Annotated[list[str] | None, Query(alias="model_ids[]")] = None,
-    surfaces: Annotated[list[str] | None, Query(alias="surfaces[]")] = None,
-    group_by: Annotated[list[Dimension] | None, Query(alias="group_by[]")] = None,
-    granularity: Granularity = "day",
-    include_inactive: bool = False,
-    include_remote_data: bool = False,
-    exclude_fields: Annotated[list[str] | None, Query(alias="exclude_fields[]")] = None,
-    response_format: ResponseFormat = "unified",
-    mode: Mode = "stored",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    next_cursor: str | None = None,
-    cursor: Annotated[str | None, Query(description="Alias of next_cursor")] = None,
-    user_ids_plain: Annotated[list[str] | None, _plain("user_ids")] = None,
-    emails_plain: Annotated[list[str] | None, _plain("emails")] = None,
-    model_ids_plain: Annotated[list[str] | None, _plain("model_ids")] = None,
-    surfaces_plain: Annotated[list[str] | None, _plain("surfaces")] = None,
-    group_by_plain: Annotated[list[str] | None, _plain("group_by")] = None,
-) -> JSON:
+@takes(UsageQuery)
+async def list_usage(request: Request) -> JSON:
     """Per-period usage records; the default grain is (user, product, day)."""
-    account = read.account
-    params = _usage_params(
-        start_date, end_date, _both(user_ids or [], user_ids_plain or []),
-        _both(emails or [], emails_plain or []), _both(model_ids or [], model_ids_plain or []),
-        _both(surfaces or [], surfaces_plain or []),
-        tuple(group_by or ()) + _both([], group_by_plain or []), granularity,
-        include_inactive, include_remote_data, tuple(exclude_fields or ()), response_format,
-    )  # fmt: skip
+    q = UsageQuery.parse(request)
+    async with account_read(request, q.integrated_account_id) as read:
+        return await _usage(request, q, read)
+
+
+async def _usage(request: Request, q: UsageQuery, read: AccountRead) -> JSON:
+    account, runtime, mode, limit = read.account, runtime_of(request), q.mode, q.limit
+    params = q.usage_params()
     filters = {"route": "usage", "account": account.id, "mode": mode, **params.filters()}
-    position = read_cursor(request, next_cursor or cursor, filters)
+    position = read_cursor(request, q.next_cursor or q.cursor, filters)
     max_days = LIVE_MAX_DAYS if mode == "live" else service.MAX_STORED_DAYS
     try:
         start, end = service.date_range(params, _today(runtime), max_days=max_days)
