@@ -161,7 +161,7 @@ async def rows(
     if inline is None or prepared is None or bound is None:
         return (await session.execute(stmt, given)).all()
     sql, args = bound
-    cursor = inline._conn.execute(sql, args)
+    cursor = inline.sqlite.execute(sql, args)
     if prepared.row_type is None:
         names = [column[0] for column in cursor.description]
         if len(names) != prepared.width:

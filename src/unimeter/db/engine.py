@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from .sqlite_bulk import Checkpointer, return_bulk_units
-from .sqlite_inline import inline_creator
+from .sqlite_inline import InlineConnection, inline_creator
 
 Backend = Literal["sqlite", "postgresql"]
 
@@ -149,7 +149,12 @@ def _sqlite_engine(
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:
         # On the driver's cursor: through exec_driver_sql, SQLAlchemy's execution context
-        # cost more than the BEGIN (every API request begins a read transaction).
+        # cost more than the BEGIN (every API request begins a read transaction). An inline
+        # reader's is SQLite's own connection, without the adapter's cursor around it.
+        driver = connection.connection.driver_connection
+        if isinstance(driver, InlineConnection):
+            driver.sqlite.execute("BEGIN")
+            return
         cursor = connection.connection.cursor()
         try:
             cursor.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -60,6 +60,13 @@ class InlineConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """SQLite's connection, for statements run without aiosqlite's wrapping."""
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return self._connection
+
     def stop(self) -> None:
         self._running = False
         if self._connection is not None:

@@ -78,10 +78,13 @@ def render(m: Any) -> bytes:
 
 def with_organization(record: str, organization: str) -> str:
     """A stored record with the account's ``organization`` (its JSON) in its place."""
-    at = record.find(_AFTER_ORGANIZATION)
-    if at < 0:
+    # One replace of the first occurrence: a page does this for each of its members.
+    placed = record.replace(
+        _AFTER_ORGANIZATION, f',"organization":{organization}{_AFTER_ORGANIZATION}', 1
+    )
+    if len(placed) == len(record):
         raise ValueError("not a stored user record")
-    return f'{record[:at]},"organization":{organization}{record[at:]}'
+    return placed
 
 
 def last_active_ms(activity_at: int | None, active_day: Any) -> int | None:
