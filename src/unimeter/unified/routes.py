@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
@@ -92,6 +92,18 @@ async def _reader(
         raise ApiError(502, f"live read failed: {exc}", remote=True) from exc
 
 
+Q = TypeVar("Q", bound=AccountQuery)
+
+
+async def _answer(
+    request: Request, model: type[Q], answer: Callable[[Request, Q, AccountRead], Awaitable[JSON]]
+) -> JSON:
+    """A route that parses its own parameters: them, then the account they name, read."""
+    q = model.parse(request)
+    async with account_read(request, q.integrated_account_id) as read:
+        return await answer(request, q, read)
+
+
 def _listing(request: Request, listing: service.Listing, filters: dict[str, Any]) -> dict[str, Any]:
     fingerprint = query_fingerprint(filters)
     cursors = codec(request)
@@ -126,9 +138,7 @@ class UsersQuery(AccountQuery):
 @takes(UsersQuery)
 async def list_users(request: Request) -> JSON:
     """Members (seats) of the linked workspace."""
-    q = UsersQuery.parse(request)
-    async with account_read(request, q.integrated_account_id) as read:
-        return await _users(request, q, read)
+    return await _answer(request, UsersQuery, _users)
 
 
 async def _users(request: Request, q: UsersQuery, read: AccountRead) -> JSON:
@@ -231,9 +241,7 @@ class UsageQuery(AccountQuery):
 @takes(UsageQuery)
 async def list_usage(request: Request) -> JSON:
     """Per-period usage records; the default grain is (user, product, day)."""
-    q = UsageQuery.parse(request)
-    async with account_read(request, q.integrated_account_id) as read:
-        return await _usage(request, q, read)
+    return await _answer(request, UsageQuery, _usage)
 
 
 async def _usage(request: Request, q: UsageQuery, read: AccountRead) -> JSON:
