@@ -138,13 +138,11 @@ async def get_account_read(
 ) -> AsyncIterator[AccountRead]:
     """As :func:`get_account`, with the read session that found the account, open for the
     route to read the account's data in (one session a request instead of two)."""
-    # The runtime from the app, not as a dependency: each one FastAPI resolves costs more
-    # than this attribute read.
-    runtime: Runtime = request.app.state.runtime
-    recent: RecentTokens = request.app.state.recent_tokens
+    # The runtime comes from the app, not as a dependency: each one FastAPI resolves costs
+    # more than the attribute read.
     plaintext = _bearer_token(credentials)
-    async with reading_account(runtime, recent, plaintext, integrated_account_id) as found:
-        yield AccountRead(_in_scope(request, found.principal, found.account), found.session)
+    async with account_read(request, integrated_account_id, plaintext) as read:
+        yield read
 
 
 AccountReadDep = Annotated[AccountRead, Depends(get_account_read, scope="function")]
@@ -166,11 +164,15 @@ def runtime_of(request: Request) -> Runtime:
 
 
 @asynccontextmanager
-async def account_read(request: Request, account_id: str) -> AsyncIterator[AccountRead]:
-    """:func:`get_account_read` for a route that parses its own parameters (an
-    :class:`AccountQuery`): the busiest reads, where resolving the dependency, its token
+async def account_read(
+    request: Request, account_id: str, plaintext: str | None = None
+) -> AsyncIterator[AccountRead]:
+    """The caller's account, read (see :func:`get_account_read`, which uses it). A route
+    that parses its own parameters (an :class:`AccountQuery`) calls it directly, with the
+    token read from the request: for the busiest reads, resolving the dependency, its token
     and its parameter cost FastAPI more than the query that checks them."""
+    if plaintext is None:
+        plaintext = _bearer_token(await _bearer(request))  # as the dependency reads it
     recent: RecentTokens = request.app.state.recent_tokens
-    plaintext = _bearer_token(await _bearer(request))  # as the dependency would read it
     async with reading_account(runtime_of(request), recent, plaintext, account_id) as found:
         yield AccountRead(_in_scope(request, found.principal, found.account), found.session)
