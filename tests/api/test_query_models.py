@@ -5,12 +5,14 @@ hidden spellings accepted but not documented."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import Field
 
+from tests.support.api import api_world
 from unimeter.api import errors
 from unimeter.api.query import reject_unknown_query
 from unimeter.api.query_models import ModelQueryRoute, QueryModel, takes
@@ -100,3 +102,28 @@ def test_routes_that_read_their_own_token_document_it() -> None:
         )
         account = next(p for p in operation["parameters"] if p["name"] == "integrated_account_id")
         assert account["required"] is True and account["in"] == "query"
+
+
+async def test_the_token_and_the_account_are_answered_before_bad_parameters(
+    database_url: str, data_dir: Path
+) -> None:
+    """As for routes that read the account through a dependency: a caller without a valid
+    token, or without the account, hears that first, not which parameters were wrong."""
+    async with api_world(database_url, data_dir, synced=False) as api:
+        mine, theirs = api.accounts["default"], api.accounts["other"]
+        for path in ("/unified/usage-metering/users", "/unified/usage-metering/usage"):
+            query = {"integrated_account_id": mine, "limit": "0"}
+            anonymous = await api.client.get(path, params=query)
+            assert anonymous.status_code == 401, anonymous.text
+            wrong_token = await api.client.get(
+                path, params=query, headers={"Authorization": "Bearer unimeter_nope"}
+            )
+            assert wrong_token.status_code == 401, wrong_token.text
+            elsewhere = await api.get(path, **{**query, "integrated_account_id": theirs})
+            assert elsewhere.status_code == 404, elsewhere.text
+            bad = await api.get(path, **query)
+            assert bad.status_code == 400 and "query.limit" in bad.json()["message"], bad.text
+            # Without a usable account id, the parameters are all that can be answered.
+            no_account = await api.client.get(path, params={"limit": "0"})
+            assert no_account.status_code == 400, no_account.text
+            assert "integrated_account_id" in no_account.json()["message"]

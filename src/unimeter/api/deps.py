@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
 from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,8 +91,12 @@ async def account_in_scope(
     return account
 
 
+_ACCOUNT_ID_MAX = 64
 AccountId = Annotated[
-    str, Query(description="The integrated account to read from.", min_length=1, max_length=64)
+    str,
+    Query(
+        description="The integrated account to read from.", min_length=1, max_length=_ACCOUNT_ID_MAX
+    ),
 ]
 
 
@@ -152,10 +157,28 @@ class AccountQuery(QueryModel):
     """The parameters of a route that reads an account, for :func:`account_read`."""
 
     integrated_account_id: str = Field(
-        description="The integrated account to read from.", min_length=1, max_length=64
+        description="The integrated account to read from.", min_length=1, max_length=_ACCOUNT_ID_MAX
     )
     # The API token, read as the dependencies read it (the scheme they document).
     security: ClassVar[tuple[str, ...]] = (_bearer.scheme_name,)
+
+
+Q = TypeVar("Q", bound=AccountQuery)
+
+
+async def parse_account_query(request: Request, model: type[Q]) -> Q:
+    """The route's parameters. When they fail validation, the token and the account are
+    checked first, as with :data:`AccountReadDep` (FastAPI runs the account dependency
+    before it validates the route's own parameters): a caller without a valid token or
+    without the account hears 401 or 404, not which of its parameters were wrong."""
+    try:
+        return model.parse(request)
+    except RequestValidationError:
+        account_id = request.query_params.get("integrated_account_id") or ""
+        if 0 < len(account_id) <= _ACCOUNT_ID_MAX:
+            async with account_read(request, account_id):
+                pass
+        raise
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -18,6 +18,7 @@ from unimeter.api.deps import (
     AccountReadDep,
     RuntimeDep,
     account_read,
+    parse_account_query,
     runtime_of,
 )
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
@@ -99,7 +100,7 @@ async def _answer(
     request: Request, model: type[Q], answer: Callable[[Request, Q, AccountRead], Awaitable[JSON]]
 ) -> JSON:
     """A route that parses its own parameters: them, then the account they name, read."""
-    q = model.parse(request)
+    q = await parse_account_query(request, model)
     async with account_read(request, q.integrated_account_id) as read:
         return await answer(request, q, read)
 
