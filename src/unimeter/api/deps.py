@@ -10,7 +10,6 @@ from typing import Annotated, ClassVar, TypeVar
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.auth.service import (
@@ -34,8 +33,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `unimeter toke
 async def get_runtime(request: Request) -> Runtime:
     # async: FastAPI runs a plain function dependency in its thread pool, a thread hop
     # (and a wait for the GIL) on every request for an attribute read.
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -91,12 +89,8 @@ async def account_in_scope(
     return account
 
 
-_ACCOUNT_ID_MAX = 64
 AccountId = Annotated[
-    str,
-    Query(
-        description="The integrated account to read from.", min_length=1, max_length=_ACCOUNT_ID_MAX
-    ),
+    str, Query(description="The integrated account to read from.", min_length=1, max_length=64)
 ]
 
 
@@ -156,14 +150,13 @@ AccountReadDep = Annotated[AccountRead, Depends(get_account_read, scope="functio
 class AccountQuery(QueryModel):
     """The parameters of a route that reads an account, for :func:`account_read`."""
 
-    integrated_account_id: str = Field(
-        description="The integrated account to read from.", min_length=1, max_length=_ACCOUNT_ID_MAX
-    )
+    integrated_account_id: AccountId  # the dependency's parameter, as a field
     # The API token, read as the dependencies read it (the scheme they document).
     security: ClassVar[tuple[str, ...]] = (_bearer.scheme_name,)
 
 
 Q = TypeVar("Q", bound=AccountQuery)
+_ACCOUNT_PARAMETER = "integrated_account_id"
 
 
 async def parse_account_query(request: Request, model: type[Q]) -> Q:
@@ -173,10 +166,9 @@ async def parse_account_query(request: Request, model: type[Q]) -> Q:
     without the account hears 401 or 404, not which of its parameters were wrong."""
     try:
         return model.parse(request)
-    except RequestValidationError:
-        account_id = request.query_params.get("integrated_account_id") or ""
-        if 0 < len(account_id) <= _ACCOUNT_ID_MAX:
-            async with account_read(request, account_id):
+    except RequestValidationError as exc:
+        if not any(error["loc"][:2] == ("query", _ACCOUNT_PARAMETER) for error in exc.errors()):
+            async with account_read(request, request.query_params[_ACCOUNT_PARAMETER]):
                 pass
         raise
 

@@ -9,8 +9,8 @@ the same values (the last of a repeated scalar, every value of a list), the same
 and the same 400 naming each bad parameter (``query.<name>``), from one validation.
 
 The parameters stay in the OpenAPI document (:class:`ModelQueryRoute` writes them from the
-model) and are known to the unknown-parameter check (``api/query.py``). Spellings accepted
-but not documented are the model's ``undocumented`` aliases.
+model) and are known to the unknown-parameter check (``api/query.py``). A spelling accepted
+but not documented is a field declared with :func:`undocumented`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from typing import Any, ClassVar, TypeVar
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 _LISTS = (list, tuple, set, frozenset)
 _ATTRIBUTE = "__query_model__"
+_UNDOCUMENTED = "x-undocumented"
 Q = TypeVar("Q", bound="QueryModel")
 E = TypeVar("E", bound=Callable[..., Any])
 
@@ -40,13 +41,17 @@ def _is_list(annotation: Any) -> bool:
     return annotation in _LISTS or origin in _LISTS
 
 
+def undocumented(alias: str) -> Any:
+    """A field read from ``alias`` but left out of the OpenAPI document: another spelling
+    of a documented parameter."""
+    return Field(None, alias=alias, json_schema_extra={_UNDOCUMENTED: True})
+
+
 class QueryModel(BaseModel):
     """Query parameters: a field's alias is its name in the query string."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    # Aliases accepted but left out of the OpenAPI document.
-    undocumented: ClassVar[frozenset[str]] = frozenset()
     # The security requirements of a route that reads the caller's credentials itself.
     security: ClassVar[tuple[str, ...]] = ()
     # Worked out once per model: which aliases are lists, and every alias.
@@ -95,7 +100,7 @@ class QueryModel(BaseModel):
         required = set(schema.get("required", ()))
         documented = []
         for alias, property_schema in schema["properties"].items():
-            if alias in cls.undocumented:
+            if property_schema.get(_UNDOCUMENTED):
                 continue
             parameter = {"name": alias, "in": "query", "required": alias in required,
                          "schema": property_schema}  # fmt: skip

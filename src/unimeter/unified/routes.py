@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
@@ -24,7 +24,7 @@ from unimeter.api.deps import (
 from unimeter.api.errors import COMMON_ERRORS, ERROR_SCHEMA, ApiError, bad_request, not_found
 from unimeter.api.pagination import codec, read_cursor
 from unimeter.api.params import Moment
-from unimeter.api.query_models import ModelQueryRoute, takes
+from unimeter.api.query_models import ModelQueryRoute, takes, undocumented
 from unimeter.api.responses import JSON
 from unimeter.connectors.errors import (
     CredentialsRejectedError,
@@ -181,21 +181,6 @@ async def get_user(
     return JSON(record)
 
 
-def _usage_params(
-    start_date: str | None, end_date: str | None, user_ids: tuple[str, ...], emails: tuple[str, ...],
-    model_ids: tuple[str, ...], surfaces: tuple[str, ...], group_by: tuple[str, ...],
-    granularity: str, include_inactive: bool, include_remote_data: bool,
-    exclude_fields: tuple[str, ...], response_format: str,
-) -> service.UsageParams:  # fmt: skip
-    return service.UsageParams(
-        start_date=start_date, end_date=end_date, user_ids=user_ids, emails=emails,
-        model_ids=model_ids, surfaces=surfaces, group_by=group_by or ("user",),
-        granularity=granularity, include_inactive=include_inactive,
-        include_remote_data=include_remote_data, exclude_fields=exclude_fields,
-        response_format=response_format,
-    )  # fmt: skip
-
-
 class UsageQuery(AccountQuery):
     start_date: str | None = Field(None, description="Inclusive; YYYY-MM-DD or RFC 3339")
     end_date: str | None = Field(None, description="Exclusive; YYYY-MM-DD or RFC 3339")
@@ -214,25 +199,23 @@ class UsageQuery(AccountQuery):
     next_cursor: str | None = None
     cursor: str | None = Field(None, description="Alias of next_cursor")
     # ``name=a,b`` besides ``name[]=a``: accepted, undocumented.
-    user_ids_plain: list[str] | None = Field(None, alias="user_ids")
-    emails_plain: list[str] | None = Field(None, alias="emails")
-    model_ids_plain: list[str] | None = Field(None, alias="model_ids")
-    surfaces_plain: list[str] | None = Field(None, alias="surfaces")
-    group_by_plain: list[str] | None = Field(None, alias="group_by")
-
-    undocumented: ClassVar[frozenset[str]] = frozenset(
-        {"user_ids", "emails", "model_ids", "surfaces", "group_by"}
-    )
+    user_ids_plain: list[str] | None = undocumented("user_ids")
+    emails_plain: list[str] | None = undocumented("emails")
+    model_ids_plain: list[str] | None = undocumented("model_ids")
+    surfaces_plain: list[str] | None = undocumented("surfaces")
+    group_by_plain: list[str] | None = undocumented("group_by")
 
     def usage_params(self) -> service.UsageParams:
-        return _usage_params(
-            self.start_date, self.end_date, _both(self.user_ids or [], self.user_ids_plain or []),
-            _both(self.emails or [], self.emails_plain or []),
-            _both(self.model_ids or [], self.model_ids_plain or []),
-            _both(self.surfaces or [], self.surfaces_plain or []),
-            tuple(self.group_by or ()) + _both([], self.group_by_plain or []), self.granularity,
-            self.include_inactive, self.include_remote_data, tuple(self.exclude_fields or ()),
-            self.response_format,
+        return service.UsageParams(
+            start_date=self.start_date, end_date=self.end_date,
+            user_ids=_both(self.user_ids or [], self.user_ids_plain or []),
+            emails=_both(self.emails or [], self.emails_plain or []),
+            model_ids=_both(self.model_ids or [], self.model_ids_plain or []),
+            surfaces=_both(self.surfaces or [], self.surfaces_plain or []),
+            group_by=tuple(self.group_by or ()) + _both([], self.group_by_plain or []) or ("user",),
+            granularity=self.granularity, include_inactive=self.include_inactive,
+            include_remote_data=self.include_remote_data,
+            exclude_fields=tuple(self.exclude_fields or ()), response_format=self.response_format,
         )  # fmt: skip
 
 
