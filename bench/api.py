@@ -51,6 +51,7 @@ from unimeter.auth.service import create_token
 from unimeter.config import Settings
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
+from unimeter.unified.service import store_records
 
 KEY = "crsr_" + "c" * 64
 NOW = "2026-06-15T12:00:00Z"
@@ -85,6 +86,23 @@ async def _token(store: Path) -> str:
     )
     try:
         return (await create_token(runtime))[1]
+    finally:
+        await runtime.close()
+
+
+async def _stored_records(store: Path, account_id: str) -> None:
+    """Render the usage records the sync keeps (``unimeter.unified.stored``) when the store
+    lacks them: one built by a release that did not keep them, or by another rendering."""
+    runtime = await open_runtime(
+        Settings(data_dir=store, database_url=f"sqlite:///{store}/unimeter.db")
+    )
+    try:
+        started = time.perf_counter()
+        async with runtime.db.session() as session:
+            rendered = await store_records(runtime, session, account_id, [])
+        if rendered:
+            seconds = time.perf_counter() - started
+            print(f"rendered {rendered:,} stored usage records in {seconds:.1f} s")
     finally:
         await runtime.close()
 
@@ -226,7 +244,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--scale", type=float, default=2.0)
     parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--store", help="an existing store to serve (not built or upgraded)")
+    parser.add_argument(
+        "--store",
+        help="an existing store to serve (not built; upgraded, and its stored records rendered if it lacks them)",
+    )
     parser.add_argument(
         "--workers", type=int, default=1,
         help="server processes, for unimeter serve and the bare endpoint alike",
@@ -245,6 +266,7 @@ def main() -> None:
         store = ensure_store(args.users, args.days, args.scale).resolve()
     account = (store / "account").read_text()
     token = asyncio.run(_token(store))
+    asyncio.run(_stored_records(store, account))
     queries = {
         "(a) users page of 100": f"/unified/usage-metering/users?integrated_account_id={account}&limit=100",
         "(b) usage page, user x day": f"/unified/usage-metering/usage?integrated_account_id={account}"

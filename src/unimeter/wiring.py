@@ -13,6 +13,7 @@ templates, the job queue): that was about a second of every such command's start
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -29,6 +30,7 @@ from unimeter.db.models import IntegratedAccount
 from unimeter.notifications import service as notifications
 from unimeter.runtime import Runtime
 from unimeter.sync.hooks import SyncHooks
+from unimeter.unified import service as unified
 from unimeter.webhooks.service import add_listener, publish
 
 log = logging.getLogger("unimeter")
@@ -56,6 +58,9 @@ def register_hooks(runtime: Runtime) -> Runtime:
         except Exception:
             log.exception("anomaly detection failed for account %s", account.id)
 
+    async def store_records(session: AsyncSession, account_id: str, days: list[dt.date]) -> int:
+        return await unified.store_records(runtime, session, account_id, days)
+
     # Every published event may also be a Slack or e-mail message, queued in the same
     # transaction (webhooks and notifications are services: neither imports the other).
     add_listener(notifications.enqueue)
@@ -64,6 +69,7 @@ def register_hooks(runtime: Runtime) -> Runtime:
         publish=announce,
         credentials_rejected=credentials_rejected,
         after_sync=detect_anomalies,
+        store_records=store_records,
     )
     return runtime
 

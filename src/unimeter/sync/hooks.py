@@ -2,7 +2,8 @@
 
 The engine owns runs, locks, watermarks and the synced records. What else a sync means
 (opening the vendor's source with decrypted credentials, an event for webhook subscribers,
-pausing an account whose key the vendor rejected, anomaly detection over the new data)
+pausing an account whose key the vendor rejected, anomaly detection over the new data,
+rendering the usage records an API page reads as stored)
 belongs to packages above it, so the engine calls these hooks instead of importing them.
 ``unimeter.app`` registers the real effects on every runtime an entry point opens; the
 defaults do nothing, so the engine runs alone (its own tests, a throw-away live store).
@@ -16,6 +17,7 @@ connectors, db and the standard library.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -35,6 +37,10 @@ Publish = Callable[[AsyncSession, str, str, dict[str, Any]], Awaitable[None]]
 CredentialsRejected = Callable[[AsyncSession, str, str], Awaitable[None]]
 # After a successful sync, outside its transactions (must not fail the sync).
 AfterSync = Callable[[IntegratedAccount], Awaitable[None]]
+# (session, account id, days): render the stored usage records of days whose rollups were
+# just rebuilt, in the rebuild's transaction (no days: only check the stored rendering is
+# current); returns how many were rendered.
+StoreRecords = Callable[[AsyncSession, str, list[dt.date]], Awaitable[int]]
 
 
 class NoSourceError(Exception):
@@ -62,9 +68,14 @@ async def _nothing_after(_account: IntegratedAccount) -> None:
     return None
 
 
+async def _no_records(_session: AsyncSession, _account_id: str, _days: list[dt.date]) -> int:
+    return 0
+
+
 @dataclass(frozen=True, slots=True)
 class SyncHooks:
     open_source: OpenSource = _no_source
     publish: Publish = _ignore_event
     credentials_rejected: CredentialsRejected = _ignore_rejection
     after_sync: AfterSync = _nothing_after
+    store_records: StoreRecords = _no_records

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, bindparam, func, literal, select
+from sqlalchemy import Date, and_, bindparam, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import direct
-from unimeter.db.models import RollupDirtyDay, usage_fact_days, usage_user_days
+from unimeter.db.models import RollupDirtyDay, usage_day_records, usage_fact_days, usage_user_days
 from unimeter.db.models.rollups import in_detail, in_totals
 from unimeter.db.periods import period_expression
 
@@ -29,6 +29,7 @@ from .query import UsageQuery
 
 D = usage_fact_days.c
 U = usage_user_days.c
+R = usage_day_records.c
 _R = RollupDirtyDay.__table__.c
 
 _WAITING = (
@@ -120,6 +121,15 @@ def user_day_usage(dialect: str, q: UsageQuery) -> Any:
         U.totals_used,
         U.client_version,
     ).where(*grouping.filters(q, c=U))
+    if q.records_version is not None:
+        # Each row's stored record, when it is of the reader's version (a lookup by the
+        # primary key the two tables share).
+        stored = and_(
+            R.account_id == U.account_id, R.day == U.day, R.user_email == U.user_email,
+            R.version == bindparam("records_version"),
+        )  # fmt: skip
+        stmt = stmt.add_columns(R.record).select_from(usage_user_days.outerjoin(
+            usage_day_records, stored))  # fmt: skip
     if not q.include_inactive:
         stmt = stmt.where(counts_as_active(U))
     return stmt.subquery("g")

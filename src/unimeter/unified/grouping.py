@@ -65,6 +65,7 @@ def shape(q: UsageQuery) -> UsageQuery:
         q, account_id="", start=_EPOCH, end=_EPOCH, emails=_present(q.emails),
         models=_present(q.models), surfaces=_present(q.surfaces), keys=_present(q.keys),
         groups=_present(q.groups), products=_present(q.products),
+        records_version=None if q.records_version is None else 0,
     )  # fmt: skip
 
 
@@ -82,6 +83,8 @@ def values(q: UsageQuery) -> dict[str, Any]:
         if "model" in q.dims:  # the user's column comes first, the model's next
             params["group_models"] = sorted({group[1] for group in q.groups})
         params["groups"] = list(q.groups)
+    if q.records_version is not None:
+        params["records_version"] = q.records_version
     for name in ("emails", "models", "surfaces", "products"):
         listed = getattr(q, name)
         if listed is not None:

@@ -31,6 +31,9 @@ class UsageQuery:
     # Rows split by product too (a vendor with several products), optionally only these.
     by_product: bool = False
     products: tuple[str, ...] | None = None
+    # When set, rows of the user-day rollups come with their stored record of this version
+    # (``record``, NULL without one): see :mod:`.stored`.
+    records_version: int | None = None
 
     @property
     def with_day_totals(self) -> bool:

@@ -264,7 +264,7 @@ def _usage_record(
         "id": usage_id(q, period.start, period.end, user, row.model_key, row.surface_key, product),
         "product": dict(shape.product),
         "organization": dict(page.organization),
-        "user": _user(user, page.members) if "user" in q.dims else None,
+        "user": user_of(user, page.members) if "user" in q.dims else None,
         "model": dict(model) if model is not None else None,
         "surface": row.surface_key if "surface" in q.dims else None,
         "start_date": period.start_iso,
@@ -288,7 +288,7 @@ def _as_date(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _user(email: str, members: dict[str, Any]) -> dict[str, Any] | None:
+def user_of(email: str, members: dict[str, Any]) -> dict[str, Any] | None:
     if not email:
         return None  # usage of an API key, or that the vendor no longer attributes
     member = members.get(email)
@@ -297,6 +297,12 @@ def _user(email: str, members: dict[str, Any]) -> dict[str, Any] | None:
         "email": email,
         "name": member.name if member else None,
     }
+
+
+def daily_one_to_one(q: UsageQuery, vendor: Vendor) -> bool:
+    """Whether each record of ``q`` is one of the vendor's raw daily rows (passed through as
+    ``remote_data.daily_usage``)."""
+    return vendor.raw_daily and q.with_day_totals and q.granularity == "day" and "user" in q.dims
 
 
 def _model(model: str, vendor: Vendor) -> dict[str, Any]:

@@ -8,7 +8,7 @@ answers from there, so both modes share every mapping and aggregation.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,7 @@ from unimeter.kit.cursors import Position
 from unimeter.kit.times import OutOfRangeError, check_day
 from unimeter.runtime import Runtime
 
-from . import code, render, repository
+from . import code, render, repository, stored
 from .query import DIMENSIONS, UsageQuery
 
 DEFAULT_DAYS = 30
@@ -58,7 +58,7 @@ class UsageParams:
 
 @dataclass(slots=True)
 class Listing:
-    records: list[dict[str, Any]]
+    records: list[Any]
     page: PageSlice[Any]
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -212,6 +212,8 @@ async def list_usage(
 ) -> Listing:
     vendor = vendor_of(runtime, account)
     q = await build_query(session, account, params, today, max_days=max_days, vendor=vendor)
+    if stored.reads(q, vendor, reshaped=_reshapes(params)):
+        q = replace(q, records_version=stored.version(vendor))
     rows = await repository.usage_page(session, q, position, limit)
     page = slice_page(rows, limit, position, lambda row: _row_key(_keyed(row, q)))
     records = await _render(session, account, q, params, list(page.items), vendor)
@@ -246,7 +248,7 @@ async def get_usage(
         rows = [r for r in rows if _row_key(_keyed(r, q))[0] == key.start.isoformat()]
     if len(rows) != 1:
         return None
-    [record] = await _render(session, account, q, params, rows, vendor)
+    [record] = await _render_now(session, account, q, params, rows, vendor)
     return record
 
 
@@ -265,7 +267,47 @@ def _keyed(row: Any, q: UsageQuery) -> _Key:
     return _Key(row.period, row.user_key, row.model_key, row.surface_key, product)
 
 
+def _reshapes(params: UsageParams) -> bool:
+    """Whether records are answered other than as rendered by default."""
+    return bool(
+        params.include_remote_data or params.exclude_fields or params.response_format != "unified"
+    )
+
+
 async def _render(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    q: UsageQuery,
+    params: UsageParams,
+    rows: list[Any],
+    vendor: render.Vendor,
+) -> list[Any]:
+    """The page's records: spliced from those stored (rows with a ``record``, see
+    :mod:`.stored`), the others rendered now."""
+    if q.records_version is None or not rows:
+        return await _render_now(session, account, q, params, rows, vendor)
+    # Rows summed from the facts (a day of the range waiting for its rollups) have none.
+    has = [getattr(row, "record", None) is not None for row in rows]
+    if all(has):
+        return list(await stored.spliced(session, account, q, rows, vendor))
+    kept = [row for row, ok in zip(rows, has, strict=True) if ok]
+    rest = [row for row, ok in zip(rows, has, strict=True) if not ok]
+    spliced = iter(await stored.spliced(session, account, q, kept, vendor))
+    fresh = iter(await _render_now(session, account, q, params, rest, vendor))
+    return [next(spliced) if ok else next(fresh) for ok in has]
+
+
+async def store_records(
+    runtime: Runtime, session: AsyncSession, account_id: str, days: list[dt.date]
+) -> int:
+    """The sync's ``store_records`` hook: render the stored records of ``days``."""
+    account = await session.get(IntegratedAccount, account_id)
+    if account is None:
+        return 0
+    return await stored.store(session, account, vendor_of(runtime, account), days)
+
+
+async def _render_now(
     session: AsyncSession,
     account: IntegratedAccount,
     q: UsageQuery,
@@ -282,9 +324,7 @@ async def _render(
                       runs=vendor.agent_runs)  # fmt: skip
     wants_sources = params.include_remote_data or params.response_format == "raw"
     # The vendor's raw rows behind each record, passed through as they were received.
-    maps_one_to_one = (
-        vendor.raw_daily and q.with_day_totals and q.granularity == "day" and "user" in q.dims
-    )
+    maps_one_to_one = render.daily_one_to_one(q, vendor)
     wants_events = wants_sources and vendor.raw_events
     if maps_one_to_one or wants_events:
         await _attach_sources(session, q, rows, records, maps_one_to_one, wants_events)

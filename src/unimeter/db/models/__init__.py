@@ -24,6 +24,7 @@ from .rollups import (
     RollupDirtyDay,
     UserDayRollup,
     UserModelMonthRollup,
+    usage_day_records,
     usage_fact_days,
     usage_user_days,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "commit_days",
+    "usage_day_records",
     "usage_fact_days",
     "usage_user_days",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -184,4 +185,20 @@ usage_user_days = Table(
         for column in (in_detail, in_totals)
     ),
     *_activity(),
+)
+
+
+# The part of each default-grain usage record (one ``usage_user_days`` row of a vendor with
+# one product) that only the sync changes, rendered as JSON when the sync rebuilds the row's
+# day: its id, product, dates, usage groups (committed and agents too) and charges. A usage
+# page splices in what a request knows (organization, user, sync time, ``remote_data``):
+# rendering the groups of every record was most of a page's time. Deleted with the day's
+# rollups, rendered again after them; ``version`` names the rendering (the code and the
+# connector's profile): a record of another version is not read.
+usage_day_records = Table(
+    "usage_day_records",
+    Base.metadata,
+    *_user_day_key(),
+    Column("version", Integer, nullable=False),
+    Column("record", Text, nullable=False),
 )

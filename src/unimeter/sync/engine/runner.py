@@ -159,7 +159,11 @@ class SyncEngine:
             async with self.db.session() as session:
                 written += await rollups_repository.refresh(session, account_id, batch)
                 await rollups_repository.clear_dirty(session, account_id, batch)
+                await self.hooks.store_records(session, account_id, batch)
                 await tenancy.bump_data_version(session, account_id)
+        if not days:
+            async with self.db.session() as session:
+                await self.hooks.store_records(session, account_id, [])
         return written
 
     # -- streams ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from unimeter.connectors.records import (
 )
 from unimeter.db.base import Base, now_ms
 from unimeter.db.models import ActivityCount, AgentRun, AiChange, Commit, commit_days
+from unimeter.sync.store import rollups_repository
 from unimeter.sync.store.counts import Counts, chunks
 
 KeyedRecord = CommitRecord | AiChangeRecord | AgentRunRecord
@@ -117,6 +118,10 @@ async def upsert_keyed(
         counts.updated += len(changed)
     if model is Commit and days:
         await _refresh_commit_days(session, account_id, sorted(days))
+    if model in (Commit, AgentRun) and days:
+        # Usage records show each day's commits and agent runs: their days are rebuilt, and
+        # their stored records rendered again, at the end of the run.
+        await rollups_repository.mark_dirty(session, account_id, days)
     return counts
 
 

@@ -33,6 +33,7 @@ from unimeter.db.models import (
     UsageFact,
     UserDayRollup,
     UserModelMonthRollup,
+    usage_day_records,
     usage_fact_days,
     usage_user_days,
 )
@@ -220,9 +221,14 @@ _USER_DAY_KEY = ("account_id", "day", "user_email")
 async def _refresh_user_days(session: AsyncSession, account_id: str, days: list[dt.date]) -> None:
     """Merge the fact-day rollups of ``days`` (already rebuilt) per (user, day) into
     ``usage_user_days``: each metric over detail facts and over day totals, every product."""
-    u, d = usage_user_days.c, usage_fact_days.c
+    u, d, r = usage_user_days.c, usage_fact_days.c, usage_day_records.c
     await session.execute(
         delete(usage_user_days).where(u.account_id == account_id, u.day.in_(days))
+    )
+    # Their stored records go with them: the sync renders the days' records again after it
+    # rebuilds them (``SyncHooks.store_records``).
+    await session.execute(
+        delete(usage_day_records).where(r.account_id == account_id, r.day.in_(days))
     )
     key = [d[name] for name in _USER_DAY_KEY]
     source = (

@@ -1,0 +1,178 @@
+"""Usage records kept rendered: the default grain of a vendor with one product.
+
+Each record of that grain is one user-day rollup row. Rendering a page of them (the usage
+groups in the profile's words, charges in dollars, the id, the day's commits and agent
+runs) was most of what the page cost, and only a sync changes any of it. So the sync
+renders that part of each record when it rebuilds the day's rollups, in the same
+transaction (:func:`store`, the ``store_records`` sync hook), into ``usage_day_records``;
+rebuilding a day deletes its records first, and writing commits or agent runs marks their
+days for rebuilding.
+
+What a request knows better is spliced in when the page is read (:func:`spliced`): the
+account's organization and last sync time (an account can be renamed, and every sync moves
+its time), the member behind the email (members change without any day being rebuilt), and
+``remote_data`` (the vendor's row as received). The page reads the stored text with its
+rows, in one statement; a row without a current record is rendered as before.
+
+A record is current when it has this code's :func:`version`: a hash of the rendering's
+own version and the connector's profile, so a release that renders differently, or a
+connector that reports other fields, never serves text rendered by another. The first sync
+that finds an account's records of another version (or none) renders all of its days.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from unimeter.db.models import IntegratedAccount, usage_day_records, usage_user_days
+from unimeter.kit.times import iso
+
+from . import code, fact_days, grouping, render, repository
+from .query import UsageQuery
+
+# Bump when :func:`render.usage_records` or :func:`code.attach` change what a record shows.
+RENDERING = 1
+
+R = usage_day_records.c
+U = usage_user_days.c
+
+# Where the organization and user go: before this key. Only the id (base64) and the product
+# (escaped strings, which hold no bare quote) come before it, so its first occurrence is the
+# record's own key.
+_BEFORE_MODEL = ',"model":'
+# What a request splices in; the stored text is the record without them.
+_SPLICED = ("organization", "user", "created_at", "updated_at")
+
+_ANY_VERSION = select(R.version).where(R.account_id == bindparam("account")).limit(1)
+_DAYS = select(U.day).where(U.account_id == bindparam("account")).distinct()
+
+
+def version(vendor: render.Vendor) -> int:
+    """The rendering's version for a connector: its products and fact profile count."""
+    shape = (RENDERING, vendor.products, vendor.facts, vendor.commits, vendor.agent_runs,
+             vendor.raw_daily)  # fmt: skip
+    return zlib.crc32(repr(_canonical(shape)).encode()) & 0x7FFFFFFF
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with every set sorted and every dataclass a tuple: a repr that does not
+    depend on the process's string hashing."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return tuple(
+            (f.name, _canonical(getattr(value, f.name))) for f in dataclasses.fields(value)
+        )
+    if isinstance(value, frozenset | set):
+        return tuple(sorted(repr(_canonical(v)) for v in value))
+    if isinstance(value, Mapping):
+        return tuple(sorted((repr(k), _canonical(v)) for k, v in value.items()))
+    if isinstance(value, tuple | list):
+        return tuple(_canonical(v) for v in value)
+    return value
+
+
+def serves(vendor: render.Vendor) -> bool:
+    """Whether records of this vendor's accounts are stored: one product, so a default-grain
+    record is one user-day row."""
+    return len(vendor.products) == 1
+
+
+async def store(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    vendor: render.Vendor,
+    days: Sequence[dt.date],
+) -> int:
+    """Render the records of ``days`` (their rollups just rebuilt, their records deleted
+    with them) in the caller's transaction; every day's, when the account's stored records
+    are of another version or there are none. Returns how many were rendered."""
+    if not serves(vendor):
+        return 0
+    current = version(vendor)
+    found = (await session.execute(_ANY_VERSION, {"account": account.id})).scalar()
+    if found != current:
+        await session.execute(delete(usage_day_records).where(R.account_id == account.id))
+        days = list((await session.scalars(_DAYS, {"account": account.id})).all())
+    rendered = 0
+    for day in sorted(set(days)):
+        rendered += await _store_day(session, account, vendor, current, _as_date(day))
+    return rendered
+
+
+async def _store_day(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    vendor: render.Vendor,
+    current: int,
+    day: dt.date,
+) -> int:
+    q = UsageQuery(
+        account_id=account.id, start=day, end=day + dt.timedelta(days=1), dims=("user",),
+        granularity="day", include_inactive=True, detail_metrics=vendor.facts.detail_metrics,
+        day_total_metrics=vendor.facts.day_total_metrics,
+    )  # fmt: skip
+    dialect = session.get_bind().dialect.name
+    statement = select(fact_days.user_day_usage(dialect, q))
+    rows = list((await session.execute(statement, grouping.values(q))).all())
+    if not rows:
+        return 0
+    records = render.usage_records(rows, q, account, {}, vendor)
+    periods = [(day, q.end, row.user_key) for row in rows]
+    await code.attach(session, q, periods, records, commits=vendor.commits,
+                      runs=vendor.agent_runs)  # fmt: skip
+    values = []
+    for row, record in zip(rows, records, strict=True):
+        for name in _SPLICED:
+            del record[name]
+        values.append({"account_id": account.id, "day": day, "user_email": row.user_key,
+                       "version": current, "record": orjson.dumps(record).decode()})  # fmt: skip
+    await session.execute(insert(usage_day_records), values)
+    return len(values)
+
+
+def reads(q: UsageQuery, vendor: render.Vendor, *, reshaped: bool) -> bool:
+    """Whether a page of ``q`` may read stored records: the default grain of a vendor whose
+    records are stored, unless the request reshapes records or wants more of the vendor's
+    rows than the day's (``reshaped``)."""
+    return serves(vendor) and fact_days.merged(q) and not reshaped
+
+
+async def spliced(
+    session: AsyncSession,
+    account: IntegratedAccount,
+    q: UsageQuery,
+    rows: Sequence[Any],
+    vendor: render.Vendor,
+) -> list[orjson.Fragment]:
+    """The page's records from rows with a stored ``record``, as the response's JSON."""
+    organization = orjson.dumps(render.organization(account)).decode()
+    synced = orjson.dumps(iso(account.last_synced_at)).decode()
+    emails = sorted({row.user_key for row in rows if row.user_key})
+    members = await repository.members_by_email(session, account.id, emails)
+    daily: dict[tuple[dt.date, str], str] | None = None
+    if render.daily_one_to_one(q, vendor):
+        pairs = [(_as_date(row.period), row.user_key) for row in rows]
+        daily = await repository.daily_sources(session, account.id, pairs)
+    times = f',"created_at":{synced},"updated_at":{synced}'
+    out = []
+    for row in rows:
+        user = orjson.dumps(render.user_of(row.user_key, members)).decode()
+        head = f',"organization":{organization},"user":{user}{_BEFORE_MODEL}'
+        text = row.record.replace(_BEFORE_MODEL, head, 1)
+        tail = times
+        if daily is not None:
+            payload = daily.get((_as_date(row.period), row.user_key))
+            tail += f',"remote_data":{{"daily_usage":{"null" if payload is None else payload}}}'
+        out.append(orjson.Fragment(f"{text[:-1]}{tail}}}"))
+    return out
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
