@@ -49,10 +49,12 @@ async def _changed(runtime: Runtime, account: str, statement: Any) -> None:
 
 
 async def _stored(runtime: Runtime, account: str) -> tuple[int, int, set[int]]:
-    """(user-day rows, stored records, their versions) of the account."""
+    """(active user-day rows, stored records, their versions) of the account: the records
+    of active users are stored."""
     async with runtime.db.reader() as session:
+        u = usage_user_days.c
         rows = await session.scalar(
-            select(func.count()).where(usage_user_days.c.account_id == account)
+            select(func.count()).where(u.account_id == account, u.counted_facts > 0)
         )
         records = await session.scalar(select(func.count()).where(R.account_id == account))
         versions = set((await session.scalars(select(R.version).distinct())).all())
@@ -99,6 +101,9 @@ async def test_pages_splice_the_stored_records(database_url: str, data_dir: Path
         await _changed(runtime, account_id, update(IntegratedAccount).where(
             IntegratedAccount.id == account_id).values(name="Renamed Org"))  # fmt: skip
         spliced = {limit: await _pages(api, account_id, limit) for limit in (500, 7)}
+        # Inactive users' records are not stored: rendered beside the stored ones.
+        inactive = await _pages(api, account_id, 500, include_inactive="true")
+        assert len(inactive[0]) > len(spliced[500][0])
         everyone = [r for body in spliced[500] for r in _result(body)]
         assert {r["organization"]["name"] for r in everyone} == {"Renamed Org"}
         assert {
@@ -109,6 +114,7 @@ async def test_pages_splice_the_stored_records(database_url: str, data_dir: Path
         await _changed(runtime, account_id, delete(usage_day_records))
         for limit, bodies in spliced.items():
             assert await _pages(api, account_id, limit) == bodies
+        assert await _pages(api, account_id, 500, include_inactive="true") == inactive
         # The next sync renders what is missing, even with no day to rebuild (and moves the
         # account's sync time, which every record shows).
         await _sync_nothing_new(runtime, account_id)

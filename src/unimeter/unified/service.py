@@ -284,14 +284,18 @@ async def _render(
 ) -> list[Any]:
     """The page's records: spliced from those stored (rows with a ``record``, see
     :mod:`.stored`), the others rendered now."""
-    if q.records_version is None or not rows:
-        return await _render_now(session, account, q, params, rows, vendor)
     # Rows summed from the facts (a day of the range waiting for its rollups) have none.
-    has = [getattr(row, "record", None) is not None for row in rows]
+    if q.records_version is None or not rows or not hasattr(rows[0], "record"):
+        return await _render_now(session, account, q, params, rows, vendor)
+    has = [row.record is not None for row in rows]
     if all(has):
         return list(await stored.spliced(session, account, q, rows, vendor))
+    # Rows read for their stored records hold only their keys: the others are read again
+    # in full (a user without usage, or a day rendered by another release).
     kept = [row for row, ok in zip(rows, has, strict=True) if ok]
-    rest = [row for row, ok in zip(rows, has, strict=True) if not ok]
+    keys = tuple((render._as_date(row.period), row.user_key) for row in rows if row.record is None)
+    full = replace(q, records_version=None, keys=keys)
+    rest = list(await repository.usage_page(session, full, None, len(keys)))
     spliced = iter(await stored.spliced(session, account, q, kept, vendor))
     fresh = iter(await _render_now(session, account, q, params, rest, vendor))
     return [next(spliced) if ok else next(fresh) for ok in has]

@@ -10,9 +10,11 @@ days for rebuilding.
 
 What a request knows better is spliced in when the page is read (:func:`spliced`): the
 account's organization and last sync time (an account can be renamed, and every sync moves
-its time), the member behind the email (members change without any day being rebuilt), and
-``remote_data`` (the vendor's row as received). The page reads the stored text with its
-rows, in one statement; a row without a current record is rendered as before.
+its time) and the member behind the email (members change without any day being rebuilt).
+``remote_data`` (the vendor's daily row, as received) is stored with the record: writing
+daily rows marks their days for rebuilding too. The page reads the stored text with the
+rows' keys, in one statement; a row without a current record is read in full and
+rendered as before.
 
 A record is current when it has this code's :func:`version`: a hash of the rendering's
 own version and the connector's profile, so a release that renders differently, or a
@@ -39,7 +41,7 @@ from . import code, fact_days, grouping, render, repository
 from .query import UsageQuery
 
 # Bump when :func:`render.usage_records` or :func:`code.attach` change what a record shows.
-RENDERING = 1
+RENDERING = 2
 
 R = usage_day_records.c
 U = usage_user_days.c
@@ -48,6 +50,9 @@ U = usage_user_days.c
 # (escaped strings, which hold no bare quote) come before it, so its first occurrence is the
 # record's own key.
 _BEFORE_MODEL = ',"model":'
+# Where the sync time goes in a record with ``remote_data`` (its last key): before this
+# key, whose first occurrence is the record's own (every string ahead of it is escaped).
+_BEFORE_REMOTE_DATA = ',"remote_data":'
 # What a request splices in; the stored text is the record without them.
 _SPLICED = ("organization", "user", "created_at", "updated_at")
 
@@ -113,9 +118,12 @@ async def _store_day(
     current: int,
     day: dt.date,
 ) -> int:
+    """Render the day's records of active users: those a page shows unless asked for the
+    inactive too (over half of a team's user-days, in the benchmark's, are members without
+    usage; a page that asks for them renders those as it reads them)."""
     q = UsageQuery(
         account_id=account.id, start=day, end=day + dt.timedelta(days=1), dims=("user",),
-        granularity="day", include_inactive=True, detail_metrics=vendor.facts.detail_metrics,
+        granularity="day", detail_metrics=vendor.facts.detail_metrics,
         day_total_metrics=vendor.facts.day_total_metrics,
     )  # fmt: skip
     dialect = session.get_bind().dialect.name
@@ -127,10 +135,19 @@ async def _store_day(
     periods = [(day, q.end, row.user_key) for row in rows]
     await code.attach(session, q, periods, records, commits=vendor.commits,
                       runs=vendor.agent_runs)  # fmt: skip
+    daily = None
+    if render.daily_one_to_one(q, vendor):
+        pairs = [(day, row.user_key) for row in rows]
+        daily = await repository.daily_sources(session, account.id, pairs)
     values = []
     for row, record in zip(rows, records, strict=True):
         for name in _SPLICED:
             del record[name]
+        if daily is not None:
+            payload = daily.get((day, row.user_key))
+            record["remote_data"] = {
+                "daily_usage": None if payload is None else render.passthrough(payload)
+            }
         values.append({"account_id": account.id, "day": day, "user_email": row.user_key,
                        "version": current, "record": orjson.dumps(record).decode()})  # fmt: skip
     await session.execute(insert(usage_day_records), values)
@@ -156,21 +173,20 @@ async def spliced(
     synced = orjson.dumps(iso(account.last_synced_at)).decode()
     emails = sorted({row.user_key for row in rows if row.user_key})
     members = await repository.members_by_email(session, account.id, emails)
-    daily: dict[tuple[dt.date, str], str] | None = None
-    if render.daily_one_to_one(q, vendor):
-        pairs = [(_as_date(row.period), row.user_key) for row in rows]
-        daily = await repository.daily_sources(session, account.id, pairs)
     times = f',"created_at":{synced},"updated_at":{synced}'
+    # The times go last, or before ``remote_data`` where records have it.
+    passes_through = render.daily_one_to_one(q, vendor)
     out = []
     for row in rows:
         user = orjson.dumps(render.user_of(row.user_key, members)).decode()
-        head = f',"organization":{organization},"user":{user}{_BEFORE_MODEL}'
-        text = row.record.replace(_BEFORE_MODEL, head, 1)
-        tail = times
-        if daily is not None:
-            payload = daily.get((_as_date(row.period), row.user_key))
-            tail += f',"remote_data":{{"daily_usage":{"null" if payload is None else payload}}}'
-        out.append(orjson.Fragment(f"{text[:-1]}{tail}}}"))
+        text = row.record.replace(
+            _BEFORE_MODEL, f',"organization":{organization},"user":{user}{_BEFORE_MODEL}', 1
+        )
+        if passes_through:
+            text = text.replace(_BEFORE_REMOTE_DATA, times + _BEFORE_REMOTE_DATA, 1)
+        else:
+            text = f"{text[:-1]}{times}}}"
+        out.append(orjson.Fragment(text))
     return out
 
 

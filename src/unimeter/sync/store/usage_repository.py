@@ -28,7 +28,7 @@ from unimeter.db.models import (
     UsageEvent,
     UsageEventRevision,
 )
-from unimeter.sync.store import bulk
+from unimeter.sync.store import bulk, rollups_repository
 from unimeter.sync.store.counts import Counts, chunks
 
 # -- daily usage ----------------------------------------------------------------------------
@@ -80,6 +80,10 @@ async def upsert_daily_usage(
             await session.execute(update(DailyUsage), changed)
         counts.inserted += len(new_rows)
         counts.updated += len(changed)
+        # A usage record passes its day's row through as ``remote_data``: the days of rows
+        # written are rebuilt, and their stored records rendered again, at the end of the run.
+        written_days = {row["day"] for row in new_rows} | {row["day"] for row in changed}
+        await rollups_repository.mark_dirty(session, account_id, written_days)
     return counts
 
 
