@@ -156,3 +156,13 @@ async def test_commits_and_runs_render_their_days_again(database_url: str, data_
             dt.date.fromisoformat(r["start_date"][:10]) for b in with_stored for r in _result(b)
         }
         assert len(days) > 1
+
+
+def test_days_render_in_runs_of_consecutive_days() -> None:
+    day = [dt.date(2026, 1, 1) + dt.timedelta(days=n) for n in range(30)]
+    wanted = [day[0], day[1], day[2], day[5], *day[10:26]]
+    assert stored.spans(wanted, 7) == [
+        (day[0], day[2]), (day[5], day[5]), (day[10], day[16]), (day[17], day[23]),
+        (day[24], day[25]),
+    ]  # fmt: skip
+    assert stored.spans([], 7) == []

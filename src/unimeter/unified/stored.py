@@ -60,11 +60,22 @@ _ANY_VERSION = select(R.version).where(R.account_id == bindparam("account")).lim
 _DAYS = select(U.day).where(U.account_id == bindparam("account")).distinct()
 
 
+# Versions worked out, by the connector's profile object (kept with its version, so that
+# its id is not reused) and what else of the connector a record shows.
+_versions: dict[tuple[Any, ...], tuple[object, int]] = {}
+
+
 def version(vendor: render.Vendor) -> int:
     """The rendering's version for a connector: its products and fact profile count."""
-    shape = (RENDERING, vendor.products, vendor.facts, vendor.commits, vendor.agent_runs,
-             vendor.raw_daily)  # fmt: skip
-    return zlib.crc32(repr(_canonical(shape)).encode()) & 0x7FFFFFFF
+    key = (id(vendor.facts), vendor.products, vendor.commits, vendor.agent_runs,
+           vendor.raw_daily)  # fmt: skip
+    known = _versions.get(key)
+    if known is not None and known[0] is vendor.facts:
+        return known[1]
+    shape = (RENDERING, vendor.facts, *key[1:])
+    found = zlib.crc32(repr(_canonical(shape)).encode()) & 0x7FFFFFFF
+    _versions[key] = (vendor.facts, found)
+    return found
 
 
 def _canonical(value: Any) -> Any:
@@ -106,23 +117,40 @@ async def store(
         await session.execute(delete(usage_day_records).where(R.account_id == account.id))
         days = list((await session.scalars(_DAYS, {"account": account.id})).all())
     rendered = 0
-    for day in sorted(set(days)):
-        rendered += await _store_day(session, account, vendor, current, _as_date(day))
+    for first, last in spans(sorted({_as_date(day) for day in days}), SPAN_DAYS):
+        rendered += await _store_span(session, account, vendor, current, first, last)
     return rendered
 
 
-async def _store_day(
+# Days rendered by one set of statements: a sync's statements each cost a turn of the
+# writer's thread, and five of them a day were most of what rendering a small team cost.
+SPAN_DAYS = 7
+
+
+def spans(days: Sequence[dt.date], most: int) -> list[tuple[dt.date, dt.date]]:
+    """Ordered days as ``[first, last]`` runs of consecutive days, at most ``most`` each."""
+    out: list[tuple[dt.date, dt.date]] = []
+    for day in days:
+        if out and day == out[-1][1] + dt.timedelta(days=1) and (day - out[-1][0]).days < most:
+            out[-1] = (out[-1][0], day)
+        else:
+            out.append((day, day))
+    return out
+
+
+async def _store_span(
     session: AsyncSession,
     account: IntegratedAccount,
     vendor: render.Vendor,
     current: int,
-    day: dt.date,
+    first: dt.date,
+    last: dt.date,
 ) -> int:
-    """Render the day's records of active users: those a page shows unless asked for the
-    inactive too (over half of a team's user-days, in the benchmark's, are members without
-    usage; a page that asks for them renders those as it reads them)."""
+    """Render the records of active users from ``first`` to ``last``: those a page shows
+    unless asked for the inactive too (over half of a team's user-days, in the benchmark's,
+    are members without usage; a page that asks for them renders those as it reads them)."""
     q = UsageQuery(
-        account_id=account.id, start=day, end=day + dt.timedelta(days=1), dims=("user",),
+        account_id=account.id, start=first, end=last + dt.timedelta(days=1), dims=("user",),
         granularity="day", detail_metrics=vendor.facts.detail_metrics,
         day_total_metrics=vendor.facts.day_total_metrics,
     )  # fmt: skip
@@ -132,23 +160,23 @@ async def _store_day(
     if not rows:
         return 0
     records = render.usage_records(rows, q, account, {}, vendor)
-    periods = [(day, q.end, row.user_key) for row in rows]
+    keys = [(_as_date(row.period), row.user_key) for row in rows]
+    periods = [(day, day + dt.timedelta(days=1), user) for day, user in keys]
     await code.attach(session, q, periods, records, commits=vendor.commits,
                       runs=vendor.agent_runs)  # fmt: skip
     daily = None
     if render.daily_one_to_one(q, vendor):
-        pairs = [(day, row.user_key) for row in rows]
-        daily = await repository.daily_sources(session, account.id, pairs)
+        daily = await repository.daily_sources(session, account.id, keys)
     values = []
-    for row, record in zip(rows, records, strict=True):
+    for key, record in zip(keys, records, strict=True):
         for name in _SPLICED:
             del record[name]
         if daily is not None:
-            payload = daily.get((day, row.user_key))
+            payload = daily.get(key)
             record["remote_data"] = {
                 "daily_usage": None if payload is None else render.passthrough(payload)
             }
-        values.append({"account_id": account.id, "day": day, "user_email": row.user_key,
+        values.append({"account_id": account.id, "day": key[0], "user_email": key[1],
                        "version": current, "record": orjson.dumps(record).decode()})  # fmt: skip
     await session.execute(insert(usage_day_records), values)
     return len(values)
