@@ -31,11 +31,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import IntegratedAccount, usage_day_records, usage_user_days
 from unimeter.kit.times import iso
+from unimeter.sync.store import bulk
 
 from . import code, fact_days, grouping, render, repository
 from .query import UsageQuery
@@ -56,6 +57,7 @@ _BEFORE_REMOTE_DATA = ',"remote_data":'
 # What a request splices in; the stored text is the record without them.
 _SPLICED = ("organization", "user", "created_at", "updated_at")
 
+_COLUMNS = ("account_id", "day", "user_email", "version", "record")
 _ANY_VERSION = select(R.version).where(R.account_id == bindparam("account")).limit(1)
 _DAYS = select(U.day).where(U.account_id == bindparam("account")).distinct()
 
@@ -167,7 +169,7 @@ async def _store_span(
     daily = None
     if render.daily_one_to_one(q, vendor):
         daily = await repository.daily_sources(session, account.id, keys)
-    values = []
+    values: list[tuple[Any, ...]] = []
     for key, record in zip(keys, records, strict=True):
         for name in _SPLICED:
             del record[name]
@@ -176,9 +178,10 @@ async def _store_span(
             record["remote_data"] = {
                 "daily_usage": None if payload is None else render.passthrough(payload)
             }
-        values.append({"account_id": account.id, "day": key[0], "user_email": key[1],
-                       "version": current, "record": orjson.dumps(record).decode()})  # fmt: skip
-    await session.execute(insert(usage_day_records), values)
+        values.append((account.id, *key, current, orjson.dumps(record).decode()))
+    # New rows (their day's were deleted with its rollups, under the sync's lease): by the
+    # driver, COPY on PostgreSQL, where an INSERT of many rows cost half of rendering them.
+    await bulk.insert_rows(session, usage_day_records, _COLUMNS, values)
     return len(values)
 
 
