@@ -3,7 +3,8 @@
 Each record of that grain is one user-day rollup row. Rendering a page of them (the usage
 groups in the profile's words, charges in dollars, the id, the day's commits and agent
 runs) was most of what the page cost, and only a sync changes any of it. So the sync
-renders that part of each record when it rebuilds the day's rollups, in the same
+renders that part of each active user's record (those a page shows unless asked for the
+inactive too) when it rebuilds the day's rollups, in the same
 transaction (:func:`store`, the ``store_records`` sync hook), into ``usage_day_records``;
 rebuilding a day deletes its records first, and writing commits or agent runs marks their
 days for rebuilding.
