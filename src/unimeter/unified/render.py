@@ -69,6 +69,15 @@ CHARGE_FIELDS = (
 )  # fmt: skip
 
 
+def query_profile(vendor: Vendor) -> dict[str, Any]:
+    """What a :class:`UsageQuery` of the vendor's records takes from its connector."""
+    return {
+        "detail_metrics": vendor.facts.detail_metrics,
+        "day_total_metrics": vendor.facts.day_total_metrics,
+        "by_product": len(vendor.products) > 1,
+    }
+
+
 def day_iso(day: dt.date) -> str:
     return f"{day.isoformat()}T00:00:00Z"
 

@@ -165,7 +165,7 @@ async def build_query(
         models=models,
         surfaces=params.surfaces or None,
         include_inactive=params.include_inactive,
-        **_profile(vendor),
+        **render.query_profile(vendor),
     )
 
 
@@ -183,14 +183,6 @@ async def _stored_models(
     stored = await repository.models_of(session, account.id)
     shown = {m for m in stored if vendor.describe_model(m).id in wanted}
     return tuple(sorted(set(wanted) | shown))
-
-
-def _profile(vendor: render.Vendor) -> dict[str, Any]:
-    return {
-        "detail_metrics": vendor.facts.detail_metrics,
-        "day_total_metrics": vendor.facts.day_total_metrics,
-        "by_product": len(vendor.products) > 1,
-    }
 
 
 def _row_key(row: Any) -> list[Any]:
@@ -232,7 +224,7 @@ async def get_usage(
     except ValueError:
         return None
     vendor = vendor_of(runtime, account)
-    profile = _profile(vendor)
+    profile = render.query_profile(vendor)
     if (key.product is not None) != profile["by_product"]:
         return None
     dims = key.dims

@@ -120,7 +120,7 @@ async def store(
         await session.execute(delete(usage_day_records).where(R.account_id == account.id))
         days = list((await session.scalars(_DAYS, {"account": account.id})).all())
     rendered = 0
-    for first, last in spans(sorted({_as_date(day) for day in days}), SPAN_DAYS):
+    for first, last in spans(sorted({render._as_date(day) for day in days}), SPAN_DAYS):
         rendered += await _store_span(session, account, vendor, current, first, last)
     return rendered
 
@@ -154,8 +154,7 @@ async def _store_span(
     are members without usage; a page that asks for them renders those as it reads them)."""
     q = UsageQuery(
         account_id=account.id, start=first, end=last + dt.timedelta(days=1), dims=("user",),
-        granularity="day", detail_metrics=vendor.facts.detail_metrics,
-        day_total_metrics=vendor.facts.day_total_metrics,
+        granularity="day", **render.query_profile(vendor),
     )  # fmt: skip
     dialect = session.get_bind().dialect.name
     statement = select(fact_days.user_day_usage(dialect, q))
@@ -163,7 +162,7 @@ async def _store_span(
     if not rows:
         return 0
     records = render.usage_records(rows, q, account, {}, vendor)
-    keys = [(_as_date(row.period), row.user_key) for row in rows]
+    keys = [(render._as_date(row.period), row.user_key) for row in rows]
     periods = [(day, day + dt.timedelta(days=1), user) for day, user in keys]
     await code.attach(session, q, periods, records, commits=vendor.commits,
                       runs=vendor.agent_runs)  # fmt: skip
@@ -220,7 +219,3 @@ async def spliced(
             text = f"{text[:-1]}{times}}}"
         out.append(orjson.Fragment(text))
     return out
-
-
-def _as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
