@@ -207,3 +207,31 @@ def test_a_month_mostly_inside_is_read_whole_less_the_days_outside() -> None:
     )
     weekly = dataclasses.replace(q, granularity="week")
     assert plan(weekly) == Plan(None, [(q.start, q.end)], [])
+
+
+async def test_pages_read_period_by_period_equal_one_page(
+    database_url: str, data_dir: Path
+) -> None:
+    """A page is filled from the first periods after its cursor, read a run at a time: small
+    pages (cursors inside a period, runs of empty weeks before the data, a page ending at a
+    period's last group) give every row of the single page, in its order."""
+    async with api_world(database_url, data_dir, sim_options=QUIET) as api:
+        account = api.accounts["default"]
+        params = {"integrated_account_id": account, "start_date": START,
+                  "group_by[]": ["user", "model"]}  # fmt: skip
+        whole, whole_body = await walk(api, **params, granularity="week", limit=10000)
+        first = whole[0]["period_start"]
+        first_week = sum(r["period_start"] == first for r in whole)
+        paged: dict[int, list[dict[str, Any]]] = {}
+        for limit in (1, 7, first_week):
+            paged[limit], body = await walk(api, **params, granularity="week", limit=limit)
+            assert body["totals"] == whole_body["totals"]
+        monthly, _ = await walk(api, **params, granularity="month", limit=10000)
+        monthly_paged, _ = await walk(api, **params, granularity="month", limit=3)
+    assert whole_body["next_cursor"] is None and len(whole) > 7
+    assert dt.date.fromisoformat(first) > dt.date.fromisoformat(START) + dt.timedelta(days=60), (
+        "weeks without usage come before the first row"
+    )
+    for limit, rows in paged.items():
+        assert rows == whole, limit
+    assert monthly_paged == monthly and len(monthly) > 3

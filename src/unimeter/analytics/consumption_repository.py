@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import Date, and_, false, func, literal, or_, select, tuple_, un
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.models import IntegratedAccount, UserDayRollup, UserModelMonthRollup
-from unimeter.db.periods import period_expression
+from unimeter.db.periods import bucket_start, period_expression, period_spans
 from unimeter.sync.store.rollups_repository import NARROW_SUMS, next_month
 
 from . import facts_sql
@@ -203,13 +203,42 @@ async def consumption(
     """One page (``limit + 1`` rows) of ``(period, account, user, model, product, *metrics)`` after
     ``after``, in key order; with ``groups`` (the top N, costliest first) only those groups,
     each period's costliest first: the keyset is then ``(period, rank)``."""
-    stmt, key = _grouped(session.get_bind().dialect.name, q, groups)
     if groups is not None:
+        stmt, _ = _grouped(session.get_bind().dialect.name, q, groups)
         return await _ranked_page(session, q, stmt, len(groups), limit=limit, after=after)
+    rows: list[tuple[Any, ...]] = []
+    for span in _spans_of_page(q, after):
+        rows += await _page_of(session, span, limit=limit + 1 - len(rows), after=after)
+        if len(rows) > limit:
+            break
+    return rows
+
+
+def _spans_of_page(q: ConsumptionQuery, after: Sequence[Any] | None) -> Iterator[ConsumptionQuery]:
+    """The query cut into runs of whole periods, from the cursor's period on, each run twice
+    as long as the one before. The page is ordered by period first, so it is filled by the
+    first periods it reads: a page of a large team's quarter by month reads its first month,
+    not the whole quarter (whose every group was summed and sorted for each page), and a
+    small team's still needs only a few statements."""
+    spans = period_spans(q.start, q.end, q.granularity)
+    if after is not None:
+        period = after[0] if isinstance(after[0], dt.date) else dt.date.fromisoformat(after[0])
+        spans = [s for s in spans if bucket_start(s[0], q.granularity) >= period]
+    width = 1
+    while spans:
+        run, spans = spans[:width], spans[width:]
+        yield dataclasses.replace(q, start=run[0][0], end=run[-1][1])
+        width *= 2
+
+
+async def _page_of(
+    session: AsyncSession, q: ConsumptionQuery, *, limit: int, after: Sequence[Any] | None
+) -> list[tuple[Any, ...]]:
+    stmt, key = _grouped(session.get_bind().dialect.name, q, None)
     # Ordered as grouped, with the keyset in HAVING: one sort, not a second over the groups.
     if after is not None:
         stmt = stmt.having(tuple_(*key) > tuple_(*after))
-    stmt = stmt.order_by(*key).limit(limit + 1)
+    stmt = stmt.order_by(*key).limit(limit)
     return [tuple(row) for row in (await session.execute(stmt)).all()]
 
 

@@ -30,6 +30,38 @@ def period_expression(dialect: str, day: Any, granularity: str, start: dt.date) 
     return type_coerce(func.date(day, offset), Date)
 
 
+def bucket_start(day: dt.date, granularity: str) -> dt.date:
+    """The first day of a day's period (a day, a Monday's week, a month), as
+    ``period_expression`` says; ``total`` is not a calendar period."""
+    if granularity == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if granularity == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_bucket(start: dt.date, granularity: str) -> dt.date:
+    if granularity == "week":
+        return start + dt.timedelta(days=7)
+    if granularity == "month":
+        return (start + dt.timedelta(days=32)).replace(day=1)
+    return start + dt.timedelta(days=1)
+
+
+def period_spans(start: dt.date, end: dt.date, granularity: str) -> list[tuple[dt.date, dt.date]]:
+    """``[start, end)`` cut at the period boundaries of ``granularity`` (day, week or month):
+    the part of each period inside the range, in order; ``total`` is one span."""
+    if granularity == "total":
+        return [(start, end)] if start < end else []
+    spans = []
+    low = start
+    while low < end:
+        high = min(_next_bucket(bucket_start(low, granularity), granularity), end)
+        spans.append((low, high))
+        low = high
+    return spans
+
+
 def _sql(constant: str) -> Any:
     return literal_column(constant)
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db import direct, keyset, user_records
 from unimeter.db.models import DailyUsage, Member, UsageEvent, UsageFact
+from unimeter.db.periods import bucket_start, period_spans
 from unimeter.kit.cursors import Position
 
 from . import fact_days, grouping
@@ -81,8 +82,8 @@ async def _period_by_period(
 ) -> list[Any]:
     after = position.key if position is not None and position.key else None
     rows: list[Any] = []
-    for lo, hi in period_spans(q):
-        label = _bucket_start(lo, q.granularity)
+    for lo, hi in period_spans(q.start, q.end, q.granularity):
+        label = bucket_start(lo, q.granularity)
         if after is not None and label.isoformat() < after[0]:
             continue
         rest = after[1:] if after is not None and label.isoformat() == after[0] else None
@@ -132,30 +133,6 @@ async def _group_keys(
     stmt = grouping.cached(shape, build)
     rows = await direct.rows(session, stmt, {**grouping.values(q), **params})
     return [tuple(row) for row in rows]
-
-
-def period_spans(q: UsageQuery) -> list[tuple[dt.date, dt.date]]:
-    """The range cut at week or month boundaries: ``[start, end)`` of each period in it."""
-    spans = []
-    lo = q.start
-    while lo < q.end:
-        hi = min(_next_bucket(_bucket_start(lo, q.granularity), q.granularity), q.end)
-        spans.append((lo, hi))
-        lo = hi
-    return spans
-
-
-def _bucket_start(day: dt.date, granularity: str) -> dt.date:
-    """The first day of a day's week (Monday) or month, as ``period_expression`` says."""
-    if granularity == "week":
-        return day - dt.timedelta(days=day.weekday())
-    return day.replace(day=1)
-
-
-def _next_bucket(start: dt.date, granularity: str) -> dt.date:
-    if granularity == "week":
-        return start + dt.timedelta(days=7)
-    return (start + dt.timedelta(days=32)).replace(day=1)
 
 
 def _from_period(q: UsageQuery, period_iso: str) -> UsageQuery:

@@ -64,13 +64,20 @@ async def all_states(session: AsyncSession, account_id: str) -> dict[str, Stream
 async def states_of(
     session: AsyncSession, account_ids: list[str]
 ) -> dict[str, dict[str, StreamState]]:
-    """Every stream state of several accounts, by account then stream."""
+    """Every stream state of several accounts, by account then stream, without the streams'
+    ``memory``: what a sync carries between runs is no reader's business, and a stream may
+    keep megabytes there (parsing them was ~20 ms of every analysis on a 1,000-member team)."""
     out: dict[str, dict[str, StreamState]] = {a: {} for a in account_ids}
     if not account_ids:
         return out
-    rows = await session.scalars(select(SyncState).where(SyncState.account_id.in_(account_ids)))
-    for r in rows:
-        out[r.account_id][r.stream] = _state(r)
+    s = SyncState
+    rows = await session.execute(
+        select(s.account_id, s.stream, s.watermark_ms, s.floor_ms, s.settled_at,
+               s.availability, s.unavailable_reason, s.checked_at)
+        .where(s.account_id.in_(account_ids))
+    )  # fmt: skip
+    for account_id, stream, *values in rows.all():
+        out[account_id][stream] = StreamState(*values)
     return out
 
 
