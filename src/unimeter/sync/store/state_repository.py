@@ -76,8 +76,10 @@ async def states_of(
                s.availability, s.unavailable_reason, s.checked_at)
         .where(s.account_id.in_(account_ids))
     )  # fmt: skip
-    for account_id, stream, *values in rows.all():
-        out[account_id][stream] = StreamState(*values)
+    for account_id, stream, watermark, floor, settled, availability, reason, checked in rows:
+        out[account_id][stream] = StreamState(
+            watermark, floor, settled, availability, reason, checked
+        )
     return out
 
 
