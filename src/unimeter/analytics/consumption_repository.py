@@ -199,15 +199,18 @@ async def consumption(
     limit: int,
     after: Sequence[Any] | None = None,
     groups: Groups | None = None,
+    in_runs: bool = True,
 ) -> list[tuple[Any, ...]]:
     """One page (``limit + 1`` rows) of ``(period, account, user, model, product, *metrics)`` after
     ``after``, in key order; with ``groups`` (the top N, costliest first) only those groups,
-    each period's costliest first: the keyset is then ``(period, rank)``."""
+    each period's costliest first: the keyset is then ``(period, rank)``. ``in_runs``: read
+    runs of periods until the page is full (see ``_spans_of_page``), not the whole range in
+    one statement (best when every page will be read anyway)."""
     if groups is not None:
         stmt, _ = _grouped(session.get_bind().dialect.name, q, groups)
         return await _ranked_page(session, q, stmt, len(groups), limit=limit, after=after)
     rows: list[tuple[Any, ...]] = []
-    for span in _spans_of_page(q, after):
+    for span in _spans_of_page(q, after) if in_runs else [q]:
         rows += await _page_of(session, span, limit=limit + 1 - len(rows), after=after)
         if len(rows) > limit:
             break

@@ -274,13 +274,14 @@ async def consumption(
     limit: int,
     after: Sequence[Any] | None = None,
     top: int | None = None,
+    in_runs: bool = True,
 ) -> ConsumptionPage:
     async with runtime.db.scanner() as session:
         groups = (
             await consumption_repository.top_groups(session, q, top) if top is not None else None
         )
         rows = await consumption_repository.consumption(
-            session, q, limit=limit, after=after, groups=groups
+            session, q, limit=limit, after=after, groups=groups, in_runs=in_runs
         )
         totals = _metrics(await consumption_repository.consumption_totals(session, q))
         accounts = await consumption_repository.integrations(session, q.account_ids)
@@ -322,11 +323,13 @@ async def consumption(
 async def consumption_all(
     runtime: Runtime, q: ConsumptionQuery, *, top: int | None = None, page_size: int = 5000
 ) -> ConsumptionPage:
-    """Every row of a consumption query, read page by page."""
-    first = await consumption(runtime, q, limit=page_size, top=top)
+    """Every row of a consumption query, read page by page (each from the whole range after
+    its cursor: every page is read)."""
+    first = await consumption(runtime, q, limit=page_size, top=top, in_runs=False)
     rows, key = list(first.rows), first.next_key
     while key is not None:
-        page = await consumption(runtime, q, limit=page_size, after=cursor_key(key), top=top)
+        after = cursor_key(key)
+        page = await consumption(runtime, q, limit=page_size, after=after, top=top, in_runs=False)
         rows += page.rows
         key = page.next_key
     return ConsumptionPage(rows, None, first.totals, first.others, first.unreported)
