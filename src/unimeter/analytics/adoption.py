@@ -55,6 +55,7 @@ def scorecard(
     """A metric no vendor reports sums to 0 over facts that leave it unknown: its ratios
     have no denominator and stay null."""
     days = [start + dt.timedelta(days=n) for n in range((end - start).days)]
+    period = set(days)
     last7 = set(days[-7:])
     last30 = set(days[-30:])
     totals = dict.fromkeys(ADOPTION_METRICS, 0)
@@ -68,9 +69,9 @@ def scorecard(
     mau = sum(1 for p in people if p.active_days & last30)
     return {
         "members": len(people),
-        "dau": round(
-            sum(sum(1 for p in people if d in p.active_days) for d in days) / len(days), 2
-        ),
+        # Each day's active people, added up over the days: each person's active days in
+        # the period, added up over the people.
+        "dau": round(sum(len(p.active_days & period) for p in people) / len(days), 2),
         "wau": sum(1 for p in people if p.active_days & last7),
         "mau": mau,
         "active_ratio": _ratio(mau, len(people)),
