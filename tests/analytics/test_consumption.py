@@ -223,15 +223,20 @@ async def test_pages_read_period_by_period_equal_one_page(
         first = whole[0]["period_start"]
         first_week = sum(r["period_start"] == first for r in whole)
         paged: dict[int, list[dict[str, Any]]] = {}
-        for limit in (1, 7, first_week):
+        # A page of the first week's rows ends at its last group; 59 ends inside periods.
+        for limit in (59, first_week):
             paged[limit], body = await walk(api, **params, granularity="week", limit=limit)
             assert body["totals"] == whole_body["totals"]
         monthly, _ = await walk(api, **params, granularity="month", limit=10000)
-        monthly_paged, _ = await walk(api, **params, granularity="month", limit=3)
-    assert whole_body["next_cursor"] is None and len(whole) > 7
+        monthly_paged, _ = await walk(api, **params, granularity="month", limit=59)
+    assert whole_body["next_cursor"] is None and len(whole) > 2 * 59
     assert dt.date.fromisoformat(first) > dt.date.fromisoformat(START) + dt.timedelta(days=60), (
         "weeks without usage come before the first row"
     )
+    weeks = [r["period_start"] for r in whole]
+    assert any(weeks[i] == weeks[i - 1] for i in range(59, len(weeks), 59)), (
+        "some page of 59 ends inside a week"
+    )
     for limit, rows in paged.items():
         assert rows == whole, limit
-    assert monthly_paged == monthly and len(monthly) > 3
+    assert monthly_paged == monthly and len(monthly) > 59
