@@ -96,8 +96,8 @@ def _tally(
     reporting: set[str] = set()
     n = len(ADOPTION_METRICS)
     for account_id, email, days, *values in facts:
-        sums, counts = values[:n], values[n:]
-        if any(counts):
+        sums, reported = values[:n], values[n]
+        if reported:
             reporting.add(account_id)
         if (who := by_email.get((account_id, email.lower()))) is not None:
             who.active_days |= days
