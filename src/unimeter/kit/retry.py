@@ -7,7 +7,7 @@ import math
 import random
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -35,6 +35,15 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
         if min(self.base_delay, self.max_delay, self.max_retry_after) < 0:
             raise ValueError("delays must not be negative")
+
+    def on_clock(self, factor: float) -> RetryPolicy:
+        """The policy for a vendor whose clock runs ``factor`` times as long as real time (a
+        simulated vendor with its minute compressed: ``factor`` = its minute / 60 s), so
+        retries span the same vendor time. A server's own retry-after is on its clock
+        already and is not scaled."""
+        if factor == 1.0:
+            return self
+        return replace(self, base_delay=self.base_delay * factor, max_delay=self.max_delay * factor)
 
     def backoff(self, attempt: int) -> float:
         """The delay after failed attempt number ``attempt`` (1-based), without a hint."""

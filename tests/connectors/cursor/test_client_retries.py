@@ -13,6 +13,7 @@ import pytest
 from tests.support.live import serve
 from unimeter.connectors.cursor.budget import RateBudget, key_id
 from unimeter.connectors.cursor.client import CursorClient
+from unimeter.connectors.cursor.connector import CursorConnector
 from unimeter.connectors.cursor.errors import (
     CursorRateLimitError,
     CursorServerError,
@@ -209,6 +210,17 @@ def test_backoff_is_exponential_capped_and_fully_jittered() -> None:
     assert [jittered.delay_for(n, None) for n in (3, 3, 20)] == [0.0, 1.998, 15.0]
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
+
+
+def test_a_compressed_minute_compresses_the_backoff_not_the_servers_retry_after() -> None:
+    """With the vendor's minute at 3 s (a simulated Cursor, the demo), a retry's backoff is a
+    twentieth as long; what a server asks with retry-after is on its own clock already."""
+    fast = CursorConnector(minute_seconds=3.0).retry
+    steady = RetryPolicy(jitter=False).on_clock(3.0 / 60.0)
+    assert [steady.delay_for(n, None) for n in (1, 2, 20)] == [0.025, 0.05, 1.5]
+    assert (fast.base_delay, fast.max_delay, fast.max_attempts) == (0.025, 1.5, 6)
+    assert fast.delay_for(1, 7.0) == 7.0
+    assert CursorConnector().retry == RetryPolicy()
 
 
 # --- raw requests (the proxy) ------------------------------------------------------------

@@ -112,7 +112,8 @@ class AnthropicConnector:
     ) -> None:
         self.minute_seconds = minute_seconds
         self.transport = transport  # the tests' seam: an ASGI transport to the simulator
-        self.retry = retry or RetryPolicy()
+        # A compressed minute (tests, the demo) compresses the backoff between retries too.
+        self.retry = retry or RetryPolicy().on_clock(minute_seconds / 60.0)
         self.timeout = timeout
         # None: the process-wide budget of each key (every client of the process shares it).
         self.budget = budget
@@ -147,7 +148,8 @@ class AnthropicConnector:
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         """``/me`` proves the key works on the Admin API; counting ``/users`` that it may
         read the roster a sync needs."""
-        async with self.client(credentials[API_KEY], base_url, retry=VALIDATE_RETRY) as client:
+        retry = VALIDATE_RETRY.on_clock(self.minute_seconds / 60.0)
+        async with self.client(credentials[API_KEY], base_url, retry=retry) as client:
             try:
                 await client.get(f"{ORG}/me")
                 count = 0

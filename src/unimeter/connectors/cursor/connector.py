@@ -37,6 +37,8 @@ from .source import STREAMS, CursorSource
 
 INTEGRATION = "cursor"
 API_KEY = "api_key"
+# Someone is waiting on a validation: a few quick retries, never a long retry-after.
+VALIDATE_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
 
 
 def _simulator_command() -> Callable[..., None]:
@@ -95,7 +97,8 @@ class CursorConnector:
         # None: the process-wide budget of each key (every client of the process shares it).
         self.budget = budget
         self.transport = transport
-        self.retry = retry or RetryPolicy()
+        # A compressed minute (tests, the demo) compresses the backoff between retries too.
+        self.retry = retry or RetryPolicy().on_clock(minute_seconds / 60.0)
         self.timeout = timeout
 
     def client(self, api_key: str, base_url: str | None = None) -> CursorClient:
@@ -134,7 +137,7 @@ class CursorConnector:
             base_url=base_url or DEFAULT_BASE_URL,
             transport=self.transport,
             minute_seconds=self.minute_seconds,
-            retry=RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0),
+            retry=VALIDATE_RETRY.on_clock(self.minute_seconds / 60.0),
             timeout=min(self.timeout, 20.0),
             budget=self.budget,
         )
