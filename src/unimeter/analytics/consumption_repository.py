@@ -225,7 +225,7 @@ def _spans_of_page(q: ConsumptionQuery, after: Sequence[Any] | None) -> Iterator
     small team's still needs only a few statements."""
     spans = period_spans(q.start, q.end, q.granularity)
     if after is not None:
-        period = after[0] if isinstance(after[0], dt.date) else dt.date.fromisoformat(after[0])
+        period: dt.date = after[0]  # a date again (``service.cursor_key``)
         spans = [s for s in spans if bucket_start(s[0], q.granularity) >= period]
     width = 1
     while spans:

@@ -59,6 +59,11 @@ class RetryPolicy:
         return self.backoff(attempt)
 
 
+# Someone is waiting on the answer (a key's validation at a prompt or on the Connect page): a
+# few quick retries, never a long retry-after.
+WHILE_WAITING = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
+
+
 def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
     """Seconds the server asks us to wait: ``retry-after-ms`` first (the finer), then
     ``retry-after`` (delta-seconds or an HTTP date). None when absent or unreadable."""

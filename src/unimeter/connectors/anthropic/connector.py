@@ -26,6 +26,7 @@ from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailab
 from unimeter.connectors.facts import FactProfile
 from unimeter.connectors.simulators import DemoWorld, SimulatedPerson, SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
+from unimeter.kit.retry import WHILE_WAITING
 
 from . import mapping
 from .budget import AdaptiveBudget
@@ -37,8 +38,6 @@ from .source import ORG, STREAMS, AnthropicSource, wall_clock_ms
 
 SLUG = "anthropic"
 API_KEY = "api_key"
-# Someone is waiting on a validation: a few quick retries, never a long retry-after.
-VALIDATE_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
 NOT_ADMIN = (
     "the key is not an Anthropic Admin API key: create one (sk-ant-admin01-…) in the Claude "
     "Console under Settings → Admin keys, as an organization admin"
@@ -148,7 +147,7 @@ class AnthropicConnector:
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         """``/me`` proves the key works on the Admin API; counting ``/users`` that it may
         read the roster a sync needs."""
-        retry = VALIDATE_RETRY.on_clock(self.minute_seconds / 60.0)
+        retry = WHILE_WAITING.on_clock(self.minute_seconds / 60.0)
         async with self.client(credentials[API_KEY], base_url, retry=retry) as client:
             try:
                 await client.get(f"{ORG}/me")

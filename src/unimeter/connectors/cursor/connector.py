@@ -26,6 +26,7 @@ from unimeter.connectors.errors import CredentialsRejectedError, VendorUnavailab
 from unimeter.connectors.facts import FactProfile
 from unimeter.connectors.simulators import DemoWorld, SimulatedPerson, SimulatorSpec
 from unimeter.connectors.source import Source, StreamSpec
+from unimeter.kit.retry import WHILE_WAITING
 
 from . import mapping
 from .budget import RateBudget
@@ -37,8 +38,6 @@ from .source import STREAMS, CursorSource
 
 INTEGRATION = "cursor"
 API_KEY = "api_key"
-# Someone is waiting on a validation: a few quick retries, never a long retry-after.
-VALIDATE_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
 
 
 def _simulator_command() -> Callable[..., None]:
@@ -137,7 +136,7 @@ class CursorConnector:
             base_url=base_url or DEFAULT_BASE_URL,
             transport=self.transport,
             minute_seconds=self.minute_seconds,
-            retry=VALIDATE_RETRY.on_clock(self.minute_seconds / 60.0),
+            retry=WHILE_WAITING.on_clock(self.minute_seconds / 60.0),
             timeout=min(self.timeout, 20.0),
             budget=self.budget,
         )
