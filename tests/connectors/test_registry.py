@@ -3,6 +3,8 @@ a test's own registered beside the shipped ones."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from contextlib import AbstractAsyncContextManager
 
 import pytest
@@ -97,6 +99,52 @@ def test_overrides_replace_the_shipped_connector_of_their_slug() -> None:
     registry = default_registry(configured, Toy())
     assert registry.get("cursor") is configured
     assert registry.slugs() == ("cursor", "anthropic", "toy")
+
+
+def test_a_lazy_vendor_is_built_once_on_first_use_and_listed_before() -> None:
+    built: list[Toy] = []
+
+    def load() -> Connector:
+        built.append(Toy())
+        return built[-1]
+
+    registry = ConnectorRegistry()
+    registry.register_lazy("toy", load)
+    assert registry.slugs() == ("toy",) and "toy" in registry
+    assert built == [], "listing or testing a slug builds nothing"
+    assert registry.get("toy") is registry.get("toy") is built[0]
+    assert registry.all() == (built[0],) and len(built) == 1
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_lazy("toy", load)
+
+
+def test_a_lazy_vendor_must_build_a_connector_of_its_slug() -> None:
+    registry = ConnectorRegistry()
+    registry.register_lazy("other", Toy)
+    with pytest.raises(ValueError, match="registered as 'other' calls itself 'toy'"):
+        registry.get("other")
+    registry.register_lazy("nothing", object)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Connector protocol"):
+        registry.get("nothing")
+
+
+def test_asking_for_one_vendor_imports_no_other() -> None:
+    """A process that meets only Cursor accounts never imports Anthropic's package (its
+    client, models and mapping cost every command's start ~0.1 s)."""
+    probe = (
+        "import sys\n"
+        "from unimeter.connectors.registration import default_registry\n"
+        "registry = default_registry()\n"
+        "registry.get('cursor')\n"
+        "print(sorted({m.split('.')[2] for m in sys.modules"
+        " if m.startswith('unimeter.connectors.') and m.count('.') > 2}))\n"
+        "registry.get('anthropic')\n"
+        "print('unimeter.connectors.anthropic.connector' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["['cursor']", "True"]
 
 
 def test_credentials_must_have_exactly_the_declared_fields() -> None:

@@ -12,14 +12,25 @@ linked; nothing else changes::
     runtime.registry.register(ToyConnector(transport=...))
 
 A slug is registered once; :meth:`ConnectorRegistry.register` with ``replace=True`` swaps a
-configured instance in (a test's transport, the demo's clock).
+configured instance in (a test's transport, the demo's clock). The shipped vendors are
+registered by :meth:`ConnectorRegistry.register_lazy`: a vendor's package is imported the
+first time it is asked for, so a command or a server that meets only one vendor's accounts
+never pays for importing the others (their clients, models and mappings).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from .contract import Connector
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferred:
+    """A connector not built yet: ``load`` imports its vendor and builds it."""
+
+    load: Callable[[], Connector]
 
 
 class UnknownIntegrationError(ValueError):
@@ -36,7 +47,7 @@ class ConnectorRegistry:
     """Connectors by slug, in registration order (the first is the default)."""
 
     def __init__(self, connectors: Iterable[Connector] = ()) -> None:
-        self._connectors: dict[str, Connector] = {}
+        self._connectors: dict[str, Connector | _Deferred] = {}
         for connector in connectors:
             self.register(connector)
 
@@ -45,15 +56,26 @@ class ConnectorRegistry:
         vendors answering to one slug would split an account's data between them)."""
         if not isinstance(connector, Connector):
             raise TypeError(f"{connector!r} does not implement the Connector protocol")
-        if connector.slug in self._connectors and not replace:
-            raise ValueError(f"a connector is already registered as {connector.slug!r}")
+        self._claim(connector.slug, replace)
         self._connectors[connector.slug] = connector
+
+    def register_lazy(self, slug: str, load: Callable[[], Connector]) -> None:
+        """Add the connector ``load`` builds, built (and its vendor imported) on first use."""
+        self._claim(slug, replace=False)
+        self._connectors[slug] = _Deferred(load)
+
+    def _claim(self, slug: str, replace: bool) -> None:
+        if slug in self._connectors and not replace:
+            raise ValueError(f"a connector is already registered as {slug!r}")
 
     def get(self, slug: str) -> Connector:
         try:
-            return self._connectors[slug]
+            entry = self._connectors[slug]
         except KeyError:
             raise UnknownIntegrationError(slug, self._connectors) from None
+        if isinstance(entry, _Deferred):
+            entry = self._connectors[slug] = _built(slug, entry)
+        return entry
 
     def __contains__(self, slug: object) -> bool:
         return slug in self._connectors
@@ -62,11 +84,20 @@ class ConnectorRegistry:
         return tuple(self._connectors)
 
     def all(self) -> tuple[Connector, ...]:
-        return tuple(self._connectors.values())
+        return tuple(self.get(slug) for slug in tuple(self._connectors))
 
     def default(self) -> Connector:
         """The first registered connector: what a request naming no integration means (a
         link token created before link tokens carried one)."""
         if not self._connectors:
             raise UnknownIntegrationError("", ())
-        return next(iter(self._connectors.values()))
+        return self.get(next(iter(self._connectors)))
+
+
+def _built(slug: str, deferred: _Deferred) -> Connector:
+    connector = deferred.load()
+    if not isinstance(connector, Connector):
+        raise TypeError(f"{connector!r} does not implement the Connector protocol")
+    if connector.slug != slug:
+        raise ValueError(f"the connector registered as {slug!r} calls itself {connector.slug!r}")
+    return connector
