@@ -1,3 +1,3 @@
-from unimeter.cli.main import main
+from unimeter.cli.entry import main
 
 main()

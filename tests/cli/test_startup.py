@@ -12,6 +12,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from unimeter import __version__
+
 # Packages only some commands need.
 HEAVY = ("fastapi", "starlette", "uvicorn", "jinja2", "procrastinate", "aiosmtplib", "numpy")
 
@@ -54,3 +56,29 @@ def test_a_command_keeps_the_collector_off_its_start_up_objects() -> None:
     young, frozen = map(int, done.stdout.split())
     assert young == 20_000  # not Python's 700: a page of events is thousands of containers
     assert frozen > 10_000  # the modules and models of start-up, never walked again
+
+
+# The command's entry point, run in a fresh interpreter: how many full collections its
+# imports cost, and whether the collector is on again once they are done.
+ENTRY_PROBE = """
+import gc, sys
+from unimeter.cli import entry
+
+sys.argv = ["unimeter", "version"]
+try:
+    entry.main()
+except SystemExit as done:
+    assert done.code == 0, done.code
+print(gc.get_stats()[2]["collections"], gc.isenabled())
+"""
+
+
+def test_the_entry_point_imports_the_cli_without_full_collections() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ENTRY_PROBE], capture_output=True, text=True, check=True,
+        timeout=120,
+    )  # fmt: skip
+    version, full_collections, enabled = done.stdout.split()
+    assert version == __version__, "the command ran"
+    # Plain `import unimeter.cli.main` runs two full collections (and ~250 young ones).
+    assert (int(full_collections), enabled) == (0, "True")
