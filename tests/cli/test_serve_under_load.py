@@ -45,6 +45,10 @@ EVENTS = [
     "usage:anomaly_detected",
 ]  # fmt: skip
 PAGES = ("/app", "/app/seats", "/app/consumption", "/app/anomalies", "/app/accounts")
+# Between two reads of a reader: a steady stream (~1,800 reads over the test's syncs here),
+# each beside them. Flat out (~12,700 reads) the readers took a core for as long as the syncs
+# ran, and on a busy machine (the suite's) slowed the very syncs the test waits for.
+READ_PACE_SECONDS = 0.005
 
 
 class Traffic:
@@ -75,6 +79,7 @@ def readers(base: str, token: str, accounts: list[str], traffic: Traffic) -> Ite
                 for account in accounts:
                     for path in READS:
                         traffic.record(c.get(path.format(account=account), timeout=60))
+                        stop.wait(READ_PACE_SECONDS)
 
     def dashboard() -> None:
         with httpx.Client(base_url=base, cookies={"unimeter_session": token}) as c:
@@ -82,6 +87,7 @@ def readers(base: str, token: str, accounts: list[str], traffic: Traffic) -> Ite
                 for account in accounts:
                     for path in PAGES:
                         traffic.record(c.get(path, params={"account": account}, timeout=60))
+                        stop.wait(READ_PACE_SECONDS)
 
     threads = [threading.Thread(target=f, daemon=True) for f in (api, dashboard)]
     for thread in threads:
