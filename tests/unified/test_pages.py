@@ -1,5 +1,6 @@
-"""Pages of weeks and months split by user are found period by period (a page's groups
-first, then only their sums), and pages of the default grain are read from the user-day
+"""Pages of weeks and months split by user are found period by period (on SQLite a period's
+user or user x model groups summed in one index-ordered scan, else a page's groups first,
+then only their sums), and pages of the default grain are read from the user-day
 rollups in their key order: walking them in small pages, forward and back, lists exactly
 the rows of one big page, in its order, on both backends."""
 
@@ -22,6 +23,7 @@ USAGE = "/unified/usage-metering/usage"
 GROUPINGS = (
     {"group_by[]": ["user", "model"], "granularity": "month"},
     {"group_by[]": ["user"], "granularity": "month"},
+    {"group_by[]": ["user", "model"], "granularity": "week", "include_inactive": "true"},
     {"group_by[]": ["user", "surface"], "granularity": "week"},
     {"group_by[]": ["user"], "granularity": "day"},
 )
@@ -40,7 +42,9 @@ async def _page(
 
 
 @pytest.mark.parametrize(
-    "grouping", GROUPINGS, ids=["user-model-month", "user-month", "week", "user-day"]
+    "grouping",
+    GROUPINGS,
+    ids=["user-model-month", "user-month", "user-model-week-inactive", "week", "user-day"],
 )
 async def test_small_pages_walk_to_the_one_page_answer(
     database_url: str, data_dir: Path, grouping: dict[str, Any]

@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    tuple_,
 )
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
@@ -69,10 +70,11 @@ def shape(q: UsageQuery) -> UsageQuery:
     )  # fmt: skip
 
 
-def values(q: UsageQuery) -> dict[str, Any]:
-    """The bind parameters of :func:`filters` and :func:`grouped_usage` for ``q``."""
+def values(q: UsageQuery, within_period: bool = False) -> dict[str, Any]:
+    """The bind parameters of :func:`filters` and :func:`grouped_usage` (or, with
+    ``within_period``, of :func:`period_page`) for ``q``."""
     params: dict[str, Any] = {"account": q.account_id, "start": q.start, "end": q.end}
-    if _one_period(q):
+    if within_period or _one_period(q):
         params["period_start"] = bucket_start(q.start, q.granularity)
     if q.keys is not None:
         days = [day for day, _ in q.keys]
@@ -186,7 +188,33 @@ def _period(dialect: str, q: UsageQuery) -> Any:
 
 def grouped_usage(dialect: str, q: UsageQuery) -> Any:
     """One row per (period, user, model, surface[, product]) with every metric summed."""
-    period = _period(dialect, q)
+    return _grouped(dialect, q).subquery("g")
+
+
+def walks_period(dialect: str, q: UsageQuery) -> bool:
+    """Whether a page of one period's groups is one statement (:func:`period_page`): on
+    SQLite, for groups that an index holds in their order, (account, user[, model], day)."""
+    return dialect == "sqlite" and q.dims in (("user",), ("user", "model")) and not q.by_product
+
+
+def period_page(q: UsageQuery, after: list[Any] | None, limit: int) -> Any:
+    """The first ``limit`` groups of one period (``q``'s range lies within it), after the
+    cursor's ``after`` (bound: see :func:`bound_key`), with their sums: grouped in the
+    index's order, so the scan stops after the page. Finding the page's groups first and
+    summing them in a second statement seeked every group's facts twice (a page of a
+    month's user x model groups: 3.8 ms of SQL, 2.8 in one)."""
+    stmt = _grouped(_SQLITE, q, within_period=True)
+    columns = group_columns(q)
+    if after is not None:
+        stmt = stmt.where(tuple_(*columns) > tuple_(*after))
+    return stmt.order_by(*columns).limit(limit)
+
+
+_SQLITE = "sqlite"
+
+
+def _grouped(dialect: str, q: UsageQuery, within_period: bool = False) -> Any:
+    period = bindparam("period_start", type_=Date) if within_period else _period(dialect, q)
     columns = [
         (F.user_email if "user" in q.dims else None),
         (F.model if "model" in q.dims else None),
@@ -201,7 +229,7 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
     # Grouped by the columns alone: with the constant keys too, SQLite sorted every row
     # into its group in a temporary tree. No column at all (the whole range as one record
     # of everyone): grouped by the constants, which yields no row when no fact matches.
-    period_column = None if _one_period(q) else period  # else a bound constant
+    period_column = None if within_period or _one_period(q) else period  # else a constant
     grouped = [c for c in (period_column, *columns) if c is not None] or keys
     stmt = (
         select(
@@ -212,12 +240,12 @@ def grouped_usage(dialect: str, q: UsageQuery) -> Any:
             _count_if(fact_activity.used_in_totals(F)).label("totals_used"),
             func.max(F.client_version).label("client_version"),
         )
-        .where(*filters(q, dialect if q.groups is not None else ""))
+        .where(*filters(q, dialect if within_period or q.groups is not None else ""))
         .group_by(*grouped)
     )
     if not q.include_inactive:
         stmt = stmt.having(_count_if(counts_as_active()) > 0)
-    return stmt.subquery("g")
+    return stmt
 
 
 def key_columns(q: UsageQuery, g: Any) -> list[Any]:

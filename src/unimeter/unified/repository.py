@@ -71,8 +71,10 @@ async def usage_page(
 
 
 def _by_periods(q: UsageQuery, position: Position | None) -> bool:
-    """Weeks or months of users page period by period: a page's groups are found first in
-    the index, then only they are summed, instead of grouping the whole range per page."""
+    """Weeks or months of users page period by period, instead of grouping the whole range
+    per page: a period's groups in index order, summed as they are read, stopping after the
+    page (:func:`grouping.period_page`); or, where no index holds them in order, the page's
+    groups found first, then only they summed."""
     backwards = position is not None and position.direction == "prev"
     return q.granularity in ("week", "month") and "user" in q.dims and not backwards
 
@@ -89,6 +91,11 @@ async def _period_by_period(
         rest = after[1:] if after is not None and label.isoformat() == after[0] else None
         span = replace(q, start=lo, end=hi)
         wanted = limit + 1 - len(rows)
+        if grouping.walks_period(dialect, span):
+            rows.extend(await _period_page(session, span, rest, wanted))
+            if len(rows) > limit:
+                break
+            continue
         groups = await _group_keys(session, dialect, span, rest, wanted)
         if groups:
             span = replace(span, groups=tuple(groups))
@@ -107,17 +114,33 @@ def _period_statement(dialect: str, q: UsageQuery, wanted: int) -> Any:
     return keyset.apply(select(g), grouping.key_columns(q, g), None, wanted)
 
 
+async def _period_page(
+    session: AsyncSession, q: UsageQuery, after: list[Any] | None, limit: int
+) -> Sequence[Any]:
+    """The first ``limit`` groups of one period with their sums, in one statement."""
+    present = _group_key(q, after)
+    bound, params = (None, {}) if present is None else grouping.bound_key("after_", present)
+    shape = ("period_page", grouping.shape(q), grouping.key_types(present), limit)
+    stmt = grouping.cached(shape, partial(grouping.period_page, q, bound, limit))
+    return await direct.rows(session, stmt, {**grouping.values(q, within_period=True), **params})
+
+
+def _group_key(q: UsageQuery, after: list[Any] | None) -> list[Any] | None:
+    """A cursor's key within its period, (user, model, surface[, product]) with "" for an
+    absent dimension, as the values of :func:`grouping.group_columns`."""
+    if after is None:
+        return None
+    return [
+        *(v for d, v in zip(DIMENSIONS, after[:3], strict=True) if d in q.dims),
+        *after[3:],
+    ][: len(grouping.group_columns(q))]
+
+
 async def _group_keys(
     session: AsyncSession, dialect: str, q: UsageQuery, after: list[Any] | None, limit: int
 ) -> list[tuple[str, ...]]:
     """The first ``limit`` groups of one period (after the cursor's, within its period)."""
-    present = None
-    if after is not None:
-        # The cursor's key is (user, model, surface[, product]), "" for an absent dimension.
-        present = [
-            *(v for d, v in zip(DIMENSIONS, after[:3], strict=True) if d in q.dims),
-            *after[3:],
-        ][: len(grouping.group_columns(q))]
+    present = _group_key(q, after)
     bound, params = (None, {}) if present is None else grouping.bound_key("after_", present)
 
     def build() -> Any:
