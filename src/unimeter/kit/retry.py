@@ -36,11 +36,11 @@ class RetryPolicy:
         if min(self.base_delay, self.max_delay, self.max_retry_after) < 0:
             raise ValueError("delays must not be negative")
 
-    def on_clock(self, factor: float) -> RetryPolicy:
-        """The policy for a vendor whose clock runs ``factor`` times as long as real time (a
-        simulated vendor with its minute compressed: ``factor`` = its minute / 60 s), so
-        retries span the same vendor time. A server's own retry-after is on its clock
-        already and is not scaled."""
+    def on_minute(self, minute_seconds: float) -> RetryPolicy:
+        """The policy for a vendor whose minute lasts ``minute_seconds`` (a simulated vendor's
+        compressed one), so retries span the same vendor time. A server's own retry-after
+        is on its clock already and is not scaled."""
+        factor = minute_seconds / 60.0
         if factor == 1.0:
             return self
         return replace(self, base_delay=self.base_delay * factor, max_delay=self.max_delay * factor)

@@ -216,7 +216,7 @@ def test_a_compressed_minute_compresses_the_backoff_not_the_servers_retry_after(
     """With the vendor's minute at 3 s (a simulated Cursor, the demo), a retry's backoff is a
     twentieth as long; what a server asks with retry-after is on its own clock already."""
     fast = CursorConnector(minute_seconds=3.0).retry
-    steady = RetryPolicy(jitter=False).on_clock(3.0 / 60.0)
+    steady = RetryPolicy(jitter=False).on_minute(3.0)
     assert [steady.delay_for(n, None) for n in (1, 2, 20)] == [0.025, 0.05, 1.5]
     assert (fast.base_delay, fast.max_delay, fast.max_attempts) == (0.025, 1.5, 6)
     assert fast.delay_for(1, 7.0) == 7.0

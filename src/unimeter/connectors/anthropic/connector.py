@@ -112,7 +112,7 @@ class AnthropicConnector:
         self.minute_seconds = minute_seconds
         self.transport = transport  # the tests' seam: an ASGI transport to the simulator
         # A compressed minute (tests, the demo) compresses the backoff between retries too.
-        self.retry = retry or RetryPolicy().on_clock(minute_seconds / 60.0)
+        self.retry = retry or RetryPolicy().on_minute(minute_seconds)
         self.timeout = timeout
         # None: the process-wide budget of each key (every client of the process shares it).
         self.budget = budget
@@ -147,7 +147,7 @@ class AnthropicConnector:
     async def validate(self, credentials: Credentials, base_url: str | None) -> Validation:
         """``/me`` proves the key works on the Admin API; counting ``/users`` that it may
         read the roster a sync needs."""
-        retry = WHILE_WAITING.on_clock(self.minute_seconds / 60.0)
+        retry = WHILE_WAITING.on_minute(self.minute_seconds)
         async with self.client(credentials[API_KEY], base_url, retry=retry) as client:
             try:
                 await client.get(f"{ORG}/me")

@@ -97,7 +97,7 @@ class CursorConnector:
         self.budget = budget
         self.transport = transport
         # A compressed minute (tests, the demo) compresses the backoff between retries too.
-        self.retry = retry or RetryPolicy().on_clock(minute_seconds / 60.0)
+        self.retry = retry or RetryPolicy().on_minute(minute_seconds)
         self.timeout = timeout
 
     def client(self, api_key: str, base_url: str | None = None) -> CursorClient:
@@ -136,7 +136,7 @@ class CursorConnector:
             base_url=base_url or DEFAULT_BASE_URL,
             transport=self.transport,
             minute_seconds=self.minute_seconds,
-            retry=WHILE_WAITING.on_clock(self.minute_seconds / 60.0),
+            retry=WHILE_WAITING.on_minute(self.minute_seconds),
             timeout=min(self.timeout, 20.0),
             budget=self.budget,
         )
