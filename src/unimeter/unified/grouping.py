@@ -177,8 +177,8 @@ def _one_period(q: UsageQuery) -> bool:
     return q.granularity == "total" or q.groups is not None
 
 
-def _period(dialect: str, q: UsageQuery) -> Any:
-    if _one_period(q):
+def _period(dialect: str, q: UsageQuery, one_period: bool) -> Any:
+    if one_period:
         # A bound constant: rows then group by their columns alone, in the order of the
         # index that found them, instead of being sorted by a computed bucket first (a page
         # of a month's groups summed in 1.9 ms instead of 2.7 on SQLite).
@@ -211,7 +211,8 @@ def period_page(q: UsageQuery, after: list[Any] | None, limit: int) -> Any:
 
 
 def _grouped(dialect: str, q: UsageQuery, within_period: bool = False) -> Any:
-    period = bindparam("period_start", type_=Date) if within_period else _period(dialect, q)
+    one_period = within_period or _one_period(q)
+    period = _period(dialect, q, one_period)
     columns = [
         (F.user_email if "user" in q.dims else None),
         (F.model if "model" in q.dims else None),
@@ -226,7 +227,7 @@ def _grouped(dialect: str, q: UsageQuery, within_period: bool = False) -> Any:
     # Grouped by the columns alone: with the constant keys too, SQLite sorted every row
     # into its group in a temporary tree. No column at all (the whole range as one record
     # of everyone): grouped by the constants, which yields no row when no fact matches.
-    period_column = None if within_period or _one_period(q) else period  # else a constant
+    period_column = None if one_period else period  # else a bound constant
     grouped = [c for c in (period_column, *columns) if c is not None] or keys
     stmt = (
         select(

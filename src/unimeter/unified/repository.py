@@ -93,11 +93,7 @@ async def _period_by_period(
         wanted = limit + 1 - len(rows)
         if grouping.walks_period(dialect, span):
             rows.extend(await _period_page(session, span, rest, wanted))
-            if len(rows) > limit:
-                break
-            continue
-        groups = await _group_keys(session, dialect, span, rest, wanted)
-        if groups:
+        elif groups := await _group_keys(session, dialect, span, rest, wanted):
             span = replace(span, groups=tuple(groups))
             stmt = grouping.cached(
                 ("period", dialect, grouping.shape(span), wanted),
