@@ -120,6 +120,20 @@ async def test_a_failed_or_cancelled_reader_gives_its_connection_back_clean(
         await db.dispose()
 
 
+async def test_an_invalidated_connection_is_not_lent_again(tmp_path: Path) -> None:
+    db, readers = await _store(tmp_path)
+    try:
+        async with db.reader() as session:
+            await direct.rows(session, _COUNT, {"least": 0})
+            await (await session.connection()).invalidate()
+        assert readers._idle == [] and readers.lent == 0
+        async with db.reader() as session:
+            assert len(await direct.rows(session, _COUNT, {"least": 0})) == 3
+        assert len(readers._idle) == 1
+    finally:
+        await db.dispose()
+
+
 async def test_idle_connections_are_kept_up_to_the_limit_and_closed_at_dispose(
     tmp_path: Path,
 ) -> None:

@@ -108,10 +108,15 @@ class Readers:
 
     async def _give_back(self, connection: AsyncConnection, session: _LentSession) -> None:
         sync = session.sync_session
-        if sync.get_transaction() is not None or sync.identity_map:
-            # The ORM took part: its transaction is rolled back and its objects let go.
-            await session.close()
-        session._lent().end()
+        try:
+            if sync.get_transaction() is not None or sync.identity_map:
+                # The ORM took part: its transaction is rolled back and its objects let go.
+                await session.close()
+            if not connection.invalidated:
+                session._lent().end()
+        except BaseException:
+            await connection.close()  # the pool's reset rolls back whatever is left
+            raise
         if connection.closed or connection.invalidated or len(self._idle) >= self._keep:
             await connection.close()
             return
