@@ -158,3 +158,15 @@ async def test_idle_connections_are_kept_up_to_the_limit_and_closed_at_dispose(
     assert pool.checkedout() == 16  # type: ignore[attr-defined]
     await db.dispose()
     assert readers._idle == [] and pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_reader_lent_across_dispose_closes_its_connection(tmp_path: Path) -> None:
+    db, readers = await _store(tmp_path)
+    async with db.reader() as session:
+        inline = (await direct._reader_of(session))[0]
+        assert inline is not None
+        await db.dispose()
+        assert inline.sqlite.in_transaction, "a lent reader reads on while the store closes"
+    assert readers._idle == [] and readers.lent == 0
+    with pytest.raises(ValueError, match="closed"):
+        inline.sqlite  # noqa: B018

@@ -81,6 +81,7 @@ class Readers:
         self._idle: list[tuple[AsyncConnection, _LentSession]] = []
         self.lent = 0  # sessions lent out now
         self.lends = 0  # sessions lent, over the process's life
+        self._closed = False
 
     async def _take(self) -> tuple[AsyncConnection, _LentSession]:
         if self._idle:
@@ -117,13 +118,19 @@ class Readers:
         except BaseException:
             await connection.close()  # the pool's reset rolls back whatever is left
             raise
+        if self._closed and not connection.invalidated:
+            # The engine's pool was disposed meanwhile: it would keep this one until the
+            # garbage collector found it.
+            await connection.invalidate()
         if connection.closed or connection.invalidated or len(self._idle) >= self._keep:
             await connection.close()
             return
         self._idle.append((connection, session))
 
     async def close(self) -> None:
-        """Return the idle connections to the pool (before the engine is disposed)."""
+        """Return the idle connections to the pool (before the engine is disposed), and
+        close those lent now as they come back."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection, _ in idle:
             await connection.close()
