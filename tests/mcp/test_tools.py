@@ -45,12 +45,21 @@ async def test_tools_answer_what_the_api_answers(database_url: str, data_dir: Pa
                 ("adoption", "/analytics/adoption", RANGE, RANGE),
                 ("ai_code", "/analytics/ai-code", RANGE, RANGE),
                 ("list_anomalies", "/analytics/anomalies", {}, {}),
+                ("audit", "/analytics/audit", {"as_of": "2026-06-14"}, {"as_of": "2026-06-14"}),
+                ("reconciliation", "/analytics/reconciliation", {}, {}),
+                ("agents", "/analytics/agents", RANGE, RANGE),
             ]
+            answers = {}
             for tool, route, arguments, params in cases:
-                answer = await call(session, tool, **scope, **arguments)
+                answer = answers[tool] = await call(session, tool, **scope, **arguments)
                 response = await api.get(route, **scope, **params)
                 assert response.status_code == 200, response.text
                 assert_same(response.json(), answer, tool)
+            # Not vacuous: the world has findings to audit and a billed cycle to reconcile;
+            # a type that could not be checked (no directory) counts null, never 0.
+            assert answers["audit"]["result"] and answers["audit"]["counts"]["never_active"]
+            assert answers["audit"]["counts"]["offboarded_with_seat"] is None
+            assert answers["reconciliation"]["cycles"][0]["members"] > 0
             usage = await call(session, "consumption", **scope, granularity="total", **RANGE)
             assert usage["result"] and usage["totals"]["tokens"]["total"] > 0
             assert usage["truncated"] is False
@@ -73,7 +82,7 @@ async def test_tools_see_their_environment_only_and_refuse_bad_arguments(
             assert [a["id"] for a in listed["result"]] == [mine]
             api_said = (await api.get("/analytics/seats", integrated_account_id=theirs,
                                       env="other")).json()["message"]  # fmt: skip
-            for tool in ("seats", "consumption", "people", "list_anomalies"):
+            for tool in ("seats", "consumption", "people", "list_anomalies", "audit", "agents"):
                 message = await refused(session, tool, integrated_account_id=theirs)
                 assert api_said in message, message
             assert "tenant not found" in await refused(session, "seats", tenant_id="tenant-default")

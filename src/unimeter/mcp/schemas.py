@@ -104,3 +104,30 @@ class PeopleAnswer(_Open):
     summary: dict[str, Any]
     result: list[dict[str, Any]] = Field(description="One row per person")
     truncated: bool = Field(description=TRUNCATED)
+
+
+class AuditAnswer(_Open):
+    scope: ScopeOut
+    as_of: dt.date = Field(description="The day audited")
+    counts: dict[str, int | None] = Field(
+        description="Findings per type; null where a type could not be checked (see notes)"
+    )
+    notes: list[dict[str, Any]]
+    result: list[dict[str, Any]] = Field(description="One finding each, with its evidence")
+
+
+class ReconciliationAnswer(_Open):
+    scope: ScopeOut
+    cycles: list[dict[str, Any]] = Field(
+        description="Per account and billing cycle: billed, the events' sum, and the drift"
+    )
+
+
+class AgentsAnswer(_Open):
+    scope: ScopeOut
+    start_date: dt.date
+    end_date: dt.date = Field(description="Exclusive")
+    totals: dict[str, Any]
+    by_team: list[dict[str, Any]]
+    result: list[dict[str, Any]] = Field(description="One row per person")
+    truncated: bool = Field(description=TRUNCATED)

@@ -18,7 +18,9 @@ from pydantic import Field
 from unimeter.accounts import service as accounts
 from unimeter.accounts.schemas import AccountOut, AccountStatus
 from unimeter.analytics import adoption as adoption_scores
+from unimeter.analytics import agents as agent_runs
 from unimeter.analytics import aicode, anomalies, render, service
+from unimeter.analytics import audit as audits
 from unimeter.analytics import chargeback as charges
 from unimeter.analytics import people as persons
 from unimeter.analytics.chargeback import ChargeBy, SourceChoice
@@ -34,11 +36,14 @@ from .auth import Caller, caller_of_request
 from .schemas import (
     AccountsAnswer,
     AdoptionAnswer,
+    AgentsAnswer,
     AiCodeAnswer,
     AnomaliesAnswer,
+    AuditAnswer,
     ChargebackAnswer,
     ConsumptionAnswer,
     PeopleAnswer,
+    ReconciliationAnswer,
     SeatsAnswer,
 )
 
@@ -315,4 +320,63 @@ async def people(
     })  # fmt: skip
 
 
-TOOLS = (list_accounts, seats, consumption, chargeback, list_anomalies, adoption, ai_code, people)
+async def audit(
+    ctx: Ctx,
+    integrated_account_id: AccountId = None,
+    tenant_id: TenantId = None,
+    product: Products = None,
+    as_of: Annotated[Day | None, Field(description="The day to audit; default today")] = None,
+) -> AuditAnswer:
+    """Provisioning audit, each finding with its evidence: seats missing from the uploaded
+    directory, offboarded people still holding a seat, admins outside the allow-list, usage
+    after a member's removal, seats never active. `counts` per type is null where a type
+    could not be checked (no directory, no allow-list: `notes` say so), never 0."""
+    who = caller(ctx)
+    scope = await _scope(who, integrated_account_id, tenant_id, product)
+    day = as_of or service.today(who.runtime)
+    findings = await audits.audit(who.runtime, scope, day)
+    return AuditAnswer.model_validate({"scope": scope.describe(), **render.audit(findings, day)})
+
+
+async def reconciliation(
+    ctx: Ctx, integrated_account_id: AccountId = None, tenant_id: TenantId = None
+) -> ReconciliationAnswer:
+    """Billed spend per member and billing cycle (the vendor's spend report) against the
+    sum of the stored usage events' charges: per cycle billed, events and drift (USD decimal
+    strings), and the members whose two figures differ."""
+    who = caller(ctx)
+    scope = await _scope(who, integrated_account_id, tenant_id)
+    cycles = await charges.reconcile(who.runtime, scope)
+    return ReconciliationAnswer.model_validate(
+        {"scope": scope.describe(), **render.reconciliation(cycles)}
+    )
+
+
+async def agents(
+    ctx: Ctx,
+    integrated_account_id: AccountId = None,
+    tenant_id: TenantId = None,
+    product: Products = None,
+    start_date: Start = None,
+    end_date: End = None,
+    source: Source = "auto",
+    limit: Limit = 1000,
+) -> AgentsAnswer:
+    """Cloud-agent runs (default: the 30 days before tomorrow): runs by status, success
+    rate (finished / terminal runs), duration percentiles, pull requests, tokens and cost
+    per run (USD decimal strings), in total, per team and per person (`result`)."""
+    who = caller(ctx)
+    scope = await _scope(who, integrated_account_id, tenant_id, product)
+    start, end = _range(who, start_date, end_date, 30)
+    report = await agent_runs.agents(who.runtime, scope, start=start, end=end, source=source)
+    rows = agent_runs.person_rows(report)
+    return AgentsAnswer.model_validate({
+        "scope": scope.describe(), **agent_runs.body(report), "result": rows[:limit],
+        "truncated": len(rows) > limit,
+    })  # fmt: skip
+
+
+TOOLS = (
+    list_accounts, seats, consumption, chargeback, list_anomalies, adoption, ai_code, people,
+    audit, reconciliation, agents,
+)  # fmt: skip
