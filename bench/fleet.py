@@ -283,11 +283,17 @@ async def steady_phase(
             samples.append(connections(url))
             await asyncio.sleep(1)
         end = int(time.time() * 1000)
-        # Let the runs of the window's slots finish (up to another hour): a slot still not
-        # started by then is a team starving.
+        # Let the runs of the window's slots start and finish (up to another hour): a slot
+        # still without a run by then is a team starving. A slot due in the window's last
+        # seconds has no run until the scheduler's next tick claims it, so finished runs
+        # alone do not say the window is done.
+        due = await slots_due(runtime, start, end, period)
         while time.time() * 1000 < end + period:
             window = _in_window(await read_runs(runtime), start, end)
-            if all(r.status in ("succeeded", "failed") for r in window):
+            claimed = Counter(r.account_id for r in window)
+            if all(claimed[a] >= n for a, n in due.items()) and all(
+                r.status in ("succeeded", "failed") for r in window
+            ):
                 break
             await asyncio.sleep(1)
         cpu = sum(cpu_seconds(pid) - cpu0[pid] for pid in pids)
@@ -299,7 +305,6 @@ async def steady_phase(
     # Throughput over the measured span, counting every run that finished in it.
     finished = [r for r in everything if r.finished_at and start <= r.finished_at <= drained]
     lags = [(r.started_at - r.scheduled_for) / 1000 for r in started]  # type: ignore[operator]
-    due = await slots_due(runtime, start, end, period)
     ran = Counter(r.account_id for r in started)
     starving = [a for a, n in due.items() if n and ran[a] < n]
     never = [a for a, n in due.items() if n and not ran[a]]
