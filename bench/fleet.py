@@ -21,8 +21,9 @@ of steady hourly syncs. Per phase it reads from the runs table and PostgreSQL:
 - syncs completed per minute (wall clock) per worker;
 - lag between a run's scheduled slot and its start, p50 and p99;
 - connections held on the database (sampled each second), mean and max;
-- requests per scheduled run, per size, against the minimum an hourly run needs
-  (computed from a replica of the simulator, whose data is deterministic);
+- requests per scheduled run against the minimum an hourly run of that team needs
+  (computed from a replica of the team's simulator with its key: the data is
+  deterministic, and differs from team to team);
 - teams that starve: fewer runs than the slots that came round for them;
 - CPU seconds of the workers per completed sync.
 
@@ -213,20 +214,21 @@ def database_bytes(url: str) -> int:
 
 async def link_all(
     settings: Settings, bases: dict[str, str], keys: dict[str, list[str]]
-) -> dict[str, str]:
-    """Link every team (one tenant each); returns account id -> size."""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Link every team (one tenant each); returns account id -> size, and -> its key."""
     runtime = await open_runtime(settings)
     sizes: dict[str, str] = {}
+    team_key: dict[str, str] = {}
     try:
         for size, size_keys in keys.items():
             for n, key in enumerate(size_keys):
                 request = LinkRequest("cursor", key, base_url=bases[size],
                                       tenant_id=f"{size}-{n}", name=f"{size} team {n}")  # fmt: skip
                 account = await link_account(runtime, request)
-                sizes[account.id] = size
+                sizes[account.id], team_key[account.id] = size, key
     finally:
         await runtime.close()
-    return sizes
+    return sizes, team_key
 
 
 async def read_runs(runtime: Runtime) -> list[SyncRun]:
@@ -310,8 +312,15 @@ async def steady_phase(
     never = [a for a, n in due.items() if n and not ran[a]]
     requests: dict[str, list[int]] = defaultdict(list)
     streams: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    made: list[tuple[str, dict[str, int]]] = []
     for r in done:
         requests[sizes[r.account_id]].append(r.requests)
+        per_stream = {
+            stream: int(stats["requests"])
+            for stream, stats in (r.stats or {}).items()
+            if isinstance(stats, dict) and "requests" in stats
+        }
+        made.append((r.account_id, per_stream))
         for stream, stats in (r.stats or {}).items():
             if isinstance(stats, dict) and "requests" in stats:
                 streams[sizes[r.account_id]][stream].append(int(stats["requests"]))
@@ -332,6 +341,7 @@ async def steady_phase(
         "never": len(never),
         "cpu_per_sync": cpu / len(finished) if finished else float("nan"),
         "requests": {s: statistics.median(v) for s, v in requests.items()},
+        "made": made,
         "streams": {
             size: {name: statistics.median(v) for name, v in by_stream.items()}
             for size, by_stream in streams.items()
@@ -339,12 +349,15 @@ async def steady_phase(
     }
 
 
-def hourly_minimum(size: Size, now_ms: int, days: int, last_run_ms: int) -> dict[str, int]:
-    """Requests an hourly run needs, from a replica of the size's simulator (same seed,
-    same frozen now, so the same data): pages at the largest size over each lookback."""
+def hourly_minimum(
+    size: Size, key: str, now_ms: int, days: int, last_run_ms: int
+) -> dict[str, int]:
+    """Requests an hourly run of the team with ``key`` needs, from a replica of the size's
+    simulator (same seed, same frozen now, same key, so the same data: each team's data
+    differs): pages at the largest size over each lookback."""
     sim = SimulatedCursor(SimulatorConfig(
         seed=SEED, users=size.users, days=days, now_ms=now_ms, plan=size.plan,  # type: ignore[arg-type]
-        api_keys=(team_keys(size, 1)[0],), rate_limits="off", enterprise_days=2, agent_days=1,
+        api_keys=(key,), rate_limits="off", enterprise_days=2, agent_days=1,
     ))  # fmt: skip
     start = {s: day_floor(last_run_ms) - d * DAY_MS for s, d in LOOKBACK_DAYS.items()}
     need = minimum_requests(sim, start, last_run_ms)
@@ -397,7 +410,7 @@ async def fleet(logs: Path, args: argparse.Namespace) -> None:
         env = worker_env(url, logs, args.minute_seconds)
         empty_bytes = 0
         t0 = time.perf_counter()
-        sizes = await link_all(settings, bases, keys)
+        sizes, team_key = await link_all(settings, bases, keys)
         empty_bytes = database_bytes(url)
         print(f"linked {len(sizes)} teams in {time.perf_counter() - t0:.0f} s "
               f"({', '.join(f'{s}: {len(k)}' for s, k in keys.items())})")  # fmt: skip
@@ -428,15 +441,43 @@ async def fleet(logs: Path, args: argparse.Namespace) -> None:
                 f"median requests/run {r['requests']}"
             )
         last = int(time.time() * 1000)
-        made = results[-1]["streams"]
-        for s in SIZES:
-            need = hourly_minimum(s, now, args.days, last)
-            print(f"  {s.name}: requests of an hourly run {sum(made.get(s.name, {}).values()):g}"
-                  f" (median per stream), minimum {sum(need.values())}")  # fmt: skip
-            for stream, median in sorted(made.get(s.name, {}).items()):
-                if median != need.get(stream, 0):
-                    print(f"    {stream}: {median:g} vs minimum {need.get(stream, 0)}")
+        by_size = {s.name: s for s in SIZES}
+        need = {
+            account: hourly_minimum(by_size[size], team_key[account], now, args.days, last)
+            for account, size in sizes.items()
+        }
+        for r in results:
+            _against_minimum(r, sizes, need)
         _cost(results, store, len(sizes), args.days, load=os.getloadavg()[0])
+
+
+def _against_minimum(
+    result: dict[str, Any], sizes: dict[str, str], need: dict[str, dict[str, int]]
+) -> None:
+    """Each run's requests against its own team's minimum (teams of a size differ in data:
+    one holds 987 events in a window, another 1,136, one page of 1,000 or two)."""
+    made: list[tuple[str, dict[str, int]]] = result["made"]
+    total = sum(sum(streams.values()) for _, streams in made)
+    minimum = sum(sum(need[account].values()) for account, _ in made)
+    above: Counter[str] = Counter()
+    below: Counter[str] = Counter()
+    per_size: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for account, streams in made:
+        own = need[account]
+        per_size[sizes[account]].append((sum(streams.values()), sum(own.values())))
+        for stream in streams.keys() | own.keys():
+            if streams.get(stream, 0) > own.get(stream, 0):
+                above[stream] += 1
+            elif streams.get(stream, 0) < own.get(stream, 0):
+                below[stream] += 1
+    print(f"  [{result['workers']} worker(s)] requests against each team's own minimum: "
+          f"{total:,} made, {minimum:,} needed ({total / max(minimum, 1):.3f}x) over "
+          f"{len(made)} runs")  # fmt: skip
+    for size, pairs in sorted(per_size.items()):
+        print(f"    {size}: median {statistics.median(m for m, _ in pairs):g} made, "
+              f"{statistics.median(n for _, n in pairs):g} needed")  # fmt: skip
+    for stream in sorted(above.keys() | below.keys()):
+        print(f"    {stream}: {above[stream]} runs above their minimum, {below[stream]} below")
 
 
 def _cost(results: list[dict[str, Any]], store: int, teams: int, days: int, load: float) -> None:
