@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections import defaultdict
@@ -11,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from unimeter.connectors.cursor.simulator import SimulatedCursor
+from unimeter.connectors.cursor.simulator import SimulatedCursor, SimulatorConfig
+from unimeter.connectors.cursor.simulator.codegen import generate_code_day
 
 from .conftest import NOW_MS, client_for, make_sim
 
@@ -195,3 +197,20 @@ def _iso_day(day: int) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%d")
+
+
+def test_a_day_without_requests_still_has_its_code_changes() -> None:
+    """A small team's quiet day: no requests at all, yet accepted lines (a composer change
+    takes the model of one of the member's requests that day, and there is none)."""
+    key = "crsr_" + hashlib.sha256(b"fleet:small:119").hexdigest()
+    day = 20_792
+    sim = SimulatedCursor(SimulatorConfig(
+        seed=11, users=8, days=3, now_ms=(day + 1) * DAY + 16 * 3_600_000, plan="enterprise",
+        api_keys=(key,),
+        rate_limits="off",
+    ))  # fmt: skip
+    team = sim.team(key)
+    assert team.day(day).events.size == 0
+    changes = generate_code_day(team, day).changes
+    assert changes.user.size > 0
+    assert set(changes.model.tolist()) <= {0, -1}

@@ -204,6 +204,9 @@ def _models(generated: Day, gen: np.random.Generator, user: I64, source: int) ->
     if source == SOURCE_TAB or total == 0:
         return np.full(total, NO_MODEL, dtype=np.int64)
     ev = generated.events
+    if ev.size == 0:
+        # No requests that day at all (a small team's quiet day): no model to take.
+        return np.zeros(total, dtype=np.int64)
     n = int(max(user.max(initial=0), ev.user.max(initial=0))) + 1
     by_user = np.argsort(ev.user, kind="stable")
     counts = np.bincount(ev.user.astype(np.int64), minlength=n)
@@ -211,8 +214,8 @@ def _models(generated: Day, gen: np.random.Generator, user: I64, source: int) ->
     has = counts[user] > 0
     pick = starts[user] + (gen.random(total) * counts[user]).astype(np.int64)
     chosen = np.where(has, pick, 0)
-    models = ev.model.astype(np.int64)[by_user[np.minimum(chosen, max(ev.size - 1, 0))]]
-    return np.where(has & (ev.size > 0), models, 0).astype(np.int64)
+    models = ev.model.astype(np.int64)[by_user[np.minimum(chosen, ev.size - 1)]]
+    return np.where(has, models, 0).astype(np.int64)
 
 
 def _within_membership(team: SimTeam, user: I64, ts: I64) -> BOOL:
