@@ -170,3 +170,20 @@ async def test_a_reader_lent_across_dispose_closes_its_connection(tmp_path: Path
     assert readers._idle == [] and readers.lent == 0
     with pytest.raises(ValueError, match="closed"):
         inline.sqlite  # noqa: B018
+
+
+async def test_a_session_used_after_it_was_handed_back_lends_no_snapshot(
+    tmp_path: Path,
+) -> None:
+    """A task that outlives its reader and reads on: the next reader still begins a
+    snapshot of its own."""
+    db, _ = await _store(tmp_path)
+    try:
+        async with db.reader() as session:
+            kept = session
+        await kept.execute(_COUNT, {"least": 0})  # after the block: the ORM begins anew
+        await _add_row(db, 4)
+        async with db.reader() as session:
+            assert len(await direct.rows(session, _COUNT, {"least": 0})) == 4
+    finally:
+        await db.dispose()

@@ -18,6 +18,7 @@ begins a new one.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from .sqlite_inline import InlineConnection
 
 LENT = "unimeter.sqlite.lent"
+log = logging.getLogger(__name__)
 
 
 class Lent:
@@ -85,7 +87,16 @@ class Readers:
 
     async def _take(self) -> tuple[AsyncConnection, _LentSession]:
         if self._idle:
-            return self._idle.pop()
+            connection, session = self._idle.pop()
+            if session.sync_session.get_transaction() is not None or (
+                session._lent().inline.sqlite.in_transaction
+            ):
+                # Used after it was handed back (a task that outlived its reader): its
+                # snapshot must not become the next reader's.
+                log.warning("a read session was used after it was closed")
+                await session.close()
+                session._lent().end()
+            return connection, session
         connection = await self._engine.connect()
         raw = await connection.get_raw_connection()
         inline = raw.driver_connection
