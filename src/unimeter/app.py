@@ -33,7 +33,7 @@ from unimeter.analytics.routes import MAX_DIRECTORY_BYTES, directory_router
 from unimeter.analytics.routes import router as analytics_router
 from unimeter.analytics.routes.code import router as code_router
 from unimeter.api import docs, errors
-from unimeter.api.cache import ResponseCache
+from unimeter.api.cache import DataVersions, ResponseCache
 from unimeter.api.deps import RuntimeDep, parse_limit
 from unimeter.api.limits import Limits, RequestLimits
 from unimeter.api.query import reject_unknown_query
@@ -91,8 +91,13 @@ class Background:
     webhooks: bool | None = None
 
 
-def _attach(app: FastAPI, runtime: Runtime, background: Background) -> None:
+def _attach(
+    app: FastAPI, runtime: Runtime, background: Background, versions: DataVersions | None
+) -> None:
     app.state.runtime = runtime
+    if versions is not None:
+        # A write committed here shows in the next cached answer, not 250 ms later.
+        runtime.db.on_commit(versions.forget)
     app.state.limiter = RateLimiter()
     app.state.recent_tokens = RecentTokens()
     app.state.account_limit = parse_limit(runtime.settings.account_rate_limit)
@@ -206,6 +211,7 @@ def create_app(
             "off",
             "false",
         )
+    versions = DataVersions() if cache_responses else None
 
     # The MCP tools over streamable HTTP; its session manager lives as long as the app.
     # Imported here: the SDK costs every other command's start a noticeable fraction.
@@ -218,7 +224,7 @@ def create_app(
         owned = runtime is None
         active = runtime or await open_runtime()
         if owned:
-            _attach(app, active, background)
+            _attach(app, active, background, versions)
             settle_after_start()
         lock = FileLock(lead_lock) if lead_lock is not None else None
         tasks: list[Any] = []
@@ -253,11 +259,11 @@ def create_app(
         dependencies=[Depends(reject_unknown_query)],
     )
     if runtime is not None:
-        _attach(app, runtime, background)  # usable without running the lifespan (tests)
+        _attach(app, runtime, background, versions)  # usable without running the lifespan (tests)
     errors.install(app)
     docs.install(app, title=app.title, openapi_url="/openapi.json")
-    if cache_responses:
-        app.add_middleware(ResponseCache)
+    if versions is not None:
+        app.add_middleware(ResponseCache, versions=versions)
     app.add_middleware(LatencyMiddleware)
     app.add_middleware(RequestLimits)  # outermost: refuses before anything else runs
     _install_health(app)

@@ -2,11 +2,12 @@
 
 Dashboards and page walks ask the same questions again and again, and the answers only
 change when a sync writes. Every write bumps the account's ``data_version``; a cached
-response is served only while the version it was computed at is still current, so a
-cached answer is never older than the last committed sync (give or take ``version_ttl``,
-the time a version read is trusted). Entries are per token, so a response computed for one
-environment can never be served to another. Responses carry an ``ETag``; a matching
-``If-None-Match`` gets a 304 with no body.
+response is served only while the version it was computed at is still current. A version
+read is trusted for 250 ms, except that a write committed in this process makes the process
+forget the versions it changed (:class:`DataVersions`, wired by the app): a sync or edit
+made here shows in the next answer, and one made by another process within those 250 ms.
+Entries are per token, so a response computed for one environment can never be served to
+another. Responses carry an ``ETag``; a matching ``If-None-Match`` gets a 304 with no body.
 
 Authentication results are trusted for ``token_ttl`` seconds, so a revoked token stops
 working within that delay on a cache hit (and at once on a miss).
@@ -18,7 +19,7 @@ import asyncio
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qs
@@ -47,24 +48,43 @@ class _Entry:
     route: Any = None
 
 
+class DataVersions:
+    """The accounts' data versions as last read, trusted for ``ttl`` seconds; an account's
+    is forgotten (read again next time) when this process commits a change to its data."""
+
+    def __init__(self, ttl: float = 0.25, clock: Callable[[], float] = time.monotonic) -> None:
+        self._recent: _Recent[str, int | None] = _Recent(ttl, clock)
+
+    async def get(self, runtime: Runtime, account_id: str) -> int | None:
+        async def load() -> int | None:
+            async with runtime.db.reader() as session:
+                versions = await tenancy.data_versions(session, [account_id])
+            return versions.get(account_id)
+
+        return await self._recent.get(account_id, load)
+
+    def forget(self, account_ids: Iterable[str]) -> None:
+        for account_id in account_ids:
+            self._recent.forget(account_id)
+
+
 class ResponseCache:
     def __init__(
         self,
         app: ASGIApp,
         *,
         max_bytes: int = 64 * 1024 * 1024,
-        version_ttl: float = 0.25,
+        versions: DataVersions | None = None,
         token_ttl: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.version_ttl = version_ttl
         self.token_ttl = token_ttl
         self.clock = clock
         self._entries: OrderedDict[tuple[str, str, bytes], _Entry] = OrderedDict()
         self._bytes = 0
-        self._versions: _Recent[str, int | None] = _Recent(version_ttl, clock)
+        self._versions = versions or DataVersions(clock=clock)
         self._tokens: _Recent[str, Principal | None] = _Recent(token_ttl, clock, limit=10_000)
         self.hits = 0
         self.misses = 0
@@ -85,7 +105,7 @@ class ResponseCache:
             scope["path"],
             scope.get("query_string", b""),
         )
-        version = await self._version(runtime, account_id)
+        version = await self._versions.get(runtime, account_id)
         entry = self._entries.get(key)
         if entry is not None and version is not None and entry.version == version:
             self.hits += 1
@@ -163,14 +183,6 @@ class ResponseCache:
     async def _principal(self, runtime: Runtime, token: str) -> Principal | None:
         return await self._tokens.get(token, lambda: authenticate(runtime, token))
 
-    async def _version(self, runtime: Runtime, account_id: str) -> int | None:
-        async def load() -> int | None:
-            async with runtime.db.reader() as session:
-                versions = await tenancy.data_versions(session, [account_id])
-            return versions.get(account_id)
-
-        return await self._versions.get(account_id, load)
-
 
 class _Recent(Generic[K, V]):
     """Values trusted for ``ttl`` seconds, refreshed by one caller at a time.
@@ -202,12 +214,22 @@ class _Recent(Generic[K, V]):
             future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
             raise
         finally:
-            self._loading.pop(key, None)
-        if len(self._values) >= self.limit:
-            self._values.clear()
-        self._values[key] = (value, self.clock() + self.ttl)
+            ours = self._loading.get(key) is future
+            if ours:
+                del self._loading[key]
+        # Kept unless forgotten meanwhile: then it may predate what made it forgotten.
+        if ours:
+            if len(self._values) >= self.limit:
+                self._values.clear()
+            self._values[key] = (value, self.clock() + self.ttl)
         future.set_result(value)
         return value
+
+    def forget(self, key: K) -> None:
+        """Trust no value of ``key`` read so far, nor one being read now: the next
+        :meth:`get` reads it again."""
+        self._values.pop(key, None)
+        self._loading.pop(key, None)
 
 
 def _cacheable(scope: Scope) -> tuple[str, str] | None:

@@ -21,6 +21,7 @@ anyway, as readers never commit).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import stat
@@ -45,6 +46,7 @@ from .sqlite_bulk import Checkpointer, return_bulk_units
 from .sqlite_inline import InlineConnection, inline_creator
 
 Backend = Literal["sqlite", "postgresql"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,15 @@ def _sqlite_engine(
 
 T = TypeVar("T")
 
+# The keys a unit of work marked as changed (:func:`mark_changed`), in its session's info.
+_CHANGED = "unimeter.changed"
+
+
+def mark_changed(session: AsyncSession, key: str) -> None:
+    """Tell this process's commit hooks (:meth:`Database.on_commit`) that ``key`` changed,
+    once the session's unit of work has committed."""
+    session.info.setdefault(_CHANGED, set()).add(key)
+
 
 _WRITE_ATTEMPTS = 5
 # SQLSTATEs of a transaction the server rolled back because of another one.
@@ -233,6 +244,7 @@ class Database:
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._scanners = async_sessionmaker(self.scan_engine, expire_on_commit=False)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._commit_hooks: list[Callable[[frozenset[str]], None]] = []
         # SQLite has one writer at a time. Queueing writers of this process here hands the
         # lock over at once; left to SQLite's busy handler, waiters sleep up to 100 ms.
         self._write_lock: asyncio.Lock | None = None
@@ -258,12 +270,31 @@ class Database:
         async with self._write_lock, self._unit_of_work() as session:
             yield session
 
+    def on_commit(self, hook: Callable[[frozenset[str]], None]) -> None:
+        """Call ``hook`` with the keys a unit of work marked changed, after it commits (in
+        this process: another process's commits are not seen here)."""
+        self._commit_hooks.append(hook)
+
+    def _announce(self, session: AsyncSession) -> None:
+        changed = session.info.pop(_CHANGED, None)
+        if not changed:
+            return
+        keys = frozenset(changed)
+        for hook in self._commit_hooks:
+            try:
+                hook(keys)
+            except Exception:
+                # Committed is committed: a hook's failure must not make the unit look
+                # failed to its caller (who might write it again).
+                log.exception("a commit hook failed")
+
     @asynccontextmanager
     async def _unit_of_work(self) -> AsyncIterator[AsyncSession]:
         session = self._writers()
         try:
             yield session
             await _settle(session.commit())
+            self._announce(session)
         except BaseException:
             await _settle(session.rollback())
             raise

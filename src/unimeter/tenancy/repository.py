@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.db.base import new_id
+from unimeter.db.engine import mark_changed
 from unimeter.db.models import Environment, IntegratedAccount, Keyring
 
 DEFAULT_ENVIRONMENT = "default"
@@ -77,7 +78,9 @@ async def due_accounts(session: AsyncSession, now: int, limit: int) -> Sequence[
 
 async def bump_data_version(session: AsyncSession, account_id: str) -> None:
     """Mark the account's data as changed (in the caller's transaction): cached answers
-    keyed on the old version are stale from the commit on."""
+    keyed on the old version are stale from the commit on, and this process's commit hooks
+    hear of it then."""
+    mark_changed(session, account_id)
     await session.execute(
         update(IntegratedAccount)
         .where(IntegratedAccount.id == account_id)
