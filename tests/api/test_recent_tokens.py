@@ -3,6 +3,8 @@ account cost one query less, and a revoked token still stops working at once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -12,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from tests.support.api import api_world
 from unimeter.app import create_app
 from unimeter.auth.service import create_token, revoke_token
+from unimeter.db.engine import Database
 
 USERS = "/unified/usage-metering/users"
 
@@ -67,24 +70,43 @@ async def test_a_recent_tokens_read_takes_one_transaction(
         runtime = api.world.runtime
         app = create_app(runtime, cache_responses=False)
         params = {"integrated_account_id": api.accounts["default"], "limit": "5"}
-        begun: list[object] = []
-
-        def count(connection: object) -> None:
-            begun.append(connection)
-
-        engine = runtime.db.read_engine.sync_engine
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://unimeter.test"
         ) as client:
             first = await client.get(USERS, params=params, headers=api.auth("default"))
             assert first.status_code == 200, first.text
-            event.listen(engine, "begin", count)
-            try:
+            with _read_sessions(runtime.db) as opened:
                 again = await client.get(USERS, params=params, headers=api.auth("default"))
-            finally:
-                event.remove(engine, "begin", count)
         assert again.json() == first.json()
-        assert len(begun) == 1
+        assert opened() == 1
+
+
+@contextmanager
+def _read_sessions(db: Database) -> Iterator[Callable[[], int]]:
+    """How many read sessions began meanwhile: SQLite's lent readers count theirs; a pooled
+    session begins a transaction on the engine."""
+    if db.readers is not None:
+        lends, before = db.readers, db.readers.lends
+        yield lambda: lends.lends - before
+        return
+    begun: list[object] = []
+
+    def count(connection: object) -> None:
+        begun.append(connection)
+
+    engine = db.read_engine.sync_engine
+    event.listen(engine, "begin", count)
+    try:
+        yield lambda: len(begun)
+    finally:
+        event.remove(engine, "begin", count)
+
+
+def _held(db: Database) -> int:
+    """Read connections held by sessions now."""
+    if db.readers is not None:
+        return db.readers.lent
+    return int(db.read_engine.sync_engine.pool.checkedout())  # type: ignore[attr-defined]
 
 
 async def test_the_read_session_is_returned_before_the_response_is_sent(
@@ -94,13 +116,12 @@ async def test_the_read_session_is_returned_before_the_response_is_sent(
     async with api_world(database_url, data_dir, synced=False) as api:
         runtime = api.world.runtime
         app = create_app(runtime, cache_responses=False)
-        pool = runtime.db.read_engine.sync_engine.pool
         held_while_sending: list[int] = []
 
         async def watched(scope: Scope, receive: Receive, send: Send) -> None:
             async def sending(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    held_while_sending.append(pool.checkedout())  # type: ignore[attr-defined]
+                    held_while_sending.append(_held(runtime.db))
                 await send(message)
 
             await app(scope, receive, sending)

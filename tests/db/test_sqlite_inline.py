@@ -105,6 +105,6 @@ async def test_concurrent_reads_reuse_one_connection(tmp_path: Path) -> None:
     try:
         assert await asyncio.gather(*(read() for _ in range(32))) == [3] * 32
         assert len(opened) == 1
-        assert db.read_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert db.readers is not None and db.readers.lent == 0
     finally:
         await db.dispose()

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .sqlite_inline import InlineConnection
+from .sqlite_readers import LENT, Lent
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,11 @@ async def _reader_of(session: AsyncSession) -> tuple[InlineConnection | None, An
     """The session's inline SQLite connection (None on other backends) and its dialect.
     Kept on the session for as long as its transaction lasts: asking the session again
     (a greenlet switch) cost more than most of the statements read here. A transaction
-    keeps its connection until it ends, and a new transaction asks anew."""
+    keeps its connection until it ends, and a new transaction asks anew. A lent SQLite
+    reader (db/sqlite_readers.py) has its connection from the start."""
+    lent: Lent | None = session.info.get(LENT)
+    if lent is not None:
+        return lent.begun(), lent.dialect
     transaction = session.sync_session.get_transaction()
     known = session.info.get(_READER)
     if known is not None and transaction is not None and known[0] is transaction:

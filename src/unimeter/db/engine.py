@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import (
 
 from .sqlite_bulk import Checkpointer, return_bulk_units
 from .sqlite_inline import InlineConnection, inline_creator
+from .sqlite_readers import Readers
 
 Backend = Literal["sqlite", "postgresql"]
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def secure_sqlite_file(path: Path) -> None:
 # Readers map the file instead of copying each page they visit into a private cache of
 # 2 MB (SQLite's default): the API's scans of a large store then cost no read() calls, and
 # every reader connection shares the same pages (the OS's) instead of warming its own.
+_READERS_KEPT = 16
 _READER_PRAGMAS = (f"PRAGMA mmap_size={1 << 30}", "PRAGMA cache_size=-16384")
 
 
@@ -126,7 +128,11 @@ def _sqlite_engine(
         # Readers run inline (db/sqlite_inline.py); a connection is opened (file, pragmas,
         # map) once and kept: the pool holds as many as requests read at once.
         path = make_url(url).database or ":memory:"
-        options = {"async_creator": inline_creator(path), "pool_size": 16, "max_overflow": 16}
+        options = {
+            "async_creator": inline_creator(path),
+            "pool_size": _READERS_KEPT,
+            "max_overflow": _READERS_KEPT,
+        }
     engine = create_async_engine(
         url, json_serializer=_json_serializer, json_deserializer=orjson.loads, **options
     )
@@ -152,10 +158,13 @@ def _sqlite_engine(
     def _begin(connection: Any) -> None:
         # On the driver's cursor: through exec_driver_sql, SQLAlchemy's execution context
         # cost more than the BEGIN (every API request begins a read transaction). An inline
-        # reader's is SQLite's own connection, without the adapter's cursor around it.
+        # reader's is SQLite's own connection, without the adapter's cursor around it; a
+        # lent reader's (db/sqlite_readers.py) may have begun its snapshot there already,
+        # which the session's statements then join.
         driver = connection.connection.driver_connection
         if isinstance(driver, InlineConnection):
-            driver.sqlite.execute("BEGIN")
+            if not driver.sqlite.in_transaction:
+                driver.sqlite.execute("BEGIN")
             return
         cursor = connection.connection.cursor()
         try:
@@ -228,6 +237,7 @@ class Database:
             )
             self.scan_engine = _sqlite_engine(url, immediate=False, busy_timeout_ms=busy_timeout_ms)
             self.write_engine = _sqlite_engine(url, immediate=True, busy_timeout_ms=busy_timeout_ms)
+            self.readers: Readers | None = Readers(self.read_engine, keep=_READERS_KEPT)
             self._checkpointer: Checkpointer | None = Checkpointer(path) if path else None
             return_bulk_units(self.write_engine, self._checkpointer)
         else:
@@ -241,6 +251,7 @@ class Database:
                 pool_pre_ping=True,
             )
             self.read_engine = self.write_engine = self.scan_engine = engine
+            self.readers = None
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._scanners = async_sessionmaker(self.scan_engine, expire_on_commit=False)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -328,23 +339,15 @@ class Database:
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session; never blocks, and never blocks a running sync."""
-        if self.backend != "sqlite":
+        """A read-only session; never blocks, and never blocks a running sync. On SQLite a
+        lent one (db/sqlite_readers.py), handed back as the block ends: a request holds
+        no connection while its response is sent."""
+        if self.readers is None:
             async with self._readers() as session:
                 yield session
             return
-        session = self._readers()
-        try:
+        async with self.readers.session() as session:
             yield session
-        finally:
-            # Closed here, not by the session's own ``async with``: that closes in a task of
-            # its own (so a cancellation cannot cut a close that waits on the network) and
-            # returns the connection only once the loop runs that task. Under load every
-            # request then held its connection across a turn of the loop, and past the
-            # pool's 16 each one opened a new connection (file, pragmas, map) and closed it
-            # again. An inline SQLite connection closes without waiting on anything, so
-            # nothing can cut it.
-            await session.close()
 
     @asynccontextmanager
     async def scanner(self) -> AsyncIterator[AsyncSession]:
@@ -360,6 +363,8 @@ class Database:
             # Joined off the event loop: a checkpoint under way finishes first.
             await asyncio.to_thread(self._checkpointer.stop)
         await self.write_engine.dispose()
+        if self.readers is not None:
+            await self.readers.close()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
             await self.scan_engine.dispose()
