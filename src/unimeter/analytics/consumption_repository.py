@@ -153,9 +153,17 @@ def _days(
         in_spans = or_(*[(daily.day >= low) & (daily.day < high) for low, high in spans])
         return [select(daily.day.label("day"), *keys, *metrics).where(in_spans, *where)]
     sums = [(func.sum(columns[name]) * sign).label(name) for name in CONSUMPTION_METRICS]
-    grouped = [daily.account_id, daily.user_email, *([model] if by_model else []), daily.product]
+    # Only the answer's dimensions: a span of a team's days by model is a few groups, not
+    # one per member and model.
+    kept = [
+        column if on else literal("").label(name)
+        for column, name, on in zip(keys, NAMES, _dims(q), strict=True)
+    ]
+    # (By account when there is none: a span with no rows then gives no row, not one of
+    # NULL sums.)
+    grouped = [c for c, on in zip(keys, _dims(q), strict=True) if on] or [daily.account_id]
     return [
-        select(literal(low, Date).label("day"), *keys, *sums)
+        select(literal(low, Date).label("day"), *kept, *sums)
         .where(daily.day >= low, daily.day < high, *where)
         .group_by(*grouped)
         for low, high in spans
