@@ -321,9 +321,8 @@ async def steady_phase(
             if isinstance(stats, dict) and "requests" in stats
         }
         made.append((r.account_id, per_stream))
-        for stream, stats in (r.stats or {}).items():
-            if isinstance(stats, dict) and "requests" in stats:
-                streams[sizes[r.account_id]][stream].append(int(stats["requests"]))
+        for stream, count in per_stream.items():
+            streams[sizes[r.account_id]][stream].append(count)
     minutes = (end - start) / 60_000
     return {
         "workers": count,

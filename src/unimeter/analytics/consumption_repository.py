@@ -155,10 +155,7 @@ def _days(
     sums = [(func.sum(columns[name]) * sign).label(name) for name in CONSUMPTION_METRICS]
     # Only the answer's dimensions: a span of a team's days by model is a few groups, not
     # one per member and model.
-    kept = [
-        column if on else literal("").label(name)
-        for column, name, on in zip(keys, NAMES, _dims(q), strict=True)
-    ]
+    kept = _dimension_columns(q, keys)
     # (By account when there is none: a span with no rows then gives no row, not one of
     # NULL sums.)
     grouped = [c for c, on in zip(keys, _dims(q), strict=True) if on] or [daily.account_id]
@@ -182,9 +179,15 @@ def _in_range(s: Any) -> Any:
 
 
 def _group_columns(q: ConsumptionQuery, s: Any) -> list[Any]:
+    return _dimension_columns(q, [s.c[name] for name in NAMES])
+
+
+def _dimension_columns(q: ConsumptionQuery, columns: Sequence[Any]) -> list[Any]:
+    """``columns`` (one per ``NAMES``), each replaced by "" where it is no dimension of the
+    answer."""
     return [
-        s.c[name] if on else literal("").label(name)
-        for name, on in zip(NAMES, _dims(q), strict=True)
+        column if on else literal("").label(name)
+        for column, name, on in zip(columns, NAMES, _dims(q), strict=True)
     ]
 
 

@@ -73,8 +73,8 @@ class ResponseCache:
         self,
         app: ASGIApp,
         *,
+        versions: DataVersions,
         max_bytes: int = 64 * 1024 * 1024,
-        versions: DataVersions | None = None,
         token_ttl: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -84,7 +84,9 @@ class ResponseCache:
         self.clock = clock
         self._entries: OrderedDict[tuple[str, str, bytes], _Entry] = OrderedDict()
         self._bytes = 0
-        self._versions = versions or DataVersions(clock=clock)
+        # Given, not made here: the app wires its commit hook (a cache of its own would
+        # never hear of this process's writes).
+        self._versions = versions
         self._tokens: _Recent[str, Principal | None] = _Recent(token_ttl, clock, limit=10_000)
         self.hits = 0
         self.misses = 0
