@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import stat
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from unimeter.config import Settings
-from unimeter.db.engine import Database
+from unimeter.db.engine import STORE_PAGE_SIZE, Database
 from unimeter.db.migrate import upgrade
 from unimeter.db.models import Environment
 from unimeter.db.sqlite_bulk import BULK_AUTOCHECKPOINT_PAGES, BULK_CACHE_KIB, prepare_bulk_unit
@@ -25,6 +26,7 @@ from unimeter.runtime import open_runtime
 from unimeter.tenancy import repository as tenancy
 
 STORE = "unimeter.db"
+SQLITE_DEFAULT_PAGE_SIZE = 4096
 
 
 @pytest.fixture
@@ -75,6 +77,49 @@ async def test_an_existing_world_readable_store_is_tightened_on_open(tmp_path: P
     finally:
         await db.dispose()
     assert modes == {STORE: 0o600, f"{STORE}-wal": 0o600, f"{STORE}-shm": 0o600}, modes
+
+
+def _page_size(path: Path) -> int:
+    connection = sqlite3.connect(path)
+    try:
+        (size,) = connection.execute("PRAGMA page_size").fetchone()
+    finally:
+        connection.close()
+    return int(size)
+
+
+async def test_a_new_store_gets_the_stores_page_size(tmp_path: Path) -> None:
+    assert STORE_PAGE_SIZE != SQLITE_DEFAULT_PAGE_SIZE  # else this test proves nothing
+    runtime = await open_runtime(Settings(data_dir=tmp_path, database_url=None))
+    try:
+        async with runtime.db.session() as session:
+            await tenancy.bump_data_version(session, "acc_x")
+    finally:
+        await runtime.close()
+    assert _page_size(tmp_path / STORE) == STORE_PAGE_SIZE
+
+
+async def test_an_existing_store_keeps_its_page_size_and_its_data(tmp_path: Path) -> None:
+    """A store made before pages grew is opened, migrated and written as it is: a page size
+    changes only by rewriting the whole file (VACUUM), which opening never does."""
+    path = tmp_path / STORE
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute(f"PRAGMA page_size={SQLITE_DEFAULT_PAGE_SIZE}")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE kept (x INTEGER)")
+    old.execute("INSERT INTO kept VALUES (42)")
+    old.close()
+
+    runtime = await open_runtime(Settings(data_dir=tmp_path, database_url=None))
+    try:
+        async with runtime.db.session() as session:
+            await tenancy.bump_data_version(session, "acc_x")
+        async with runtime.db.reader() as session:
+            kept = await session.scalar(text("SELECT x FROM kept"))
+    finally:
+        await runtime.close()
+    assert kept == 42
+    assert _page_size(path) == SQLITE_DEFAULT_PAGE_SIZE
 
 
 async def test_a_write_in_a_reader_fails_at_once_and_leaves_writers_free(sqlite_url: str) -> None:

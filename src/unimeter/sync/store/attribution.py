@@ -222,6 +222,11 @@ async def _link_members(session: AsyncSession, account_id: str) -> None:
             .where(
                 table.account_id == account_id,
                 table.member_id.is_(None),
+                # Implied by the next line, but said first: most unlinked rows have no
+                # email (Cursor blanked it), and PostgreSQL, without statistics yet on a
+                # table a backfill just filled, otherwise compared each of them with every
+                # member (0.5 s for 4,600 such events and 300 members).
+                table.email.is_not(None),
                 table.email.in_(members),
             )
             .values(member_id=owner)

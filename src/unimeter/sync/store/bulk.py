@@ -63,6 +63,21 @@ async def plan_each_statement(session: AsyncSession) -> None:
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
 
+async def sort_in_memory(session: AsyncSession) -> None:
+    """On PostgreSQL, let this transaction's sorts and hashes use up to ``SORT_MEMORY``.
+
+    Rebuilding a month of rollups groups every event of the month: with the server's default
+    of 4 MB, 93,000 events sorted through a 14 MB file on disk. Only for the transaction
+    (``SET LOCAL``): the server's setting holds for every other session.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
+
+
+SORT_MEMORY = "64MB"
+
+
 def _values(
     rows: Sequence[Sequence[Any]],
     columns: list[tuple[str, Any, type | None]],

@@ -39,6 +39,7 @@ from unimeter.db.models import (
 )
 from unimeter.db.models.facts import FACT_METRICS
 from unimeter.db.models.rollups import ACTIVITY_COUNTS, UNATTRIBUTED, in_detail, in_totals
+from unimeter.sync.store import bulk
 
 # Days per statement: bounds the IN list and the size of one transaction.
 DAYS_PER_BATCH = 31
@@ -148,6 +149,7 @@ async def refresh(session: AsyncSession, account_id: str, days: Iterable[dt.date
     and their months; returns the number of detail facts written from events."""
     ordered = sorted(set(days))
     written = 0
+    await bulk.sort_in_memory(session)
     for start in range(0, len(ordered), DAYS_PER_BATCH):
         batch = ordered[start : start + DAYS_PER_BATCH]
         written += await _refresh_event_facts(session, account_id, batch)
