@@ -10,7 +10,7 @@ processing per value, which cost more than SQLite's insert itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -21,14 +21,16 @@ from unimeter.db.sqlite_bulk import prepare_bulk_unit
 
 
 async def insert_rows(
-    session: AsyncSession, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: AsyncSession, table: Table, names: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Insert ``rows``, each the values of the columns ``names`` in that order; the table's
     other columns take their scalar defaults (the id and callables: the database's).
 
     Rows as tuples, not dicts: a backfill's millions of rows cost one tuple each, with no
-    lookup per column to put the values in the driver's order."""
-    if not rows:
+    lookup per column to put the values in the driver's order. ``rows`` may be a generator:
+    on PostgreSQL each row is then made while the server stores the ones sent before it
+    (the caller knows whether there are any: an empty generator still costs a COPY)."""
+    if isinstance(rows, Sequence) and not rows:
         return
     connection = await session.connection()
     columns = _columns(table, names)
@@ -79,7 +81,7 @@ SORT_MEMORY = "64MB"
 
 
 def _values(
-    rows: Sequence[Sequence[Any]],
+    rows: Iterable[Sequence[Any]],
     columns: list[tuple[str, Any, type | None]],
     defaults: tuple[Any, ...],
     *,

@@ -241,13 +241,13 @@ async def _write_events(
     counts: Counts,
 ) -> None:
     now = now_ms()
-    new_rows: list[tuple[Any, ...]] = []
+    new: list[UsageEventRecord] = []
     changed: list[dict[str, Any]] = []
     revisions: list[dict[str, Any]] = []
     for r in chunk:
         old = stored.get(r.fingerprint)
         if old is None:
-            new_rows.append(_new_event(account_id, r, conversations, members, now))
+            new.append(r)
             continue
         cost_changed = old.costs != r.costs()
         if not cost_changed and (old.kind, old.is_chargeable, old.email_received) == (
@@ -260,15 +260,18 @@ async def _write_events(
         changed.append(_changed_event(old, r, members, now))
         if cost_changed:
             revisions.append(_revision(account_id, old, now))
-    # Core (or COPY), not the ORM: no per-row bookkeeping for the bulk of a backfill.
-    await bulk.insert_rows(session, _EVENTS, _NEW_EVENT_COLUMNS, new_rows)
+    if new:
+        # Core (or COPY), not the ORM: no per-row bookkeeping for the bulk of a backfill. A
+        # generator: PostgreSQL stores the first rows while the last are made.
+        rows = (_new_event(account_id, r, conversations, members, now) for r in new)
+        await bulk.insert_rows(session, _EVENTS, _NEW_EVENT_COLUMNS, rows)
     if changed:
         await session.execute(update(UsageEvent), changed)
     if revisions:
         await session.execute(
             insert(UsageEventRevision).execution_options(render_nulls=True), revisions
         )
-    counts.inserted += len(new_rows)
+    counts.inserted += len(new)
     counts.updated += len(changed)
 
 
