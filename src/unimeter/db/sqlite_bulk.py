@@ -10,7 +10,7 @@ fingerprint is a hash). Two of SQLite's defaults then cost a bulk writer much of
 - **Checkpoints at commit.** Once the WAL holds 1,000 pages, the committing connection
   copies it into the database file and syncs both files before its commit returns: about a
   fifth of a backfill's store time. A bulk unit's commit does that only past
-  ``BULK_AUTOCHECKPOINT_PAGES``; meanwhile, when its connection returns to the pool, a
+  ``BULK_AUTOCHECKPOINT_BYTES`` of WAL; meanwhile, when its connection returns to the pool, a
   thread of the store's own (:class:`Checkpointer`) runs a passive checkpoint on a
   connection of its own while the next unit writes, so the committing connection finds
   most frames already copied. A passive checkpoint never blocks writers or readers, and
@@ -37,11 +37,12 @@ BULK_CACHE_KIB = 32 * 1024
 _DEFAULT_CACHE_SIZE = -2000  # SQLite's own default: 2,000 KiB
 _DEFAULT_AUTOCHECKPOINT = 1000  # pages, SQLite's own default
 _BULK = "unimeter_bulk_unit"
-# A bulk unit's own commit checkpoints only past this many WAL pages (128 MiB at 4 KiB): the
-# bound that lets the WAL start over. The checkpointer's passive runs copy frames in between,
+# A bulk unit's own commit checkpoints only past this much WAL (in pages of the store's own
+# size: 8,192 of a new store's 16 KiB, 32,768 of an older store's 4 KiB): the bound that
+# lets the WAL start over. The checkpointer's passive runs copy frames in between,
 # but they run beside the writer and so never catch up with its last commit; without a
 # checkpoint of the committing connection's own, the WAL grew by gigabytes in a backfill.
-BULK_AUTOCHECKPOINT_PAGES = 32_768
+BULK_AUTOCHECKPOINT_BYTES = 128 * 1024 * 1024
 
 
 async def prepare_bulk_unit(connection: AsyncConnection) -> None:
@@ -52,7 +53,9 @@ async def prepare_bulk_unit(connection: AsyncConnection) -> None:
     if raw.info.get(_BULK):
         return
     await connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
-    await connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={BULK_AUTOCHECKPOINT_PAGES}")
+    page_size = (await connection.exec_driver_sql("PRAGMA page_size")).scalar_one()
+    pages = BULK_AUTOCHECKPOINT_BYTES // int(page_size)
+    await connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
     raw.info[_BULK] = True
 
 
