@@ -122,12 +122,12 @@ def secure_sqlite_file(path: Path) -> None:
 STORE_PAGE_SIZE = 16_384
 
 
-def start_store_file(path: Path) -> None:
+def start_store_file(path: Path, page_size: int = STORE_PAGE_SIZE) -> None:
     """Give a new, empty store file its page size: only possible before its first page is
     written, which switching it to WAL does (a store never leaves WAL)."""
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute(f"PRAGMA page_size={STORE_PAGE_SIZE}")
+        connection.execute(f"PRAGMA page_size={int(page_size)}")
         connection.execute("PRAGMA journal_mode=WAL").fetchall()
     finally:
         connection.close()
