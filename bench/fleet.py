@@ -321,8 +321,8 @@ async def steady_phase(
             if isinstance(stats, dict) and "requests" in stats
         }
         made.append((r.account_id, per_stream))
-        for stream, count in per_stream.items():
-            streams[sizes[r.account_id]][stream].append(count)
+        for stream, made_requests in per_stream.items():
+            streams[sizes[r.account_id]][stream].append(made_requests)
     minutes = (end - start) / 60_000
     return {
         "workers": count,
