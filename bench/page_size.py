@@ -28,7 +28,7 @@ from backfill import KEY, UNLIMITED
 from unimeter.accounts.service import LinkRequest, link_account
 from unimeter.app import open_runtime
 from unimeter.config import Settings
-from unimeter.db.engine import STORE_FILE_MODE, STORE_PAGE_SIZE, start_store_file
+from unimeter.db.engine import STORE_PAGE_SIZE, start_store_file
 from unimeter.sync.engine.report import SyncOptions
 from unimeter.sync.service import sync_account
 
@@ -39,8 +39,7 @@ async def _sync(base_url: str, page_size: int) -> tuple[float, int, int]:
     """Sync seconds, events stored and the store's bytes, for a store of ``page_size``."""
     work = Path(tempfile.mkdtemp(prefix="um-page-"))
     path = work / "unimeter.db"
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, STORE_FILE_MODE))
-    start_store_file(path, page_size)
+    start_store_file(path, page_size)  # opening the store then keeps it, owner-only
     runtime = await open_runtime(Settings(data_dir=work, database_url=f"sqlite:///{path}"))
     try:
         account = await link_account(runtime, LinkRequest("cursor", KEY, base_url=base_url))
